@@ -1,0 +1,258 @@
+//! `Args`: an operator's arguments bound to its schema, with typed accessors by name.
+
+use tensor::{DType, Scalar, Tensor};
+
+use crate::schema::{Schema, Type};
+use crate::value::Value;
+use crate::{Error, Result};
+
+/// Arguments in schema order, defaults filled in. Accessors take the parameter's schema name
+/// and report a mismatch with the operator and parameter named.
+pub struct Args<'a> {
+    schema: &'a Schema,
+    values: Vec<Value>,
+}
+
+impl<'a> Args<'a> {
+    /// Binds positional and keyword arguments to `schema`'s parameters.
+    pub fn bind(schema: &'a Schema, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Args<'a>> {
+        let n = schema.params.len();
+        if positional.len() > n {
+            return Err(Error::msg(format!(
+                "{}() takes at most {n} arguments ({} given)",
+                schema.qualified_name(),
+                positional.len()
+            )));
+        }
+        let mut slots: Vec<Option<Value>> = vec![None; n];
+        for (i, v) in positional.into_iter().enumerate() {
+            slots[i] = Some(v);
+        }
+        for (name, v) in kwargs {
+            let i = schema.param_index(&name).ok_or_else(|| {
+                Error::msg(format!("{}() got an unexpected keyword argument '{name}'", schema.qualified_name()))
+            })?;
+            if slots[i].is_some() {
+                return Err(Error::msg(format!("{}() got multiple values for argument '{name}'", schema.qualified_name())));
+            }
+            slots[i] = Some(v);
+        }
+        let mut values = Vec::with_capacity(n);
+        for (slot, p) in slots.into_iter().zip(&schema.params) {
+            values.push(match slot {
+                Some(v) => v,
+                None => match (&p.default, &p.ty) {
+                    (Some(d), _) => d.clone(),
+                    (None, Type::Optional(_)) => Value::None,
+                    (None, _) => {
+                        return Err(Error::msg(format!(
+                            "{}() missing required argument '{}' ({})",
+                            schema.qualified_name(),
+                            p.name,
+                            p.ty
+                        )))
+                    }
+                },
+            });
+        }
+        Ok(Args { schema, values })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        self.schema
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    /// The value of parameter `name`. Panics if the schema has no such parameter: that is a
+    /// bug in the kernel, not in the caller's input.
+    pub fn get(&self, name: &str) -> &Value {
+        let i = self
+            .schema
+            .param_index(name)
+            .unwrap_or_else(|| panic!("kernel for {} reads unknown parameter `{name}`", self.schema.qualified_name()));
+        &self.values[i]
+    }
+
+    fn mismatch(&self, name: &str, want: &str) -> Error {
+        Error::msg(format!(
+            "{}: argument '{name}' must be {want}, not {}",
+            self.schema.qualified_name(),
+            self.get(name).kind()
+        ))
+    }
+
+    pub fn tensor(&self, name: &str) -> Result<&Tensor> {
+        match self.get(name) {
+            Value::Tensor(t) => Ok(t),
+            _ => Err(self.mismatch(name, "Tensor")),
+        }
+    }
+
+    pub fn opt_tensor(&self, name: &str) -> Result<Option<&Tensor>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            Value::Tensor(t) => Ok(Some(t)),
+            _ => Err(self.mismatch(name, "Tensor or None")),
+        }
+    }
+
+    pub fn tensor_list(&self, name: &str) -> Result<Vec<Tensor>> {
+        match self.get(name) {
+            Value::List(vs) => vs
+                .iter()
+                .map(|v| match v {
+                    Value::Tensor(t) => Ok(t.clone()),
+                    _ => Err(self.mismatch(name, "a list of Tensors")),
+                })
+                .collect(),
+            _ => Err(self.mismatch(name, "a list of Tensors")),
+        }
+    }
+
+    /// A `Tensor?[]` (as `aten.index` takes).
+    pub fn opt_tensor_list(&self, name: &str) -> Result<Vec<Option<Tensor>>> {
+        match self.get(name) {
+            Value::List(vs) => vs
+                .iter()
+                .map(|v| match v {
+                    Value::Tensor(t) => Ok(Some(t.clone())),
+                    Value::None => Ok(None),
+                    _ => Err(self.mismatch(name, "a list of optional Tensors")),
+                })
+                .collect(),
+            _ => Err(self.mismatch(name, "a list of optional Tensors")),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64> {
+        match self.get(name) {
+            Value::Int(i) => Ok(*i),
+            Value::Bool(b) => Ok(*b as i64),
+            _ => Err(self.mismatch(name, "int")),
+        }
+    }
+
+    pub fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.int(name).map(Some),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> Result<f64> {
+        match self.get(name) {
+            Value::Float(f) => Ok(*f),
+            Value::Int(i) => Ok(*i as f64),
+            Value::Bool(b) => Ok(*b as u8 as f64),
+            _ => Err(self.mismatch(name, "float")),
+        }
+    }
+
+    pub fn opt_float(&self, name: &str) -> Result<Option<f64>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.float(name).map(Some),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool> {
+        match self.get(name) {
+            Value::Bool(b) => Ok(*b),
+            Value::Int(i) => Ok(*i != 0),
+            _ => Err(self.mismatch(name, "bool")),
+        }
+    }
+
+    pub fn opt_bool(&self, name: &str) -> Result<Option<bool>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.bool(name).map(Some),
+        }
+    }
+
+    pub fn scalar(&self, name: &str) -> Result<Scalar> {
+        self.get(name).as_scalar().ok_or_else(|| self.mismatch(name, "a number"))
+    }
+
+    pub fn opt_scalar(&self, name: &str) -> Result<Option<Scalar>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            v => v.as_scalar().map(Some).ok_or_else(|| self.mismatch(name, "a number or None")),
+        }
+    }
+
+    /// An `int[]`; a single int stands for a list of the schema's fixed length (`int[2] k=3`).
+    pub fn int_list(&self, name: &str) -> Result<Vec<i64>> {
+        match self.get(name) {
+            Value::List(vs) => vs
+                .iter()
+                .map(|v| match v {
+                    Value::Int(i) => Ok(*i),
+                    _ => Err(self.mismatch(name, "a list of ints")),
+                })
+                .collect(),
+            Value::Int(i) => {
+                let len = match &self.schema.params[self.schema.param_index(name).unwrap()].ty {
+                    Type::List(_, Some(n)) => *n,
+                    Type::Optional(inner) => match inner.as_ref() {
+                        Type::List(_, Some(n)) => *n,
+                        _ => 1,
+                    },
+                    _ => 1,
+                };
+                Ok(vec![*i; len])
+            }
+            _ => Err(self.mismatch(name, "a list of ints")),
+        }
+    }
+
+    pub fn opt_int_list(&self, name: &str) -> Result<Option<Vec<i64>>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.int_list(name).map(Some),
+        }
+    }
+
+    pub fn float_list(&self, name: &str) -> Result<Vec<f64>> {
+        match self.get(name) {
+            Value::List(vs) => vs
+                .iter()
+                .map(|v| v.as_scalar().map(|s| s.to_f64()).ok_or_else(|| self.mismatch(name, "a list of floats")))
+                .collect(),
+            _ => Err(self.mismatch(name, "a list of floats")),
+        }
+    }
+
+    pub fn opt_float_list(&self, name: &str) -> Result<Option<Vec<f64>>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.float_list(name).map(Some),
+        }
+    }
+
+    pub fn opt_dtype(&self, name: &str) -> Result<Option<DType>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            Value::Dtype(d) => Ok(Some(*d)),
+            Value::Int(code) => DType::from_scalar_type_code(*code).map(Some).ok_or_else(|| self.mismatch(name, "a dtype")),
+            _ => Err(self.mismatch(name, "a dtype")),
+        }
+    }
+
+    pub fn str(&self, name: &str) -> Result<&str> {
+        match self.get(name) {
+            Value::Str(s) => Ok(s),
+            _ => Err(self.mismatch(name, "str")),
+        }
+    }
+
+    pub fn opt_str(&self, name: &str) -> Result<Option<&str>> {
+        match self.get(name) {
+            Value::None => Ok(None),
+            _ => self.str(name).map(Some),
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Helpers shared by the kernel families: operands that may be tensors or Python scalars,
+//! dtype rules, and element-wise maps that compute floating point in `f32`/`f64` as PyTorch's
+//! CPU kernels do (half types compute in `f32`).
+
+use tensor::kernels::elementwise;
+use tensor::{DType, Element, Operand as PromoteOperand, Result, Scalar, Tensor};
+
+pub use tensor::bail;
+
+/// A tensor or a Python number in an operator's argument list (`add.Tensor` vs `add.Scalar`).
+#[derive(Clone, Copy, Debug)]
+pub enum Operand<'a> {
+    Tensor(&'a Tensor),
+    Scalar(Scalar),
+}
+
+impl Operand<'_> {
+    fn for_promotion(&self) -> PromoteOperand {
+        match self {
+            Operand::Tensor(t) => PromoteOperand::Tensor { dtype: t.dtype(), dim: t.dim() },
+            Operand::Scalar(s) => PromoteOperand::Scalar(*s),
+        }
+    }
+
+    /// The operand as a tensor of `dtype` (a 0-dim tensor for a scalar).
+    pub fn to_tensor(&self, dtype: DType) -> Tensor {
+        match self {
+            Operand::Tensor(t) => t.to_dtype(dtype),
+            Operand::Scalar(s) => scalar_tensor(*s, dtype),
+        }
+    }
+}
+
+/// `torch.result_type` over operands.
+pub fn result_dtype(ops: &[Operand]) -> DType {
+    tensor::result_type(&ops.iter().map(Operand::for_promotion).collect::<Vec<_>>())
+}
+
+/// A 0-dim tensor of `dtype` holding `s` (integers stay exact).
+pub fn scalar_tensor(s: Scalar, dtype: DType) -> Tensor {
+    match s {
+        Scalar::Float(f) => Tensor::full(&[], f, dtype),
+        Scalar::Int(i) => Tensor::full_i64(&[], i, dtype),
+        Scalar::Bool(b) => Tensor::full_i64(&[], b as i64, dtype),
+    }
+}
+
+/// The dtype an integer or bool input is promoted to by a floating-point op (`sin`, `div`).
+pub fn float_dtype(dt: DType) -> DType {
+    if dt.is_float() {
+        dt
+    } else {
+        DType::F32
+    }
+}
+
+/// The dtype in which floating-point math on `dt` runs: `f64` for `f64`, `f32` otherwise.
+pub fn compute_dtype(dt: DType) -> DType {
+    if dt == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    }
+}
+
+/// Applies `f` to every element in f64 and stores the result as `out` (any dtype).
+pub fn map_f64(x: &Tensor, out: DType, f: impl Fn(f64) -> f64 + Sync) -> Tensor {
+    let r = elementwise::map::<f64, f64>(&x.to_dtype(DType::F64), f);
+    r.to_dtype(out)
+}
+
+/// Applies `f` to every pair of broadcast elements in f64, storing the result as `out`.
+pub fn zip_f64(a: &Tensor, b: &Tensor, out: DType, f: impl Fn(f64, f64) -> f64 + Sync) -> Result<Tensor> {
+    let r = elementwise::zip::<f64, f64, f64>(&a.to_dtype(DType::F64), &b.to_dtype(DType::F64), f)?;
+    Ok(r.to_dtype(out))
+}
+
+/// Applies `f` to every element as i64 (exact for every integer dtype), storing as `out`.
+pub fn map_i64(x: &Tensor, out: DType, f: impl Fn(i64) -> i64 + Sync) -> Tensor {
+    let r = elementwise::map::<i64, i64>(&x.to_dtype(DType::I64), f);
+    r.to_dtype(out)
+}
+
+pub fn zip_i64(a: &Tensor, b: &Tensor, out: DType, f: impl Fn(i64, i64) -> i64 + Sync) -> Result<Tensor> {
+    let r = elementwise::zip::<i64, i64, i64>(&a.to_dtype(DType::I64), &b.to_dtype(DType::I64), f)?;
+    Ok(r.to_dtype(out))
+}
+
+/// Element-wise predicate producing a bool tensor, evaluated in f64.
+pub fn map_bool(x: &Tensor, f: impl Fn(f64) -> bool + Sync) -> Tensor {
+    elementwise::map::<f64, tensor::Bool8>(&x.to_dtype(DType::F64), |v| f(v).into())
+}
+
+/// Applies a type-generic float expression element-wise: the body is compiled for `f32` and
+/// `f64`, and runs in `compute_dtype(out)`; the result is stored as `out`. Name the element type
+/// (`|v: F|`) to write constants of it (`c as F`).
+///
+/// `float_map!(x, out, |v| v.sin())`, `float_map!(x, out, |v: F| v * (k as F))`
+#[macro_export]
+macro_rules! float_map {
+    ($x:expr, $out:expr, |$v:ident| $body:expr) => {
+        $crate::float_map!($x, $out, |$v: __F| $body)
+    };
+    ($x:expr, $out:expr, |$v:ident : $F:ident| $body:expr) => {{
+        let x: &tensor::Tensor = $x;
+        let out: tensor::DType = $out;
+        let r = if out == tensor::DType::F64 {
+            #[allow(dead_code)]
+            type $F = f64;
+            tensor::kernels::elementwise::map::<f64, f64>(&x.to_dtype(tensor::DType::F64), |$v: f64| $body)
+        } else {
+            #[allow(dead_code)]
+            type $F = f32;
+            tensor::kernels::elementwise::map::<f32, f32>(&x.to_dtype(tensor::DType::F32), |$v: f32| $body)
+        };
+        r.to_dtype(out)
+    }};
+}
+
+/// The two-input form of [`float_map!`], with broadcasting.
+#[macro_export]
+macro_rules! float_zip {
+    ($a:expr, $b:expr, $out:expr, |$x:ident, $y:ident| $body:expr) => {
+        $crate::float_zip!($a, $b, $out, |$x: __F, $y| $body)
+    };
+    ($a:expr, $b:expr, $out:expr, |$x:ident : $F:ident, $y:ident| $body:expr) => {{
+        let (a, b): (&tensor::Tensor, &tensor::Tensor) = ($a, $b);
+        let out: tensor::DType = $out;
+        let r = if out == tensor::DType::F64 {
+            #[allow(dead_code)]
+            type $F = f64;
+            tensor::kernels::elementwise::zip::<f64, f64, f64>(
+                &a.to_dtype(tensor::DType::F64),
+                &b.to_dtype(tensor::DType::F64),
+                |$x: f64, $y: f64| $body,
+            )
+        } else {
+            #[allow(dead_code)]
+            type $F = f32;
+            tensor::kernels::elementwise::zip::<f32, f32, f32>(
+                &a.to_dtype(tensor::DType::F32),
+                &b.to_dtype(tensor::DType::F32),
+                |$x: f32, $y: f32| $body,
+            )
+        };
+        r.map(|t| t.to_dtype(out))
+    }};
+}
+
+/// Reads any tensor as `T` element values, in logical order.
+pub fn values<T: Element>(t: &Tensor) -> Vec<T> {
+    t.to_vec::<T>()
+}
+
+/// The `Operand` for a parameter that may hold a tensor or a number.
+pub fn operand<'a>(args: &'a crate::Args, name: &str) -> Result<Operand<'a>> {
+    match args.get(name) {
+        crate::Value::Tensor(t) => Ok(Operand::Tensor(t)),
+        v => v
+            .as_scalar()
+            .map(Operand::Scalar)
+            .ok_or_else(|| tensor::Error::msg(format!("argument '{name}' must be a Tensor or a number, not {}", v.kind()))),
+    }
+}

@@ -1,0 +1,5 @@
+//! ATen operators: nn family.
+
+use crate::Registry;
+
+pub fn register(_r: &Registry) {}

@@ -1,0 +1,16 @@
+//! The operator registry of pt2 and the ATen operators it holds.
+//!
+//! Each operator is registered once (see [`registry`]) with its PyTorch schema, its tags and its
+//! CPU kernel. Kernels live in [`aten`], one module per family of operators.
+
+pub mod args;
+pub mod aten;
+pub mod registry;
+pub mod schema;
+pub mod value;
+
+pub use args::Args;
+pub use registry::{canonical_name, Kernel, OpDef, Registry, Tag};
+pub use schema::Schema;
+pub use tensor::{Error, Result};
+pub use value::Value;

@@ -1,0 +1,144 @@
+//! The operator registry: every operator registered once, under its PyTorch name, with its
+//! schema, tags and kernel. Eager execution, the runtime, tracing and serialization all read
+//! the same entry.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use crate::args::Args;
+use crate::schema::Schema;
+use crate::value::Value;
+use crate::{Error, Result};
+
+/// What an operator is, beyond its schema. View-ness and in-place-ness are read off the
+/// schema's alias annotations ([`Schema::is_view`], [`Schema::is_mutating`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tag {
+    /// One of PyTorch's ~190 core ATen operators (`torch.Tag.core`).
+    Core,
+    /// Element-wise (`torch.Tag.pointwise`).
+    Pointwise,
+    /// Reads a random generator (`torch.Tag.nondeterministic_seeded`).
+    Nondeterministic,
+    /// Output shape depends on input data (`torch.Tag.dynamic_output_shape`).
+    DynamicOutputShape,
+}
+
+/// A CPU kernel: arguments bound to the schema in, one value out (a `Value::List` for operators
+/// with several returns).
+pub type Kernel = Arc<dyn Fn(&Args) -> Result<Value> + Send + Sync>;
+
+/// One registered operator overload.
+pub struct OpDef {
+    pub schema: Schema,
+    pub tags: Vec<Tag>,
+    pub kernel: Kernel,
+    // The meta function (output metadata from input metadata) is added with export.
+}
+
+impl OpDef {
+    pub fn has_tag(&self, tag: Tag) -> bool {
+        self.tags.contains(&tag)
+    }
+
+    /// The name as `aten::add.Tensor`.
+    pub fn name(&self) -> String {
+        self.schema.qualified_name()
+    }
+
+    /// Binds arguments and runs the kernel.
+    pub fn call(&self, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
+        let args = Args::bind(&self.schema, positional, kwargs)?;
+        (self.kernel)(&args).map_err(|e| Error::msg(format!("{}: {}", self.name(), e.0.trim_start_matches(&format!("{}: ", self.name())))))
+    }
+}
+
+impl fmt::Debug for OpDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OpDef({})", self.name())
+    }
+}
+
+/// Operators by qualified name (`aten::add.Tensor`, `aten::relu.default`).
+#[derive(Default)]
+pub struct Registry {
+    ops: RwLock<HashMap<String, Arc<OpDef>>>,
+}
+
+/// Turns `aten.add.Tensor`, `aten::add.Tensor` or `aten::relu` into `aten::add.Tensor` /
+/// `aten::relu.default`.
+pub fn canonical_name(name: &str) -> String {
+    let name = name.strip_prefix("torch.ops.").unwrap_or(name);
+    let (ns, rest) = match name.split_once("::") {
+        Some((ns, rest)) => (ns, rest),
+        None => match name.split_once('.') {
+            Some((ns, rest)) => (ns, rest),
+            None => return name.to_string(),
+        },
+    };
+    if rest.contains('.') {
+        format!("{ns}::{rest}")
+    } else {
+        format!("{ns}::{rest}.default")
+    }
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// The process-wide registry, holding every ATen operator pt2 implements. Users add custom
+    /// operators to it with [`Registry::register`].
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            let r = Registry::new();
+            crate::aten::register_all(&r);
+            r
+        })
+    }
+
+    /// Registers an operator from its schema string. Fails on a malformed schema or a name that
+    /// is already taken.
+    pub fn register(&self, schema: &str, tags: &[Tag], kernel: impl Fn(&Args) -> Result<Value> + Send + Sync + 'static) -> Result<Arc<OpDef>> {
+        let schema = Schema::parse(schema)?;
+        let name = schema.qualified_name();
+        let def = Arc::new(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel) });
+        let mut ops = self.ops.write().unwrap_or_else(|e| e.into_inner());
+        if ops.contains_key(&name) {
+            return Err(Error::msg(format!("operator {name} is already registered")));
+        }
+        ops.insert(name, def.clone());
+        Ok(def)
+    }
+
+    /// Registers a built-in operator; a bad schema or a duplicate is a bug in pt2, so it panics
+    /// (the registry test builds every entry).
+    pub(crate) fn def(&self, schema: &str, tags: &[Tag], kernel: fn(&Args) -> Result<Value>) {
+        if let Err(e) = self.register(schema, tags, kernel) {
+            panic!("built-in operator: {e}");
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<OpDef>> {
+        self.ops.read().unwrap_or_else(|e| e.into_inner()).get(&canonical_name(name)).cloned()
+    }
+
+    /// Looks an operator up, with an error that names it when it is not registered.
+    pub fn lookup(&self, name: &str) -> Result<Arc<OpDef>> {
+        self.get(name).ok_or_else(|| Error::msg(format!("operator {} is not registered", canonical_name(name))))
+    }
+
+    pub fn call(&self, name: &str, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
+        self.lookup(name)?.call(positional, kwargs)
+    }
+
+    /// Every registered name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.ops.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        v.sort();
+        v
+    }
+}

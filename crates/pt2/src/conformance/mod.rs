@@ -1,0 +1,4 @@
+//! Conformance against PyTorch's recorded results (`fixtures/`).
+
+pub mod fixture;
+pub mod ops;

@@ -1,0 +1,9 @@
+//! pt2: torch.export for Rust.
+//!
+//! This facade re-exports the layers (`tensor`, `ops`) and holds the conformance runners that
+//! check pt2 against the ground truth PyTorch recorded.
+
+pub mod conformance;
+
+pub use ops;
+pub use tensor;

@@ -1,0 +1,128 @@
+//! Matrix products: `gemm` for floating point, a plain loop for integers.
+
+use crate::{bail, with_dtype, DType, Element, Result, Tensor};
+
+/// `out[b] = a[b] @ c[b]` for 3-d `a: [B, M, K]` and `c: [B, K, N]`; reads any strides.
+pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
+    let (sa, sc) = (a.shape(), c.shape());
+    if a.dim() != 3 || c.dim() != 3 {
+        bail!("bmm: expected 3-D tensors, got {}-D and {}-D", a.dim(), c.dim());
+    }
+    if sa[0] != sc[0] || sa[2] != sc[1] {
+        bail!(
+            "Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].",
+            sa[0], sa[2], sc[0], sc[1]
+        );
+    }
+    if a.dtype() != c.dtype() {
+        bail!("expected m1 and m2 to have the same dtype, but got: {} != {}", a.dtype().name(), c.dtype().name());
+    }
+    let (batch, m, k, n) = (sa[0], sa[1], sa[2], sc[2]);
+    match a.dtype() {
+        DType::F32 => Ok(gemm_batched::<f32>(a, c, batch, m, k, n)),
+        DType::F64 => Ok(gemm_batched::<f64>(a, c, batch, m, k, n)),
+        DType::F16 | DType::BF16 => {
+            let r = gemm_batched::<f32>(&a.to_dtype(DType::F32), &c.to_dtype(DType::F32), batch, m, k, n);
+            Ok(r.to_dtype(a.dtype()))
+        }
+        dt => with_dtype!(dt, T => Ok(int_batched::<T>(a, c, batch, m, k, n))),
+    }
+}
+
+/// `a @ c` for 2-d tensors.
+pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
+    if a.dim() != 2 || c.dim() != 2 {
+        bail!("mm: expected 2-D tensors, got {}-D and {}-D", a.dim(), c.dim());
+    }
+    if a.shape()[1] != c.shape()[0] {
+        bail!(
+            "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
+            a.shape()[0], a.shape()[1], c.shape()[0], c.shape()[1]
+        );
+    }
+    bmm(&a.unsqueeze(0)?, &c.unsqueeze(0)?)?.squeeze(Some(&[0]))
+}
+
+fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
+    let mut out = vec![T::default(); batch * m * n];
+    let ga = a.storage().read();
+    let gc = c.storage().read();
+    let da: &[T] = bytemuck::cast_slice(ga.bytes());
+    let dc: &[T] = bytemuck::cast_slice(gc.bytes());
+    let (sa, sc) = (a.strides(), c.strides());
+    let threads = if m * n * k >= 64 * 64 * 64 { rayon::current_num_threads() } else { 1 };
+    let parallelism = if threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    if k == 0 || m == 0 || n == 0 {
+        return Tensor::from_vec(out, &[batch, m, n]).unwrap();
+    }
+    for b in 0..batch {
+        let pa = a.storage_offset() as isize + b as isize * sa[0];
+        let pc = c.storage_offset() as isize + b as isize * sc[0];
+        // SAFETY: the tensors' layouts were checked to lie inside their storages when built;
+        // `dst` is a fresh buffer of batch*m*n elements laid out row-major.
+        unsafe {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                out.as_mut_ptr().add(b * m * n),
+                1,
+                n as isize,
+                false,
+                da.as_ptr().offset(pa),
+                sa[2],
+                sa[1],
+                dc.as_ptr().offset(pc),
+                sc[2],
+                sc[1],
+                T::zero(),
+                T::one(),
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    }
+    Tensor::from_vec(out, &[batch, m, n]).unwrap()
+}
+
+fn int_batched<T: Element>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
+    let av = a.to_i64_vec();
+    let cv = c.to_i64_vec();
+    let mut out = vec![T::default(); batch * m * n];
+    for b in 0..batch {
+        for i in 0..m {
+            for j in 0..n {
+                let mut acc = 0i64;
+                for p in 0..k {
+                    acc = acc.wrapping_add(av[b * m * k + i * k + p].wrapping_mul(cv[b * k * n + p * n + j]));
+                }
+                out[b * m * n + i * n + j] = if T::DTYPE == DType::Bool { T::from_bool(acc != 0) } else { T::from_i64(acc) };
+            }
+        }
+    }
+    Tensor::from_vec(out, &[batch, m, n]).unwrap()
+}
+
+/// The element types `gemm` multiplies.
+pub trait GemmScalar: Copy + 'static {
+    fn zero() -> Self;
+    fn one() -> Self;
+}
+impl GemmScalar for f32 {
+    fn zero() -> Self {
+        0.0
+    }
+    fn one() -> Self {
+        1.0
+    }
+}
+impl GemmScalar for f64 {
+    fn zero() -> Self {
+        0.0
+    }
+    fn one() -> Self {
+        1.0
+    }
+}

@@ -1,0 +1,157 @@
+//! PyTorch's type promotion: `promote_types` and `result_type` with Python-scalar operands.
+
+use crate::{Category, DType};
+
+/// A Python number passed where a tensor could be (`x + 1`, `torch.add(x, 2.5)`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+}
+
+impl Scalar {
+    /// The dtype a wrapped number takes in promotion: the default float dtype, `int64` or bool.
+    pub fn dtype(self) -> DType {
+        match self {
+            Scalar::Bool(_) => DType::Bool,
+            Scalar::Int(_) => DType::I64,
+            Scalar::Float(_) => DType::F32,
+        }
+    }
+
+    pub fn to_f64(self) -> f64 {
+        match self {
+            Scalar::Bool(b) => b as u8 as f64,
+            Scalar::Int(i) => i as f64,
+            Scalar::Float(f) => f,
+        }
+    }
+
+    pub fn to_i64(self) -> i64 {
+        match self {
+            Scalar::Bool(b) => b as i64,
+            Scalar::Int(i) => i,
+            Scalar::Float(f) => f as i64,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, Scalar::Float(_))
+    }
+}
+
+/// `torch.promote_types`.
+pub fn promote_types(a: DType, b: DType) -> DType {
+    use DType::*;
+    if a == b {
+        return a;
+    }
+    match (a.category(), b.category()) {
+        (Category::Bool, _) => b,
+        (_, Category::Bool) => a,
+        (Category::Floating, Category::Floating) => match (a, b) {
+            (F16, BF16) | (BF16, F16) => F32,
+            _ => {
+                if a.size() >= b.size() {
+                    a
+                } else {
+                    b
+                }
+            }
+        },
+        (Category::Floating, Category::Integral) => a,
+        (Category::Integral, Category::Floating) => b,
+        (Category::Integral, Category::Integral) => {
+            // u8 is the only unsigned type: with a signed type it needs the next wider signed one.
+            let (u, s) = match (a, b) {
+                (U8, s) | (s, U8) => (true, s),
+                _ => (false, a),
+            };
+            if u {
+                match s {
+                    I8 => I16,
+                    other => other,
+                }
+            } else if a.size() >= b.size() {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+/// One operand of `result_type`.
+#[derive(Clone, Copy, Debug)]
+pub enum Operand {
+    /// A tensor and its number of dimensions.
+    Tensor { dtype: DType, dim: usize },
+    Scalar(Scalar),
+}
+
+fn promote_opt(a: Option<DType>, b: DType) -> Option<DType> {
+    Some(match a {
+        None => b,
+        Some(a) => promote_types(a, b),
+    })
+}
+
+fn combine_categories(higher: Option<DType>, lower: Option<DType>) -> Option<DType> {
+    match (higher, lower) {
+        (Some(h), _) if h.is_float() => Some(h),
+        (Some(h), Some(l)) if h == DType::Bool || l.is_float() => Some(promote_types(h, l)),
+        (Some(h), _) => Some(h),
+        (None, l) => l,
+    }
+}
+
+/// `torch.result_type` over tensors and Python scalars: dimensioned tensors decide the dtype
+/// unless a zero-dim tensor or a scalar is of a higher category (bool < integral < floating).
+pub fn result_type(operands: &[Operand]) -> DType {
+    let (mut dim, mut zero, mut wrapped) = (None, None, None);
+    for op in operands {
+        match *op {
+            Operand::Tensor { dtype, dim: d } if d > 0 => dim = promote_opt(dim, dtype),
+            Operand::Tensor { dtype, .. } => zero = promote_opt(zero, dtype),
+            Operand::Scalar(s) => wrapped = promote_opt(wrapped, s.dtype()),
+        }
+    }
+    combine_categories(dim, combine_categories(zero, wrapped)).unwrap_or(DType::F32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DType::*;
+
+    #[test]
+    fn promote_table_matches_torch() {
+        // Expected values from torch.promote_types in PyTorch 2.15.
+        assert_eq!(promote_types(U8, I8), I16);
+        assert_eq!(promote_types(U8, I64), I64);
+        assert_eq!(promote_types(Bool, U8), U8);
+        assert_eq!(promote_types(I32, F16), F16);
+        assert_eq!(promote_types(F16, BF16), F32);
+        assert_eq!(promote_types(F32, F64), F64);
+        assert_eq!(promote_types(I64, F32), F32);
+    }
+
+    #[test]
+    fn scalars_do_not_widen_tensors() {
+        let t = |dtype, dim| Operand::Tensor { dtype, dim };
+        // torch.result_type(torch.ones(2, dtype=torch.int32), 5) == int32
+        assert_eq!(result_type(&[t(I32, 1), Operand::Scalar(Scalar::Int(5))]), I32);
+        // ... with 2.5 -> float32 (the default dtype)
+        assert_eq!(result_type(&[t(I32, 1), Operand::Scalar(Scalar::Float(2.5))]), F32);
+        // f16 tensor with a float scalar stays f16
+        assert_eq!(result_type(&[t(F16, 1), Operand::Scalar(Scalar::Float(2.5))]), F16);
+        // a zero-dim float64 tensor does not widen a float32 tensor
+        assert_eq!(result_type(&[t(F32, 1), t(F64, 0)]), F32);
+        // but a zero-dim float tensor lifts an integer tensor to its own dtype
+        assert_eq!(result_type(&[t(I64, 2), t(F64, 0)]), F64);
+        // bool tensor with an int scalar -> int64
+        assert_eq!(result_type(&[t(Bool, 1), Operand::Scalar(Scalar::Int(1))]), I64);
+        assert_eq!(result_type(&[t(U8, 1), t(I8, 1)]), I16);
+    }
+}

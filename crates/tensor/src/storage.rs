@@ -1,0 +1,95 @@
+//! Shared, mutable element storage: an aligned heap buffer or a region of a memory-mapped file.
+//!
+//! Views (`view`, `permute`, `select`, ...) share one `Storage` through an `Arc`, as PyTorch's
+//! tensors share a `StorageImpl`. In-place operators write through a write lock, so a mutation
+//! made through one view is seen through every other view of the same storage.
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use memmap2::MmapMut;
+
+/// Bytes of a storage. Heap buffers are `u64`-backed so every dtype is aligned.
+pub enum Buffer {
+    Heap { words: Vec<u64>, len: usize },
+    /// A region of a private (copy-on-write) file mapping; several storages may share one
+    /// mapping, each owning a disjoint region.
+    Mapped { map: Arc<MmapMut>, start: usize, len: usize },
+}
+
+impl Buffer {
+    pub fn zeroed(len: usize) -> Buffer {
+        Buffer::Heap { words: vec![0u64; len.div_ceil(8)], len }
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Buffer {
+        let mut b = Buffer::zeroed(bytes.len());
+        b.bytes_mut().copy_from_slice(bytes);
+        b
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Buffer::Heap { len, .. } | Buffer::Mapped { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Buffer::Heap { words, len } => &bytemuck::cast_slice(words)[..*len],
+            Buffer::Mapped { map, start, len } => &map[*start..*start + *len],
+        }
+    }
+
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Buffer::Heap { words, len } => &mut bytemuck::cast_slice_mut(words)[..*len],
+            Buffer::Mapped { map, start, len } => {
+                assert!(*start + *len <= map.len());
+                // SAFETY: the mapping is private (copy-on-write) and writable; every storage that
+                // shares it owns a disjoint region, and this region is reached only through this
+                // buffer, which we hold mutably (under the storage's write lock).
+                unsafe { std::slice::from_raw_parts_mut((map.as_ptr() as *mut u8).add(*start), *len) }
+            }
+        }
+    }
+}
+
+/// The storage behind one or more tensor views.
+pub struct Storage {
+    buffer: RwLock<Buffer>,
+}
+
+impl Storage {
+    pub fn new(buffer: Buffer) -> Arc<Storage> {
+        Arc::new(Storage { buffer: RwLock::new(buffer) })
+    }
+
+    /// A storage over `len` bytes of a mapping starting at `start`. Returns `None` if the region
+    /// is outside the mapping.
+    pub fn mapped(map: Arc<MmapMut>, start: usize, len: usize) -> Option<Arc<Storage>> {
+        if start.checked_add(len)? > map.len() {
+            return None;
+        }
+        Some(Storage::new(Buffer::Mapped { map, start, len }))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, Buffer> {
+        self.buffer.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, Buffer> {
+        self.buffer.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn len_bytes(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_mapped(&self) -> bool {
+        matches!(&*self.read(), Buffer::Mapped { .. })
+    }
+}
