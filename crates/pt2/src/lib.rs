@@ -3,6 +3,7 @@
 //! This facade re-exports the layers (`tensor`, `ops`) and holds the conformance runners that
 //! check pt2 against the ground truth PyTorch recorded.
 
+pub mod bench;
 pub mod conformance;
 
 pub use ops;

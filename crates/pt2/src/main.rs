@@ -19,6 +19,23 @@ enum Command {
     /// Check pt2 against results PyTorch recorded.
     #[command(subcommand)]
     Conformance(Conformance),
+    /// Measure kernel speed.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// GFLOP/s of float32 matmul (512³, 2048³) and a 3×3 convolution, beside the machine's
+    /// rough peak and, with --python, beside PyTorch eager on the same threads.
+    Kernels {
+        /// Threads for pt2 (rayon) and PyTorch.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// A Python with torch installed; runs tools/bench_torch_kernels.py for the ratio.
+        #[arg(long)]
+        python: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -42,6 +59,7 @@ enum Conformance {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
         Command::Conformance(Conformance::Ops { dir, filter, table, core_ops }) => {
             let registry = ops::Registry::global();
             let report = match conformance::ops::run(&dir, registry, filter.as_deref()) {
@@ -72,4 +90,42 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+fn bench_kernels(threads: usize, python: Option<&str>) -> ExitCode {
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
+        eprintln!("pt2: cannot set up {threads} threads: {e}");
+        return ExitCode::from(2);
+    }
+    let (peak, how) = pt2::bench::peak_gflops(threads);
+    println!("peak ~{peak:.0} GFLOP/s = {how}");
+    let torch = match python {
+        Some(py) => {
+            let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_kernels.py");
+            match pt2::bench::torch_seconds(py, &script, threads) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => Vec::new(),
+    };
+    println!("{:<12} {:>10} {:>10} {:>8} {:>12} {:>14}", "kernel", "ms", "GFLOP/s", "% peak", "torch ms", "pt2/torch time");
+    for k in pt2::bench::run_kernels() {
+        let gflops = k.flops / k.seconds / 1e9;
+        let t = torch.iter().find(|(n, _)| n == k.name).map(|(_, s)| *s);
+        println!(
+            "{:<12} {:>10.2} {:>10.1} {:>7.0}% {:>12} {:>14}   {}",
+            k.name,
+            k.seconds * 1e3,
+            gflops,
+            100.0 * gflops / peak,
+            t.map(|s| format!("{:.2}", s * 1e3)).unwrap_or_else(|| "-".into()),
+            t.map(|s| format!("{:.2}x", k.seconds / s)).unwrap_or_else(|| "-".into()),
+            k.description
+        );
+    }
+    ExitCode::SUCCESS
 }
