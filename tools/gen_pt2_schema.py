@@ -1,10 +1,10 @@
-"""Generates crates/serialize/src/schema.rs from PyTorch's PT2 JSON schema definition.
+"""Generates crates/ir/src/schema.rs from PyTorch's PT2 JSON schema definition.
 
 The schema file (torch/_export/serde/schema.yaml) is the format's specification: each struct,
 union and enum there becomes a serde type here, so reading and writing keep every field
 PyTorch writes. Run after a PyTorch schema bump:
 
-    python tools/gen_pt2_schema.py /path/to/torch/_export/serde/schema.yaml > crates/serialize/src/schema.rs
+    python tools/gen_pt2_schema.py /path/to/torch/_export/serde/schema.yaml > crates/ir/src/schema.rs
 """
 import re
 import sys

@@ -54,12 +54,47 @@ enum Conformance {
         #[arg(long)]
         core_ops: Option<PathBuf>,
     },
+    /// Load every case's program.pt2 and program.core.pt2 in DIR, run the recorded input sets,
+    /// compare outputs, and require every reject set to be refused. Registers relu as
+    /// `my_custom_library::custom_op` for the custom-op case.
+    Programs {
+        /// A folder of case folders (case.json, io.safetensors, program.pt2).
+        dir: PathBuf,
+        /// Only run cases whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Also write the conformance table (markdown) to this file.
+        #[arg(long)]
+        table: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
+        Command::Conformance(Conformance::Programs { dir, filter, table }) => {
+            let report = match conformance::programs::run(&dir, filter.as_deref()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for a in &report.archives {
+                if let Err(e) = &a.outcome {
+                    println!("FAIL {}/{}: {e}", a.case, a.archive);
+                }
+            }
+            if let Some(path) = table {
+                if let Err(e) = std::fs::write(&path, report.table()) {
+                    eprintln!("pt2: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+            println!("{}", report.summary());
+            ExitCode::SUCCESS
+        }
         Command::Conformance(Conformance::Ops { dir, filter, table, core_ops }) => {
             let registry = ops::Registry::global();
             let report = match conformance::ops::run(&dir, registry, filter.as_deref()) {

@@ -1,9 +1,6 @@
-//! PyTorch's PT2 archive format.
-//!
-//! [`schema`] holds the JSON schema's types, generated from PyTorch's own schema definition
-//! (`tools/gen_pt2_schema.py`), so that reading and writing keep every field PyTorch writes.
+//! PyTorch's PT2 archive: reading (and, later, writing) the zip layout, the model JSON and the
+//! weight payloads, memory-mapped.
 
-pub mod float;
-pub mod schema;
+pub mod archive;
 
-pub use schema::SCHEMA_VERSION;
+pub use archive::{load, Archive};

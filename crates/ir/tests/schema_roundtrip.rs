@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use serialize::schema::ExportedProgram;
+use ir::schema::ExportedProgram;
 
 /// Normalizes floats so `1` and `1.0` compare equal (JSON does not distinguish them).
 fn normalize(v: serde_json::Value) -> serde_json::Value {

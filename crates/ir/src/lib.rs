@@ -1,0 +1,37 @@
+//! The `ExportedProgram` data model, and what runs on it.
+//!
+//! pt2's graph data model *is* PyTorch's PT2 schema ([`schema`], generated from PyTorch's own
+//! schema definition): a graph of named nodes whose arguments name values (`as_tensor`,
+//! `as_sym_int`, ...), a graph signature that says which placeholders are parameters, buffers,
+//! constants or user inputs, and the module call graph with the input/output pytree specs.
+//! Keeping one model means that every field PyTorch writes survives a load and a save, and
+//! there is no second set of types to keep in step. [`ExportedProgram`] adds the tensors (state
+//! dict and constants); [`interpret`] runs a program on inputs.
+
+pub mod check;
+pub mod dtype;
+pub mod float;
+pub mod interpret;
+pub mod program;
+pub mod schema;
+
+pub use program::ExportedProgram;
+
+/// An error about a program: what was expected, what came, and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+impl Error {
+    pub fn msg(m: impl Into<String>) -> Error {
+        Error(m.into())
+    }
+}
+
+impl From<tensor::Error> for Error {
+    fn from(e: tensor::Error) -> Error {
+        Error(e.0)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
