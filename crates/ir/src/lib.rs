@@ -12,6 +12,7 @@ pub mod check;
 pub mod dtype;
 pub mod float;
 pub mod interpret;
+pub mod print;
 pub mod program;
 pub mod schema;
 

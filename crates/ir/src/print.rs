@@ -1,0 +1,524 @@
+//! Printing a program as PyTorch's `print(ep)` does: the `GraphModule` code with typed
+//! placeholders and one line per node (with `# File:` comments from the stack traces and the
+//! `x = None` lines that mark last uses), then the graph signature and range constraints.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::{self, Write};
+
+use crate::program::ExportedProgram;
+use crate::schema::{self, Argument, Graph, InputSpec, Node, OutputSpec, SymInt};
+
+/// How symbolic sizes are shown. PT2 archives store them as SymPy `srepr` strings
+/// (`Mul(Integer(2), Symbol('s77', ...))`); the symbolic engine turns them into PyTorch's
+/// printed form (`2*s77`).
+pub type ExprPrinter = fn(&str) -> String;
+
+/// Shows a bare `Symbol('s77', ...)` as `s77`, and any other expression as stored.
+pub fn plain_expr(expr: &str) -> String {
+    let e = expr.trim();
+    e.strip_prefix("Symbol('").and_then(|r| r.split('\'').next()).map(str::to_string).unwrap_or_else(|| e.to_string())
+}
+
+/// Python's `repr` of a float (`1e-05`, `0.1`, `1.0`, `-inf`).
+pub fn python_float(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    // shortest round-trip digits and exponent, then Python's layout rules
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let sign = if negative { "-" } else { "" };
+    if (-4..16).contains(&exp) {
+        let point = exp + 1; // digits before the decimal point
+        let s = if point <= 0 {
+            format!("0.{}{}", "0".repeat((-point) as usize), digits)
+        } else if point as usize >= digits.len() {
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
+        } else {
+            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        };
+        format!("{sign}{s}")
+    } else {
+        let m = if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits.clone() };
+        format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    }
+}
+
+/// Python's `repr` of a string: single quotes unless the text holds a single quote and no
+/// double quote.
+pub fn python_str(s: &str) -> String {
+    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::new();
+    out.push(q);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c == q => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(q);
+    out
+}
+
+fn dtype_name(s: schema::ScalarType, short: bool) -> String {
+    match crate::dtype::to_dtype(s) {
+        Ok(d) if short => d.short_name().to_string(),
+        Ok(d) => format!("torch.{}", d.name()),
+        Err(_) => format!("<scalar type {}>", s.0),
+    }
+}
+
+struct Printer<'a> {
+    expr: ExprPrinter,
+    graph: &'a Graph,
+}
+
+impl Printer<'_> {
+    fn sym(&self, s: &SymInt) -> String {
+        match s {
+            SymInt::AsInt(i) => i.to_string(),
+            SymInt::AsExpr(e) => (self.expr)(&e.expr_str),
+        }
+    }
+
+    fn tensor_type(&self, name: &str) -> Option<String> {
+        let m = self.graph.tensor_values.get(name)?;
+        let sizes: Vec<String> = m.sizes.iter().map(|s| self.sym(s)).collect();
+        Some(format!("\"{}[{}]\"", dtype_name(m.dtype, true), sizes.join(", ")))
+    }
+
+    fn sym_type(&self, name: &str) -> Option<String> {
+        if let Some(s) = self.graph.sym_int_values.get(name) {
+            return Some(format!("\"Sym({})\"", self.sym(s)));
+        }
+        if let Some(b) = self.graph.sym_bool_values.get(name) {
+            return Some(match b {
+                schema::SymBool::AsExpr(e) => format!("\"Sym({})\"", (self.expr)(&e.expr_str)),
+                schema::SymBool::AsBool(b) => format!("\"Sym({})\"", if *b { "True" } else { "False" }),
+            });
+        }
+        None
+    }
+
+    fn value_type(&self, name: &str) -> Option<String> {
+        self.tensor_type(name).or_else(|| self.sym_type(name))
+    }
+
+    fn arg(&self, a: &Argument) -> String {
+        use Argument::*;
+        let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+        match a {
+            AsNone(_) => "None".into(),
+            AsTensor(t) => t.name.clone(),
+            AsTensors(ts) => list(ts.iter().map(|t| t.name.clone()).collect()),
+            AsInt(i) => i.to_string(),
+            AsInts(is) => list(is.iter().map(|i| i.to_string()).collect()),
+            AsFloat(f) => python_float(f.0),
+            AsFloats(fs) => list(fs.iter().map(|f| python_float(f.0)).collect()),
+            AsString(s) => python_str(s),
+            AsStrings(ss) => list(ss.iter().map(|s| python_str(s)).collect()),
+            AsSymInt(s) => sym_int_arg(s),
+            AsSymInts(ss) => list(ss.iter().map(sym_int_arg).collect()),
+            AsScalarType(s) => dtype_name(*s, false),
+            AsMemoryFormat(m) => match m.0 {
+                1 => "torch.contiguous_format".into(),
+                2 => "torch.channels_last".into(),
+                3 => "torch.channels_last_3d".into(),
+                4 => "torch.preserve_format".into(),
+                other => format!("<memory format {other}>"),
+            },
+            AsLayout(l) => if l.0 == 7 { "torch.strided".into() } else { format!("<layout {}>", l.0) },
+            AsDevice(d) => match d.index {
+                Some(i) => format!("device(type={}, index={i})", python_str(&d.type_)),
+                None => format!("device(type={})", python_str(&d.type_)),
+            },
+            AsBool(b) => py_bool(*b).into(),
+            AsBools(bs) => list(bs.iter().map(|b| py_bool(*b).to_string()).collect()),
+            AsSymBool(s) => match s {
+                schema::SymBoolArgument::AsName(n) => n.clone(),
+                schema::SymBoolArgument::AsBool(b) => py_bool(*b).into(),
+            },
+            AsSymBools(ss) => list(
+                ss.iter()
+                    .map(|s| match s {
+                        schema::SymBoolArgument::AsName(n) => n.clone(),
+                        schema::SymBoolArgument::AsBool(b) => py_bool(*b).into(),
+                    })
+                    .collect(),
+            ),
+            AsGraph(g) => g.name.clone(),
+            AsOptionalTensors(ts) => list(ts.iter().map(optional_tensor).collect()),
+            AsOptionalTensor(t) => optional_tensor(t),
+            AsSymFloat(s) => match s {
+                schema::SymFloatArgument::AsName(n) => n.clone(),
+                schema::SymFloatArgument::AsFloat(f) => python_float(f.0),
+            },
+            AsOperator(s) => s.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+fn sym_int_arg(s: &schema::SymIntArgument) -> String {
+    match s {
+        schema::SymIntArgument::AsName(n) => n.clone(),
+        schema::SymIntArgument::AsInt(i) => i.to_string(),
+    }
+}
+
+fn optional_tensor(t: &schema::OptionalTensorArgument) -> String {
+    match t {
+        schema::OptionalTensorArgument::AsTensor(t) => t.name.clone(),
+        schema::OptionalTensorArgument::AsNone(_) => "None".into(),
+    }
+}
+
+/// The value names an argument reads, in order.
+fn arg_names(a: &Argument, out: &mut Vec<String>) {
+    match a {
+        Argument::AsTensor(t) => out.push(t.name.clone()),
+        Argument::AsTensors(ts) => out.extend(ts.iter().map(|t| t.name.clone())),
+        Argument::AsOptionalTensors(ts) => out.extend(ts.iter().filter_map(|t| match t {
+            schema::OptionalTensorArgument::AsTensor(t) => Some(t.name.clone()),
+            _ => None,
+        })),
+        Argument::AsOptionalTensor(schema::OptionalTensorArgument::AsTensor(t)) => out.push(t.name.clone()),
+        Argument::AsSymInt(schema::SymIntArgument::AsName(n))
+        | Argument::AsSymBool(schema::SymBoolArgument::AsName(n))
+        | Argument::AsSymFloat(schema::SymFloatArgument::AsName(n)) => out.push(n.clone()),
+        Argument::AsSymInts(ss) => out.extend(ss.iter().filter_map(|s| match s {
+            schema::SymIntArgument::AsName(n) => Some(n.clone()),
+            _ => None,
+        })),
+        Argument::AsSymBools(ss) => out.extend(ss.iter().filter_map(|s| match s {
+            schema::SymBoolArgument::AsName(n) => Some(n.clone()),
+            _ => None,
+        })),
+        Argument::AsGraph(g) => out.push(g.name.clone()),
+        _ => {}
+    }
+}
+
+/// The names a node's outputs bind, in order.
+fn output_names(n: &Node) -> Vec<String> {
+    let mut v = Vec::new();
+    for o in &n.outputs {
+        arg_names(o, &mut v);
+    }
+    v
+}
+
+/// The last frame of a stack trace as FX prints it: `File: f.py:12 in forward, code: x + 1`.
+fn frame_comment(trace: &str) -> Option<String> {
+    let lines: Vec<&str> = trace.lines().collect();
+    let i = lines.iter().rposition(|l| l.trim_start().starts_with("File \""))?;
+    let head = lines[i].trim_start().strip_prefix("File \"")?;
+    let (file, rest) = head.split_once('"')?;
+    let rest = rest.trim_start_matches(',').trim();
+    let line = rest.strip_prefix("line ")?.split(',').next()?.trim();
+    let func = rest.split_once(" in ").map(|(_, f)| f.trim()).unwrap_or("");
+    let code = lines.get(i + 1).map(|c| c.trim()).filter(|c| !c.is_empty())?;
+    Some(format!("File: {file}:{line} in {func}, code: {code}"))
+}
+
+const PYTHON_OPS: &[(&str, &str)] = &[
+    ("add", "+"),
+    ("sub", "-"),
+    ("mul", "*"),
+    ("truediv", "/"),
+    ("floordiv", "//"),
+    ("mod", "%"),
+    ("pow", "**"),
+    ("eq", "=="),
+    ("ne", "!="),
+    ("lt", "<"),
+    ("le", "<="),
+    ("gt", ">"),
+    ("ge", ">="),
+    ("and_", "&"),
+    ("or_", "|"),
+];
+
+fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: Option<&[String]>) -> fmt::Result {
+    let g = p.graph;
+    let pad = " ".repeat(indent);
+    let body = " ".repeat(indent + 8);
+    writeln!(f, "{pad}class {class}(torch.nn.Module):")?;
+    let params: Vec<String> = g
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut found = Vec::new();
+            arg_names(a, &mut found);
+            let name = found.first().cloned().or_else(|| names.and_then(|n| n.get(i).cloned())).unwrap_or_else(|| "_".into());
+            match p.value_type(&name) {
+                Some(t) => format!("{name}: {t}"),
+                None => name,
+            }
+        })
+        .collect();
+    let sep = if params.is_empty() { "" } else { ", " };
+    writeln!(f, "{pad}    def forward(self{sep}{}):", params.join(", "))?;
+
+    // last uses: walking backwards, the first time a name is seen is its last use
+    let mut last_use: HashMap<usize, Vec<String>> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut outs = Vec::new();
+    for o in &g.outputs {
+        arg_names(o, &mut outs);
+    }
+    seen.extend(outs);
+    for (i, n) in g.nodes.iter().enumerate().rev() {
+        let mut used = Vec::new();
+        for a in &n.inputs {
+            arg_names(&a.arg, &mut used);
+        }
+        for u in used {
+            if seen.insert(u.clone()) {
+                last_use.entry(i).or_default().push(u);
+            }
+        }
+    }
+    let mut used_anywhere: HashSet<String> = HashSet::new();
+    for n in &g.nodes {
+        let mut used = Vec::new();
+        for a in &n.inputs {
+            arg_names(&a.arg, &mut used);
+        }
+        used_anywhere.extend(used);
+    }
+    for o in &g.outputs {
+        let mut v = Vec::new();
+        arg_names(o, &mut v);
+        used_anywhere.extend(v);
+    }
+
+    // FX compares raw stack traces; a trace whose last frame has no code line prints as
+    // "No stacktrace found".
+    let mut prev_trace: Option<&String> = None;
+    let mut printed_any = false;
+    let mut subgraphs: Vec<(&str, &Graph)> = Vec::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        let trace = n.metadata.get("stack_trace");
+        if trace != prev_trace {
+            if printed_any {
+                writeln!(f, "    ")?;
+            }
+            match trace.and_then(|t| frame_comment(t)) {
+                Some(c) => writeln!(f, "{body}# {c}")?,
+                None => writeln!(f, "{body}# No stacktrace found for following nodes")?,
+            }
+            prev_trace = trace;
+        }
+        printed_any = true;
+        let node_name = n.name.clone().unwrap_or_else(|| n.target.rsplit('.').next().unwrap_or("node").to_string());
+        // subgraph arguments are read from attributes first
+        for a in &n.inputs {
+            if let Argument::AsGraph(sg) = &a.arg {
+                writeln!(f, "{body}{0} = self.{0}", sg.name)?;
+                subgraphs.push((&sg.name, &sg.graph));
+            }
+        }
+        let mut dead: Vec<String> = last_use.remove(&i).unwrap_or_default();
+        // a positional argument list, then `name = value` keywords
+        let mut rendered = Vec::new();
+        for a in &n.inputs {
+            let v = p.arg(&a.arg);
+            if a.kind == Some(schema::ArgumentKind::KEYWORD) {
+                rendered.push(format!("{} = {v}", a.name));
+            } else {
+                rendered.push(v);
+            }
+        }
+        let outs = output_names(n);
+        let python_op = n.target.strip_prefix("_operator.").and_then(|op| PYTHON_OPS.iter().find(|(k, _)| *k == op)).map(|(_, s)| *s);
+        let call = match python_op {
+            Some(sym) if rendered.len() == 2 => format!("{} {sym} {}", rendered[0], rendered[1]),
+            _ => format!("{}({})", n.target, rendered.join(", ")),
+        };
+        let single = n.outputs.len() == 1
+            && matches!(n.outputs[0], Argument::AsTensor(_) | Argument::AsSymInt(_) | Argument::AsSymBool(_) | Argument::AsSymFloat(_))
+            && !n.target.starts_with("torch.ops.higher_order.");
+        let suffix = |dead: &[String]| if dead.is_empty() { String::new() } else { format!(";  {} = None", dead.join(" = ")) };
+        if single {
+            let out = &outs[0];
+            if !used_anywhere.contains(out) {
+                dead.push(out.clone());
+            }
+            let ty = p.value_type(out).map(|t| format!(": {t}")).unwrap_or_default();
+            writeln!(f, "{body}{out}{ty} = {call}{}", suffix(&dead))?;
+        } else if outs.is_empty() {
+            // a node returning nothing is still bound to its name, which is dead at once
+            dead.push(node_name.clone());
+            writeln!(f, "{body}{node_name} = {call}{}", suffix(&dead))?;
+        } else {
+            writeln!(f, "{body}{node_name} = {call}{}", suffix(&dead))?;
+            let n_out = outs.len();
+            for (k, out) in outs.iter().enumerate() {
+                let ty = p.value_type(out).map(|t| format!(": {t}")).unwrap_or_default();
+                let mut d = Vec::new();
+                if k + 1 == n_out {
+                    d.push(node_name.clone());
+                }
+                if !used_anywhere.contains(out) {
+                    d.push(out.clone());
+                }
+                writeln!(f, "{body}{out}{ty} = {node_name}[{k}]{}", suffix(&d))?;
+            }
+        }
+    }
+    let rets: Vec<String> = g.outputs.iter().map(|o| p.arg(o)).collect();
+    let tuple = if rets.len() == 1 { format!("({},)", rets[0]) } else { format!("({})", rets.join(", ")) };
+    writeln!(f, "{body}return {tuple}")?;
+    for (name, sg) in subgraphs {
+        writeln!(f, "    ")?;
+        let sp = Printer { expr: p.expr, graph: sg };
+        write_graph(f, &sp, name, indent + 4, None)?;
+    }
+    Ok(())
+}
+
+impl ExportedProgram {
+    /// The program in PyTorch's `print(ep)` layout, with symbolic sizes shown by `expr`.
+    pub fn to_text(&self, expr: ExprPrinter) -> String {
+        let mut f = String::from("ExportedProgram:\n");
+        let p = Printer { expr, graph: self.graph() };
+        let placeholder_names: Vec<String> = self
+            .signature()
+            .input_specs
+            .iter()
+            .map(|s| match s {
+                InputSpec::ConstantInput(c) => c.name.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        write_graph(&mut f, &p, "GraphModule", 4, Some(&placeholder_names)).expect("writing to a String");
+        f.push_str("    \nGraph signature:\n    # inputs\n");
+        for s in &self.signature().input_specs {
+            let line = match s {
+                InputSpec::UserInput(u) => format!("{}: USER_INPUT", p.arg(&u.arg)),
+                InputSpec::Parameter(x) => format!("{}: PARAMETER target='{}'", x.arg.name, x.parameter_name),
+                InputSpec::Buffer(x) => {
+                    format!("{}: BUFFER target='{}' persistent={}", x.arg.name, x.buffer_name, py_bool(x.persistent))
+                }
+                InputSpec::TensorConstant(x) => format!("{}: CONSTANT_TENSOR target='{}'", x.arg.name, x.tensor_constant_name),
+                InputSpec::CustomObj(x) => format!("{}: CUSTOM_OBJ target='{}'", x.arg.name, x.custom_obj_name),
+                InputSpec::Token(x) => format!("{}: TOKEN", x.arg.name),
+                InputSpec::ConstantInput(x) => format!("{}: USER_INPUT", x.name),
+            };
+            f.push_str(&format!("    {line}\n"));
+        }
+        f.push_str("    \n    # outputs\n");
+        for s in &self.signature().output_specs {
+            let line = match s {
+                OutputSpec::UserOutput(u) => format!("{}: USER_OUTPUT", p.arg(&u.arg)),
+                OutputSpec::LossOutput(x) => format!("{}: LOSS_OUTPUT", x.arg.name),
+                OutputSpec::BufferMutation(x) => format!("{}: BUFFER_MUTATION target='{}'", x.arg.name, x.buffer_name),
+                OutputSpec::GradientToParameter(x) => format!("{}: GRADIENT_TO_PARAMETER target='{}'", x.arg.name, x.parameter_name),
+                OutputSpec::GradientToUserInput(x) => format!("{}: GRADIENT_TO_USER_INPUT target='{}'", x.arg.name, x.user_input_name),
+                OutputSpec::UserInputMutation(x) => format!("{}: USER_INPUT_MUTATION target='{}'", x.arg.name, x.user_input_name),
+                OutputSpec::Token(x) => format!("{}: TOKEN", x.arg.name),
+                OutputSpec::ParameterMutation(x) => format!("{}: PARAMETER_MUTATION target='{}'", x.arg.name, x.parameter_name),
+            };
+            f.push_str(&format!("    {line}\n"));
+        }
+        // PyTorch keeps the constraints of symbols the graph still uses
+        let used = self.symbols_in_graph();
+        let ranges: Vec<String> = self
+            .model
+            .range_constraints
+            .iter()
+            .filter(|(k, _)| identifiers(k).iter().all(|s| used.contains(s)))
+            .map(|(k, r)| {
+                let lo = r.min_val.map(|v| v.to_string()).unwrap_or_else(|| "-int_oo".into());
+                let hi = r.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
+                format!("{}: VR[{lo}, {hi}]", (expr)(k))
+            })
+            .collect();
+        f.push_str(&format!("    \nRange constraints: {{{}}}\n", ranges.join(", ")));
+        f
+    }
+}
+
+/// The symbol names (`s77`, `u0`) in an expression, in infix or SymPy `srepr` form.
+pub fn identifiers(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = expr.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' {
+            // srepr: Symbol('s77', ...)
+            let end = expr[i + 1..].find('\'').map(|e| i + 1 + e).unwrap_or(bytes.len());
+            out.push(expr[i + 1..end].to_string());
+            i = end + 1;
+        } else if c.is_ascii_lowercase() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric()) {
+            let end = expr[i..].find(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_').map(|e| i + e).unwrap_or(bytes.len());
+            let word = &expr[i..end];
+            if word.len() > 1 && word[1..].chars().all(|ch| ch.is_ascii_digit()) {
+                out.push(word.to_string());
+            }
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+impl ExportedProgram {
+    /// Every symbol used by a size, stride or symbolic value of the graph or its subgraphs.
+    pub fn symbols_in_graph(&self) -> HashSet<String> {
+        fn walk(g: &Graph, out: &mut HashSet<String>) {
+            let mut add = |s: &SymInt| {
+                if let SymInt::AsExpr(e) = s {
+                    out.extend(identifiers(&e.expr_str));
+                }
+            };
+            for m in g.tensor_values.values() {
+                m.sizes.iter().chain(&m.strides).chain(std::iter::once(&m.storage_offset)).for_each(&mut add);
+            }
+            g.sym_int_values.values().for_each(&mut add);
+            for n in &g.nodes {
+                for a in &n.inputs {
+                    if let Argument::AsGraph(sg) = &a.arg {
+                        walk(&sg.graph, out);
+                    }
+                }
+            }
+        }
+        let mut out = HashSet::new();
+        walk(self.graph(), &mut out);
+        out
+    }
+}
+
+impl fmt::Display for ExportedProgram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text(plain_expr))
+    }
+}

@@ -1,0 +1,28 @@
+"""Records PyTorch's printed form of every fixture program (`print(ep)`), the ground truth for
+pt2's printer: fixtures/pytorch/<case>/program.printed.txt (and program.core.printed.txt).
+
+Usage: python tools/gen_printed.py fixtures/pytorch
+"""
+import pathlib
+import sys
+
+import torch
+
+
+def main(root):
+    for case in sorted(pathlib.Path(root).iterdir()):
+        for archive in ("program.pt2", "program.core.pt2"):
+            path = case / archive
+            if not path.exists():
+                continue
+            try:
+                ep = torch.export.load(str(path))
+            except Exception as e:  # custom ops need their library; record the failure
+                print(f"{path}: {type(e).__name__}: {e}", file=sys.stderr)
+                continue
+            out = case / archive.replace(".pt2", ".printed.txt")
+            out.write_text(str(ep))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
