@@ -14,6 +14,9 @@ pub struct ExportedProgram {
     pub state_dict: IndexMap<String, Tensor>,
     /// Tensor constants and non-persistent buffers, by name (`lifted_tensor_0`).
     pub constants: IndexMap<String, Tensor>,
+    /// PyTorch's pickled example inputs (`data/sample_inputs/<model>.pt`), kept opaque so that
+    /// a loaded archive saves back whole.
+    pub example_inputs: Option<Vec<u8>>,
 }
 
 impl ExportedProgram {

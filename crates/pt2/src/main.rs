@@ -19,6 +19,18 @@ enum Command {
     /// Check pt2 against results PyTorch recorded.
     #[command(subcommand)]
     Conformance(Conformance),
+    /// Print a PT2 archive's program as PyTorch's `print(ep)` does.
+    Inspect {
+        /// The .pt2 file.
+        file: PathBuf,
+    },
+    /// Load a PT2 archive and save it again (a round trip through pt2's reader and writer).
+    Resave {
+        /// The .pt2 file to read.
+        input: PathBuf,
+        /// Where to write.
+        output: PathBuf,
+    },
     /// Measure kernel speed.
     #[command(subcommand)]
     Bench(Bench),
@@ -72,6 +84,23 @@ enum Conformance {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Resave { input, output } => match serialize::load(&input).and_then(|ep| serialize::save(&ep, &output)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Inspect { file } => match serialize::load(&file) {
+            Ok(ep) => {
+                print!("{ep}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
         Command::Conformance(Conformance::Programs { dir, filter, table }) => {
             let report = match conformance::programs::run(&dir, filter.as_deref()) {

@@ -192,7 +192,8 @@ impl Archive {
         }
         let state_dict = self.payload("data/weights", "model_weights_config.json")?;
         let constants = self.payload("data/constants", "model_constants_config.json")?;
-        Ok(ExportedProgram { model, state_dict, constants })
+        let example_inputs = self.read(&format!("data/sample_inputs/{name}.pt"))?;
+        Ok(ExportedProgram { model, state_dict, constants, example_inputs })
     }
 }
 

@@ -1,6 +1,8 @@
-//! PyTorch's PT2 archive: reading (and, later, writing) the zip layout, the model JSON and the
-//! weight payloads, memory-mapped.
+//! PyTorch's PT2 archive: the zip layout, the model JSON and the weight payloads, read
+//! memory-mapped ([`archive`]) and written deterministically ([`write`]).
 
 pub mod archive;
+pub mod write;
 
 pub use archive::{load, Archive};
+pub use write::{save, write_archive};
