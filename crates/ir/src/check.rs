@@ -27,30 +27,35 @@ impl ExportedProgram {
     /// the dimension.
     pub fn check_inputs(&self, user_inputs: &[Value]) -> Result<()> {
         let graph = self.graph();
+        let names = self.input_names();
         let mut bound: HashMap<&str, (i64, String)> = HashMap::new();
         let user_specs = self.signature().input_specs.iter().filter_map(|s| match s {
             InputSpec::UserInput(u) => Some(&u.arg),
             _ => None,
         });
-        for (arg, value) in user_specs.zip(user_inputs) {
+        let expected = self.user_input_names().len();
+        if user_inputs.len() != expected {
+            return Err(Error::msg(format!("the program takes {expected} inputs, got {}", user_inputs.len())));
+        }
+        for (i, (arg, value)) in user_specs.zip(user_inputs).enumerate() {
             let Argument::AsTensor(t) = arg else { continue };
-            let name = &t.name;
-            let Some(meta) = graph.tensor_values.get(name) else { continue };
+            let Some(meta) = graph.tensor_values.get(&t.name) else { continue };
+            let name = names.get(i).map(String::as_str).unwrap_or(&t.name);
             let Value::Tensor(x) = value else {
-                return Err(Error::msg(format!("input `{name}` must be a tensor, got {}", value.kind())));
+                return Err(Error::msg(format!("{name} must be a tensor, got {}", value.kind())));
             };
             let want = dtype::to_dtype(meta.dtype)?;
             if x.dtype() != want {
-                return Err(Error::msg(format!("input `{name}` must have dtype {}, got {}", want, x.dtype())));
+                return Err(Error::msg(format!("{name} must have dtype {}, got {}", want, x.dtype())));
             }
             if x.dim() != meta.sizes.len() {
-                return Err(Error::msg(format!("input `{name}` must have {} dimensions, got {} (shape {:?})", meta.sizes.len(), x.dim(), x.shape())));
+                return Err(Error::msg(format!("{name} must have {} dimensions, got {} (shape {:?})", meta.sizes.len(), x.dim(), x.shape())));
             }
             for (d, (size, &actual)) in meta.sizes.iter().zip(x.shape()).enumerate() {
                 let actual = actual as i64;
                 match size {
                     SymInt::AsInt(n) if *n != actual => {
-                        return Err(Error::msg(format!("input `{name}`: {name}.size()[{d}] must be {n} (the program is specialized to it), got {actual}")));
+                        return Err(Error::msg(format!("{name}.size()[{d}] must be {n} (the program was exported with this size static), got {actual}")));
                     }
                     SymInt::AsInt(_) => {}
                     SymInt::AsExpr(e) => {
@@ -60,14 +65,14 @@ impl ExportedProgram {
                             if actual < lo || actual > hi {
                                 let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
                                 return Err(Error::msg(format!(
-                                    "input `{name}`: {name}.size()[{d}] = {actual} is outside of the dynamic range [{lo}, {hi_s}]"
+                                    "{name}.size()[{d}] = {actual} is outside of its dynamic range [{lo}, {hi_s}]"
                                 )));
                             }
                         }
                         let here = format!("{name}.size()[{d}]");
                         match bound.get(sym) {
                             Some((v, other)) if *v != actual => {
-                                return Err(Error::msg(format!("input `{name}`: {here} = {actual} must equal {other} = {v}")));
+                                return Err(Error::msg(format!("{here} = {actual} must equal {other} = {v} (they share one dynamic dim)")));
                             }
                             Some(_) => {}
                             None => {

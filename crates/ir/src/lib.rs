@@ -12,8 +12,10 @@ pub mod check;
 pub mod dtype;
 pub mod float;
 pub mod interpret;
+pub mod module;
 pub mod print;
 pub mod program;
+pub mod pytree;
 pub mod schema;
 
 pub use program::ExportedProgram;

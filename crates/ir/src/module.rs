@@ -1,0 +1,66 @@
+//! `ep.module()`: the program as a callable that takes and returns pytrees, checks its inputs
+//! first, and keeps the program's state (buffers mutated by a call stay mutated).
+
+use ops::Value;
+
+use crate::program::ExportedProgram;
+use crate::pytree::{input_names, PyTree, TreeSpec};
+use crate::{Error, Result};
+
+/// A callable view of an [`ExportedProgram`].
+pub struct Module<'a> {
+    ep: &'a ExportedProgram,
+    in_spec: TreeSpec,
+    out_spec: TreeSpec,
+}
+
+impl ExportedProgram {
+    /// The program as a callable, like PyTorch's `ep.module()`.
+    pub fn module(&self) -> Result<Module<'_>> {
+        let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
+        Ok(Module { ep: self, in_spec: TreeSpec::parse(&sig.in_spec)?, out_spec: TreeSpec::parse(&sig.out_spec)? })
+    }
+
+    fn root_call_signature(&self) -> Option<&crate::schema::ModuleCallSignature> {
+        self.model.graph_module.module_call_graph.iter().find(|e| e.fqn.is_empty())?.signature.as_ref()
+    }
+
+    /// The names users know the flat inputs by (`x`, `inp['x']`, `args[0]`), in order; falls
+    /// back to the placeholder names when the program has no call signature.
+    pub fn input_names(&self) -> Vec<String> {
+        match self.root_call_signature().and_then(|s| TreeSpec::parse(&s.in_spec).ok().map(|t| (t, s))) {
+            Some((spec, sig)) => input_names(&spec, sig.forward_arg_names.as_deref().unwrap_or(&[])),
+            None => self.user_input_names().into_iter().map(str::to_string).collect(),
+        }
+    }
+}
+
+impl Module<'_> {
+    /// Calls the program with positional and keyword arguments.
+    pub fn call(&self, args: Vec<PyTree>, kwargs: Vec<(String, PyTree)>) -> Result<PyTree> {
+        let tree = PyTree::Tuple(vec![
+            PyTree::Tuple(args),
+            PyTree::Dict(kwargs.into_iter().map(|(k, v)| (crate::pytree::DictKey::Str(k), v)).collect()),
+        ]);
+        let mut flat = Vec::new();
+        self.in_spec.flatten(&tree, "inputs", &mut flat)?;
+        let outputs = self.call_flat(flat)?;
+        let mut it = outputs.into_iter();
+        self.out_spec.unflatten(&mut it)
+    }
+
+    /// Calls the program with inputs already flattened in PyTorch's pytree order; returns the
+    /// flat outputs.
+    pub fn call_flat(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        self.ep.check_inputs(&inputs)?;
+        self.ep.run(inputs)
+    }
+
+    pub fn in_spec(&self) -> &TreeSpec {
+        &self.in_spec
+    }
+
+    pub fn out_spec(&self) -> &TreeSpec {
+        &self.out_spec
+    }
+}
