@@ -93,7 +93,7 @@ fn run_archive(path: &Path, case: &Json, store: &TensorStore) -> Result<(), Stri
     }
     for (i, reject) in case["rejects"].as_array().into_iter().flatten().enumerate() {
         let inputs = leaves(&reject["inputs"], store)?;
-        if module.call_flat(inputs).is_ok() {
+        if ep.check_inputs(&inputs).is_ok() {
             return Err(format!(
                 "reject {i} was accepted; PyTorch refuses it with: {}",
                 reject["pytorch_error"].as_str().unwrap_or_default()
