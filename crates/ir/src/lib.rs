@@ -17,6 +17,7 @@ pub mod print;
 pub mod program;
 pub mod pytree;
 pub mod schema;
+pub mod verify;
 
 pub use program::ExportedProgram;
 

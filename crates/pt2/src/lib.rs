@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod conformance;
+pub mod run;
 
 pub use ops;
 pub use tensor;

@@ -24,6 +24,23 @@ enum Command {
         /// The .pt2 file.
         file: PathBuf,
     },
+    /// Run a PT2 archive on inputs from a safetensors file (tensors named as the program's
+    /// inputs: `x`, `inp['x']`, ...) and write the outputs to a safetensors file (`output_0`, ...).
+    Run {
+        /// The .pt2 file.
+        file: PathBuf,
+        /// The inputs.
+        #[arg(long)]
+        inputs: PathBuf,
+        /// Where to write the outputs.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Check a PT2 archive: signature, metadata, operators and their arguments, subgraphs.
+    Verify {
+        /// The .pt2 file.
+        file: PathBuf,
+    },
     /// Load a PT2 archive and save it again (a round trip through pt2's reader and writer).
     Resave {
         /// The .pt2 file to read.
@@ -91,6 +108,36 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Run { file, inputs, output } => match pt2::run::run_file(&file, &inputs, &output) {
+            Ok(summary) => {
+                println!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Verify { file } => {
+            let ep = match serialize::load(&file) {
+                Ok(ep) => ep,
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let problems = ep.verify(ops::Registry::global());
+            for p in &problems {
+                println!("{}: {p}", file.display());
+            }
+            if problems.is_empty() {
+                println!("{}: ok", file.display());
+                ExitCode::SUCCESS
+            } else {
+                println!("{}: {} problems", file.display(), problems.len());
+                ExitCode::from(1)
+            }
+        }
         Command::Inspect { file } => match serialize::load(&file) {
             Ok(ep) => {
                 print!("{ep}");

@@ -1,0 +1,188 @@
+//! The verifier: checks what an archive claims before anything runs, and reports every problem
+//! with the node it is on: the signature matches the placeholders and outputs, every value is
+//! defined before it is used and has metadata, every target is a registered operator whose
+//! schema accepts the node's arguments, and subgraphs are well formed.
+
+use std::collections::HashSet;
+
+use ops::Registry;
+
+use crate::program::ExportedProgram;
+use crate::schema::{Argument, Graph, InputSpec, OutputSpec, SymIntArgument, SymBoolArgument};
+
+const PYTHON_OPS: &[&str] = &["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "neg", "not_"];
+const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop"];
+
+fn defined_names(a: &Argument, out: &mut Vec<String>) {
+    match a {
+        Argument::AsTensor(t) => out.push(t.name.clone()),
+        Argument::AsTensors(ts) => out.extend(ts.iter().map(|t| t.name.clone())),
+        Argument::AsSymInt(SymIntArgument::AsName(n)) | Argument::AsSymBool(SymBoolArgument::AsName(n)) => out.push(n.clone()),
+        Argument::AsOptionalTensors(ts) => out.extend(ts.iter().filter_map(|t| match t {
+            crate::schema::OptionalTensorArgument::AsTensor(t) => Some(t.name.clone()),
+            _ => None,
+        })),
+        _ => {}
+    }
+}
+
+fn used_names(a: &Argument, out: &mut Vec<String>) {
+    match a {
+        Argument::AsSymInts(ss) => out.extend(ss.iter().filter_map(|s| match s {
+            SymIntArgument::AsName(n) => Some(n.clone()),
+            _ => None,
+        })),
+        Argument::AsSymBools(ss) => out.extend(ss.iter().filter_map(|s| match s {
+            SymBoolArgument::AsName(n) => Some(n.clone()),
+            _ => None,
+        })),
+        Argument::AsOptionalTensor(crate::schema::OptionalTensorArgument::AsTensor(t)) => out.push(t.name.clone()),
+        other => defined_names(other, out),
+    }
+}
+
+fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec<String>) {
+    let mut defined: HashSet<String> = HashSet::new();
+    let mut tensors_needing_meta = Vec::new();
+    for a in &g.inputs {
+        let mut names = Vec::new();
+        defined_names(a, &mut names);
+        for n in names {
+            if matches!(a, Argument::AsTensor(_)) {
+                tensors_needing_meta.push((n.clone(), "placeholder".to_string()));
+            }
+            defined.insert(n);
+        }
+    }
+    for node in &g.nodes {
+        let label = node.name.clone().unwrap_or_else(|| node.target.clone());
+        let at = format!("{where_}node `{label}`");
+        for a in &node.inputs {
+            if let Argument::AsGraph(sg) = &a.arg {
+                verify_graph(&sg.graph, registry, &format!("{at} > subgraph `{}`: ", sg.name), problems);
+                continue;
+            }
+            let mut used = Vec::new();
+            used_names(&a.arg, &mut used);
+            for u in used {
+                if !defined.contains(&u) {
+                    problems.push(format!("{at}: uses `{u}` before it is defined (a cycle or a missing value)"));
+                }
+            }
+        }
+        // the target
+        let target = node.target.as_str();
+        if let Some(op) = target.strip_prefix("_operator.") {
+            if !PYTHON_OPS.contains(&op) {
+                problems.push(format!("{at}: `{target}` is not a supported Python operator"));
+            }
+        } else if let Some(op) = target.strip_prefix("torch.ops.higher_order.") {
+            if !HIGHER_ORDER_OPS.contains(&op) {
+                problems.push(format!("{at}: higher-order operator `{op}` is not supported (supported: {})", HIGHER_ORDER_OPS.join(", ")));
+            }
+        } else {
+            let name = target.strip_prefix("torch.ops.").unwrap_or(target);
+            match registry.get(name) {
+                None => problems.push(format!("{at}: operator `{name}` is not registered")),
+                Some(def) => {
+                    let positional = node.inputs.iter().filter(|a| a.kind != Some(crate::schema::ArgumentKind::KEYWORD)).count();
+                    if positional > def.schema.params.len() {
+                        problems.push(format!("{at}: {name} takes {} arguments, {positional} given", def.schema.params.len()));
+                    }
+                    for a in node.inputs.iter().filter(|a| a.kind == Some(crate::schema::ArgumentKind::KEYWORD)) {
+                        if def.schema.param_index(&a.name).is_none() {
+                            problems.push(format!("{at}: {name} has no parameter `{}`", a.name));
+                        }
+                    }
+                }
+            }
+        }
+        for o in &node.outputs {
+            let mut names = Vec::new();
+            defined_names(o, &mut names);
+            for n in names {
+                if matches!(o, Argument::AsTensor(_) | Argument::AsTensors(_)) {
+                    tensors_needing_meta.push((n.clone(), format!("output of node `{label}`")));
+                }
+                if !defined.insert(n.clone()) {
+                    problems.push(format!("{at}: defines `{n}` a second time"));
+                }
+            }
+        }
+    }
+    for o in &g.outputs {
+        let mut used = Vec::new();
+        used_names(o, &mut used);
+        for u in used {
+            if !defined.contains(&u) {
+                problems.push(format!("{where_}graph output `{u}` is never defined"));
+            }
+        }
+    }
+    for (n, what) in tensors_needing_meta {
+        if !g.tensor_values.contains_key(&n) {
+            problems.push(format!("{where_}tensor `{n}` ({what}) has no metadata in tensor_values"));
+        }
+    }
+}
+
+impl ExportedProgram {
+    /// Every problem found, each naming where it is; empty when the program is well formed.
+    pub fn verify(&self, registry: &Registry) -> Vec<String> {
+        let mut problems = Vec::new();
+        let g = self.graph();
+        let sig = self.signature();
+        if sig.input_specs.len() != g.inputs.len() {
+            problems.push(format!("signature lists {} inputs but the graph has {} placeholders", sig.input_specs.len(), g.inputs.len()));
+        }
+        for (i, (spec, a)) in sig.input_specs.iter().zip(&g.inputs).enumerate() {
+            let mut names = Vec::new();
+            defined_names(a, &mut names);
+            let spec_name = match spec {
+                InputSpec::UserInput(u) => {
+                    let mut n = Vec::new();
+                    defined_names(&u.arg, &mut n);
+                    n.into_iter().next()
+                }
+                InputSpec::Parameter(p) => Some(p.arg.name.clone()),
+                InputSpec::Buffer(b) => Some(b.arg.name.clone()),
+                InputSpec::TensorConstant(c) => Some(c.arg.name.clone()),
+                InputSpec::CustomObj(c) => Some(c.arg.name.clone()),
+                InputSpec::Token(t) => Some(t.arg.name.clone()),
+                InputSpec::ConstantInput(_) => None,
+            };
+            if let (Some(s), Some(p)) = (&spec_name, names.first()) {
+                if s != p {
+                    problems.push(format!("input {i}: the signature names `{s}` but the placeholder is `{p}`"));
+                }
+            }
+            let target = match spec {
+                InputSpec::Parameter(p) => Some(&p.parameter_name),
+                InputSpec::Buffer(b) if b.persistent => Some(&b.buffer_name),
+                _ => None,
+            };
+            if let Some(t) = target {
+                if !self.state_dict.contains_key(t) {
+                    problems.push(format!("input {i}: `{t}` is not in the state dict"));
+                }
+            }
+            if let InputSpec::TensorConstant(c) = spec {
+                if !self.constants.contains_key(&c.tensor_constant_name) && !self.state_dict.contains_key(&c.tensor_constant_name) {
+                    problems.push(format!("input {i}: constant `{}` is not in the archive", c.tensor_constant_name));
+                }
+            }
+        }
+        if sig.output_specs.len() != g.outputs.len() {
+            problems.push(format!("signature lists {} outputs but the graph returns {}", sig.output_specs.len(), g.outputs.len()));
+        }
+        for (i, spec) in sig.output_specs.iter().enumerate() {
+            if let OutputSpec::BufferMutation(b) = spec {
+                if !self.state_dict.contains_key(&b.buffer_name) && !self.constants.contains_key(&b.buffer_name) {
+                    problems.push(format!("output {i}: mutated buffer `{}` is not in the program's state", b.buffer_name));
+                }
+            }
+        }
+        verify_graph(g, registry, "", &mut problems);
+        problems
+    }
+}
