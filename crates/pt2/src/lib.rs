@@ -4,6 +4,7 @@
 //! check pt2 against the ground truth PyTorch recorded.
 
 pub mod bench;
+pub mod bench_programs;
 pub mod conformance;
 pub mod run;
 

@@ -65,6 +65,18 @@ enum Bench {
         #[arg(long)]
         python: Option<String>,
     },
+    /// Load time and median inference latency of every fixture archive in DIR, beside
+    /// PyTorch's (tools/anchor_bench.py) when --python is given.
+    Programs {
+        dir: PathBuf,
+        /// Timed runs per archive.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long)]
+        python: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +161,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
+        Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
         Command::Conformance(Conformance::Programs { dir, filter, table }) => {
             let report = match conformance::programs::run(&dir, filter.as_deref()) {
                 Ok(r) => r,
@@ -238,5 +251,63 @@ fn bench_kernels(threads: usize, python: Option<&str>) -> ExitCode {
             k.description
         );
     }
+    ExitCode::SUCCESS
+}
+
+fn bench_programs(dir: &std::path::Path, runs: usize, threads: usize, python: Option<&str>) -> ExitCode {
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global() {
+        eprintln!("pt2: cannot set up {threads} threads: {e}");
+        return ExitCode::from(2);
+    }
+    let torch = match python.map(|py| pt2::bench_programs::torch_figures(py, dir, runs, threads)) {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            eprintln!("pt2: {e}");
+            return ExitCode::from(2);
+        }
+        None => Vec::new(),
+    };
+    let timings = match pt2::bench_programs::run(dir, runs) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pt2: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>10} {:>10} {:>9}",
+        "program", "load ms", "torch ms", "speedup", "run ms", "torch ms", "pt2/torch"
+    );
+    let (mut load_ratios, mut run_ratios) = (Vec::new(), Vec::new());
+    for t in &timings {
+        let name = format!("{}/{}", t.case, t.archive.trim_end_matches(".pt2"));
+        let theirs = torch.iter().find(|(c, a, _, _)| *c == t.case && *a == t.archive);
+        let load_speedup = theirs.map(|(_, _, l, _)| l / t.load_ms);
+        let run_ratio = match (t.run_ms, theirs) {
+            (Some(r), Some((_, _, _, tr))) if *tr > 0.0 => Some(r / tr),
+            _ => None,
+        };
+        load_ratios.extend(load_speedup);
+        run_ratios.extend(run_ratio);
+        let fmt = |v: Option<f64>, suffix: &str| v.map(|x| format!("{x:.3}{suffix}")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<44} {:>9.3} {:>9} {:>9} {:>10} {:>10} {:>9}{}",
+            name,
+            t.load_ms,
+            fmt(theirs.map(|x| x.2), ""),
+            fmt(load_speedup, "x"),
+            fmt(t.run_ms, ""),
+            fmt(theirs.map(|x| x.3), ""),
+            fmt(run_ratio, "x"),
+            t.error.as_ref().map(|e| format!("  ({})", e.chars().take(60).collect::<String>())).unwrap_or_default()
+        );
+    }
+    let geo = |v: &[f64]| if v.is_empty() { f64::NAN } else { (v.iter().map(|x| x.ln()).sum::<f64>() / v.len() as f64).exp() };
+    println!(
+        "geometric mean: load {:.1}x faster than torch.export.load; inference time {:.2}x PyTorch eager ({} programs)",
+        geo(&load_ratios),
+        geo(&run_ratios),
+        run_ratios.len()
+    );
     ExitCode::SUCCESS
 }
