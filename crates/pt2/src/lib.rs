@@ -1,12 +1,29 @@
 //! pt2: torch.export for Rust.
 //!
-//! This facade re-exports the layers (`tensor`, `ops`) and holds the conformance runners that
-//! check pt2 against the ground truth PyTorch recorded.
+//! Load a PT2 archive that `torch.export.save` wrote, check and run it, print it, save it:
+//!
+//! ```no_run
+//! let ep = pt2::load("model.pt2")?;
+//! println!("{ep}");                          // PyTorch's print(ep) layout
+//! let module = ep.module()?;                 // inputs are checked against the program first
+//! let x = pt2::Tensor::full(&[8, 100], 1.0, pt2::DType::F32);
+//! let outputs = module.call_flat(vec![x.into()])?;
+//! pt2::save(&ep, "copy.pt2")?;               // loads in torch.export.load
+//! # Ok::<(), pt2::Error>(())
+//! ```
 
 pub mod bench;
 pub mod bench_programs;
 pub mod conformance;
 pub mod run;
 
+pub use ir::pytree::PyTree;
+pub use ir::{Error, ExportedProgram};
+pub use ops::{Registry, Value};
+pub use serialize::{load, save};
+pub use tensor::{DType, Tensor};
+
+pub use ir;
 pub use ops;
+pub use serialize;
 pub use tensor;
