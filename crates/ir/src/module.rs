@@ -15,8 +15,13 @@ pub struct Module<'a> {
 }
 
 impl ExportedProgram {
-    /// The program as a callable, like PyTorch's `ep.module()`.
+    /// The program as a callable, like PyTorch's `ep.module()`. The program is verified first:
+    /// a malformed program is refused with every problem listed, before anything runs.
     pub fn module(&self) -> Result<Module<'_>> {
+        let problems = self.verify(ops::Registry::global());
+        if !problems.is_empty() {
+            return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
+        }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
         Ok(Module { ep: self, in_spec: TreeSpec::parse(&sig.in_spec)?, out_spec: TreeSpec::parse(&sig.out_spec)? })
     }

@@ -10,6 +10,10 @@ use ops::Registry;
 use crate::program::ExportedProgram;
 use crate::schema::{Argument, Graph, InputSpec, OutputSpec, SymIntArgument, SymBoolArgument};
 
+/// The largest tensor a program may declare (1 TiB): a guard against hostile archives whose
+/// metadata would make the runtime try to allocate without bound.
+pub const MAX_TENSOR_BYTES: u128 = 1 << 40;
+
 const PYTHON_OPS: &[&str] = &["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "neg", "not_"];
 const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop"];
 
@@ -122,6 +126,20 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
     for (n, what) in tensors_needing_meta {
         if !g.tensor_values.contains_key(&n) {
             problems.push(format!("{where_}tensor `{n}` ({what}) has no metadata in tensor_values"));
+        }
+    }
+    for (n, meta) in &g.tensor_values {
+        let mut elems: u128 = 1;
+        for s in &meta.sizes {
+            match s {
+                crate::schema::SymInt::AsInt(v) if *v < 0 => problems.push(format!("{where_}tensor `{n}` declares a negative size {v}")),
+                crate::schema::SymInt::AsInt(v) => elems = elems.saturating_mul(*v as u128),
+                crate::schema::SymInt::AsExpr(_) => {}
+            }
+        }
+        let bytes = elems.saturating_mul(crate::dtype::to_dtype(meta.dtype).map(|d| d.size() as u128).unwrap_or(1));
+        if bytes > MAX_TENSOR_BYTES {
+            problems.push(format!("{where_}tensor `{n}` declares {bytes} bytes, more than the {MAX_TENSOR_BYTES} pt2 allows"));
         }
     }
 }

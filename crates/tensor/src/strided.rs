@@ -61,18 +61,22 @@ pub fn scatter<T: Copy>(src: &[T], shape: &[usize], strides: &[isize], offset: u
 }
 
 /// The smallest and one-past-largest storage offsets a layout touches (`None` when empty).
+/// Layouts whose offsets overflow `isize` report `(isize::MIN, isize::MAX)`, which no storage
+/// contains.
 pub fn extent(shape: &[usize], strides: &[isize], offset: usize) -> Option<(isize, isize)> {
     if shape.contains(&0) {
         return None;
     }
-    let (mut lo, mut hi) = (offset as isize, offset as isize);
+    let overflow = (isize::MIN, isize::MAX);
+    let Ok(start) = isize::try_from(offset) else { return Some(overflow) };
+    let (mut lo, mut hi) = (start, start);
     for (&s, &st) in shape.iter().zip(strides) {
-        let span = (s as isize - 1) * st;
-        if span < 0 {
-            lo += span;
-        } else {
-            hi += span;
+        let Some(span) = isize::try_from(s - 1).ok().and_then(|n| n.checked_mul(st)) else { return Some(overflow) };
+        let next = if span < 0 { lo.checked_add(span).map(|l| (l, hi)) } else { hi.checked_add(span).map(|h| (lo, h)) };
+        match next {
+            Some((l, h)) => (lo, hi) = (l, h),
+            None => return Some(overflow),
         }
     }
-    Some((lo, hi + 1))
+    Some((lo, hi.saturating_add(1)))
 }
