@@ -142,3 +142,24 @@ impl Registry {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_schema_parses_and_names_are_unique() {
+        // `Registry::global` panics on a malformed schema or a duplicate name.
+        let r = Registry::global();
+        assert!(r.names().len() > 100);
+        let add = r.lookup("aten.add.Tensor").unwrap();
+        assert_eq!(add.schema.params.len(), 3);
+        assert!(r.get("aten::relu").is_some(), "a bare name means the default overload");
+    }
+
+    #[test]
+    fn unknown_operator_is_a_clear_error() {
+        let e = Registry::global().call("aten::no_such_op", vec![], vec![]).unwrap_err();
+        assert!(e.0.contains("aten::no_such_op.default is not registered"), "{e}");
+    }
+}

@@ -304,7 +304,12 @@ fn parse_default(d: &str, ty: &Type) -> std::result::Result<Value, String> {
             }
         }
         Type::Str => Value::Str(d.trim_matches(|c| c == '"' || c == '\'').to_string()),
-        Type::ScalarType => Value::Dtype(tensor::DType::parse(d).ok_or_else(|| format!("bad dtype default `{d}`"))?),
+        // a dtype default is a name (`long`) or a c10 ScalarType code (`4`)
+        Type::ScalarType => Value::Dtype(
+            tensor::DType::parse(d)
+                .or_else(|| d.parse::<i64>().ok().and_then(tensor::DType::from_scalar_type_code))
+                .ok_or_else(|| format!("bad dtype default `{d}`"))?,
+        ),
         Type::MemoryFormat => Value::MemoryFormat(d.to_string()),
         Type::Layout => Value::Layout(d.to_string()),
         Type::Device => Value::Device(d.to_string()),
