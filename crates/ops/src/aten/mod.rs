@@ -12,6 +12,7 @@ pub mod linalg;
 pub mod nn;
 pub mod pointwise;
 pub mod reduce;
+pub mod select_order;
 pub mod shape;
 pub mod special;
 

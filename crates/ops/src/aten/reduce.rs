@@ -1,5 +1,785 @@
-//! ATen operators: reduce family.
+//! ATen operators: reductions (sum, mean, extrema, variance, norms, any/all), scans along a
+//! dim (cumsum, cummax, ...), sorting and selection (sort, topk, median, mode), softmax.
+//!
+//! Reductions read each group of reduced elements as one slice (`kernels::reduce::reduce`);
+//! scans and sorts read each lane along a dim (`kernels::reduce::map_lanes`). Floating point
+//! accumulates in f64, integer sums in wrapping i64.
 
-use crate::Registry;
+use std::cmp::Ordering;
 
-pub fn register(_r: &Registry) {}
+use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims};
+use tensor::shape::wrap_dim;
+use tensor::{Bool8, DType, Tensor};
+
+use super::common::*;
+use crate::registry::Tag::*;
+use crate::{Args, Registry, Result, Value};
+
+pub fn register(r: &Registry) {
+    let core = &[Core][..];
+    let none = &[][..];
+    r.def("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, |a| sum_like(a, Acc::Sum));
+    r.def("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Sum));
+    r.def("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, |a| sum_like(a, Acc::NanSum));
+    r.def("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Prod));
+    r.def("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Prod));
+    r.def("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, mean);
+    r.def("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, mean);
+    r.def("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, |a| extreme(a, true, "amax"));
+    r.def("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, |a| extreme(a, false, "amin"));
+    r.def("aten::max(Tensor self) -> Tensor", none, |a| extreme(a, true, "max"));
+    r.def("aten::min(Tensor self) -> Tensor", none, |a| extreme(a, false, "min"));
+    r.def("aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, |a| extreme_with_index(a, true));
+    r.def("aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, |a| extreme_with_index(a, false));
+    r.def("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)", none, aminmax);
+    r.def("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, |a| arg_extreme(a, true));
+    r.def("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, |a| arg_extreme(a, false));
+    r.def("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, |a| moments(a, Moment::Var));
+    r.def("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, |a| moments(a, Moment::Var));
+    r.def("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, |a| moments(a, Moment::Std));
+    r.def("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::VarMean));
+    r.def("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::StdMean));
+    r.def("aten::any(Tensor self) -> Tensor", core, |a| any_all(a, true));
+    r.def("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, |a| any_all(a, true));
+    r.def("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, |a| any_all(a, true));
+    r.def("aten::all(Tensor self) -> Tensor", none, |a| any_all(a, false));
+    r.def("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, |a| any_all(a, false));
+    r.def("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, |a| any_all(a, false));
+    r.def("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, logsumexp);
+    r.def("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, norm);
+    r.def("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, count_nonzero);
+    r.def("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, count_nonzero);
+    r.def("aten::trace(Tensor self) -> Tensor", none, trace);
+    r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal);
+    r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
+
+    r.def("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, |a| cumulative(a, false));
+    r.def("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, |a| cumulative(a, true));
+    r.def("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, logcumsumexp);
+    r.def("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, true));
+    r.def("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, false));
+
+    r.def("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, sort);
+    r.def("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", none, sort);
+    r.def("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, topk);
+    r.def("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, kthvalue);
+    r.def("aten::median(Tensor self) -> Tensor", none, |a| median_all(a, false));
+    r.def("aten::nanmedian(Tensor self) -> Tensor", none, |a| median_all(a, true));
+    r.def("aten::median.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, |a| median_dim(a, false));
+    r.def("aten::nanmedian.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, |a| median_dim(a, true));
+    r.def("aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, mode);
+
+    r.def("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, |a| softmax(a, false, false));
+    r.def("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, |a| softmax(a, true, false));
+    r.def("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, false, false));
+    r.def("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, true, false));
+    r.def("aten::_safe_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, false, true));
+    r.def("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor", &[DynamicOutputShape], bincount);
+    r.def("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor", none, histc);
+    r.def("aten::renorm(Tensor self, Scalar p, int dim, Scalar maxnorm) -> Tensor", none, renorm);
+}
+
+// ----- arguments ----------------------------------------------------------------------------
+
+/// The dims a reduction runs over: the `dim` parameter (an int, a list, or None/[] for all).
+fn dims_of(a: &Args, x: &Tensor) -> Result<Vec<usize>> {
+    let dims = if a.schema().param_index("dim").is_none() {
+        None
+    } else {
+        match a.get("dim") {
+            Value::None => None,
+            Value::Int(d) => Some(vec![*d]),
+            _ => a.opt_int_list("dim")?,
+        }
+    };
+    reduction_dims(dims.as_deref(), x.dim())
+}
+
+fn keepdim(a: &Args) -> Result<bool> {
+    if a.schema().param_index("keepdim").is_some() {
+        a.bool("keepdim")
+    } else {
+        Ok(false)
+    }
+}
+
+fn opt_dtype(a: &Args) -> Result<Option<DType>> {
+    if a.schema().param_index("dtype").is_some() {
+        a.opt_dtype("dtype")
+    } else {
+        Ok(None)
+    }
+}
+
+/// One dim as a usize, for operators over a single dim (0-dim tensors accept 0 and -1).
+fn one_dim(a: &Args, x: &Tensor, name: &str) -> Result<usize> {
+    let d = wrap_dim(a.int(name)?, x.dim())?;
+    Ok(if x.dim() == 0 { 0 } else { d })
+}
+
+fn check_nonempty(x: &Tensor, dims: &[usize], op: &str) -> Result<()> {
+    for &d in dims {
+        if x.shape()[d] == 0 {
+            bail!("{op}(): Expected reduction dim {d} to have non-zero size.");
+        }
+    }
+    if x.numel() == 0 && dims.is_empty() && x.dim() > 0 {
+        bail!("{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.");
+    }
+    Ok(())
+}
+
+/// NaN-aware order used by sorts: NaN is greater than everything.
+fn nan_last(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+// ----- sums and products --------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq)]
+enum Acc {
+    Sum,
+    NanSum,
+    Prod,
+}
+
+fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = dims_of(a, x)?;
+    let keep = keepdim(a)?;
+    let out = opt_dtype(a)?.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let input = x.to_dtype(out);
+    if out.is_float() {
+        let r = reduce::<f64, f64>(&input.to_dtype(DType::F64), &dims, keep, move |g| match acc {
+            Acc::Sum => g.iter().sum(),
+            Acc::NanSum => g.iter().filter(|v| !v.is_nan()).sum(),
+            Acc::Prod => g.iter().product(),
+        })?;
+        return Ok(r.to_dtype(out).into());
+    }
+    if acc == Acc::NanSum && !x.dtype().is_float() {
+        // nansum of integers is a plain sum
+    }
+    let r = reduce::<i64, i64>(&input.to_dtype(DType::I64), &dims, keep, move |g| match acc {
+        Acc::Prod => g.iter().fold(1i64, |p, v| p.wrapping_mul(*v)),
+        _ => g.iter().fold(0i64, |s, v| s.wrapping_add(*v)),
+    })?;
+    Ok(r.to_dtype(if out == DType::Bool { DType::Bool } else { out }).into())
+}
+
+fn mean(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let out = opt_dtype(a)?.unwrap_or(x.dtype());
+    if !out.is_float() {
+        bail!(
+            "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
+            dtype_title(x.dtype())
+        );
+    }
+    let dims = dims_of(a, x)?;
+    let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, keepdim(a)?, |g| g.iter().sum::<f64>() / g.len() as f64)?;
+    Ok(r.to_dtype(out).into())
+}
+
+fn dtype_title(d: DType) -> String {
+    let n = d.name();
+    let mut c = n.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+// ----- extrema ------------------------------------------------------------------------------
+
+/// Max or min of a group, NaN propagating.
+fn extreme_f64(g: &[f64], max: bool) -> f64 {
+    let mut best = g[0];
+    for &v in &g[1..] {
+        if best.is_nan() {
+            break;
+        }
+        if v.is_nan() || (max && v > best) || (!max && v < best) {
+            best = v;
+        }
+    }
+    best
+}
+
+/// Index of the first max (or min) of a group; the first NaN wins.
+fn arg_extreme_f64(g: &[f64], max: bool) -> usize {
+    let mut best = 0;
+    for (i, &v) in g.iter().enumerate().skip(1) {
+        let b = g[best];
+        if b.is_nan() {
+            break;
+        }
+        if v.is_nan() || (max && v > b) || (!max && v < b) {
+            best = i;
+        }
+    }
+    best
+}
+
+fn extreme(a: &Args, max: bool, name: &str) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = dims_of(a, x)?;
+    check_nonempty(x, &dims, name)?;
+    let keep = keepdim(a)?;
+    Ok(reduce_extreme(x, &dims, keep, max)?.into())
+}
+
+fn reduce_extreme(x: &Tensor, dims: &[usize], keep: bool, max: bool) -> Result<Tensor> {
+    if x.dtype().is_float() {
+        Ok(reduce::<f64, f64>(&x.to_dtype(DType::F64), dims, keep, move |g| extreme_f64(g, max))?.to_dtype(x.dtype()))
+    } else {
+        Ok(reduce::<i64, i64>(&x.to_dtype(DType::I64), dims, keep, move |g| {
+            if max {
+                *g.iter().max().unwrap_or(&0)
+            } else {
+                *g.iter().min().unwrap_or(&0)
+            }
+        })?
+        .to_dtype(x.dtype()))
+    }
+}
+
+fn extreme_with_index(a: &Args, max: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let dims: Vec<usize> = if x.dim() == 0 { vec![] } else { vec![d] };
+    check_nonempty(x, &dims, if max { "max" } else { "min" })?;
+    let keep = keepdim(a)?;
+    let values = reduce_extreme(x, &dims, keep, max)?;
+    let indices = reduce::<f64, i64>(&x.to_dtype(DType::F64), &dims, keep, move |g| arg_extreme_f64(g, max) as i64)?;
+    Ok((values, indices).into())
+}
+
+fn aminmax(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = match a.opt_int("dim")? {
+        Some(d) => vec![one_dim(a, x, "dim").map(|_| wrap_dim(d, x.dim()))??].into_iter().filter(|_| x.dim() > 0).collect(),
+        None => reduction_dims(None, x.dim())?,
+    };
+    check_nonempty(x, &dims, "aminmax")?;
+    let keep = a.bool("keepdim")?;
+    Ok((reduce_extreme(x, &dims, keep, false)?, reduce_extreme(x, &dims, keep, true)?).into())
+}
+
+fn arg_extreme(a: &Args, max: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let keep = a.bool("keepdim")?;
+    let name = if max { "argmax" } else { "argmin" };
+    match a.opt_int("dim")? {
+        None => {
+            if x.numel() == 0 {
+                bail!("{name}(): Expected reduction dim to be specified for input.numel() == 0.");
+            }
+            let flat = x.reshape(&[-1])?;
+            let r = reduce::<f64, i64>(&flat.to_dtype(DType::F64), &[0], false, move |g| arg_extreme_f64(g, max) as i64)?;
+            Ok(if keep { r.reshape(&vec![1; x.dim()])? } else { r }.into())
+        }
+        Some(_) => {
+            let d = one_dim(a, x, "dim")?;
+            let dims: Vec<usize> = if x.dim() == 0 { vec![] } else { vec![d] };
+            check_nonempty(x, &dims, name)?;
+            Ok(reduce::<f64, i64>(&x.to_dtype(DType::F64), &dims, keep, move |g| arg_extreme_f64(g, max) as i64)?.into())
+        }
+    }
+}
+
+// ----- moments ------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq)]
+enum Moment {
+    Var,
+    Std,
+    VarMean,
+    StdMean,
+}
+
+fn moments(a: &Args, which: Moment) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_float() {
+        bail!("std and var only support floating point and complex dtypes");
+    }
+    let dims = dims_of(a, x)?;
+    let keep = a.bool("keepdim")?;
+    let correction = if a.schema().param_index("unbiased").is_some() {
+        if a.bool("unbiased")? {
+            1.0
+        } else {
+            0.0
+        }
+    } else {
+        a.opt_scalar("correction")?.map(|s| s.to_f64()).unwrap_or(1.0)
+    };
+    let xf = x.to_dtype(DType::F64);
+    let var = reduce::<f64, f64>(&xf, &dims, keep, move |g| {
+        let n = g.len() as f64;
+        let m = g.iter().sum::<f64>() / n;
+        g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - correction).max(0.0)
+    })?;
+    let spread = match which {
+        Moment::Std | Moment::StdMean => tensor::kernels::elementwise::map::<f64, f64>(&var, |v| v.sqrt()),
+        _ => var,
+    }
+    .to_dtype(x.dtype());
+    Ok(match which {
+        Moment::Var | Moment::Std => spread.into(),
+        _ => {
+            let mean = reduce::<f64, f64>(&xf, &dims, keep, |g| g.iter().sum::<f64>() / g.len() as f64)?.to_dtype(x.dtype());
+            (spread, mean).into()
+        }
+    })
+}
+
+fn any_all(a: &Args, any: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = dims_of(a, x)?;
+    let keep = keepdim(a)?;
+    let r = reduce::<f64, Bool8>(&x.to_dtype(DType::F64), &dims, keep, move |g| {
+        (if any { g.iter().any(|v| *v != 0.0) } else { g.iter().all(|v| *v != 0.0) }).into()
+    })?;
+    // uint8 inputs keep uint8, as in PyTorch
+    Ok(if x.dtype() == DType::U8 { r.to_dtype(DType::U8) } else { r }.into())
+}
+
+fn logsumexp(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = dims_of(a, x)?;
+    let out = float_dtype(x.dtype());
+    let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, a.bool("keepdim")?, |g| {
+        let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if g.iter().any(|v| v.is_nan()) {
+            return f64::NAN;
+        }
+        if m.is_infinite() {
+            return m;
+        }
+        m + g.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    })?;
+    Ok(r.to_dtype(out).into())
+}
+
+fn p_norm(g: &[f64], p: f64) -> f64 {
+    if p == f64::INFINITY {
+        g.iter().map(|v| v.abs()).fold(0.0, f64::max)
+    } else if p == f64::NEG_INFINITY {
+        g.iter().map(|v| v.abs()).fold(f64::INFINITY, f64::min)
+    } else if p == 0.0 {
+        g.iter().filter(|v| **v != 0.0).count() as f64
+    } else if p == 1.0 {
+        g.iter().map(|v| v.abs()).sum()
+    } else if p == 2.0 {
+        g.iter().map(|v| v * v).sum::<f64>().sqrt()
+    } else {
+        g.iter().map(|v| v.abs().powf(p)).sum::<f64>().powf(1.0 / p)
+    }
+}
+
+fn norm(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_float() {
+        bail!("linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}", dtype_title(x.dtype()));
+    }
+    let p = a.opt_scalar("p")?.map(|s| s.to_f64()).unwrap_or(2.0);
+    let dims = dims_of(a, x)?;
+    let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, a.bool("keepdim")?, move |g| p_norm(g, p))?;
+    Ok(r.to_dtype(x.dtype()).into())
+}
+
+fn count_nonzero(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dims = match a.get("dim") {
+        Value::None => reduction_dims(None, x.dim())?,
+        Value::Int(d) => reduction_dims(Some(&[*d]), x.dim())?,
+        _ => {
+            let l = a.int_list("dim")?;
+            reduction_dims(Some(&l), x.dim())?
+        }
+    };
+    Ok(reduce::<f64, i64>(&x.to_dtype(DType::F64), &dims, false, |g| g.iter().filter(|v| **v != 0.0).count() as i64)?.into())
+}
+
+fn trace(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dim() != 2 {
+        bail!("trace: expected a matrix, but got tensor with dim {}", x.dim());
+    }
+    let d = x.diagonal(0, 0, 1)?;
+    let out = if x.dtype().is_float() { x.dtype() } else { DType::I64 };
+    Ok(if out.is_float() {
+        reduce::<f64, f64>(&d.to_dtype(DType::F64), &[0], false, |g| g.iter().sum())?.to_dtype(out)
+    } else {
+        reduce::<i64, i64>(&d.to_dtype(DType::I64), &[0], false, |g| g.iter().fold(0i64, |s, v| s.wrapping_add(*v)))?
+    }
+    .into())
+}
+
+fn equal(a: &Args) -> Result<Value> {
+    let (x, y) = (a.tensor("self")?, a.tensor("other")?);
+    if x.shape() != y.shape() {
+        return Ok(Value::Bool(false));
+    }
+    let common = tensor::promote_types(x.dtype(), y.dtype());
+    Ok(Value::Bool(if common.is_float() { x.to_f64_vec() == y.to_f64_vec() } else { x.to_i64_vec() == y.to_i64_vec() }))
+}
+
+fn allclose(a: &Args) -> Result<Value> {
+    let (x, y) = (a.tensor("self")?, a.tensor("other")?);
+    let (rtol, atol, equal_nan) = (a.float("rtol")?, a.float("atol")?, a.bool("equal_nan")?);
+    let shape = tensor::shape::broadcast_shapes(x.shape(), y.shape())?;
+    let (xv, yv) = (x.broadcast_to(&shape)?.to_f64_vec(), y.broadcast_to(&shape)?.to_f64_vec());
+    Ok(Value::Bool(xv.iter().zip(&yv).all(|(p, q)| {
+        if p.is_nan() || q.is_nan() {
+            equal_nan && p.is_nan() && q.is_nan()
+        } else if p == q {
+            true
+        } else {
+            (p - q).abs() <= atol + rtol * q.abs()
+        }
+    })))
+}
+
+// ----- scans --------------------------------------------------------------------------------
+
+fn cumulative(a: &Args, product: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let out = opt_dtype(a)?.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let input = x.to_dtype(out);
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    Ok(if out.is_float() {
+        map_lanes::<f64, f64>(&input.to_dtype(DType::F64), d, n, move |l, o| {
+            let mut acc = if product { 1.0 } else { 0.0 };
+            for (i, v) in l.iter().enumerate() {
+                acc = if product { acc * v } else { acc + v };
+                o[i] = acc;
+            }
+        })?
+        .to_dtype(out)
+    } else {
+        map_lanes::<i64, i64>(&input.to_dtype(DType::I64), d, n, move |l, o| {
+            let mut acc: i64 = if product { 1 } else { 0 };
+            for (i, v) in l.iter().enumerate() {
+                acc = if product { acc.wrapping_mul(*v) } else { acc.wrapping_add(*v) };
+                o[i] = acc;
+            }
+        })?
+        .to_dtype(out)
+    }
+    .into())
+}
+
+fn logcumsumexp(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    let out = float_dtype(x.dtype());
+    Ok(map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, |l, o| {
+        let mut acc = f64::NEG_INFINITY;
+        for (i, &v) in l.iter().enumerate() {
+            let (hi, lo) = if acc > v { (acc, v) } else { (v, acc) };
+            acc = if hi == f64::NEG_INFINITY { hi } else if v.is_nan() || acc.is_nan() { f64::NAN } else { hi + (lo - hi).exp().ln_1p() };
+            o[i] = acc;
+        }
+    })?
+    .to_dtype(out)
+    .into())
+}
+
+fn cum_extreme(a: &Args, max: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    let xf = x.to_dtype(DType::F64);
+    // PyTorch updates on `>=` (`<=`), so ties move the index to the latest position; a NaN
+    // sticks once seen, each later NaN taking the index.
+    let scan = move |l: &[f64]| -> Vec<(f64, usize)> {
+        let mut out = Vec::with_capacity(l.len());
+        let (mut best, mut idx) = (l.first().copied().unwrap_or(0.0), 0usize);
+        for (i, &v) in l.iter().enumerate() {
+            if v.is_nan() || (!best.is_nan() && ((max && v >= best) || (!max && v <= best))) {
+                best = v;
+                idx = i;
+            }
+            out.push((best, idx));
+        }
+        out
+    };
+    let values = map_lanes::<f64, f64>(&xf, d, n, move |l, o| scan(l).iter().zip(o.iter_mut()).for_each(|((v, _), o)| *o = *v))?;
+    let indices = map_lanes::<f64, i64>(&xf, d, n, move |l, o| scan(l).iter().zip(o.iter_mut()).for_each(|((_, i), o)| *o = *i as i64))?;
+    Ok((values.to_dtype(x.dtype()), indices).into())
+}
+
+// ----- sorting and selection ----------------------------------------------------------------
+
+/// The permutation that sorts a lane (stable; NaN last ascending, first descending).
+fn argsort(l: &[f64], descending: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..l.len()).collect();
+    if descending {
+        idx.sort_by(|&i, &j| nan_last(l[j], l[i]));
+    } else {
+        idx.sort_by(|&i, &j| nan_last(l[i], l[j]));
+    }
+    idx
+}
+
+/// Values and indices of `k` positions per lane chosen by `pick(lane) -> indices`.
+fn select_lanes(x: &Tensor, d: usize, k: usize, pick: impl Fn(&[f64]) -> Vec<usize> + Sync + Copy) -> Result<(Tensor, Tensor)> {
+    if x.dim() == 0 {
+        // a 0-dim tensor is its own single lane
+        let picked = pick(&x.to_f64_vec());
+        let n = picked.len().min(1);
+        let shape: &[usize] = if k == 1 { &[] } else { &[0] };
+        let v = if n == 1 { x.deep_clone() } else { Tensor::zeros(&[0], x.dtype()) };
+        return Ok((v.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?, Tensor::zeros(shape, DType::I64)));
+    }
+    let values = if x.dtype().is_float() {
+        map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = l[i]))?.to_dtype(x.dtype())
+    } else {
+        let xi = x.to_dtype(DType::I64);
+        let keys = x.to_dtype(DType::F64);
+        // integers are ordered by their f64 keys but copied exactly
+        let order = map_lanes::<f64, i64>(&keys, d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64))?;
+        gather_lanes(&xi, &order, d)?.to_dtype(x.dtype())
+    };
+    let indices = map_lanes::<f64, i64>(&x.to_dtype(DType::F64), d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64))?;
+    Ok((values, indices))
+}
+
+/// `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `d` (a `gather`).
+fn gather_lanes(x: &Tensor, idx: &Tensor, d: usize) -> Result<Tensor> {
+    let (xv, iv) = (x.to_i64_vec(), idx.to_i64_vec());
+    let shape = idx.shape().to_vec();
+    let xs = x.shape().to_vec();
+    let inner: usize = shape[d + 1..].iter().product();
+    let (n_out, n_in) = (shape[d], xs[d]);
+    let mut out = vec![0i64; iv.len()];
+    for (p, o) in out.iter_mut().enumerate() {
+        let (outer, rest) = (p / (n_out * inner), p % (n_out * inner));
+        let i = rest % inner;
+        let src = iv[p] as usize;
+        *o = xv[outer * n_in * inner + src * inner + i];
+    }
+    Tensor::from_vec(out, &shape)
+}
+
+fn sort(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let desc = a.bool("descending")?;
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    let (v, i) = select_lanes(x, d, n, move |l| argsort(l, desc))?;
+    Ok((v, i).into())
+}
+
+fn topk(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let k = a.int("k")?;
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    if k < 0 || k as usize > n {
+        bail!("selected index k out of range");
+    }
+    let largest = a.bool("largest")?;
+    let (v, i) = select_lanes(x, d, k as usize, move |l| super::select_order::topk_order(l, k as usize, largest))?;
+    Ok((v, i).into())
+}
+
+/// Values and indices of one chosen position per lane, with the lane dim removed (or kept).
+fn pick_one(x: &Tensor, d: usize, keep: bool, pick: impl Fn(&[f64]) -> usize + Sync + Copy) -> Result<Value> {
+    let (v, i) = select_lanes(x, d, 1, move |l| vec![pick(l)])?;
+    if keep || x.dim() == 0 {
+        return Ok((v, i).into());
+    }
+    Ok((v.squeeze(Some(&[d as i64]))?, i.squeeze(Some(&[d as i64]))?).into())
+}
+
+fn kthvalue(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let k = a.int("k")?;
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    if k < 1 || k as usize > n {
+        bail!("kthvalue(): selected number k out of range for dimension {d}");
+    }
+    pick_one(x, d, a.bool("keepdim")?, move |l| super::select_order::kth_index(l, k as usize - 1))
+}
+
+/// The lower median's position in a lane; with `skip_nan` NaNs are ignored, otherwise a NaN
+/// is the median.
+fn median_index(l: &[f64], skip_nan: bool) -> usize {
+    let order = argsort(l, false);
+    let nans = l.iter().filter(|v| v.is_nan()).count();
+    if !skip_nan && nans > 0 {
+        return order[l.len() - nans];
+    }
+    let valid = l.len() - nans;
+    if valid == 0 {
+        return order[0];
+    }
+    order[(valid - 1) / 2]
+}
+
+fn median_all(a: &Args, skip_nan: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.numel() == 0 {
+        return Ok(Tensor::full(&[], f64::NAN, x.dtype()).into());
+    }
+    let flat = x.reshape(&[-1])?;
+    let Value::List(vs) = pick_one(&flat, 0, false, move |l| median_index(l, skip_nan))? else { unreachable!("pick_one returns a pair") };
+    Ok(vs.into_iter().next().unwrap_or(Value::None))
+}
+
+fn median_dim(a: &Args, skip_nan: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    if x.dim() > 0 && x.shape()[d] == 0 {
+        bail!("median(): Expected reduction dim {d} to have non-zero size.");
+    }
+    pick_one(x, d, a.bool("keepdim")?, move |l| median_index(l, skip_nan))
+}
+
+fn mode(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    // the most frequent value (the smallest among ties), at its last position
+    pick_one(x, d, a.bool("keepdim")?, |l| {
+        let order = argsort(l, false);
+        let (mut best_val, mut best_count, mut best_idx) = (f64::NAN, 0usize, 0usize);
+        let mut i = 0;
+        while i < order.len() {
+            let v = l[order[i]];
+            let mut j = i;
+            let mut last = order[i];
+            while j < order.len() && (l[order[j]] == v || (v.is_nan() && l[order[j]].is_nan())) {
+                last = last.max(order[j]);
+                j += 1;
+            }
+            if j - i > best_count {
+                best_count = j - i;
+                best_val = v;
+                best_idx = last;
+            }
+            i = j;
+        }
+        let _ = best_val;
+        best_idx
+    })
+}
+
+// ----- softmax and friends ------------------------------------------------------------------
+
+fn softmax(a: &Args, log: bool, safe: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = one_dim(a, x, "dim")?;
+    let out = match opt_dtype(a)? {
+        Some(dt) => dt,
+        None if a.schema().param_index("half_to_float").is_some() && a.bool("half_to_float")? => DType::F32,
+        None => x.dtype(),
+    };
+    if !out.is_float() {
+        bail!("\"softmax_lastdim_kernel_impl\" not implemented for '{}'", dtype_title(x.dtype()));
+    }
+    let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    let r = map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, move |l, o| {
+        let m = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if safe && m == f64::NEG_INFINITY {
+            o.iter_mut().for_each(|v| *v = 0.0);
+            return;
+        }
+        let sum: f64 = l.iter().map(|v| (v - m).exp()).sum();
+        for (o, v) in o.iter_mut().zip(l) {
+            *o = if log { (v - m) - sum.ln() } else { (v - m).exp() / sum };
+        }
+    })?;
+    Ok(r.to_dtype(out).into())
+}
+
+fn bincount(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dim() != 1 || x.dtype().is_float() {
+        bail!("bincount only supports 1-d non-negative integral inputs.");
+    }
+    let vals = x.to_i64_vec();
+    if vals.iter().any(|v| *v < 0) {
+        bail!("bincount only supports 1-d non-negative integral inputs.");
+    }
+    let minlength = a.int("minlength")?.max(0) as usize;
+    let n = vals.iter().map(|v| *v as usize + 1).max().unwrap_or(0).max(minlength);
+    match a.opt_tensor("weights")? {
+        None => {
+            let mut c = vec![0i64; n];
+            vals.iter().for_each(|v| c[*v as usize] += 1);
+            Ok(Tensor::from_vec(c, &[n])?.into())
+        }
+        Some(w) => {
+            let wv = w.to_f64_vec();
+            if wv.len() != vals.len() {
+                bail!("weights should be 1-d and have the same length as input");
+            }
+            let mut c = vec![0f64; n];
+            vals.iter().zip(&wv).for_each(|(v, w)| c[*v as usize] += w);
+            let out = if w.dtype() == DType::F32 { DType::F32 } else { DType::F64 };
+            Ok(Tensor::from_vec(c, &[n])?.to_dtype(out).into())
+        }
+    }
+}
+
+fn histc(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_float() {
+        bail!("\"histogram_cpu\" not implemented for '{}'", dtype_title(x.dtype()));
+    }
+    let bins = a.int("bins")?;
+    if bins <= 0 {
+        bail!("torch.histc: bins must be > 0, but got {bins} for dimension 0");
+    }
+    let v = x.to_f64_vec();
+    let (mut lo, mut hi) = (a.scalar("min")?.to_f64(), a.scalar("max")?.to_f64());
+    if lo == hi && !v.is_empty() {
+        lo = v.iter().cloned().fold(f64::INFINITY, f64::min);
+        hi = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    }
+    if lo == hi {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    if lo > hi {
+        bail!("torch.histc: max must be larger than min");
+    }
+    let nb = bins as usize;
+    let mut c = vec![0f64; nb];
+    for &p in &v {
+        if p >= lo && p <= hi {
+            let mut b = ((p - lo) / (hi - lo) * nb as f64) as usize;
+            if b == nb {
+                b -= 1;
+            }
+            c[b] += 1.0;
+        }
+    }
+    Ok(Tensor::from_vec(c, &[nb])?.to_dtype(x.dtype()).into())
+}
+
+fn renorm(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let p = a.scalar("p")?.to_f64();
+    let maxnorm = a.scalar("maxnorm")?.to_f64();
+    let d = one_dim(a, x, "dim")?;
+    if p <= 0.0 {
+        bail!("renorm: non-positive-norm not supported");
+    }
+    let others: Vec<usize> = (0..x.dim()).filter(|&k| k != d).collect();
+    let norms = reduce::<f64, f64>(&x.to_dtype(DType::F64), &others, true, move |g| p_norm(g, p))?;
+    let scale = tensor::kernels::elementwise::map::<f64, f64>(&norms, move |n| if n > maxnorm { maxnorm / (n + 1e-7) } else { 1.0 });
+    let r = tensor::kernels::elementwise::zip::<f64, f64, f64>(&x.to_dtype(DType::F64), &scale, |v, s| v * s)?;
+    Ok(r.to_dtype(x.dtype()).into())
+}
