@@ -1,0 +1,359 @@
+//! Convolution (1-d, 2-d and 3-d; strided, padded, dilated, grouped, transposed) as
+//! im2col + one matrix product per group and image, and its helpers `im2col`/`col2im`.
+//!
+//! Every case is lifted to three spatial dims (`[1, 1, W]`, `[1, H, W]`, `[D, H, W]`), so one
+//! im2col serves all ranks; its innermost loop copies a contiguous run of the input row.
+
+use rayon::prelude::*;
+use tensor::kernels::matmul;
+use tensor::{DType, Tensor};
+
+use crate::aten::common::*;
+use crate::{Args, Result, Value};
+
+/// Spatial geometry of one convolution, lifted to three dims.
+#[derive(Clone, Copy, Debug)]
+pub struct Geometry {
+    pub input: [usize; 3],
+    pub kernel: [usize; 3],
+    pub stride: [usize; 3],
+    pub padding: [usize; 3],
+    pub dilation: [usize; 3],
+    pub output: [usize; 3],
+}
+
+fn lift(v: &[i64], fill: i64) -> [i64; 3] {
+    let mut out = [fill; 3];
+    let off = 3 - v.len();
+    out[off..].copy_from_slice(v);
+    out
+}
+
+/// A per-dim parameter list: one value for every dim, or one per dim.
+fn per_dim(v: &[i64], n: usize, name: &str) -> Result<Vec<i64>> {
+    match v.len() {
+        1 => Ok(vec![v[0]; n]),
+        l if l == n => Ok(v.to_vec()),
+        l => bail!("expected {name} to be a single integer value or a list of {n} values to match the convolution dimensions, but got {name}={v:?} ({l} values)"),
+    }
+}
+
+impl Geometry {
+    pub fn output_elems(&self) -> usize {
+        self.output.iter().product()
+    }
+    pub fn kernel_elems(&self) -> usize {
+        self.kernel.iter().product()
+    }
+}
+
+/// The columns of one image: `[channels * kernel_elems, output_elems]`, zero where the kernel
+/// overlaps the padding.
+fn im2col_image<T: Copy + Default + Send + Sync>(x: &[T], g: &Geometry, cols: &mut [T]) {
+    let [id, ih, iw] = g.input;
+    let [kd, kh, kw] = g.kernel;
+    let [od, oh, ow] = g.output;
+    let l = od * oh * ow;
+    let rows_per_channel = kd * kh * kw;
+    cols.par_chunks_mut(rows_per_channel * l).enumerate().for_each(|(c, chunk)| {
+        let plane = &x[c * id * ih * iw..(c + 1) * id * ih * iw];
+        for a in 0..kd {
+            for b in 0..kh {
+                for e in 0..kw {
+                    let row = &mut chunk[((a * kh + b) * kw + e) * l..((a * kh + b) * kw + e + 1) * l];
+                    let mut o = 0;
+                    for z in 0..od {
+                        let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
+                        for y in 0..oh {
+                            let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
+                            let inside = iz >= 0 && (iz as usize) < id && iy >= 0 && (iy as usize) < ih;
+                            let dst = &mut row[o..o + ow];
+                            if !inside {
+                                dst.iter_mut().for_each(|v| *v = T::default());
+                            } else {
+                                let src_row = &plane[(iz as usize * ih + iy as usize) * iw..(iz as usize * ih + iy as usize + 1) * iw];
+                                let base = (e * g.dilation[2]) as isize - g.padding[2] as isize;
+                                let sx = g.stride[2] as isize;
+                                for (xo, d) in dst.iter_mut().enumerate() {
+                                    let ix = base + xo as isize * sx;
+                                    *d = if ix >= 0 && (ix as usize) < iw { src_row[ix as usize] } else { T::default() };
+                                }
+                            }
+                            o += ow;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The inverse scatter: adds each column entry back to the input position it came from.
+fn col2im_image(cols: &[f64], channels: usize, g: &Geometry, out: &mut [f64]) {
+    let [id, ih, iw] = g.input;
+    let [kd, kh, kw] = g.kernel;
+    let [od, oh, ow] = g.output;
+    let l = od * oh * ow;
+    for c in 0..channels {
+        for a in 0..kd {
+            for b in 0..kh {
+                for e in 0..kw {
+                    let row = ((c * kd + a) * kh + b) * kw + e;
+                    for z in 0..od {
+                        let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
+                        if iz < 0 || iz as usize >= id {
+                            continue;
+                        }
+                        for y in 0..oh {
+                            let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
+                            if iy < 0 || iy as usize >= ih {
+                                continue;
+                            }
+                            for xo in 0..ow {
+                                let ix = (xo * g.stride[2] + e * g.dilation[2]) as isize - g.padding[2] as isize;
+                                if ix < 0 || ix as usize >= iw {
+                                    continue;
+                                }
+                                out[((c * id + iz as usize) * ih + iy as usize) * iw + ix as usize] += cols[row * l + (z * oh + y) * ow + xo];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct ConvParams {
+    stride: Vec<i64>,
+    padding: Vec<i64>,
+    dilation: Vec<i64>,
+    output_padding: Vec<i64>,
+    transposed: bool,
+    groups: usize,
+}
+
+fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    let spatial = w.dim().saturating_sub(2);
+    if !(1..=3).contains(&spatial) {
+        bail!("convolution: expected a 3-D, 4-D or 5-D weight, got {}-D", w.dim());
+    }
+    // an unbatched input gets a batch dim for the computation
+    let batched = x.dim() == spatial + 2;
+    if !batched && x.dim() != spatial + 1 {
+        bail!("Expected {}D (unbatched) or {}D (batched) input to conv{spatial}d, but got input of size: {:?}", spatial + 1, spatial + 2, x.shape());
+    }
+    let x = if batched { x.clone() } else { x.unsqueeze(0)? };
+    let groups = p.groups;
+    if groups == 0 {
+        bail!("non-positive groups is not supported");
+    }
+    let stride = per_dim(&p.stride, spatial, "stride")?;
+    let padding = per_dim(&p.padding, spatial, "padding")?;
+    let dilation = per_dim(&p.dilation, spatial, "dilation")?;
+    if stride.iter().any(|&s| s <= 0) {
+        bail!("non-positive stride is not supported");
+    }
+    if padding.iter().any(|&s| s < 0) {
+        bail!("negative padding is not supported");
+    }
+    if dilation.iter().any(|&s| s <= 0) {
+        bail!("dilation should be greater than zero");
+    }
+    let (n, c_in) = (x.shape()[0], x.shape()[1]);
+    let in_sp: Vec<usize> = x.shape()[2..].to_vec();
+    let k_sp: Vec<usize> = w.shape()[2..].to_vec();
+    let dtype = tensor::promote_types(x.dtype(), w.dtype());
+    let compute = if dtype == DType::F32 { DType::F32 } else { DType::F64 };
+    let (xc, wc) = (x.to_dtype(compute), w.to_dtype(compute));
+    let geometry = |input: &[usize], output: &[usize]| Geometry {
+        input: lift(&input.iter().map(|&v| v as i64).collect::<Vec<_>>(), 1).map(|v| v as usize),
+        kernel: lift(&k_sp.iter().map(|&v| v as i64).collect::<Vec<_>>(), 1).map(|v| v as usize),
+        stride: lift(&stride, 1).map(|v| v as usize),
+        padding: lift(&padding, 0).map(|v| v as usize),
+        dilation: lift(&dilation, 1).map(|v| v as usize),
+        output: lift(&output.iter().map(|&v| v as i64).collect::<Vec<_>>(), 1).map(|v| v as usize),
+    };
+    let out = if !p.transposed {
+        let c_out = w.shape()[0];
+        if c_in != w.shape()[1] * groups || c_out % groups != 0 {
+            bail!(
+                "Given groups={groups}, weight of size {:?}, expected input{:?} to have {} channels, but got {c_in} channels instead",
+                w.shape(),
+                x.shape(),
+                w.shape()[1] * groups
+            );
+        }
+        let mut out_sp = Vec::new();
+        for d in 0..spatial {
+            let span = dilation[d] * (k_sp[d] as i64 - 1) + 1;
+            let o = (in_sp[d] as i64 + 2 * padding[d] - span) / stride[d] + 1;
+            if o <= 0 || in_sp[d] as i64 + 2 * padding[d] < span {
+                bail!("Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size", in_sp[d] as i64 + 2 * padding[d], span);
+            }
+            out_sp.push(o as usize);
+        }
+        let g = geometry(&in_sp, &out_sp);
+        let (cg, og) = (c_in / groups, c_out / groups);
+        let k = cg * g.kernel_elems();
+        let l = g.output_elems();
+        let mut out_shape = vec![n, c_out];
+        out_shape.extend(&out_sp);
+        let w2 = wc.reshape(&[groups as i64, og as i64, k as i64])?;
+        let mut images = Vec::with_capacity(n);
+        for b in 0..n {
+            let mut per_group = Vec::with_capacity(groups);
+            for gi in 0..groups {
+                let xin = xc.select(0, b as i64)?.narrow(0, (gi * cg) as i64, cg)?.contiguous();
+                let cols = tensor::with_dtype!(compute, T => {
+                    let mut buf = vec![T::default(); k * l];
+                    xin.with_contiguous::<T, _>(|xs| im2col_image(xs, &g, &mut buf));
+                    Tensor::from_vec(buf, &[k, l])?
+                });
+                per_group.push(matmul::mm(&w2.select(0, gi as i64)?, &cols)?);
+            }
+            images.push(if groups == 1 { per_group.pop().expect("one group") } else { crate::aten::shape::cat(&per_group, 0)? });
+        }
+        let stacked = crate::aten::shape::cat(&images.iter().map(|t| t.unsqueeze(0)).collect::<Result<Vec<_>>>()?, 0)?;
+        stacked.reshape(&out_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?
+    } else {
+        let output_padding = per_dim(&p.output_padding, spatial, "output_padding")?;
+        if c_in != w.shape()[0] {
+            bail!("Given transposed=1, weight of size {:?}, expected input{:?} to have {} channels, but got {c_in} channels instead", w.shape(), x.shape(), w.shape()[0]);
+        }
+        let og = w.shape()[1];
+        let c_out = og * groups;
+        let cg = c_in / groups;
+        let mut out_sp = Vec::new();
+        for d in 0..spatial {
+            let o = (in_sp[d] as i64 - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k_sp[d] as i64 - 1) + output_padding[d] + 1;
+            if o <= 0 {
+                bail!("convolution_transpose: computed output size {o} is not positive");
+            }
+            out_sp.push(o as usize);
+        }
+        // the transposed convolution is col2im of (W^T x): geometry of the forward conv whose
+        // output is our input
+        let g = geometry(&out_sp, &in_sp);
+        let k = og * g.kernel_elems();
+        let l = in_sp.iter().product::<usize>();
+        let out_elems: usize = out_sp.iter().product();
+        let w2 = wc.reshape(&[groups as i64, cg as i64, k as i64])?;
+        let mut data = vec![0f64; n * c_out * out_elems];
+        for b in 0..n {
+            for gi in 0..groups {
+                let xin = xc.select(0, b as i64)?.narrow(0, (gi * cg) as i64, cg)?.reshape(&[cg as i64, l as i64])?;
+                let cols = matmul::mm(&w2.select(0, gi as i64)?.transpose(0, 1)?, &xin)?.to_f64_vec();
+                let start = (b * c_out + gi * og) * out_elems;
+                col2im_image(&cols, og, &g, &mut data[start..start + og * out_elems]);
+            }
+        }
+        let mut out_shape = vec![n, c_out];
+        out_shape.extend(&out_sp);
+        Tensor::from_vec(data, &out_shape)?.to_dtype(compute)
+    };
+    let out = match bias {
+        None => out,
+        Some(bias) => {
+            let mut shape = vec![1i64; out.dim()];
+            shape[1] = -1;
+            let b = bias.to_dtype(compute).reshape(&shape)?;
+            if compute == DType::F32 {
+                tensor::kernels::elementwise::zip::<f32, f32, f32>(&out, &b, |p, q| p + q)?
+            } else {
+                tensor::kernels::elementwise::zip::<f64, f64, f64>(&out, &b, |p, q| p + q)?
+            }
+        }
+    };
+    let out = if dtype.is_float() { out.to_dtype(dtype) } else { map_f64(&out, dtype, |v| v.round()) };
+    if batched {
+        Ok(out)
+    } else {
+        out.squeeze(Some(&[0]))
+    }
+}
+
+pub fn convolution(a: &Args) -> Result<Value> {
+    let p = ConvParams {
+        stride: a.int_list("stride")?,
+        padding: a.int_list("padding")?,
+        dilation: a.int_list("dilation")?,
+        output_padding: a.int_list("output_padding")?,
+        transposed: a.bool("transposed")?,
+        groups: a.int("groups")?.max(0) as usize,
+    };
+    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p)?.into())
+}
+
+pub fn conv2d(a: &Args) -> Result<Value> {
+    let p = ConvParams {
+        stride: a.int_list("stride")?,
+        padding: a.int_list("padding")?,
+        dilation: a.int_list("dilation")?,
+        output_padding: vec![0],
+        transposed: false,
+        groups: a.int("groups")?.max(0) as usize,
+    };
+    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p)?.into())
+}
+
+fn pair(a: &Args, name: &str) -> Result<[usize; 2]> {
+    let v = a.int_list(name)?;
+    if v.len() != 2 || v.iter().any(|&x| x < 0) {
+        bail!("{name} must be two non-negative integers, got {v:?}");
+    }
+    Ok([v[0] as usize, v[1] as usize])
+}
+
+pub fn im2col(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let batched = x.dim() == 4;
+    if !batched && x.dim() != 3 {
+        bail!("Expected 3D or 4D (batch mode) tensor for input with possibly 0 batch size and non-zero dimensions for input, but got: {:?}", x.shape());
+    }
+    let x = if batched { x.clone() } else { x.unsqueeze(0)? };
+    let (k, d, p, s) = (pair(a, "kernel_size")?, pair(a, "dilation")?, pair(a, "padding")?, pair(a, "stride")?);
+    let (n, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let oh = ((h + 2 * p[0]) as i64 - (d[0] * (k[0] - 1) + 1) as i64) / s[0] as i64 + 1;
+    let ow = ((w + 2 * p[1]) as i64 - (d[1] * (k[1] - 1) + 1) as i64) / s[1] as i64 + 1;
+    if oh <= 0 || ow <= 0 {
+        bail!("Given input with spatial size ({h}, {w}), kernel_size={k:?}, dilation={d:?}, padding={p:?}, calculated shape of the array of sliding blocks as ({oh}, {ow}), but its components must be at least one.");
+    }
+    let g = Geometry { input: [1, h, w], kernel: [1, k[0], k[1]], stride: [1, s[0], s[1]], padding: [0, p[0], p[1]], dilation: [1, d[0], d[1]], output: [1, oh as usize, ow as usize] };
+    let (rows, l) = (c * k[0] * k[1], (oh * ow) as usize);
+    let xf = x.to_dtype(DType::F64);
+    let mut data = vec![0f64; n * rows * l];
+    for b in 0..n {
+        let img = xf.select(0, b as i64)?.contiguous();
+        img.with_contiguous::<f64, _>(|xs| im2col_image(xs, &g, &mut data[b * rows * l..(b + 1) * rows * l]));
+    }
+    let out = Tensor::from_vec(data, &[n, rows, l])?.to_dtype(x.dtype());
+    Ok(if batched { out } else { out.squeeze(Some(&[0]))? }.into())
+}
+
+pub fn col2im(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let batched = x.dim() == 3;
+    let x = if batched { x.clone() } else { x.unsqueeze(0)? };
+    let (osz, k, d, p, s) = (pair(a, "output_size")?, pair(a, "kernel_size")?, pair(a, "dilation")?, pair(a, "padding")?, pair(a, "stride")?);
+    let (n, rows, l) = (x.shape()[0], x.shape()[1], x.shape()[2]);
+    let kk = k[0] * k[1];
+    if kk == 0 || rows % kk != 0 {
+        bail!("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but got input.size(1)={rows} and kernel_size={k:?}");
+    }
+    let c = rows / kk;
+    let oh = (osz[0] + 2 * p[0]).saturating_sub(d[0] * (k[0] - 1) + 1) / s[0] + 1;
+    let ow = (osz[1] + 2 * p[1]).saturating_sub(d[1] * (k[1] - 1) + 1) / s[1] + 1;
+    if oh * ow != l {
+        bail!("Given output_size={osz:?}, kernel_size={k:?}, dilation={d:?}, padding={p:?}, stride={s:?}, expected size of input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {}, but got input.size(2)={l}.", oh * ow);
+    }
+    let g = Geometry { input: [1, osz[0], osz[1]], kernel: [1, k[0], k[1]], stride: [1, s[0], s[1]], padding: [0, p[0], p[1]], dilation: [1, d[0], d[1]], output: [1, oh, ow] };
+    let xv = x.to_f64_vec();
+    let plane = c * osz[0] * osz[1];
+    let mut data = vec![0f64; n * plane];
+    for b in 0..n {
+        col2im_image(&xv[b * rows * l..(b + 1) * rows * l], c, &g, &mut data[b * plane..(b + 1) * plane]);
+    }
+    let out = Tensor::from_vec(data, &[n, c, osz[0], osz[1]])?.to_dtype(x.dtype());
+    Ok(if batched { out } else { out.squeeze(Some(&[0]))? }.into())
+}

@@ -1,0 +1,639 @@
+//! The rest of the neural-network operators: upsampling, grid sampling, attention, losses,
+//! pixel and channel shuffles, distances, and small activations with weights.
+
+use tensor::{DType, Tensor};
+
+use super::matmul::matmul_tensors;
+use crate::aten::common::*;
+use crate::{Args, Result, Value};
+
+// ----- upsampling ---------------------------------------------------------------------------
+
+/// Output sizes from `output_size` or `scale_factors` (the `.vec` overloads) and the scales
+/// used to map output to input coordinates.
+fn resize_plan(x: &Tensor, spatial: usize, size: Option<Vec<i64>>, scales: Option<Vec<f64>>) -> Result<(Vec<usize>, Vec<Option<f64>>)> {
+    let input = &x.shape()[x.dim() - spatial..];
+    match (size, scales) {
+        (Some(s), _) if !s.is_empty() => {
+            if s.len() != spatial || s.iter().any(|&v| v <= 0) {
+                bail!("Input and output sizes should be greater than 0, but got input {input:?} output {s:?}");
+            }
+            Ok((s.iter().map(|&v| v as usize).collect(), vec![None; spatial]))
+        }
+        (_, Some(f)) => {
+            let f = if f.len() == 1 { vec![f[0]; spatial] } else { f };
+            if f.len() != spatial {
+                bail!("expected {spatial} scale factors, got {f:?}");
+            }
+            Ok((input.iter().zip(&f).map(|(&i, &s)| (i as f64 * s).floor() as usize).collect(), f.into_iter().map(Some).collect()))
+        }
+        _ => bail!("Must specify exactly one of output_size and scale_factors"),
+    }
+}
+
+/// Source coordinate of output index `o` for linear modes.
+fn linear_source(o: usize, input: usize, output: usize, align: bool, scale: Option<f64>) -> f64 {
+    if align {
+        if output > 1 {
+            o as f64 * (input as f64 - 1.0) / (output as f64 - 1.0)
+        } else {
+            0.0
+        }
+    } else {
+        let ratio = scale.filter(|s| *s > 0.0).map(|s| 1.0 / s).unwrap_or(input as f64 / output as f64);
+        ((o as f64 + 0.5) * ratio - 0.5).max(0.0)
+    }
+}
+
+/// Nearest source index (`exact` rounds to the nearest center, as `nearest-exact`).
+fn nearest_source(o: usize, input: usize, output: usize, scale: Option<f64>, exact: bool) -> usize {
+    let ratio = scale.filter(|s| *s > 0.0).map(|s| 1.0 / s).unwrap_or(input as f64 / output as f64);
+    let src = if exact { ((o as f64 + 0.5) * ratio).floor() } else { (o as f64 * ratio).floor() };
+    (src as usize).min(input - 1)
+}
+
+/// Resamples the last `spatial` dims separably: each dim is an interpolation between source
+/// positions with weights.
+fn resample(x: &Tensor, spatial: usize, out: &[usize], taps: impl Fn(usize, usize, usize) -> Vec<(usize, f64)>) -> Result<Tensor> {
+    let mut cur = x.to_dtype(DType::F64);
+    for d in 0..spatial {
+        let dim = x.dim() - spatial + d;
+        let input = cur.shape()[dim];
+        let mut parts = Vec::with_capacity(out[d]);
+        for o in 0..out[d] {
+            let mut acc: Option<Tensor> = None;
+            for (i, w) in taps(d, o, input) {
+                let s = cur.narrow(dim as i64, i as i64, 1)?;
+                let term = tensor::kernels::elementwise::map::<f64, f64>(&s, move |v| v * w);
+                acc = Some(match acc {
+                    None => term,
+                    Some(a) => tensor::kernels::elementwise::zip::<f64, f64, f64>(&a, &term, |p, q| p + q)?,
+                });
+            }
+            parts.push(acc.ok_or_else(|| tensor::Error::msg("resample: no taps"))?);
+        }
+        cur = crate::aten::shape::cat(&parts, dim as i64)?;
+    }
+    Ok(cur.to_dtype(x.dtype()))
+}
+
+fn scales_of(a: &Args, names: &[&str]) -> Result<Option<Vec<f64>>> {
+    let mut v = Vec::new();
+    for n in names {
+        match a.opt_float(n)? {
+            Some(s) => v.push(s),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(v))
+}
+
+fn upsample_nearest(a: &Args, spatial: usize, exact: bool) -> Result<Value> {
+    let x = if a.schema().param_index("input").is_some() { a.tensor("input")? } else { a.tensor("self")? };
+    let size = a.opt_int_list("output_size")?;
+    let scales = if a.schema().param_index("scale_factors").is_some() {
+        a.opt_float_list("scale_factors")?
+    } else if spatial == 1 {
+        scales_of(a, &["scales"])?
+    } else {
+        scales_of(a, &["scales_h", "scales_w"])?
+    };
+    let (out, sc) = resize_plan(x, spatial, size.clone(), if size.as_ref().is_some_and(|s| !s.is_empty()) && a.schema().param_index("scale_factors").is_some() { None } else { scales.clone() })?;
+    let sc = if size.as_ref().is_some_and(|s| !s.is_empty()) { scales.map(|s| s.into_iter().map(Some).collect()).unwrap_or(sc) } else { sc };
+    Ok(resample(x, spatial, &out, |d, o, input| vec![(nearest_source(o, input, out[d], sc.get(d).copied().flatten(), exact), 1.0)])?.into())
+}
+
+fn upsample_linear(a: &Args, spatial: usize) -> Result<Value> {
+    let x = if a.schema().param_index("input").is_some() { a.tensor("input")? } else { a.tensor("self")? };
+    let align = a.bool("align_corners")?;
+    let size = a.opt_int_list("output_size")?;
+    let scales = if a.schema().param_index("scale_factors").is_some() {
+        a.opt_float_list("scale_factors")?
+    } else {
+        match spatial {
+            1 => scales_of(a, &["scales"])?,
+            2 => scales_of(a, &["scales_h", "scales_w"])?,
+            _ => scales_of(a, &["scales_d", "scales_h", "scales_w"])?,
+        }
+    };
+    let has_size = size.as_ref().is_some_and(|s| !s.is_empty());
+    let (out, mut sc) = resize_plan(x, spatial, size, if has_size { None } else { scales.clone() })?;
+    if has_size {
+        if let Some(s) = scales {
+            sc = s.into_iter().map(Some).collect();
+        }
+    }
+    Ok(resample(x, spatial, &out, |d, o, input| {
+        let src = linear_source(o, input, out[d], align, sc.get(d).copied().flatten());
+        let i0 = (src.floor() as usize).min(input - 1);
+        let i1 = (i0 + 1).min(input - 1);
+        let l = src - i0 as f64;
+        vec![(i0, 1.0 - l), (i1, l)]
+    })?
+    .into())
+}
+
+/// Cubic convolution weights (A = -0.75) of the 4 taps around a fractional position.
+fn cubic_weights(t: f64) -> [f64; 4] {
+    let a = -0.75;
+    let w = |x: f64| {
+        let x = x.abs();
+        if x <= 1.0 {
+            ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+        } else if x < 2.0 {
+            ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a
+        } else {
+            0.0
+        }
+    };
+    [w(t + 1.0), w(t), w(1.0 - t), w(2.0 - t)]
+}
+
+fn upsample_bicubic(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let align = a.bool("align_corners")?;
+    let size = a.opt_int_list("output_size")?;
+    let scales = scales_of(a, &["scales_h", "scales_w"])?;
+    let (out, _) = resize_plan(x, 2, size, None)?;
+    let sc: Vec<Option<f64>> = scales.map(|s| s.into_iter().map(Some).collect()).unwrap_or(vec![None, None]);
+    Ok(resample(x, 2, &out, |d, o, input| {
+        // bicubic does not clamp the source coordinate at 0
+        let src = if align {
+            linear_source(o, input, out[d], true, None)
+        } else {
+            let ratio = sc[d].filter(|s| *s > 0.0).map(|s| 1.0 / s).unwrap_or(input as f64 / out[d] as f64);
+            (o as f64 + 0.5) * ratio - 0.5
+        };
+        let i0 = src.floor();
+        let t = src - i0;
+        let ws = cubic_weights(t);
+        (0..4).map(|k| (((i0 as i64 - 1 + k as i64).clamp(0, input as i64 - 1)) as usize, ws[k])).collect()
+    })?
+    .into())
+}
+
+// ----- grid sampling ------------------------------------------------------------------------
+
+fn grid_sampler_2d(a: &Args) -> Result<Value> {
+    let (x, grid) = (a.tensor("input")?, a.tensor("grid")?);
+    let (mode, padding, align) = (a.int("interpolation_mode")?, a.int("padding_mode")?, a.bool("align_corners")?);
+    if x.dim() != 4 || grid.dim() != 4 || grid.shape()[3] != 2 || grid.shape()[0] != x.shape()[0] {
+        bail!("grid_sampler(): expected 4D input and grid with same batch size and grid of shape [N, H, W, 2], but got input {:?} and grid {:?}", x.shape(), grid.shape());
+    }
+    let (n, c, ih, iw) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (oh, ow) = (grid.shape()[1], grid.shape()[2]);
+    let xv = x.to_f64_vec();
+    let gv = grid.to_f64_vec();
+    let unnormalize = |coord: f64, size: usize| if align { (coord + 1.0) / 2.0 * (size as f64 - 1.0) } else { ((coord + 1.0) * size as f64 - 1.0) / 2.0 };
+    let reflect = |coord: f64, lo2: f64, hi2: f64| -> f64 {
+        if lo2 == hi2 {
+            return 0.0;
+        }
+        let min = lo2 / 2.0;
+        let span = (hi2 - lo2) / 2.0;
+        let c = (coord - min).abs();
+        let extra = c % span;
+        let flips = (c / span).floor() as i64;
+        if flips % 2 == 0 {
+            extra + min
+        } else {
+            span - extra + min
+        }
+    };
+    let source = |coord: f64, size: usize| -> f64 {
+        let mut c = unnormalize(coord, size);
+        match padding {
+            1 => c = c.clamp(0.0, size as f64 - 1.0),
+            2 => {
+                c = if align { reflect(c, 0.0, 2.0 * (size as f64 - 1.0)) } else { reflect(c, -1.0, 2.0 * size as f64 - 1.0) };
+                c = c.clamp(0.0, size as f64 - 1.0);
+            }
+            _ => {}
+        }
+        c
+    };
+    let mut out = vec![0f64; n * c * oh * ow];
+    for b in 0..n {
+        for y in 0..oh {
+            for xo in 0..ow {
+                let g = ((b * oh + y) * ow + xo) * 2;
+                let (sx, sy) = (source(gv[g], iw), source(gv[g + 1], ih));
+                for ch in 0..c {
+                    let plane = &xv[(b * c + ch) * ih * iw..(b * c + ch + 1) * ih * iw];
+                    let at = |yy: i64, xx: i64| -> f64 {
+                        if yy < 0 || xx < 0 || yy >= ih as i64 || xx >= iw as i64 {
+                            0.0
+                        } else {
+                            plane[yy as usize * iw + xx as usize]
+                        }
+                    };
+                    let v = match mode {
+                        1 => at(sy.round_ties_even() as i64, sx.round_ties_even() as i64),
+                        2 => {
+                            let (x0, y0) = (sx.floor(), sy.floor());
+                            let (tx, ty) = (sx - x0, sy - y0);
+                            let (wx, wy) = (cubic_weights(tx), cubic_weights(ty));
+                            let mut acc = 0.0;
+                            for (j, wyj) in wy.iter().enumerate() {
+                                for (i, wxi) in wx.iter().enumerate() {
+                                    let (xx, yy) = (x0 as i64 - 1 + i as i64, y0 as i64 - 1 + j as i64);
+                                    let (xx, yy) = match padding {
+                                        1 | 2 => (xx.clamp(0, iw as i64 - 1), yy.clamp(0, ih as i64 - 1)),
+                                        _ => (xx, yy),
+                                    };
+                                    acc += at(yy, xx) * wxi * wyj;
+                                }
+                            }
+                            acc
+                        }
+                        _ => {
+                            let (x0, y0) = (sx.floor(), sy.floor());
+                            let (tx, ty) = (sx - x0, sy - y0);
+                            let (x0, y0) = (x0 as i64, y0 as i64);
+                            at(y0, x0) * (1.0 - tx) * (1.0 - ty) + at(y0, x0 + 1) * tx * (1.0 - ty) + at(y0 + 1, x0) * (1.0 - tx) * ty + at(y0 + 1, x0 + 1) * tx * ty
+                        }
+                    };
+                    out[((b * c + ch) * oh + y) * ow + xo] = v;
+                }
+            }
+        }
+    }
+    Ok(Tensor::from_vec(out, &[n, c, oh, ow])?.to_dtype(x.dtype()).into())
+}
+
+// ----- attention ----------------------------------------------------------------------------
+
+/// `softmax(q @ k^T * scale + mask) @ v`, with a causal mask when asked; returns the output
+/// and the row log-sum-exp (what the flash kernel also returns).
+fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: Option<f64>, gqa: bool) -> Result<(Tensor, Tensor)> {
+    if q.dim() < 2 || k.dim() < 2 || v.dim() < 2 {
+        bail!("scaled_dot_product_attention: query, key and value must be at least 2-D");
+    }
+    let e = q.shape()[q.dim() - 1];
+    let scale = scale.unwrap_or(1.0 / (e as f64).sqrt());
+    let (mut k, mut v) = (k.clone(), v.clone());
+    if gqa && q.dim() >= 3 {
+        let (hq, hk) = (q.shape()[q.dim() - 3], k.shape()[k.dim() - 3]);
+        if hk != hq && hk > 0 && hq % hk == 0 {
+            let rep = hq / hk;
+            let widen = |t: &Tensor| -> Result<Tensor> {
+                let d = t.dim() - 3;
+                let parts: Vec<Tensor> = (0..hk).flat_map(|h| std::iter::repeat_n(h, rep)).map(|h| t.narrow(d as i64, h as i64, 1)).collect::<Result<_>>()?;
+                crate::aten::shape::cat(&parts, d as i64)
+            };
+            k = widen(&k)?;
+            v = widen(&v)?;
+        }
+    }
+    let dt = q.dtype();
+    let (qf, kf, vf) = (q.to_dtype(DType::F64), k.to_dtype(DType::F64), v.to_dtype(DType::F64));
+    let scores = matmul_tensors(&qf, &kf.transpose(-2, -1)?)?;
+    let scores = tensor::kernels::elementwise::map::<f64, f64>(&scores, move |s| s * scale);
+    let (l, s) = (scores.shape()[scores.dim() - 2], scores.shape()[scores.dim() - 1]);
+    let scores = if causal {
+        let m: Vec<f64> = (0..l * s).map(|i| if i % s <= i / s { 0.0 } else { f64::NEG_INFINITY }).collect();
+        let m = Tensor::from_vec(m, &[l, s])?;
+        tensor::kernels::elementwise::zip::<f64, f64, f64>(&scores, &m, |p, q| p + q)?
+    } else {
+        scores
+    };
+    let scores = match mask {
+        None => scores,
+        Some(m) if m.dtype() == DType::Bool => {
+            tensor::kernels::elementwise::zip::<f64, tensor::Bool8, f64>(&scores, m, |p, keep| if keep.get() { p } else { f64::NEG_INFINITY })?
+        }
+        Some(m) => tensor::kernels::elementwise::zip::<f64, f64, f64>(&scores, &m.to_dtype(DType::F64), |p, q| p + q)?,
+    };
+    let last = scores.dim() - 1;
+    let lse = tensor::kernels::reduce::reduce::<f64, f64>(&scores, &[last], false, |g| {
+        let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if m == f64::NEG_INFINITY {
+            return m;
+        }
+        m + g.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    })?;
+    let probs = tensor::kernels::reduce::map_lanes::<f64, f64>(&scores, last, s, |lane, out| {
+        let m = lane.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = lane.iter().map(|v| (v - m).exp()).sum();
+        for (o, v) in out.iter_mut().zip(lane) {
+            *o = (v - m).exp() / sum;
+        }
+    })?;
+    let out = matmul_tensors(&probs, &vf)?;
+    Ok((out.to_dtype(dt), lse.to_dtype(DType::F32)))
+}
+
+fn sdpa(a: &Args) -> Result<Value> {
+    if a.float("dropout_p")? > 0.0 {
+        bail!("scaled_dot_product_attention with dropout_p > 0 is random; pt2 runs inference (dropout_p must be 0)");
+    }
+    let (out, _) = attention(a.tensor("query")?, a.tensor("key")?, a.tensor("value")?, a.opt_tensor("attn_mask")?, a.bool("is_causal")?, a.opt_float("scale")?, a.bool("enable_gqa")?)?;
+    Ok(out.into())
+}
+
+fn sdpa_flash_cpu(a: &Args) -> Result<Value> {
+    if a.float("dropout_p")? > 0.0 {
+        bail!("_scaled_dot_product_flash_attention_for_cpu with dropout_p > 0 is random; pt2 runs inference");
+    }
+    let (out, lse) = attention(a.tensor("query")?, a.tensor("key")?, a.tensor("value")?, a.opt_tensor("attn_mask")?, a.bool("is_causal")?, a.opt_float("scale")?, false)?;
+    Ok((out, lse).into())
+}
+
+// ----- losses -------------------------------------------------------------------------------
+
+/// Applies a reduction code (0 none, 1 mean, 2 sum) to elementwise losses.
+fn reduce_loss(l: Tensor, reduction: i64, dtype: DType) -> Result<Tensor> {
+    let v = l.to_f64_vec();
+    Ok(match reduction {
+        0 => l.to_dtype(dtype),
+        1 => Tensor::full(&[], v.iter().sum::<f64>() / v.len() as f64, dtype),
+        2 => Tensor::full(&[], v.iter().sum::<f64>(), dtype),
+        r => bail!("{r} is not a valid value for reduction"),
+    })
+}
+
+fn pointwise_loss(a: &Args, f: impl Fn(f64, f64) -> f64 + Sync) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let l = zip_f64(x, t, DType::F64, f)?;
+    Ok(reduce_loss(l, a.int("reduction")?, x.dtype())?.into())
+}
+
+fn huber(a: &Args) -> Result<Value> {
+    let d = a.float("delta")?;
+    pointwise_loss(a, move |x, y| {
+        let e = (x - y).abs();
+        if e < d {
+            0.5 * e * e
+        } else {
+            d * (e - 0.5 * d)
+        }
+    })
+}
+
+fn smooth_l1(a: &Args) -> Result<Value> {
+    let b = a.float("beta")?;
+    pointwise_loss(a, move |x, y| {
+        let e = (x - y).abs();
+        if b == 0.0 {
+            e
+        } else if e < b {
+            0.5 * e * e / b
+        } else {
+            e - 0.5 * b
+        }
+    })
+}
+
+fn bce(a: &Args) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let mut l = zip_f64(x, t, DType::F64, |p, y| -(y * p.ln().max(-100.0) + (1.0 - y) * (1.0 - p).ln().max(-100.0)))?;
+    if let Some(w) = a.opt_tensor("weight")? {
+        l = zip_f64(&l, w, DType::F64, |p, q| p * q)?;
+    }
+    Ok(reduce_loss(l, a.int("reduction")?, x.dtype())?.into())
+}
+
+fn bce_logits(a: &Args) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let xf = x.to_dtype(DType::F64);
+    let tf = t.to_dtype(DType::F64);
+    let log_sig = |v: f64| -> f64 { v.min(0.0) - (-v.abs()).exp().ln_1p() };
+    let l = match a.opt_tensor("pos_weight")? {
+        Some(pw) => {
+            let pwf = pw.to_dtype(DType::F64);
+            let lw = tensor::kernels::elementwise::zip::<f64, f64, f64>(&tf, &pwf, |y, p| 1.0 + (p - 1.0) * y)?;
+            let part = tensor::kernels::elementwise::zip3::<f64, f64, f64, f64>(&xf, &tf, &lw, move |v, y, w| (1.0 - y) * v - w * log_sig(v))?;
+            part
+        }
+        None => tensor::kernels::elementwise::zip::<f64, f64, f64>(&xf, &tf, move |v, y| (1.0 - y) * v - log_sig(v))?,
+    };
+    let l = match a.opt_tensor("weight")? {
+        Some(w) => zip_f64(&l, w, DType::F64, |p, q| p * q)?,
+        None => l,
+    };
+    Ok(reduce_loss(l, a.int("reduction")?, x.dtype())?.into())
+}
+
+fn nll_loss(a: &Args) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let reduction = a.int("reduction")?;
+    let ignore = a.int("ignore_index")?;
+    // move classes to the last dim: [N, C, d...] -> [N, d..., C]
+    let xm = if x.dim() >= 2 {
+        let mut order: Vec<i64> = (0..x.dim() as i64).filter(|&d| d != 1).collect();
+        order.push(1);
+        x.permute(&order)?.contiguous()
+    } else {
+        x.unsqueeze(0)?
+    };
+    let c = *xm.shape().last().unwrap_or(&1);
+    let xv = xm.to_f64_vec();
+    let tv = t.to_i64_vec();
+    let w = a.opt_tensor("weight")?.map(|w| w.to_f64_vec());
+    let mut losses = Vec::with_capacity(tv.len());
+    let (mut total, mut total_w) = (0.0, 0.0);
+    for (i, &cls) in tv.iter().enumerate() {
+        if cls == ignore {
+            losses.push(0.0);
+            continue;
+        }
+        if cls < 0 || cls as usize >= c {
+            bail!("Target {cls} is out of bounds.");
+        }
+        let wi = w.as_ref().map(|w| w[cls as usize]).unwrap_or(1.0);
+        let l = -xv[i * c + cls as usize] * wi;
+        losses.push(l);
+        total += l;
+        total_w += wi;
+    }
+    let dt = x.dtype();
+    let out = match reduction {
+        0 => Tensor::from_vec(losses, t.shape())?.to_dtype(dt),
+        1 => Tensor::full(&[], total / total_w, dt),
+        2 => Tensor::full(&[], total, dt),
+        r => bail!("{r} is not a valid value for reduction"),
+    };
+    // PyTorch reports no total weight when the loss is not reduced
+    let total_w = if reduction == 0 { 0.0 } else { total_w };
+    Ok((out, Tensor::full(&[], total_w, dt)).into())
+}
+
+// ----- shuffles and small operators ---------------------------------------------------------
+
+fn pixel_shuffle(a: &Args, down: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let r = if down { a.int("downscale_factor")? } else { a.int("upscale_factor")? };
+    if x.dim() < 3 || r <= 0 {
+        bail!("pixel_shuffle expects input to have at least 3 dimensions and a positive factor, but got input with sizes {:?}", x.shape());
+    }
+    let n = x.dim();
+    let lead: Vec<i64> = x.shape()[..n - 3].iter().map(|&s| s as i64).collect();
+    let (c, h, w) = (x.shape()[n - 3] as i64, x.shape()[n - 2] as i64, x.shape()[n - 1] as i64);
+    let l = lead.len() as i64;
+    let out = if !down {
+        if c % (r * r) != 0 {
+            bail!("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)={c} is not divisible by {}", r * r);
+        }
+        let oc = c / (r * r);
+        let v = x.reshape(&[lead.clone(), vec![oc, r, r, h, w]].concat())?;
+        let p: Vec<i64> = (0..l).chain([l, l + 3, l + 1, l + 4, l + 2]).collect();
+        v.permute(&p)?.reshape(&[lead, vec![oc, h * r, w * r]].concat())?
+    } else {
+        if h % r != 0 || w % r != 0 {
+            bail!("pixel_unshuffle expects height and width to be divisible by downscale_factor, but got {h}x{w} and {r}");
+        }
+        let v = x.reshape(&[lead.clone(), vec![c, h / r, r, w / r, r]].concat())?;
+        let p: Vec<i64> = (0..l).chain([l, l + 2, l + 4, l + 1, l + 3]).collect();
+        v.permute(&p)?.reshape(&[lead, vec![c * r * r, h / r, w / r]].concat())?
+    };
+    Ok(out.deep_clone().into())
+}
+
+fn channel_shuffle(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let g = a.int("groups")?;
+    if x.dim() < 3 || g <= 0 || x.shape()[1] as i64 % g != 0 {
+        bail!("Number of channels must be divisible by groups. Got {} channels and {g} groups.", x.shape().get(1).copied().unwrap_or(0));
+    }
+    let c = x.shape()[1] as i64;
+    let mut shape: Vec<i64> = vec![x.shape()[0] as i64, g, c / g];
+    shape.extend(x.shape()[2..].iter().map(|&s| s as i64));
+    let v = x.reshape(&shape)?.transpose(1, 2)?.deep_clone();
+    Ok(v.reshape(&x.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into())
+}
+
+fn glu(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = tensor::shape::wrap_dim(a.int("dim")?, x.dim())?;
+    let n = x.shape()[d];
+    if n % 2 != 0 {
+        bail!("Halving dimension must be even, but dimension {d} is size {n}");
+    }
+    let (first, second) = (x.narrow(d as i64, 0, n / 2)?, x.narrow(d as i64, (n / 2) as i64, n / 2)?);
+    Ok(zip_f64(&first, &second, x.dtype(), |p, q| p / (1.0 + (-q).exp()))?.into())
+}
+
+fn prelu(a: &Args) -> Result<Value> {
+    let (x, w) = (a.tensor("self")?, a.tensor("weight")?);
+    let w = if x.dim() >= 2 && w.numel() > 1 {
+        let mut shape = vec![1i64; x.dim()];
+        shape[1] = -1;
+        w.reshape(&shape)?
+    } else {
+        w.clone()
+    };
+    Ok(zip_f64(x, &w, x.dtype(), |v, s| if v > 0.0 { v } else { v * s })?.into())
+}
+
+fn unfold(a: &Args, copy: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let (size, step) = (a.int("size")?, a.int("step")?);
+    if size < 0 || step <= 0 {
+        bail!("unfold: size must be non-negative and step positive, got size={size}, step={step}");
+    }
+    let v = x.unfold(a.int("dimension")?, size as usize, step as usize)?;
+    Ok(if copy { v.deep_clone() } else { v }.into())
+}
+
+fn pairwise_p(x: &[f64], y: &[f64], p: f64) -> f64 {
+    let diffs = x.iter().zip(y).map(|(a, b)| (a - b).abs());
+    if p == 0.0 {
+        diffs.filter(|d| *d != 0.0).count() as f64
+    } else if p == f64::INFINITY {
+        diffs.fold(0.0, f64::max)
+    } else if p == 1.0 {
+        diffs.sum()
+    } else if p == 2.0 {
+        diffs.map(|d| d * d).sum::<f64>().sqrt()
+    } else {
+        diffs.map(|d| d.powf(p)).sum::<f64>().powf(1.0 / p)
+    }
+}
+
+fn cdist(a: &Args) -> Result<Value> {
+    let (x1, x2) = (a.tensor("x1")?, a.tensor("x2")?);
+    let p = a.float("p")?;
+    if x1.dim() < 2 || x2.dim() < 2 || x1.shape()[x1.dim() - 1] != x2.shape()[x2.dim() - 1] {
+        bail!("cdist only supports at least 2D tensors with matching last dims, got {:?} and {:?}", x1.shape(), x2.shape());
+    }
+    let (r1, r2, m) = (x1.shape()[x1.dim() - 2], x2.shape()[x2.dim() - 2], x1.shape()[x1.dim() - 1]);
+    let batch = tensor::shape::broadcast_shapes(&x1.shape()[..x1.dim() - 2], &x2.shape()[..x2.dim() - 2])?;
+    let b: usize = batch.iter().product();
+    let e1: Vec<i64> = batch.iter().map(|&s| s as i64).chain([r1 as i64, m as i64]).collect();
+    let e2: Vec<i64> = batch.iter().map(|&s| s as i64).chain([r2 as i64, m as i64]).collect();
+    let v1 = x1.expand(&e1)?.to_f64_vec();
+    let v2 = x2.expand(&e2)?.to_f64_vec();
+    let mut out = Vec::with_capacity(b * r1 * r2);
+    for bi in 0..b {
+        for i in 0..r1 {
+            for j in 0..r2 {
+                let a1 = &v1[(bi * r1 + i) * m..(bi * r1 + i + 1) * m];
+                let a2 = &v2[(bi * r2 + j) * m..(bi * r2 + j + 1) * m];
+                out.push(pairwise_p(a1, a2, p));
+            }
+        }
+    }
+    let shape: Vec<usize> = batch.iter().copied().chain([r1, r2]).collect();
+    Ok(Tensor::from_vec(out, &shape)?.to_dtype(x1.dtype()).into())
+}
+
+fn pdist(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dim() != 2 {
+        bail!("pdist only supports 2D tensors, got: {}D", x.dim());
+    }
+    let p = a.float("p")?;
+    let (n, m) = (x.shape()[0], x.shape()[1]);
+    let v = x.to_f64_vec();
+    let mut out = Vec::new();
+    for i in 0..n {
+        for j in i + 1..n {
+            out.push(pairwise_p(&v[i * m..(i + 1) * m], &v[j * m..(j + 1) * m], p));
+        }
+    }
+    let len = out.len();
+    Ok(Tensor::from_vec(out, &[len])?.to_dtype(x.dtype()).into())
+}
+
+fn dist(a: &Args) -> Result<Value> {
+    let (x, y) = (a.tensor("self")?, a.tensor("other")?);
+    let shape = tensor::shape::broadcast_shapes(x.shape(), y.shape())?;
+    let (xv, yv) = (x.broadcast_to(&shape)?.to_f64_vec(), y.broadcast_to(&shape)?.to_f64_vec());
+    let out = float_dtype(tensor::promote_types(x.dtype(), y.dtype()));
+    Ok(Tensor::full(&[], pairwise_p(&xv, &yv, a.scalar("p")?.to_f64()), out).into())
+}
+
+pub fn register(r: &crate::Registry) {
+    use crate::registry::Tag::*;
+    let core = &[Core][..];
+    let none = &[][..];
+    r.def("aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor", core, |a| upsample_nearest(a, 2, false));
+    r.def("aten::upsample_nearest1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor", none, |a| upsample_nearest(a, 1, false));
+    r.def("aten::_upsample_nearest_exact1d(Tensor self, SymInt[1] output_size, float? scales=None) -> Tensor", none, |a| upsample_nearest(a, 1, true));
+    r.def("aten::upsample_bilinear2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor", core, |a| upsample_linear(a, 2));
+    r.def("aten::upsample_bilinear2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor", none, |a| upsample_linear(a, 2));
+    r.def("aten::upsample_linear1d(Tensor self, SymInt[1] output_size, bool align_corners, float? scales=None) -> Tensor", none, |a| upsample_linear(a, 1));
+    r.def("aten::upsample_trilinear3d(Tensor self, SymInt[3] output_size, bool align_corners, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor", none, |a| upsample_linear(a, 3));
+    r.def("aten::upsample_bicubic2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor", none, upsample_bicubic);
+    r.def("aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor", core, grid_sampler_2d);
+    r.def("aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor", none, sdpa);
+    r.def("aten::_scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0., bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)", none, sdpa_flash_cpu);
+    r.def("aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", none, |a| pointwise_loss(a, |x, y| (x - y) * (x - y)));
+    r.def("aten::huber_loss(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor", none, huber);
+    r.def("aten::smooth_l1_loss(Tensor self, Tensor target, int reduction=1, float beta=1.) -> Tensor", none, smooth_l1);
+    r.def("aten::soft_margin_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", none, |a| pointwise_loss(a, |x, y| (-x * y).exp().ln_1p()));
+    r.def("aten::binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=1) -> Tensor", none, bce);
+    r.def("aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor", none, bce_logits);
+    r.def("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, nll_loss);
+    r.def("aten::nll_loss2d_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, nll_loss);
+    r.def("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", none, |a| pixel_shuffle(a, false));
+    r.def("aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor", none, |a| pixel_shuffle(a, true));
+    r.def("aten::channel_shuffle(Tensor self, SymInt groups) -> Tensor", none, channel_shuffle);
+    r.def("aten::glu(Tensor self, int dim=-1) -> Tensor", none, glu);
+    r.def("aten::_prelu_kernel(Tensor self, Tensor weight) -> Tensor", none, prelu);
+    r.def("aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)", none, |a| unfold(a, false));
+    r.def("aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor", none, |a| unfold(a, true));
+    r.def("aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor", core, cdist);
+    r.def("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, pdist);
+    r.def("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, dist);
+}

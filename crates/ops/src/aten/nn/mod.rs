@@ -1,0 +1,55 @@
+//! ATen operators for neural networks: matrix products, convolution, pooling, normalization,
+//! and the rest (upsampling, attention, losses, ...).
+
+pub mod conv;
+pub mod matmul;
+pub mod misc;
+pub mod norm;
+pub mod pool;
+
+use crate::registry::Tag::*;
+use crate::Registry;
+
+pub fn register(r: &Registry) {
+    let core = &[Core][..];
+    let none = &[][..];
+    r.def("aten::mm(Tensor self, Tensor mat2) -> Tensor", core, matmul::mm);
+    r.def("aten::bmm(Tensor self, Tensor mat2) -> Tensor", core, matmul::bmm);
+    r.def("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", core, matmul::addmm);
+    r.def("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::baddbmm);
+    r.def("aten::addbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addbmm);
+    r.def("aten::addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addmv);
+    r.def("aten::addr(Tensor self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addr);
+    r.def("aten::mv(Tensor self, Tensor vec) -> Tensor", none, matmul::mv);
+    r.def("aten::dot(Tensor self, Tensor tensor) -> Tensor", none, matmul::dot);
+    r.def("aten::vdot(Tensor self, Tensor other) -> Tensor", none, matmul::dot);
+    r.def("aten::matmul(Tensor self, Tensor other) -> Tensor", none, matmul::matmul);
+    r.def("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", none, matmul::linear);
+
+    r.def("aten::convolution(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, SymInt groups) -> Tensor", core, conv::convolution);
+    r.def("aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor", none, conv::conv2d);
+    r.def("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", none, conv::im2col);
+    r.def("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", core, conv::col2im);
+
+    r.def("aten::max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, pool::max_pool2d_with_indices);
+    r.def("aten::max_pool3d_with_indices(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, pool::max_pool3d_with_indices);
+    r.def("aten::max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor", none, pool::max_pool2d);
+    r.def("aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", core, pool::avg_pool2d);
+    r.def("aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", core, pool::avg_pool3d);
+    r.def("aten::_adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", core, pool::adaptive_avg_pool2d);
+    r.def("aten::_adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor", core, pool::adaptive_avg_pool3d);
+    r.def("aten::adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)", none, pool::adaptive_max_pool2d);
+    r.def("aten::adaptive_max_pool3d(Tensor self, int[3] output_size) -> (Tensor, Tensor)", none, pool::adaptive_max_pool3d);
+
+    r.def("aten::native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)", none, norm::native_batch_norm);
+    r.def("aten::_native_batch_norm_legit(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!) running_mean, Tensor(b!) running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)", core, norm::batch_norm_legit);
+    r.def("aten::_native_batch_norm_legit.no_stats(Tensor input, Tensor? weight, Tensor? bias, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)", core, norm::batch_norm_legit);
+    r.def("aten::_native_batch_norm_legit_no_training(Tensor input, Tensor? weight, Tensor? bias, Tensor running_mean, Tensor running_var, float momentum, float eps) -> (Tensor, Tensor, Tensor)", core, norm::batch_norm_legit_no_training);
+    r.def("aten::_native_batch_norm_legit_functional(Tensor input, Tensor? weight, Tensor? bias, Tensor running_mean, Tensor running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor, Tensor running_mean_out, Tensor running_var_out)", none, norm::batch_norm_legit_functional);
+    r.def("aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor", none, norm::batch_norm);
+    r.def("aten::native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor, Tensor, Tensor)", core, norm::native_layer_norm);
+    r.def("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor", none, norm::layer_norm);
+    r.def("aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)", core, norm::native_group_norm);
+    r.def("aten::native_dropout(Tensor input, float p, bool? train) -> (Tensor, Tensor)", &[Core, Nondeterministic], norm::native_dropout);
+    misc::register(r);
+}
