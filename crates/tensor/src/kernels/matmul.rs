@@ -126,3 +126,59 @@ impl GemmScalar for f64 {
         1.0
     }
 }
+
+/// `dst[m×n] = lhs[m×k] @ rhs[k×n]` on contiguous row-major slices, on this thread or (with
+/// `parallel`) on rayon's pool. The building block of convolution.
+pub fn gemm_slices<T: GemmScalar>(m: usize, n: usize, k: usize, dst: &mut [T], lhs: &[T], rhs: &[T], parallel: bool) {
+    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n, "gemm_slices: operand too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        dst[..m * n].iter_mut().for_each(|v| *v = T::zero());
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallelism = if parallel && threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: the asserts above bound every access of a row-major m×k, k×n and m×n operand.
+    unsafe {
+        gemm::gemm(m, n, k, dst.as_mut_ptr(), 1, n as isize, false, lhs.as_ptr(), 1, k as isize, rhs.as_ptr(), 1, n as isize, T::zero(), T::one(), false, false, false, parallelism);
+    }
+}
+
+/// A strided operand of [`gemm_strided`]: a slice and its (row, column) strides in elements.
+pub struct Strided<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    }
+}
+
+/// `dst[m×n] = lhs[m×k] @ rhs[k×n]` with every operand strided (row stride, column stride),
+/// e.g. to compute a transposed product without copying.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_strided<T: GemmScalar>(m: usize, n: usize, k: usize, dst: &mut [T], dst_rs: usize, dst_cs: usize, lhs: Strided<T>, rhs: Strided<T>, parallel: bool) {
+    assert!(dst.len() >= extent(m, n, dst_rs, dst_cs), "gemm_strided: dst too small");
+    assert!(lhs.data.len() >= extent(m, k, lhs.rs, lhs.cs) && rhs.data.len() >= extent(k, n, rhs.rs, rhs.cs), "gemm_strided: operand too small");
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let threads = rayon::current_num_threads();
+    let parallelism = if parallel && threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
+    // SAFETY: the asserts bound every element each strided operand addresses.
+    unsafe {
+        gemm::gemm(
+            m, n, k, dst.as_mut_ptr(), dst_cs as isize, dst_rs as isize, false,
+            lhs.data.as_ptr(), lhs.cs as isize, lhs.rs as isize,
+            rhs.data.as_ptr(), rhs.cs as isize, rhs.rs as isize,
+            T::zero(), T::one(), false, false, false, parallelism,
+        );
+    }
+}

@@ -55,7 +55,7 @@ fn im2col_image<T: Copy + Default + Send + Sync>(x: &[T], g: &Geometry, cols: &m
     let [od, oh, ow] = g.output;
     let l = od * oh * ow;
     let rows_per_channel = kd * kh * kw;
-    cols.par_chunks_mut(rows_per_channel * l).enumerate().for_each(|(c, chunk)| {
+    cols.chunks_mut(rows_per_channel * l).enumerate().for_each(|(c, chunk)| {
         let plane = &x[c * id * ih * iw..(c + 1) * id * ih * iw];
         for a in 0..kd {
             for b in 0..kh {
@@ -74,9 +74,18 @@ fn im2col_image<T: Copy + Default + Send + Sync>(x: &[T], g: &Geometry, cols: &m
                                 let src_row = &plane[(iz as usize * ih + iy as usize) * iw..(iz as usize * ih + iy as usize + 1) * iw];
                                 let base = (e * g.dilation[2]) as isize - g.padding[2] as isize;
                                 let sx = g.stride[2] as isize;
-                                for (xo, d) in dst.iter_mut().enumerate() {
-                                    let ix = base + xo as isize * sx;
-                                    *d = if ix >= 0 && (ix as usize) < iw { src_row[ix as usize] } else { T::default() };
+                                // output columns whose input column lies inside the row
+                                let lo = if base >= 0 { 0 } else { ((-base + sx - 1) / sx) as usize }.min(ow);
+                                let hi = if base > iw as isize - 1 { lo } else { (((iw as isize - 1 - base) / sx + 1) as usize).clamp(lo, ow) };
+                                dst[..lo].iter_mut().for_each(|v| *v = T::default());
+                                dst[hi..].iter_mut().for_each(|v| *v = T::default());
+                                if sx == 1 {
+                                    let start = (base + lo as isize) as usize;
+                                    dst[lo..hi].copy_from_slice(&src_row[start..start + hi - lo]);
+                                } else {
+                                    for (xo, d) in dst[lo..hi].iter_mut().enumerate() {
+                                        *d = src_row[(base + (lo + xo) as isize * sx) as usize];
+                                    }
                                 }
                             }
                             o += ow;
@@ -122,6 +131,45 @@ fn col2im_image(cols: &[f64], channels: usize, g: &Geometry, out: &mut [f64]) {
             }
         }
     }
+}
+
+/// The forward convolution: images in parallel, each group's product written straight into
+/// the image's output block.
+fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
+    let (n, c_in, c_out) = (out_shape[0], x.shape()[1], out_shape[1]);
+    let (cg, og) = (c_in / groups, c_out / groups);
+    let k = cg * g.kernel_elems();
+    let l = g.output_elems();
+    let in_elems: usize = g.input.iter().product();
+    let mut data = vec![T::default(); n * c_out * l];
+    let (x, w) = (x.contiguous(), w.contiguous());
+    x.with_contiguous::<T, _>(|xs| {
+        w.with_contiguous::<T, _>(|ws| {
+            let one_image = |(b, out): (usize, &mut [T])| {
+                let mut cols = vec![T::default(); k * l];
+                for gi in 0..groups {
+                    let xin = &xs[(b * c_in + gi * cg) * in_elems..(b * c_in + (gi + 1) * cg) * in_elems];
+                    im2col_image(xin, g, &mut cols);
+                    let wg = &ws[gi * og * k..(gi + 1) * og * k];
+                    // computed as out^T[l×og] = cols^T[l×k] @ w^T[k×og]: the long output dim
+                    // as gemm's row dim suits its kernels better than the few channels
+                    matmul::gemm_strided(
+                        l, og, k,
+                        &mut out[gi * og * l..(gi + 1) * og * l], 1, l,
+                        matmul::Strided { data: &cols, rs: 1, cs: l },
+                        matmul::Strided { data: wg, rs: 1, cs: k },
+                        n == 1,
+                    );
+                }
+            };
+            if n > 1 {
+                data.par_chunks_mut(c_out * l).enumerate().for_each(one_image);
+            } else {
+                data.chunks_mut(c_out * l).enumerate().for_each(one_image);
+            }
+        })
+    });
+    Tensor::from_vec(data, out_shape)
 }
 
 struct ConvParams {
@@ -194,28 +242,13 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
             out_sp.push(o as usize);
         }
         let g = geometry(&in_sp, &out_sp);
-        let (cg, og) = (c_in / groups, c_out / groups);
-        let k = cg * g.kernel_elems();
-        let l = g.output_elems();
         let mut out_shape = vec![n, c_out];
         out_shape.extend(&out_sp);
-        let w2 = wc.reshape(&[groups as i64, og as i64, k as i64])?;
-        let mut images = Vec::with_capacity(n);
-        for b in 0..n {
-            let mut per_group = Vec::with_capacity(groups);
-            for gi in 0..groups {
-                let xin = xc.select(0, b as i64)?.narrow(0, (gi * cg) as i64, cg)?.contiguous();
-                let cols = tensor::with_dtype!(compute, T => {
-                    let mut buf = vec![T::default(); k * l];
-                    xin.with_contiguous::<T, _>(|xs| im2col_image(xs, &g, &mut buf));
-                    Tensor::from_vec(buf, &[k, l])?
-                });
-                per_group.push(matmul::mm(&w2.select(0, gi as i64)?, &cols)?);
-            }
-            images.push(if groups == 1 { per_group.pop().expect("one group") } else { crate::aten::shape::cat(&per_group, 0)? });
+        if compute == DType::F32 {
+            forward::<f32>(&xc, &wc, &g, groups, &out_shape)?
+        } else {
+            forward::<f64>(&xc, &wc, &g, groups, &out_shape)?
         }
-        let stacked = crate::aten::shape::cat(&images.iter().map(|t| t.unsqueeze(0)).collect::<Result<Vec<_>>>()?, 0)?;
-        stacked.reshape(&out_shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?
     } else {
         let output_padding = per_dim(&p.output_padding, spatial, "output_padding")?;
         if c_in != w.shape()[0] {

@@ -33,7 +33,6 @@ fn scaled_sum(s: &Tensor, product: &Tensor, beta: f64, alpha: f64) -> Result<Ten
     let out = product.dtype();
     let s = s.to_dtype(out);
     if out.is_float() {
-        let c = compute_dtype(out);
         let r = tensor::kernels::elementwise::zip::<f64, f64, f64>(&s.to_dtype(DType::F64), &product.to_dtype(DType::F64), move |p, q| {
             if beta == 0.0 {
                 alpha * q
@@ -41,7 +40,6 @@ fn scaled_sum(s: &Tensor, product: &Tensor, beta: f64, alpha: f64) -> Result<Ten
                 beta * p + alpha * q
             }
         })?;
-        let _ = c;
         Ok(r.to_dtype(out))
     } else {
         let (bi, ai) = (beta as i64, alpha as i64);
