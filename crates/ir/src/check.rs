@@ -1,25 +1,22 @@
 //! Checking user inputs against what the program was exported for, before running it: the
-//! number of inputs, each tensor's dtype and rank, static sizes, and the range of each
-//! symbolic size (`range_constraints`), with equal symbols required to be equal.
-//!
-//! Sizes written as expressions of several symbols (derived dims) are checked once the
-//! symbolic engine is wired in; a plain symbol (`s77`) is checked here.
+//! number of inputs, each tensor's dtype and rank, static sizes, the range of each symbolic
+//! size (`range_constraints`), and every size written as an expression of symbols (derived
+//! dims such as `2*s77`), evaluated with the symbols the other inputs bind.
 
 use std::collections::HashMap;
 
 use ops::Value;
+use symbolic::Expr;
 
 use crate::program::ExportedProgram;
 use crate::schema::{Argument, InputSpec, SymInt};
 use crate::{dtype, Error, Result};
 
-/// The symbol name of a size PyTorch serialized as a bare symbol: `Symbol('s77', ...)` or `s77`.
-fn plain_symbol(expr: &str) -> Option<&str> {
-    let e = expr.trim();
-    if let Some(rest) = e.strip_prefix("Symbol('") {
-        return rest.split('\'').next();
-    }
-    (e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && e.starts_with(|c: char| c.is_ascii_alphabetic())).then_some(e)
+/// One symbolic dim of an input: where it is and what it must equal.
+struct SymbolicDim {
+    place: String,
+    actual: i64,
+    expr: Expr,
 }
 
 impl ExportedProgram {
@@ -28,17 +25,18 @@ impl ExportedProgram {
     pub fn check_inputs(&self, user_inputs: &[Value]) -> Result<()> {
         let graph = self.graph();
         let names = self.input_names();
-        let mut bound: HashMap<&str, (i64, String)> = HashMap::new();
-        let user_specs = self.signature().input_specs.iter().filter_map(|s| match s {
-            InputSpec::UserInput(u) => Some(&u.arg),
-            _ => None,
-        });
         let expected = self.user_input_names().len();
         if user_inputs.len() != expected {
             return Err(Error::msg(format!("the program takes {expected} inputs, got {}", user_inputs.len())));
         }
+        let user_specs = self.signature().input_specs.iter().filter_map(|s| match s {
+            InputSpec::UserInput(u) => Some(Some(&u.arg)),
+            InputSpec::ConstantInput(_) => Some(None),
+            _ => None,
+        });
+        let mut symbolic_dims = Vec::new();
         for (i, (arg, value)) in user_specs.zip(user_inputs).enumerate() {
-            let Argument::AsTensor(t) = arg else { continue };
+            let Some(Argument::AsTensor(t)) = arg else { continue };
             let Some(meta) = graph.tensor_values.get(&t.name) else { continue };
             let name = names.get(i).map(String::as_str).unwrap_or(&t.name);
             let Value::Tensor(x) = value else {
@@ -55,31 +53,57 @@ impl ExportedProgram {
                 let actual = actual as i64;
                 match size {
                     SymInt::AsInt(n) if *n != actual => {
-                        return Err(Error::msg(format!("{name}.size()[{d}] must be {n} (the program was exported with this size static), got {actual}")));
+                        return Err(Error::msg(format!(
+                            "{name}.size()[{d}] must be {n} (the program was exported with this size static), got {actual}"
+                        )));
                     }
                     SymInt::AsInt(_) => {}
                     SymInt::AsExpr(e) => {
-                        let Some(sym) = plain_symbol(&e.expr_str) else { continue };
-                        if let Some(rc) = self.model.range_constraints.get(sym) {
-                            let (lo, hi) = (rc.min_val.unwrap_or(i64::MIN), rc.max_val.unwrap_or(i64::MAX));
-                            if actual < lo || actual > hi {
-                                let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
-                                return Err(Error::msg(format!(
-                                    "{name}.size()[{d}] = {actual} is outside of its dynamic range [{lo}, {hi_s}]"
-                                )));
-                            }
-                        }
-                        let here = format!("{name}.size()[{d}]");
-                        match bound.get(sym) {
-                            Some((v, other)) if *v != actual => {
-                                return Err(Error::msg(format!("{here} = {actual} must equal {other} = {v} (they share one dynamic dim)")));
-                            }
-                            Some(_) => {}
-                            None => {
-                                bound.insert(sym, (actual, here));
-                            }
-                        }
+                        let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(format!("{name}.size()[{d}]: {err}")))?;
+                        symbolic_dims.push(SymbolicDim { place: format!("{name}.size()[{d}]"), actual, expr });
                     }
+                }
+            }
+        }
+        // bare symbols bind first (and must agree), then every derived size is evaluated
+        let mut env: HashMap<String, i64> = HashMap::new();
+        let mut bound_at: HashMap<String, String> = HashMap::new();
+        for dim in &symbolic_dims {
+            let Some(sym) = dim.expr.as_symbol() else { continue };
+            if let Some(rc) = self.model.range_constraints.get(sym) {
+                let (lo, hi) = (rc.min_val.unwrap_or(i64::MIN), rc.max_val.unwrap_or(i64::MAX));
+                if dim.actual < lo || dim.actual > hi {
+                    let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
+                    return Err(Error::msg(format!("{} = {} is outside of its dynamic range [{lo}, {hi_s}]", dim.place, dim.actual)));
+                }
+            }
+            match env.get(sym) {
+                Some(&v) if v != dim.actual => {
+                    return Err(Error::msg(format!(
+                        "{} = {} must equal {} = {v} (they share one dynamic dim)",
+                        dim.place, dim.actual, bound_at[sym]
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    env.insert(sym.to_string(), dim.actual);
+                    bound_at.insert(sym.to_string(), dim.place.clone());
+                }
+            }
+        }
+        for dim in symbolic_dims.iter().filter(|d| d.expr.as_symbol().is_none()) {
+            if let Some(v) = dim.expr.eval(&env) {
+                if v != dim.actual {
+                    let mut syms = Vec::new();
+                    dim.expr.symbols(&mut syms);
+                    let wheres: Vec<String> = syms.iter().filter_map(|s| bound_at.get(s).map(|p| format!("{s} = {p} = {}", env[s]))).collect();
+                    return Err(Error::msg(format!(
+                        "{} = {} must equal {} = {v} (where {})",
+                        dim.place,
+                        dim.actual,
+                        dim.expr,
+                        wheres.join(", ")
+                    )));
                 }
             }
         }

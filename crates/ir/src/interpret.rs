@@ -456,7 +456,7 @@ impl ExportedProgram {
     pub fn run(&self, user_inputs: Vec<Value>) -> Result<Vec<Value>> {
         let registry = Registry::global();
         let sig = self.signature();
-        let expected = sig.input_specs.iter().filter(|s| matches!(s, InputSpec::UserInput(_))).count();
+        let expected = sig.input_specs.iter().filter(|s| matches!(s, InputSpec::UserInput(_) | InputSpec::ConstantInput(_))).count();
         if user_inputs.len() != expected {
             return Err(Error::msg(format!("the program takes {expected} user inputs but {} were given", user_inputs.len())));
         }
@@ -475,7 +475,7 @@ impl ExportedProgram {
                 InputSpec::Parameter(p) => Value::Tensor(self.state(&p.parameter_name)?),
                 InputSpec::Buffer(b) => Value::Tensor(self.state(&b.buffer_name)?),
                 InputSpec::TensorConstant(c) => Value::Tensor(self.state(&c.tensor_constant_name)?),
-                InputSpec::ConstantInput(c) => match &c.value {
+                InputSpec::ConstantInput(c) => match (user.next(), &c.value).1 {
                     schema::ConstantValue::AsNone(_) => Value::None,
                     schema::ConstantValue::AsInt(i) => Value::Int(*i),
                     schema::ConstantValue::AsFloat(f) => Value::Float(f.0),

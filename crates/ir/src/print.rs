@@ -13,10 +13,13 @@ use crate::schema::{self, Argument, Graph, InputSpec, Node, OutputSpec, SymInt};
 /// printed form (`2*s77`).
 pub type ExprPrinter = fn(&str) -> String;
 
-/// Shows a bare `Symbol('s77', ...)` as `s77`, and any other expression as stored.
+/// Shows a stored expression as PyTorch prints it (`2*s77`); text that is not SymPy `srepr`
+/// (range constraint keys are already infix) is shown as stored.
 pub fn plain_expr(expr: &str) -> String {
-    let e = expr.trim();
-    e.strip_prefix("Symbol('").and_then(|r| r.split('\'').next()).map(str::to_string).unwrap_or_else(|| e.to_string())
+    match symbolic::Expr::parse_srepr(expr) {
+        Ok(e) => e.to_string(),
+        Err(_) => expr.trim().to_string(),
+    }
 }
 
 /// Python's `repr` of a float (`1e-05`, `0.1`, `1.0`, `-inf`).

@@ -41,6 +41,8 @@ impl ExportedProgram {
                     schema::Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => Some(n.as_str()),
                     _ => Some(""),
                 },
+                // a constant input is still passed by the caller (and ignored), as in PyTorch
+                schema::InputSpec::ConstantInput(c) => Some(c.name.as_str()),
                 _ => None,
             })
             .collect()

@@ -32,9 +32,6 @@ fn printed_programs_match_pytorch() {
         }
     }
     println!("{same} of {total} printed programs match");
-    // Until the symbolic engine prints SymPy expressions in PyTorch's infix form, the only
-    // accepted difference is a line that shows such an expression raw.
-    let unexplained: Vec<&String> = diffs.iter().filter(|d| !d.contains("Symbol('")).collect();
-    assert!(unexplained.is_empty(), "printed programs differ from PyTorch:\n{}", unexplained.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(diffs.is_empty(), "printed programs differ from PyTorch:\n{}", diffs.join("\n"));
     assert!(total >= 100, "only {total} printed fixtures found");
 }
