@@ -63,7 +63,6 @@ pub fn register(r: &Registry) {
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into()));
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into()));
-    r.def("aten::isinf(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_infinite()).into()));
     r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into()));
     r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into()));
     r.def("aten::signbit(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_sign_negative()).into()));

@@ -72,20 +72,6 @@ pub fn register(r: &Registry) {
     r.def("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, |a| triangle(a, false));
     r.def("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, diag_embed);
 
-    // scatters into views
-    r.def("aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor", core, |a| {
-        scatter_into(a, |t| t.select(a.int("dim")?, a.int("index")?))
-    });
-    r.def("aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor", core, |a| {
-        scatter_into(a, |t| t.slice(a.int("dim")?, a.opt_int("start")?, a.opt_int("end")?, a.int("step")?))
-    });
-    r.def("aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor", none, |a| {
-        scatter_into(a, |t| t.diagonal(a.int("offset")?, a.int("dim1")?, a.int("dim2")?))
-    });
-    r.def("aten::as_strided_scatter(Tensor self, Tensor src, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor", none, |a| {
-        scatter_into(a, |t| strided_view(t, a))
-    });
-
     // padding
     r.def("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, constant_pad);
     for (n, k) in [(1, 2), (2, 4), (3, 6)] {
@@ -483,18 +469,6 @@ fn diag_embed(a: &Args) -> Result<Value> {
     let out = Tensor::zeros(&shape, x.dtype());
     let diag = out.diagonal(offset, d1 as i64, d2 as i64)?;
     diag.copy_(x)?;
-    Ok(out.into())
-}
-
-/// A copy of `self` with `src` written into the view `view(copy)` selects.
-fn scatter_into(a: &Args, view: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Value> {
-    let (x, src) = (a.tensor("self")?, a.tensor("src")?);
-    let out = x.deep_clone();
-    let v = view(&out)?;
-    if v.shape() != src.shape() {
-        bail!("expected src to have a size equal to the slice of self. src size = {:?}, slice size = {:?}", src.shape(), v.shape());
-    }
-    v.copy_(src)?;
     Ok(out.into())
 }
 
