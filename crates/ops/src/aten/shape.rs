@@ -62,6 +62,7 @@ pub fn register(r: &Registry) {
     r.def("aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]", none, |a| unbind(a, false));
     r.def("aten::unbind_copy.int(Tensor self, int dim=0) -> Tensor[]", none, |a| unbind(a, true));
     r.def("aten::block_diag(Tensor[] tensors) -> Tensor", none, block_diag);
+    r.def("aten::_chunk_cat(Tensor[] tensors, int dim, int num_chunks) -> Tensor", none, chunk_cat);
 
     // rearranging
     r.def("aten::flip(Tensor self, int[] dims) -> Tensor", core, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into()));
@@ -332,6 +333,32 @@ fn block_diag(a: &Args) -> Result<Value> {
         c += w;
     }
     Ok(out.into())
+}
+
+/// `_chunk_cat`: each tensor padded along `dim` to a multiple of `num_chunks`, viewed as
+/// `[..., num_chunks, -1]`, and the pieces concatenated along the last of those dims.
+fn chunk_cat(a: &Args) -> Result<Value> {
+    let ts = a.tensor_list("tensors")?;
+    let chunks = a.int("num_chunks")?;
+    if ts.is_empty() || chunks < 1 {
+        bail!("_chunk_cat expects a non-empty input tensor list and num_chunks >= 1");
+    }
+    let d = wrap_dim(a.int("dim")?, ts[0].dim())?;
+    let mut parts = Vec::with_capacity(ts.len());
+    for t in &ts {
+        let n = t.shape()[d] as i64;
+        let padded_len = (n + chunks - 1) / chunks * chunks;
+        let mut shape: Vec<usize> = t.shape().to_vec();
+        shape[d] = padded_len as usize;
+        let padded = Tensor::zeros(&shape, t.dtype());
+        if n > 0 {
+            padded.narrow(d as i64, 0, n as usize)?.copy_(t)?;
+        }
+        let mut view: Vec<i64> = t.shape()[..d].iter().map(|&s| s as i64).collect();
+        view.extend([chunks, -1]);
+        parts.push(padded.reshape(&view)?);
+    }
+    Ok(cat(&parts, d as i64 + 1)?.into())
 }
 
 // ----- rearranging --------------------------------------------------------------------------

@@ -637,3 +637,220 @@ pub fn register(r: &crate::Registry) {
     r.def("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, pdist);
     r.def("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, dist);
 }
+
+// ----- unpooling, gradients of pooling and softmax ------------------------------------------
+
+/// Scatters each plane's values to the flat positions `indices` names, into planes of
+/// `out_elems` elements (max_unpool; the pooling gradient with `accumulate`).
+fn scatter_planes(values: &Tensor, indices: &Tensor, lead: &[usize], out_sp: &[usize], accumulate: bool, dtype: DType) -> Result<Tensor> {
+    let out_elems: usize = out_sp.iter().product();
+    let planes: usize = lead.iter().product();
+    let v = values.to_f64_vec();
+    let idx = indices.to_i64_vec();
+    if v.len() != idx.len() {
+        bail!("Expected shape of indices to be same as that of the input tensor ({:?}) but got indices tensor with shape: {:?}", values.shape(), indices.shape());
+    }
+    let per_plane = if planes == 0 { 0 } else { v.len() / planes };
+    let mut out = vec![0f64; planes * out_elems];
+    for p in 0..planes {
+        for k in 0..per_plane {
+            let i = idx[p * per_plane + k];
+            if i < 0 || i as usize >= out_elems {
+                bail!("Found an invalid max index: {i} (output volumes are of size {})", out_sp.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("x"));
+            }
+            let o = &mut out[p * out_elems + i as usize];
+            *o = if accumulate { *o + v[p * per_plane + k] } else { v[p * per_plane + k] };
+        }
+    }
+    let mut shape = lead.to_vec();
+    shape.extend(out_sp);
+    Ok(Tensor::from_vec(out, &shape)?.to_dtype(dtype))
+}
+
+fn max_unpool(a: &Args, spatial: usize) -> Result<Value> {
+    let (x, idx) = (a.tensor("self")?, a.tensor("indices")?);
+    let size: Vec<usize> = a.int_list("output_size")?.into_iter().map(|s| s.max(0) as usize).collect();
+    if size.len() != spatial || x.dim() < spatial + 1 {
+        bail!("max_unpool{spatial}d: output_size must have {spatial} elements and input at least {} dims, got {size:?} and {:?}", spatial + 1, x.shape());
+    }
+    let lead = &x.shape()[..x.dim() - spatial];
+    Ok(scatter_planes(x, idx, lead, &size, false, x.dtype())?.into())
+}
+
+fn max_pool2d_backward(a: &Args) -> Result<Value> {
+    let (g, x, idx) = (a.tensor("grad_output")?, a.tensor("self")?, a.tensor("indices")?);
+    let lead = &x.shape()[..x.dim() - 2];
+    let sp = &x.shape()[x.dim() - 2..];
+    Ok(scatter_planes(g, idx, lead, sp, true, x.dtype())?.into())
+}
+
+fn softmax_backward(a: &Args) -> Result<Value> {
+    let (g, y) = (a.tensor("grad_output")?, a.tensor("output")?);
+    let d = tensor::shape::wrap_dim(a.int("dim")?, g.dim())?;
+    let gy = zip_f64(g, y, DType::F64, |p, q| p * q)?;
+    let dims: Vec<usize> = if g.dim() == 0 { vec![] } else { vec![d] };
+    let s = tensor::kernels::reduce::reduce::<f64, f64>(&gy, &dims, true, |v| v.iter().sum())?;
+    let diff = zip_f64(g, &s, DType::F64, |p, q| p - q)?;
+    let out = a.opt_dtype("input_dtype")?.unwrap_or(g.dtype());
+    Ok(zip_f64(y, &diff, out, |p, q| p * q)?.into())
+}
+
+// ----- bags, trilinear, margin losses -------------------------------------------------------
+
+fn embedding_bag(a: &Args) -> Result<Value> {
+    let (w, idx, offsets) = (a.tensor("weight")?, a.tensor("indices")?, a.tensor("offsets")?);
+    let mode = a.int("mode")?;
+    let include_last = a.bool("include_last_offset")?;
+    let padding_idx = a.int("padding_idx")?;
+    let psw = a.opt_tensor("per_sample_weights")?.map(|t| t.to_f64_vec());
+    if w.dim() != 2 || idx.dim() != 1 {
+        bail!("embedding_bag: expected 2-D weight and 1-D indices, got {:?} and {:?}", w.shape(), idx.shape());
+    }
+    let (rows, dim) = (w.shape()[0], w.shape()[1]);
+    let wv = w.to_f64_vec();
+    let iv = idx.to_i64_vec();
+    let mut ov = offsets.to_i64_vec();
+    if !include_last {
+        ov.push(iv.len() as i64);
+    }
+    let bags = ov.len().saturating_sub(1);
+    let mut out = vec![0f64; bags * dim];
+    let mut bag_size = vec![0i64; bags];
+    let mut max_idx = vec![0i64; if mode == 2 { bags * dim } else { bags }];
+    let mut offset2bag = vec![0i64; iv.len()];
+    for b in 0..bags {
+        let (s, e) = (ov[b].max(0) as usize, (ov[b + 1].max(0) as usize).min(iv.len()));
+        let mut first = true;
+        for k in s..e.max(s) {
+            offset2bag[k] = b as i64;
+            let i = iv[k];
+            if i < 0 || i as usize >= rows {
+                bail!("embedding_bag: index {i} is out of bounds for dimension 0 with size {rows}");
+            }
+            if i == padding_idx {
+                continue;
+            }
+            bag_size[b] += 1;
+            let scale = psw.as_ref().map(|p| p[k]).unwrap_or(1.0);
+            for j in 0..dim {
+                let v = wv[i as usize * dim + j] * scale;
+                let o = &mut out[b * dim + j];
+                if mode == 2 {
+                    if first || v > *o {
+                        *o = v;
+                        max_idx[b * dim + j] = i;
+                    }
+                } else {
+                    *o += v;
+                }
+            }
+            first = false;
+        }
+        if mode == 1 && bag_size[b] > 0 {
+            (0..dim).for_each(|j| out[b * dim + j] /= bag_size[b] as f64);
+        }
+    }
+    // the sum mode's fast path reports neither bag membership nor sizes, as PyTorch's
+    let (offset2bag, bag_size) = if mode == 0 { (Vec::new(), vec![0; bags]) } else { (offset2bag, bag_size) };
+    let o2b_len = offset2bag.len();
+    let max_shape: Vec<usize> = if mode == 2 { vec![bags, dim] } else { vec![bags] };
+    Ok(Value::List(vec![
+        Tensor::from_vec(out, &[bags, dim])?.to_dtype(w.dtype()).into(),
+        Tensor::from_vec(offset2bag, &[o2b_len])?.into(),
+        Tensor::from_vec(bag_size, &[bags])?.into(),
+        Tensor::from_vec(max_idx, &max_shape)?.into(),
+    ]))
+}
+
+fn trilinear(a: &Args) -> Result<Value> {
+    let (i1, i2, i3) = (a.tensor("i1")?, a.tensor("i2")?, a.tensor("i3")?);
+    let expand = |t: &Tensor, dims: Vec<i64>| -> Result<Tensor> {
+        let mut r = t.clone();
+        let mut ds = dims;
+        ds.sort();
+        for d in ds {
+            r = r.unsqueeze(d)?;
+        }
+        Ok(r)
+    };
+    let (e1, e2, e3) = (expand(i1, a.int_list("expand1")?)?, expand(i2, a.int_list("expand2")?)?, expand(i3, a.int_list("expand3")?)?);
+    let p = zip_f64(&e1, &e2, DType::F64, |x, y| x * y)?;
+    let p = zip_f64(&p, &e3, DType::F64, |x, y| x * y)?;
+    let sum: Vec<usize> = a.int_list("sumdim")?.into_iter().map(|d| tensor::shape::wrap_dim(d, p.dim())).collect::<Result<_>>()?;
+    let r = if sum.is_empty() { p } else { tensor::kernels::reduce::reduce::<f64, f64>(&p, &sum, false, |g| g.iter().sum())? };
+    Ok(r.to_dtype(i1.dtype()).into())
+}
+
+fn rows_of(x: &Tensor) -> (usize, usize, Vec<f64>) {
+    let c = if x.dim() == 0 { 1 } else { x.shape()[x.dim() - 1] };
+    let n = if c == 0 { 0 } else { x.numel() / c };
+    (n, c, x.to_f64_vec())
+}
+
+fn multi_margin(a: &Args) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let (p, margin) = (a.scalar("p")?.to_f64(), a.scalar("margin")?.to_f64());
+    let w = a.opt_tensor("weight")?.map(|w| w.to_f64_vec());
+    let (n, c, xv) = rows_of(x);
+    let tv = t.to_i64_vec();
+    let mut losses = Vec::with_capacity(n);
+    for i in 0..n {
+        let y = tv[i];
+        if y < 0 || y as usize >= c {
+            bail!("target out of range");
+        }
+        let y = y as usize;
+        let row = &xv[i * c..(i + 1) * c];
+        let mut l = 0.0;
+        for j in 0..c {
+            if j != y {
+                let z = (margin - row[y] + row[j]).max(0.0);
+                let z = if p == 1.0 { z } else { z * z };
+                l += z * w.as_ref().map(|w| w[y]).unwrap_or(1.0);
+            }
+        }
+        losses.push(l / c as f64);
+    }
+    let shape: Vec<usize> = if x.dim() <= 1 { vec![] } else { vec![n] };
+    Ok(reduce_loss(Tensor::from_vec(losses, &shape)?, a.int("reduction")?, x.dtype())?.into())
+}
+
+fn multilabel_margin(a: &Args) -> Result<Value> {
+    let (x, t) = (a.tensor("self")?, a.tensor("target")?);
+    let (n, c, xv) = rows_of(x);
+    let tv = t.to_i64_vec();
+    let (mut losses, mut is_target) = (Vec::with_capacity(n), vec![0f64; n * c]);
+    for i in 0..n {
+        let row = &xv[i * c..(i + 1) * c];
+        let targets: Vec<usize> = tv[i * c..(i + 1) * c].iter().take_while(|&&v| v >= 0).map(|&v| v as usize).collect();
+        if targets.iter().any(|&v| v >= c) {
+            bail!("multilabel_margin_loss: target index out of range");
+        }
+        targets.iter().for_each(|&j| is_target[i * c + j] = 1.0);
+        let mut l = 0.0;
+        for &j in &targets {
+            for k in 0..c {
+                if is_target[i * c + k] == 0.0 {
+                    l += (1.0 - (row[j] - row[k])).max(0.0);
+                }
+            }
+        }
+        losses.push(l / c as f64);
+    }
+    let shape: Vec<usize> = if x.dim() <= 1 { vec![] } else { vec![n] };
+    let loss = reduce_loss(Tensor::from_vec(losses, &shape)?, a.int("reduction")?, x.dtype())?;
+    Ok((loss, Tensor::from_vec(is_target, x.shape())?.to_dtype(x.dtype())).into())
+}
+
+pub fn register_more(r: &crate::Registry) {
+    let none = &[][..];
+    r.def("aten::max_unpool2d(Tensor self, Tensor indices, SymInt[2] output_size) -> Tensor", none, |a| max_unpool(a, 2));
+    r.def("aten::max_unpool3d(Tensor self, Tensor indices, SymInt[3] output_size, int[3] stride, int[3] padding) -> Tensor", none, |a| max_unpool(a, 3));
+    r.def("aten::max_pool2d_with_indices_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, int[2] dilation, bool ceil_mode, Tensor indices) -> Tensor", &[crate::registry::Tag::Core], max_pool2d_backward);
+    r.def("aten::_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor", none, softmax_backward);
+    r.def("aten::_embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", &[crate::registry::Tag::Core], embedding_bag);
+    r.def("aten::_embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", none, embedding_bag);
+    r.def("aten::_trilinear(Tensor i1, Tensor i2, Tensor i3, int[] expand1, int[] expand2, int[] expand3, int[] sumdim, int unroll_dim=1) -> Tensor", none, trilinear);
+    r.def("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor", none, multi_margin);
+    r.def("aten::multilabel_margin_loss_forward(Tensor self, Tensor target, int reduction) -> (Tensor output, Tensor is_target)", none, multilabel_margin);
+}

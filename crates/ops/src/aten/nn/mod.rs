@@ -52,4 +52,5 @@ pub fn register(r: &Registry) {
     r.def("aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)", core, norm::native_group_norm);
     r.def("aten::native_dropout(Tensor input, float p, bool? train) -> (Tensor, Tensor)", &[Core, Nondeterministic], norm::native_dropout);
     misc::register(r);
+    misc::register_more(r);
 }
