@@ -105,15 +105,16 @@ pub fn peak_gflops(threads: usize) -> (f64, String) {
     let amd = cpuinfo.contains("AuthenticAMD");
     let avx512 = cpuinfo.contains(" avx512f");
     let fma = cpuinfo.contains(" fma");
-    // AMD (Zen 4) runs AVX-512 as two 256-bit halves, so its datapath is 8 f32 lanes wide.
-    let lanes = if avx512 && !amd { 16.0 } else if fma { 8.0 } else { 4.0 };
+    // the widest vector the CPU reports; Zen 4 splits AVX-512 into two 256-bit halves, for
+    // which this peak is twice too high (Zen 5 and Intel have the full width)
+    let lanes = if avx512 { 16.0 } else if fma { 8.0 } else { 4.0 };
     let pipes = 2.0;
     let flops_per_fma = if fma { 2.0 } else { 1.0 };
     let peak = threads as f64 * pipes * lanes * flops_per_fma * mhz / 1000.0;
     let how = format!(
         "{threads} threads x {pipes} FMA pipes x {lanes} f32 lanes x {flops_per_fma} flops x {:.2} GHz (/proc/cpuinfo{})",
         mhz / 1000.0,
-        if amd && avx512 { "; AMD executes AVX-512 on a 256-bit datapath" } else { "" }
+        if amd && avx512 { "; on Zen 4, which halves AVX-512, the peak is half this" } else { "" }
     );
     (peak, how)
 }
