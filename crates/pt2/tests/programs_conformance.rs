@@ -28,3 +28,12 @@ fn programs_match_pytorch_at_least_as_well_as_the_table_records() {
     assert!(report.archives.len() >= 100, "every fixture archive runs");
     assert_eq!(table, report.table(), "conformance/programs.md is stale: run `cargo run --release -- conformance programs fixtures/pytorch --table conformance/programs.md`");
 }
+
+#[test]
+fn model_zoo_programs_load_run_and_refuse_as_pytorch_does() {
+    // small ResNet/MobileNet/ViT/encoder/GPT/LSTM programs exported by tools/gen_zoo.py
+    let report = run(&repo().join("fixtures/zoo"), None).expect("fixtures/zoo");
+    let failures: Vec<String> = report.archives.iter().filter_map(|a| a.outcome.as_ref().err().map(|e| format!("{}/{}: {e}", a.case, a.archive))).collect();
+    assert!(report.archives.len() >= 12, "every zoo archive runs");
+    assert!(failures.is_empty(), "zoo programs fail:\n{}", failures.join("\n"));
+}

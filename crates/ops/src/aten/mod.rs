@@ -6,6 +6,7 @@
 //! and add one `def` line with the schema `torch.ops.aten.NAME.OVERLOAD._schema` prints.
 
 pub mod common;
+pub mod composite;
 pub mod creation;
 pub mod index;
 pub mod linalg;
@@ -27,4 +28,5 @@ pub fn register_all(r: &Registry) {
     creation::register(r);
     nn::register(r);
     linalg::register(r);
+    composite::register(r);
 }

@@ -1,0 +1,315 @@
+//! Composite ATen operators that training-IR programs name (`flatten`, `dropout`, `conv1d`,
+//! in-place activations, `lstm`, ...), each run by calling the registered operators it is
+//! made of, as PyTorch's composite implementations do. In-place variants run their functional
+//! operator and write the result into `self`.
+
+use tensor::Tensor;
+
+use super::common::*;
+use crate::{Args, Registry, Result, Value};
+
+/// Calls a registered operator with positional arguments.
+fn call(op: &str, args: Vec<Value>) -> Result<Value> {
+    Registry::global().call(op, args, vec![])
+}
+
+fn tensor_of(v: Value, op: &str) -> Result<Tensor> {
+    v.into_tensor().ok_or_else(|| tensor::Error::msg(format!("{op} returned no tensor")))
+}
+
+fn ints(v: &[i64]) -> Value {
+    Value::List(v.iter().map(|&i| Value::Int(i)).collect())
+}
+
+/// Registers `name_(Tensor(a!) self, ...)` as "run `functional` on the same arguments, then copy
+/// into self".
+fn inplace(r: &Registry, schema: &str, functional: &'static str) {
+    let f = move |a: &Args| -> Result<Value> {
+        let target = a.tensor("self")?;
+        let out = Registry::global().call(functional, a.values().to_vec(), vec![])?;
+        target.copy_(&tensor_of(out, functional)?)?;
+        Ok(Value::Tensor(target.clone()))
+    };
+    r.register(schema, &[], f).unwrap_or_else(|e| panic!("built-in operator: {e}"));
+}
+
+pub fn register(r: &Registry) {
+    let none = &[][..];
+    for (schema, functional) in [
+        ("aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)", "aten::masked_fill.Scalar"),
+        ("aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)", "aten::masked_fill.Tensor"),
+        ("aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)", "aten::hardtanh"),
+        ("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", "aten::hardswish"),
+        ("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", "aten::hardsigmoid"),
+        ("aten::silu_(Tensor(a!) self) -> Tensor(a!)", "aten::silu"),
+        ("aten::mish_(Tensor(a!) self) -> Tensor(a!)", "aten::mish"),
+        ("aten::gelu_(Tensor(a!) self, *, str approximate=\"none\") -> Tensor(a!)", "aten::gelu"),
+        ("aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)", "aten::leaky_relu"),
+        ("aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)", "aten::elu"),
+        ("aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)", "aten::sigmoid"),
+        ("aten::tanh_(Tensor(a!) self) -> Tensor(a!)", "aten::tanh"),
+        ("aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)", "aten::clamp"),
+        ("aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", "aten::sub.Tensor"),
+        ("aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", "aten::div.Tensor"),
+        ("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", "aten::fill.Scalar"),
+        ("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)", "aten::copy"),
+    ] {
+        inplace(r, schema, functional);
+    }
+    r.def("aten::zero_(Tensor(a!) self) -> Tensor(a!)", none, |a| {
+        let t = a.tensor("self")?;
+        t.copy_(&Tensor::zeros(&[], t.dtype()))?;
+        Ok(t.clone().into())
+    });
+    r.def("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)", none, flatten);
+    r.def("aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)", none, unflatten);
+    r.def("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.contiguous().into()));
+    r.def("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
+    r.def("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
+    r.def("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
+    r.def("aten::type_as(Tensor self, Tensor other) -> Tensor", none, |a| Ok(a.tensor("self")?.to_dtype(a.tensor("other")?.dtype()).into()));
+    r.def("aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, to_like);
+    r.def("aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, to_like);
+    for name in ["dropout", "feature_dropout", "alpha_dropout"] {
+        r.def(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, dropout);
+    }
+    r.def("aten::relu6(Tensor self) -> Tensor", none, |a| call("aten::hardtanh", vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
+    r.def("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, |a| call("aten::_adaptive_avg_pool2d", a.values().to_vec()));
+    r.def("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", none, |a| {
+        let x = a.tensor("self")?;
+        let mut size = vec![1i64];
+        size.extend(a.int_list("output_size")?);
+        let r = tensor_of(call("aten::_adaptive_avg_pool2d", vec![x.unsqueeze(-2)?.into(), ints(&size)])?, "adaptive_avg_pool2d")?;
+        Ok(r.squeeze(Some(&[-2]))?.into())
+    });
+    r.def("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, |a| pool1d(a, "aten::max_pool2d"));
+    r.def("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, |a| pool1d(a, "aten::avg_pool2d"));
+    r.def("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, |a| {
+        let v = call("aten::max_pool3d_with_indices", a.values().to_vec())?;
+        match v {
+            Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
+            other => Ok(other),
+        }
+    });
+    r.def("aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] dilation=[1], SymInt groups=1) -> Tensor", none, |a| conv(a, false));
+    r.def("aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor", none, |a| conv(a, false));
+    r.def("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, |a| conv(a, true));
+    r.def("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, |a| conv(a, true));
+    r.def("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor", none, group_norm);
+    r.def("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor", none, pad);
+    r.def("aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)", none, lstm);
+}
+
+fn dims_of(t: &Tensor) -> Vec<i64> {
+    t.shape().iter().map(|&s| s as i64).collect()
+}
+
+fn flatten(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dim() == 0 {
+        return Ok(x.reshape(&[1])?.into());
+    }
+    let s = tensor::shape::wrap_dim(a.int("start_dim")?, x.dim())?;
+    let e = tensor::shape::wrap_dim(a.int("end_dim")?, x.dim())?;
+    if s > e {
+        bail!("flatten() has invalid args: start_dim cannot come after end_dim");
+    }
+    let mut shape: Vec<i64> = x.shape()[..s].iter().map(|&v| v as i64).collect();
+    shape.push(x.shape()[s..=e].iter().product::<usize>() as i64);
+    shape.extend(x.shape()[e + 1..].iter().map(|&v| v as i64));
+    Ok(x.reshape(&shape)?.into())
+}
+
+fn unflatten(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let d = tensor::shape::wrap_dim(a.int("dim")?, x.dim())?;
+    let sizes = a.int_list("sizes")?;
+    let known: i64 = sizes.iter().filter(|&&s| s != -1).product();
+    let mut shape: Vec<i64> = x.shape()[..d].iter().map(|&v| v as i64).collect();
+    for &s in &sizes {
+        shape.push(if s == -1 && known > 0 { x.shape()[d] as i64 / known } else { s });
+    }
+    if shape[d..d + sizes.len()].iter().product::<i64>() != x.shape()[d] as i64 {
+        bail!("unflatten: Provided sizes {sizes:?} don't multiply up to the size of dim {d} ({}) in the input tensor", x.shape()[d]);
+    }
+    shape.extend(x.shape()[d + 1..].iter().map(|&v| v as i64));
+    Ok(x.reshape(&shape)?.into())
+}
+
+fn to_like(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let dt = a.opt_dtype("dtype")?.unwrap_or(x.dtype());
+    Ok(if dt == x.dtype() && !a.bool("copy")? { x.clone() } else if dt == x.dtype() { x.deep_clone() } else { x.to_dtype(dt) }.into())
+}
+
+fn dropout(a: &Args) -> Result<Value> {
+    let x = a.tensor("input")?;
+    if !a.bool("train")? || a.float("p")? == 0.0 {
+        return Ok(x.clone().into());
+    }
+    let v = call("aten::native_dropout", vec![x.clone().into(), Value::Float(a.float("p")?), Value::Bool(true)])?;
+    match v {
+        Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
+        other => Ok(other),
+    }
+}
+
+fn pool1d(a: &Args, pool2d: &str) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let lift = |name: &str, fill: i64| -> Result<Value> {
+        let v = a.int_list(name)?;
+        Ok(if v.is_empty() { ints(&[]) } else { ints(&[fill, v[0]]) })
+    };
+    let mut args = vec![x.unsqueeze(-2)?.into(), lift("kernel_size", 1)?, lift("stride", 1)?, lift("padding", 0)?];
+    if pool2d.contains("max") {
+        args.push(lift("dilation", 1)?);
+        args.push(a.get("ceil_mode").clone());
+    } else {
+        args.push(a.get("ceil_mode").clone());
+        args.push(a.get("count_include_pad").clone());
+    }
+    let r = tensor_of(call(pool2d, args)?, pool2d)?;
+    Ok(r.squeeze(Some(&[-2]))?.into())
+}
+
+fn conv(a: &Args, transposed: bool) -> Result<Value> {
+    let groups = a.get("groups").clone();
+    let output_padding = if transposed { a.get("output_padding").clone() } else { ints(&[0]) };
+    call(
+        "aten::convolution",
+        vec![
+            a.get("input").clone(),
+            a.get("weight").clone(),
+            a.get("bias").clone(),
+            a.get("stride").clone(),
+            a.get("padding").clone(),
+            a.get("dilation").clone(),
+            Value::Bool(transposed),
+            output_padding,
+            groups,
+        ],
+    )
+}
+
+fn group_norm(a: &Args) -> Result<Value> {
+    let x = a.tensor("input")?;
+    let (n, c) = (x.shape()[0] as i64, x.shape()[1] as i64);
+    let hw: i64 = x.shape()[2..].iter().product::<usize>() as i64;
+    let v = call(
+        "aten::native_group_norm",
+        vec![x.clone().into(), a.get("weight").clone(), a.get("bias").clone(), Value::Int(n), Value::Int(c), Value::Int(hw), a.get("num_groups").clone(), a.get("eps").clone()],
+    )?;
+    match v {
+        Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
+        other => Ok(other),
+    }
+}
+
+fn pad(a: &Args) -> Result<Value> {
+    let x = a.get("self").clone();
+    let p = a.get("pad").clone();
+    let rank = a.tensor("self")?.dim();
+    let spatial = a.int_list("pad")?.len() / 2;
+    match a.str("mode")? {
+        "constant" => call("aten::constant_pad_nd", vec![x, p, Value::Float(a.opt_float("value")?.unwrap_or(0.0))]),
+        "reflect" => call(&format!("aten::reflection_pad{spatial}d"), vec![x, p]),
+        "replicate" => call(&format!("aten::replication_pad{spatial}d"), vec![x, p]),
+        "circular" => {
+            // wrap around: pad each dim with slices from its other end
+            let mut t = a.tensor("self")?.clone();
+            let pads = a.int_list("pad")?;
+            for (i, pair) in pads.chunks(2).enumerate() {
+                let d = (rank - 1 - i) as i64;
+                let n = t.shape()[d as usize] as i64;
+                let (before, after) = (pair[0], pair[1]);
+                let mut parts = Vec::new();
+                if before > 0 {
+                    parts.push(t.narrow(d, n - before, before as usize)?);
+                }
+                parts.push(t.clone());
+                if after > 0 {
+                    parts.push(t.narrow(d, 0, after as usize)?);
+                }
+                t = super::shape::cat(&parts, d)?;
+            }
+            Ok(t.into())
+        }
+        other => bail!("Unrecognised padding mode {other}"),
+    }
+}
+
+/// A multi-layer (optionally bidirectional) LSTM; gates in PyTorch's order (input, forget,
+/// cell, output).
+fn lstm(a: &Args) -> Result<Value> {
+    let x = a.tensor("input")?;
+    let hx = a.tensor_list("hx")?;
+    let params = a.tensor_list("params")?;
+    let (has_bias, layers, bidir, batch_first) = (a.bool("has_biases")?, a.int("num_layers")? as usize, a.bool("bidirectional")?, a.bool("batch_first")?);
+    if hx.len() != 2 {
+        bail!("lstm expects hx to hold (h0, c0)");
+    }
+    let dirs = if bidir { 2 } else { 1 };
+    let per = if has_bias { 4 } else { 2 };
+    if params.len() != layers * dirs * per {
+        bail!("lstm: expected {} parameter tensors, got {}", layers * dirs * per, params.len());
+    }
+    let dt = x.dtype();
+    // work as [seq, batch, feature] in f64
+    let seq_first = if batch_first { x.transpose(0, 1)? } else { x.clone() };
+    let (t_len, b, _) = (seq_first.shape()[0], seq_first.shape()[1], seq_first.shape()[2]);
+    let hidden = hx[0].shape()[2];
+    let mut layer_in: Vec<Vec<f64>> = (0..t_len).map(|t| seq_first.select(0, t as i64).map(|s| s.to_f64_vec())).collect::<Result<_>>()?;
+    let (h0, c0) = (hx[0].to_f64_vec(), hx[1].to_f64_vec());
+    let (mut hn, mut cn) = (Vec::new(), Vec::new());
+    for l in 0..layers {
+        let mut outs: Vec<Vec<f64>> = vec![vec![0.0; b * hidden * dirs]; t_len];
+        for d in 0..dirs {
+            let base = (l * dirs + d) * per;
+            let w_ih = params[base].to_f64_vec();
+            let w_hh = params[base + 1].to_f64_vec();
+            let (b_ih, b_hh) = if has_bias { (params[base + 2].to_f64_vec(), params[base + 3].to_f64_vec()) } else { (vec![0.0; 4 * hidden], vec![0.0; 4 * hidden]) };
+            let in_f = params[base].shape()[1];
+            let slot = l * dirs + d;
+            let mut h = h0[slot * b * hidden..(slot + 1) * b * hidden].to_vec();
+            let mut c = c0[slot * b * hidden..(slot + 1) * b * hidden].to_vec();
+            let steps: Vec<usize> = if d == 0 { (0..t_len).collect() } else { (0..t_len).rev().collect() };
+            for t in steps {
+                let xt = &layer_in[t];
+                let mut hnew = vec![0.0; b * hidden];
+                for bi in 0..b {
+                    let mut gates = vec![0.0; 4 * hidden];
+                    for (g, gate) in gates.iter_mut().enumerate() {
+                        let mut s = b_ih[g] + b_hh[g];
+                        for k in 0..in_f {
+                            s += w_ih[g * in_f + k] * xt[bi * in_f + k];
+                        }
+                        for k in 0..hidden {
+                            s += w_hh[g * hidden + k] * h[bi * hidden + k];
+                        }
+                        *gate = s;
+                    }
+                    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+                    for j in 0..hidden {
+                        let (i, f, g, o) = (sig(gates[j]), sig(gates[hidden + j]), gates[2 * hidden + j].tanh(), sig(gates[3 * hidden + j]));
+                        let cv = f * c[bi * hidden + j] + i * g;
+                        c[bi * hidden + j] = cv;
+                        hnew[bi * hidden + j] = o * cv.tanh();
+                    }
+                }
+                h = hnew;
+                for bi in 0..b {
+                    for j in 0..hidden {
+                        outs[t][bi * hidden * dirs + d * hidden + j] = h[bi * hidden + j];
+                    }
+                }
+            }
+            hn.extend(h);
+            cn.extend(c);
+        }
+        layer_in = outs;
+    }
+    let out = Tensor::from_vec(layer_in.concat(), &[t_len, b, hidden * dirs])?;
+    let out = if batch_first { out.transpose(0, 1)?.contiguous() } else { out };
+    let hshape = [layers * dirs, b, hidden];
+    Ok((out.to_dtype(dt), Tensor::from_vec(hn, &hshape)?.to_dtype(dt), Tensor::from_vec(cn, &hshape)?.to_dtype(dt)).into())
+}
