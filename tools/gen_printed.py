@@ -1,5 +1,6 @@
-"""Records PyTorch's printed form of every fixture program (`print(ep)`), the ground truth for
-pt2's printer: fixtures/pytorch/<case>/program.printed.txt (and program.core.printed.txt).
+"""Records PyTorch's printed forms of every fixture program, the ground truth for pt2's
+printers: `print(ep)` in fixtures/pytorch/<case>/program.printed.txt and `print(ep.graph)` in
+program.graph.txt (and the same for program.core.pt2).
 
 Usage: python tools/gen_printed.py fixtures/pytorch
 """
@@ -22,6 +23,7 @@ def main(root):
                 continue
             out = case / archive.replace(".pt2", ".printed.txt")
             out.write_text(str(ep))
+            (case / archive.replace(".pt2", ".graph.txt")).write_text(str(ep.graph))
 
 
 if __name__ == "__main__":

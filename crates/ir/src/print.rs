@@ -525,3 +525,123 @@ impl fmt::Display for ExportedProgram {
         f.write_str(&self.to_text(plain_expr))
     }
 }
+
+/// An argument as FX's graph listing shows it: values as `%name`, strings unquoted.
+fn fx_arg(p: &Printer, a: &Argument) -> String {
+    let refer = |n: &str| format!("%{n}");
+    let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+    match a {
+        Argument::AsTensor(t) => refer(&t.name),
+        Argument::AsTensors(ts) => list(ts.iter().map(|t| refer(&t.name)).collect()),
+        Argument::AsSymInt(schema::SymIntArgument::AsName(n)) | Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) | Argument::AsSymFloat(schema::SymFloatArgument::AsName(n)) => refer(n),
+        Argument::AsSymInts(ss) => list(
+            ss.iter()
+                .map(|s| match s {
+                    schema::SymIntArgument::AsName(n) => refer(n),
+                    schema::SymIntArgument::AsInt(i) => i.to_string(),
+                })
+                .collect(),
+        ),
+        Argument::AsOptionalTensors(ts) => list(
+            ts.iter()
+                .map(|t| match t {
+                    schema::OptionalTensorArgument::AsTensor(t) => refer(&t.name),
+                    schema::OptionalTensorArgument::AsNone(_) => "None".into(),
+                })
+                .collect(),
+        ),
+        Argument::AsOptionalTensor(schema::OptionalTensorArgument::AsTensor(t)) => refer(&t.name),
+        Argument::AsString(s) => s.clone(),
+        Argument::AsDevice(d) => match d.index {
+            Some(i) => format!("{}:{i}", d.type_),
+            None => d.type_.clone(),
+        },
+        Argument::AsGraph(g) => refer(&g.name),
+        other => p.arg(other),
+    }
+}
+
+fn fx_target(t: &str) -> String {
+    match t.strip_prefix("_operator.") {
+        Some(op) => format!("operator.{op}"),
+        None => t.to_string(),
+    }
+}
+
+impl ExportedProgram {
+    /// The graph as FX lists it (`print(ep.graph)`): one line per node with its users count.
+    pub fn graph_text(&self) -> String {
+        let g = self.graph();
+        let p = Printer { expr: plain_expr, graph: g };
+        // users: distinct consuming nodes (and the output) per value
+        let mut users: HashMap<String, usize> = HashMap::new();
+        for n in &g.nodes {
+            let mut used = Vec::new();
+            for a in &n.inputs {
+                arg_names(&a.arg, &mut used);
+            }
+            let distinct: HashSet<String> = used.into_iter().collect();
+            for u in distinct {
+                *users.entry(u).or_default() += 1;
+            }
+        }
+        let mut outs = Vec::new();
+        for o in &g.outputs {
+            arg_names(o, &mut outs);
+        }
+        for u in outs.into_iter().collect::<HashSet<_>>() {
+            *users.entry(u).or_default() += 1;
+        }
+        let count = |n: &str| users.get(n).copied().unwrap_or(0);
+        let mut f = String::from("graph():\n");
+        let placeholder_names: Vec<String> = self
+            .signature()
+            .input_specs
+            .iter()
+            .map(|s| match s {
+                InputSpec::ConstantInput(c) => c.name.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        for (i, a) in g.inputs.iter().enumerate() {
+            let mut names = Vec::new();
+            arg_names(a, &mut names);
+            let name = names.first().cloned().or_else(|| placeholder_names.get(i).cloned()).unwrap_or_default();
+            f.push_str(&format!("    %{name} : [num_users={}] = placeholder[target={name}]\n", count(&name)));
+        }
+        for n in &g.nodes {
+            for a in &n.inputs {
+                if let Argument::AsGraph(sg) = &a.arg {
+                    f.push_str(&format!("    %{0} : [num_users=1] = get_attr[target={0}]\n", sg.name));
+                }
+            }
+            let (mut args, mut kwargs) = (Vec::new(), Vec::new());
+            for a in &n.inputs {
+                if a.kind == Some(schema::ArgumentKind::KEYWORD) {
+                    kwargs.push(format!("{}: {}", a.name, fx_arg(&p, &a.arg)));
+                } else {
+                    args.push(fx_arg(&p, &a.arg));
+                }
+            }
+            let args = if args.len() == 1 { format!("({},)", args[0]) } else { format!("({})", args.join(", ")) };
+            let call = format!("call_function[target={}](args = {args}, kwargs = {{{}}})", fx_target(&n.target), kwargs.join(", "));
+            let outs = output_names(n);
+            let node_name = n.name.clone().unwrap_or_else(|| n.target.rsplit('.').next().unwrap_or("node").to_string());
+            let single = n.outputs.len() == 1
+                && matches!(n.outputs[0], Argument::AsTensor(_) | Argument::AsSymInt(_) | Argument::AsSymBool(_) | Argument::AsSymFloat(_))
+                && !n.target.starts_with("torch.ops.higher_order.");
+            if single {
+                f.push_str(&format!("    %{} : [num_users={}] = {call}\n", outs[0], count(&outs[0])));
+            } else {
+                f.push_str(&format!("    %{node_name} : [num_users={}] = {call}\n", outs.len()));
+                for (k, o) in outs.iter().enumerate() {
+                    f.push_str(&format!("    %{o} : [num_users={}] = call_function[target=operator.getitem](args = (%{node_name}, {k}), kwargs = {{}})\n", count(o)));
+                }
+            }
+        }
+        let rets: Vec<String> = g.outputs.iter().map(|o| p.arg(o)).collect();
+        let tuple = if rets.len() == 1 { format!("({},)", rets[0]) } else { format!("({})", rets.join(", ")) };
+        f.push_str(&format!("    return {tuple}"));
+        f
+    }
+}

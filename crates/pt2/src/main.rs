@@ -23,6 +23,9 @@ enum Command {
     Inspect {
         /// The .pt2 file.
         file: PathBuf,
+        /// Print the FX graph listing instead (`print(ep.graph)`).
+        #[arg(long)]
+        graph: bool,
     },
     /// Run a PT2 archive on inputs from a safetensors file (tensors named as the program's
     /// inputs: `x`, `inp['x']`, ...) and write the outputs to a safetensors file (`output_0`, ...).
@@ -150,9 +153,13 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::Inspect { file } => match serialize::load(&file) {
+        Command::Inspect { file, graph } => match serialize::load(&file) {
             Ok(ep) => {
-                print!("{ep}");
+                if graph {
+                    println!("{}", ep.graph_text());
+                } else {
+                    print!("{ep}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => {

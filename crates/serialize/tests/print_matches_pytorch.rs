@@ -35,3 +35,27 @@ fn printed_programs_match_pytorch() {
     assert!(diffs.is_empty(), "printed programs differ from PyTorch:\n{}", diffs.join("\n"));
     assert!(total >= 100, "only {total} printed fixtures found");
 }
+
+#[test]
+fn graph_listings_match_pytorch() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pytorch");
+    let (mut total, mut diffs) = (0, Vec::new());
+    for case in std::fs::read_dir(&root).unwrap() {
+        let case = case.unwrap().path();
+        for (archive, printed) in [("program.pt2", "program.graph.txt"), ("program.core.pt2", "program.core.graph.txt")] {
+            let (a, p) = (case.join(archive), case.join(printed));
+            if !a.exists() || !p.exists() {
+                continue;
+            }
+            total += 1;
+            let got = serialize::load(&a).unwrap().graph_text();
+            let want = std::fs::read_to_string(&p).unwrap();
+            if got.trim_end() != want.trim_end() {
+                let first = got.lines().zip(want.lines()).position(|(g, w)| g != w).unwrap_or(0);
+                diffs.push(format!("{}:\n  got:  {}\n  want: {}", a.display(), got.lines().nth(first).unwrap_or(""), want.lines().nth(first).unwrap_or("")));
+            }
+        }
+    }
+    assert!(total >= 100, "only {total} graph fixtures found");
+    assert!(diffs.is_empty(), "{} of {total} graph listings differ from PyTorch:\n{}", diffs.len(), diffs.join("\n"));
+}
