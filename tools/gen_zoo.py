@@ -147,6 +147,34 @@ class TinyLSTM(nn.Module):
         return self.fc(out[:, -1])
 
 
+class CountedLoop(nn.Module):
+    """while_loop: doubles x until its sum passes a bound, counting the steps."""
+
+    def forward(self, x):
+        from torch._higher_order_ops.while_loop import while_loop
+
+        def cond_fn(i, y):
+            return y.sum() < 100.0
+
+        def body_fn(i, y):
+            return i + 1, y * 2.0
+
+        return while_loop(cond_fn, body_fn, (torch.zeros((), dtype=torch.int64), x))
+
+
+class NoGradBlock(nn.Module):
+    """A `torch.no_grad()` region inside forward: exported as wrap_with_set_grad_enabled."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+
+    def forward(self, x):
+        with torch.no_grad():
+            y = self.lin(x).relu()
+        return y + 1
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -175,9 +203,14 @@ def cases():
         dict(name="zoo_lstm", model=TinyLSTM().eval(), args=(torch.randn(2, 5, 8),), dynamic_shapes=({0: batch},),
              extra_sets=[((torch.randn(4, 5, 8),), None)], rejects=[((torch.randn(2, 5, 7),), None)], tags=("zoo",),
              description="LSTM over a sequence and a linear head, dynamic batch (PyTorch specializes the sequence length)"),
+        dict(name="zoo_while_loop", model=CountedLoop(), args=(torch.rand(3) + 0.5,),
+             extra_sets=[((torch.rand(3) * 10 + 1,), None)], rejects=[((torch.rand(4),), None)], tags=("zoo",),
+             description="while_loop: a data-dependent number of doublings"),
+        dict(name="zoo_no_grad", model=NoGradBlock(), args=(torch.randn(2, 4),),
+             extra_sets=[((torch.randn(2, 4),), None)], rejects=[((torch.randn(3, 4),), None)], tags=("zoo",),
+             description="a torch.no_grad() region, exported as wrap_with_set_grad_enabled"),
     ]
 
 
 if __name__ == "__main__":
-    with torch.no_grad():
-        run_all(sys.argv[1], cases())
+    run_all(sys.argv[1], cases())

@@ -444,6 +444,12 @@ fn higher_order(env: &Env, node: &Node, op: &str, registry: &Registry) -> Result
                 carried = run_graph(body_fn, args, registry)?;
             }
         }
+        "wrap_with_set_grad_enabled" => {
+            // (enabled, body, *operands): pt2 computes no gradients, so the flag changes nothing
+            let body = subgraph(node, 1)?;
+            let operands = node.inputs[2..].iter().map(|a| resolve(env, &a.arg, label)).collect::<Result<Vec<_>>>()?;
+            Ok(Value::List(run_graph(body, operands, registry)?))
+        }
         other => Err(Error::msg(format!("node `{label}`: higher-order operator {other} is not supported"))),
     }
 }

@@ -320,14 +320,14 @@ fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: O
         used_anywhere.extend(v);
     }
 
-    // FX compares raw stack traces; a trace whose last frame has no code line prints as
-    // "No stacktrace found".
-    let mut prev_trace: Option<&String> = None;
+    // FX compares raw stack traces (starting from "none seen yet", so a first node without one
+    // says so); a trace whose last frame has no code line prints as "No stacktrace found".
+    let mut prev_trace: Option<Option<&String>> = None;
     let mut printed_any = false;
     let mut subgraphs: Vec<(&str, &Graph)> = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
         let trace = n.metadata.get("stack_trace");
-        if trace != prev_trace {
+        if prev_trace != Some(trace) {
             if printed_any {
                 writeln!(f, "    ")?;
             }
@@ -335,7 +335,7 @@ fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: O
                 Some(c) => writeln!(f, "{body}# {c}")?,
                 None => writeln!(f, "{body}# No stacktrace found for following nodes")?,
             }
-            prev_trace = trace;
+            prev_trace = Some(trace);
         }
         printed_any = true;
         let node_name = n.name.clone().unwrap_or_else(|| n.target.rsplit('.').next().unwrap_or("node").to_string());
@@ -395,7 +395,13 @@ fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: O
         }
     }
     let rets: Vec<String> = g.outputs.iter().map(|o| p.arg(o)).collect();
-    let tuple = if rets.len() == 1 { format!("({},)", rets[0]) } else { format!("({})", rets.join(", ")) };
+    let tuple = if g.is_single_tensor_return && rets.len() == 1 {
+        rets[0].clone()
+    } else if rets.len() == 1 {
+        format!("({},)", rets[0])
+    } else {
+        format!("({})", rets.join(", "))
+    };
     writeln!(f, "{body}return {tuple}")?;
     for (name, sg) in subgraphs {
         writeln!(f, "    ")?;

@@ -15,7 +15,7 @@ use crate::schema::{Argument, Graph, InputSpec, OutputSpec, SymIntArgument, SymB
 pub const MAX_TENSOR_BYTES: u128 = 1 << 40;
 
 const PYTHON_OPS: &[&str] = &["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "neg", "not_"];
-const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop"];
+const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop", "wrap_with_set_grad_enabled"];
 
 fn defined_names(a: &Argument, out: &mut Vec<String>) {
     match a {

@@ -114,7 +114,13 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
         .collect();
     cases.sort();
     let mut archives = Vec::new();
-    for case_dir in cases {
+    // a progress line on a terminal, nothing in logs
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let total = cases.len();
+    for (k, case_dir) in cases.into_iter().enumerate() {
+        if progress {
+            eprint!("\r\x1b[2K[{}/{total}] {}", k + 1, case_dir.file_name().unwrap_or_default().to_string_lossy());
+        }
         let name = case_dir.file_name().unwrap_or_default().to_string_lossy().to_string();
         if filter.is_some_and(|f| !name.contains(f)) {
             continue;
@@ -138,6 +144,9 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
                 });
             archives.push(ArchiveResult { case: name.clone(), archive: archive.to_string(), outcome });
         }
+    }
+    if progress {
+        eprint!("\r\x1b[2K");
     }
     Ok(Report { archives })
 }
