@@ -170,24 +170,7 @@ fn bind_outputs(env: &mut Env, node: &Node, result: Value) -> Result<()> {
 /// the graph are used "after" the last node).
 fn last_uses(graph: &Graph) -> HashMap<String, usize> {
     let mut last = HashMap::new();
-    fn names(a: &Argument, out: &mut Vec<String>) {
-        match a {
-            Argument::AsTensor(t) => out.push(t.name.clone()),
-            Argument::AsTensors(ts) => out.extend(ts.iter().map(|t| t.name.clone())),
-            Argument::AsOptionalTensors(ts) => out.extend(ts.iter().filter_map(|t| match t {
-                schema::OptionalTensorArgument::AsTensor(t) => Some(t.name.clone()),
-                _ => None,
-            })),
-            Argument::AsSymInt(schema::SymIntArgument::AsName(n)) | Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => {
-                out.push(n.clone())
-            }
-            Argument::AsSymInts(ss) => out.extend(ss.iter().filter_map(|s| match s {
-                schema::SymIntArgument::AsName(n) => Some(n.clone()),
-                _ => None,
-            })),
-            _ => {}
-        }
-    }
+    let names = crate::print::arg_names;
     for (i, node) in graph.nodes.iter().enumerate() {
         let mut used = Vec::new();
         for a in &node.inputs {

@@ -199,8 +199,8 @@ fn optional_tensor(t: &schema::OptionalTensorArgument) -> String {
     }
 }
 
-/// The value names an argument reads, in order.
-fn arg_names(a: &Argument, out: &mut Vec<String>) {
+/// The value names an argument reads, in order (a subgraph argument reads its attribute).
+pub fn arg_names(a: &Argument, out: &mut Vec<String>) {
     match a {
         Argument::AsTensor(t) => out.push(t.name.clone()),
         Argument::AsTensors(ts) => out.extend(ts.iter().map(|t| t.name.clone())),
@@ -412,19 +412,24 @@ fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: O
 }
 
 impl ExportedProgram {
-    /// The program in PyTorch's `print(ep)` layout, with symbolic sizes shown by `expr`.
-    pub fn to_text(&self, expr: ExprPrinter) -> String {
-        let mut f = String::from("ExportedProgram:\n");
-        let p = Printer { expr, graph: self.graph() };
-        let placeholder_names: Vec<String> = self
-            .signature()
+    /// Per placeholder, the name of a constant input (which its placeholder argument does not
+    /// carry), empty for the others.
+    fn constant_input_names(&self) -> Vec<String> {
+        self.signature()
             .input_specs
             .iter()
             .map(|s| match s {
                 InputSpec::ConstantInput(c) => c.name.clone(),
                 _ => String::new(),
             })
-            .collect();
+            .collect()
+    }
+
+    /// The program in PyTorch's `print(ep)` layout, with symbolic sizes shown by `expr`.
+    pub fn to_text(&self, expr: ExprPrinter) -> String {
+        let mut f = String::from("ExportedProgram:\n");
+        let p = Printer { expr, graph: self.graph() };
+        let placeholder_names = self.constant_input_names();
         write_graph(&mut f, &p, "GraphModule", 4, Some(&placeholder_names)).expect("writing to a String");
         f.push_str("    \nGraph signature:\n    # inputs\n");
         for s in &self.signature().input_specs {
@@ -600,15 +605,7 @@ impl ExportedProgram {
         }
         let count = |n: &str| users.get(n).copied().unwrap_or(0);
         let mut f = String::from("graph():\n");
-        let placeholder_names: Vec<String> = self
-            .signature()
-            .input_specs
-            .iter()
-            .map(|s| match s {
-                InputSpec::ConstantInput(c) => c.name.clone(),
-                _ => String::new(),
-            })
-            .collect();
+        let placeholder_names = self.constant_input_names();
         for (i, a) in g.inputs.iter().enumerate() {
             let mut names = Vec::new();
             arg_names(a, &mut names);

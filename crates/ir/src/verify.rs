@@ -7,8 +7,9 @@ use std::collections::HashSet;
 
 use ops::Registry;
 
+use crate::print::arg_names;
 use crate::program::ExportedProgram;
-use crate::schema::{Argument, Graph, InputSpec, OutputSpec, SymIntArgument, SymBoolArgument};
+use crate::schema::{Argument, Graph, InputSpec, OutputSpec};
 
 /// The largest tensor a program may declare (1 TiB): a guard against hostile archives whose
 /// metadata would make the runtime try to allocate without bound.
@@ -17,40 +18,12 @@ pub const MAX_TENSOR_BYTES: u128 = 1 << 40;
 const PYTHON_OPS: &[&str] = &["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "neg", "not_"];
 const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop", "wrap_with_set_grad_enabled"];
 
-fn defined_names(a: &Argument, out: &mut Vec<String>) {
-    match a {
-        Argument::AsTensor(t) => out.push(t.name.clone()),
-        Argument::AsTensors(ts) => out.extend(ts.iter().map(|t| t.name.clone())),
-        Argument::AsSymInt(SymIntArgument::AsName(n)) | Argument::AsSymBool(SymBoolArgument::AsName(n)) => out.push(n.clone()),
-        Argument::AsOptionalTensors(ts) => out.extend(ts.iter().filter_map(|t| match t {
-            crate::schema::OptionalTensorArgument::AsTensor(t) => Some(t.name.clone()),
-            _ => None,
-        })),
-        _ => {}
-    }
-}
-
-fn used_names(a: &Argument, out: &mut Vec<String>) {
-    match a {
-        Argument::AsSymInts(ss) => out.extend(ss.iter().filter_map(|s| match s {
-            SymIntArgument::AsName(n) => Some(n.clone()),
-            _ => None,
-        })),
-        Argument::AsSymBools(ss) => out.extend(ss.iter().filter_map(|s| match s {
-            SymBoolArgument::AsName(n) => Some(n.clone()),
-            _ => None,
-        })),
-        Argument::AsOptionalTensor(crate::schema::OptionalTensorArgument::AsTensor(t)) => out.push(t.name.clone()),
-        other => defined_names(other, out),
-    }
-}
-
 fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec<String>) {
     let mut defined: HashSet<String> = HashSet::new();
     let mut tensors_needing_meta = Vec::new();
     for a in &g.inputs {
         let mut names = Vec::new();
-        defined_names(a, &mut names);
+        arg_names(a, &mut names);
         for n in names {
             if matches!(a, Argument::AsTensor(_)) {
                 tensors_needing_meta.push((n.clone(), "placeholder".to_string()));
@@ -67,7 +40,7 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
                 continue;
             }
             let mut used = Vec::new();
-            used_names(&a.arg, &mut used);
+            arg_names(&a.arg, &mut used);
             for u in used {
                 if !defined.contains(&u) {
                     problems.push(format!("{at}: uses `{u}` before it is defined (a cycle or a missing value)"));
@@ -103,7 +76,7 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
         }
         for o in &node.outputs {
             let mut names = Vec::new();
-            defined_names(o, &mut names);
+            arg_names(o, &mut names);
             for n in names {
                 if matches!(o, Argument::AsTensor(_) | Argument::AsTensors(_)) {
                     tensors_needing_meta.push((n.clone(), format!("output of node `{label}`")));
@@ -116,7 +89,7 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
     }
     for o in &g.outputs {
         let mut used = Vec::new();
-        used_names(o, &mut used);
+        arg_names(o, &mut used);
         for u in used {
             if !defined.contains(&u) {
                 problems.push(format!("{where_}graph output `{u}` is never defined"));
@@ -155,11 +128,11 @@ impl ExportedProgram {
         }
         for (i, (spec, a)) in sig.input_specs.iter().zip(&g.inputs).enumerate() {
             let mut names = Vec::new();
-            defined_names(a, &mut names);
+            arg_names(a, &mut names);
             let spec_name = match spec {
                 InputSpec::UserInput(u) => {
                     let mut n = Vec::new();
-                    defined_names(&u.arg, &mut n);
+                    arg_names(&u.arg, &mut n);
                     n.into_iter().next()
                 }
                 InputSpec::Parameter(p) => Some(p.arg.name.clone()),

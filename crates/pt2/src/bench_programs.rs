@@ -1,7 +1,7 @@
 //! `pt2 bench programs DIR`: per fixture archive, pt2's load time and median inference latency
 //! on the first recorded input set, beside PyTorch's (`tools/anchor_bench.py`) as ratios.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -61,14 +61,8 @@ fn time_archive(path: &Path, case: &Json, store: &TensorStore, runs: usize) -> (
 /// Times every archive under `dir`.
 pub fn run(dir: &Path, runs: usize) -> Result<Vec<ProgramTiming>, String> {
     crate::conformance::programs::register_custom_op_as_relu(ops::Registry::global())?;
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("case.json").exists())
-        .collect();
-    cases.sort();
     let mut out = Vec::new();
-    for case_dir in cases {
+    for case_dir in crate::conformance::programs::case_dirs(dir)? {
         let case: Json = serde_json::from_str(&std::fs::read_to_string(case_dir.join("case.json")).map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
         let store = TensorStore::load(&case_dir.join("io.safetensors"))?;

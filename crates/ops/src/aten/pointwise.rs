@@ -448,45 +448,25 @@ fn div_mode(a: &Args) -> Result<Value> {
 
 /// Python's floor division of floats, as PyTorch computes it (exact when the quotient is an
 /// integer, sign of zero from the true quotient).
-fn floor_div_f64(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
+fn floor_div<F: num_traits::Float>(a: F, b: F) -> F {
+    let (zero, one, half) = (F::zero(), F::one(), F::from(0.5).expect("0.5 fits every float"));
+    if b == zero {
         return a / b;
     }
     let m = a % b;
     let mut div = (a - m) / b;
-    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
-        div -= 1.0;
+    if m != zero && ((b < zero) != (m < zero)) {
+        div = div - one;
     }
-    if div != 0.0 {
+    if div != zero {
         let f = div.floor();
-        if div - f > 0.5 {
-            f + 1.0
+        if div - f > half {
+            f + one
         } else {
             f
         }
     } else {
-        (0.0f64).copysign(a / b)
-    }
-}
-
-fn floor_div_f32(a: f32, b: f32) -> f32 {
-    if b == 0.0 {
-        return a / b;
-    }
-    let m = a % b;
-    let mut div = (a - m) / b;
-    if m != 0.0 && ((b < 0.0) != (m < 0.0)) {
-        div -= 1.0;
-    }
-    if div != 0.0 {
-        let f = div.floor();
-        if div - f > 0.5 {
-            f + 1.0
-        } else {
-            f
-        }
-    } else {
-        (0.0f32).copysign(a / b)
+        zero.copysign(a / b)
     }
 }
 
@@ -500,9 +480,9 @@ fn div(a: &Args, mode: Option<&str>) -> Result<Value> {
         }
         Some(m) if common.is_float() => Ok(if m == "floor" {
             if common == DType::F64 {
-                elementwise::zip::<f64, f64, f64>(&x, &y, floor_div_f64)?
+                elementwise::zip::<f64, f64, f64>(&x, &y, floor_div::<f64>)?
             } else {
-                elementwise::zip::<f32, f32, f32>(&x.to_dtype(DType::F32), &y.to_dtype(DType::F32), floor_div_f32)?.to_dtype(common)
+                elementwise::zip::<f32, f32, f32>(&x.to_dtype(DType::F32), &y.to_dtype(DType::F32), floor_div::<f32>)?.to_dtype(common)
             }
         } else {
             float_zip!(&x, &y, common, |p, q| (p / q).trunc())?

@@ -103,16 +103,22 @@ fn run_archive(path: &Path, case: &Json, store: &TensorStore) -> Result<(), Stri
     Ok(())
 }
 
-/// Runs every case folder under `dir` (both IRs where present); `filter` keeps case names
-/// containing it.
-pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
-    register_custom_op_as_relu(Registry::global())?;
+/// The case folders (those holding a `case.json`) under `dir`, sorted.
+pub fn case_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("case.json").exists())
         .collect();
     cases.sort();
+    Ok(cases)
+}
+
+/// Runs every case folder under `dir` (both IRs where present); `filter` keeps case names
+/// containing it.
+pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
+    register_custom_op_as_relu(Registry::global())?;
+    let cases = case_dirs(dir)?;
     let mut archives = Vec::new();
     // a progress line on a terminal, nothing in logs
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
