@@ -8,9 +8,27 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use memmap2::MmapMut;
 
-/// Bytes of a storage. Heap buffers are `u64`-backed so every dtype is aligned.
+/// A vector of plain elements, owned by a storage without copying it into bytes.
+pub trait ElementVec: Send + Sync {
+    fn bytes(&self) -> &[u8];
+    fn bytes_mut(&mut self) -> &mut [u8];
+}
+
+impl<T: bytemuck::Pod + Send + Sync> ElementVec for Vec<T> {
+    fn bytes(&self) -> &[u8] {
+        bytemuck::cast_slice(self)
+    }
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        bytemuck::cast_slice_mut(self)
+    }
+}
+
+/// Bytes of a storage. Heap buffers are `u64`-backed so every dtype is aligned; a kernel's
+/// output vector is kept as it is (aligned for its own element type, the only type it is read
+/// as).
 pub enum Buffer {
     Heap { words: Vec<u64>, len: usize },
+    Elements(Box<dyn ElementVec>),
     /// A region of a private (copy-on-write) file mapping; several storages may share one
     /// mapping, each owning a disjoint region.
     Mapped { map: Arc<MmapMut>, start: usize, len: usize },
@@ -30,6 +48,7 @@ impl Buffer {
     pub fn len(&self) -> usize {
         match self {
             Buffer::Heap { len, .. } | Buffer::Mapped { len, .. } => *len,
+            Buffer::Elements(v) => v.bytes().len(),
         }
     }
 
@@ -41,12 +60,14 @@ impl Buffer {
         match self {
             Buffer::Heap { words, len } => &bytemuck::cast_slice(words)[..*len],
             Buffer::Mapped { map, start, len } => &map[*start..*start + *len],
+            Buffer::Elements(v) => v.bytes(),
         }
     }
 
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         match self {
             Buffer::Heap { words, len } => &mut bytemuck::cast_slice_mut(words)[..*len],
+            Buffer::Elements(v) => v.bytes_mut(),
             Buffer::Mapped { map, start, len } => {
                 assert!(*start + *len <= map.len());
                 // SAFETY: the mapping is private (copy-on-write) and writable; every storage that

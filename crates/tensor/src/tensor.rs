@@ -33,7 +33,8 @@ impl Tensor {
                 shape::numel(shape)
             )));
         }
-        let buffer = Buffer::from_bytes(bytemuck::cast_slice(&data));
+        // the vector becomes the storage: no copy
+        let buffer = Buffer::Elements(Box::new(data));
         Ok(Tensor::from_storage(Storage::new(buffer), T::DTYPE, shape, &contiguous_strides(shape), 0))
     }
 

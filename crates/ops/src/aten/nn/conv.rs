@@ -145,27 +145,28 @@ fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &
     let (x, w) = (x.contiguous(), w.contiguous());
     x.with_contiguous::<T, _>(|xs| {
         w.with_contiguous::<T, _>(|ws| {
-            let one_image = |(b, out): (usize, &mut [T])| {
-                let mut cols = vec![T::default(); k * l];
+            // one column buffer per worker, reused across its images
+            let one_image = |cols: &mut Vec<T>, (b, out): (usize, &mut [T])| {
                 for gi in 0..groups {
                     let xin = &xs[(b * c_in + gi * cg) * in_elems..(b * c_in + (gi + 1) * cg) * in_elems];
-                    im2col_image(xin, g, &mut cols);
+                    im2col_image(xin, g, cols);
                     let wg = &ws[gi * og * k..(gi + 1) * og * k];
                     // computed as out^T[l×og] = cols^T[l×k] @ w^T[k×og]: the long output dim
                     // as gemm's row dim suits its kernels better than the few channels
                     matmul::gemm_strided(
                         l, og, k,
                         &mut out[gi * og * l..(gi + 1) * og * l], 1, l,
-                        matmul::Strided { data: &cols, rs: 1, cs: l },
+                        matmul::Strided { data: cols, rs: 1, cs: l },
                         matmul::Strided { data: wg, rs: 1, cs: k },
                         n == 1,
                     );
                 }
             };
             if n > 1 {
-                data.par_chunks_mut(c_out * l).enumerate().for_each(one_image);
+                data.par_chunks_mut(c_out * l).enumerate().for_each_init(|| vec![T::default(); k * l], one_image);
             } else {
-                data.chunks_mut(c_out * l).enumerate().for_each(one_image);
+                let mut cols = vec![T::default(); k * l];
+                data.chunks_mut(c_out * l).enumerate().for_each(|item| one_image(&mut cols, item));
             }
         })
     });
