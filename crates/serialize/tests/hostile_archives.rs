@@ -10,8 +10,9 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pytorch/tutorial_linear_relu/program.pt2")
 }
 
-/// Rewrites one entry of an archive (by suffix) with `edit`.
-fn rewrite(entry_suffix: &str, edit: impl Fn(&str) -> String) -> PathBuf {
+/// Rewrites one entry of an archive (by suffix) with `edit`, into a file named for `test`
+/// (tests run in parallel, so each writes its own file).
+fn rewrite(test: &str, entry_suffix: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     let bytes = std::fs::read(fixture()).unwrap();
     let mut zin = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
     let mut zout = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -28,7 +29,7 @@ fn rewrite(entry_suffix: &str, edit: impl Fn(&str) -> String) -> PathBuf {
         zout.write_all(&data).unwrap();
     }
     let out = zout.finish().unwrap().into_inner();
-    let path = std::env::temp_dir().join(format!("pt2-hostile-{}-{}.pt2", std::process::id(), entry_suffix.replace('/', "_")));
+    let path = std::env::temp_dir().join(format!("pt2-hostile-{}-{test}.pt2", std::process::id()));
     std::fs::write(&path, out).unwrap();
     path
 }
@@ -42,21 +43,21 @@ fn load_err(path: &PathBuf) -> String {
 
 #[test]
 fn weight_path_escaping_the_archive_is_refused() {
-    let p = rewrite("model_weights_config.json", |t| t.replace("\"weight_0\"", "\"../../etc/passwd\""));
+    let p = rewrite("escape", "model_weights_config.json", |t| t.replace("\"weight_0\"", "\"../../etc/passwd\""));
     assert!(load_err(&p).contains("outside"), "{}", load_err(&p));
 }
 
 #[test]
 fn weight_larger_than_its_file_is_refused() {
     // lin.weight claims 1000 x 100 floats but its file holds 10 x 100
-    let p = rewrite("model_weights_config.json", |t| t.replacen("{\"as_int\": 10}, {\"as_int\": 100}", "{\"as_int\": 1000}, {\"as_int\": 100}", 1));
+    let p = rewrite("oversized", "model_weights_config.json", |t| t.replacen("{\"as_int\": 10}, {\"as_int\": 100}", "{\"as_int\": 1000}, {\"as_int\": 100}", 1));
     let e = load_err(&p);
     assert!(e.contains("lin.weight") && e.contains("storage"), "{e}");
 }
 
 #[test]
 fn unknown_schema_major_version_is_refused() {
-    let p = rewrite("models/model.json", |t| t.replace("\"major\": 8", "\"major\": 99"));
+    let p = rewrite("schema", "models/model.json", |t| t.replace("\"major\": 8", "\"major\": 99"));
     let e = load_err(&p);
     assert!(e.contains("schema version 99"), "{e}");
 }
