@@ -54,7 +54,7 @@ impl ExportedProgram {
                 match size {
                     SymInt::AsInt(n) if *n != actual => {
                         return Err(Error::msg(format!(
-                            "{name}.size()[{d}] must be {n} (the program was exported with this size static), got {actual}"
+                            "Guard failed: {name}.size()[{d}] == {n} (got {actual}; the program was exported with this size static)"
                         )));
                     }
                     SymInt::AsInt(_) => {}
@@ -72,16 +72,19 @@ impl ExportedProgram {
             let Some(sym) = dim.expr.as_symbol() else { continue };
             if let Some(rc) = self.model.range_constraints.get(sym) {
                 let (lo, hi) = (rc.min_val.unwrap_or(i64::MIN), rc.max_val.unwrap_or(i64::MAX));
-                if dim.actual < lo || dim.actual > hi {
-                    let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
-                    return Err(Error::msg(format!("{} = {} is outside of its dynamic range [{lo}, {hi_s}]", dim.place, dim.actual)));
+                let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
+                if dim.actual < lo {
+                    return Err(Error::msg(format!("Guard failed: {} >= {lo} (got {}; the dynamic range is [{lo}, {hi_s}])", dim.place, dim.actual)));
+                }
+                if dim.actual > hi {
+                    return Err(Error::msg(format!("Guard failed: {} <= {hi} (got {}; the dynamic range is [{lo}, {hi_s}])", dim.place, dim.actual)));
                 }
             }
             match env.get(sym) {
                 Some(&v) if v != dim.actual => {
                     return Err(Error::msg(format!(
-                        "{} = {} must equal {} = {v} (they share one dynamic dim)",
-                        dim.place, dim.actual, bound_at[sym]
+                        "Guard failed: {} == {} (got {} and {v}; they share one dynamic dim)",
+                        dim.place, bound_at[sym], dim.actual
                     )));
                 }
                 Some(_) => {}
@@ -94,19 +97,39 @@ impl ExportedProgram {
         for dim in symbolic_dims.iter().filter(|d| d.expr.as_symbol().is_none()) {
             if let Some(v) = dim.expr.eval(&env) {
                 if v != dim.actual {
+                    // the relation in the user's terms: each symbol replaced by the input dim it
+                    // came from
+                    let mut relation = dim.expr.to_string();
                     let mut syms = Vec::new();
                     dim.expr.symbols(&mut syms);
-                    let wheres: Vec<String> = syms.iter().filter_map(|s| bound_at.get(s).map(|p| format!("{s} = {p} = {}", env[s]))).collect();
+                    for s in &syms {
+                        if let Some(p) = bound_at.get(s) {
+                            relation = replace_symbol(&relation, s, p);
+                        }
+                    }
                     return Err(Error::msg(format!(
-                        "{} = {} must equal {} = {v} (where {})",
-                        dim.place,
-                        dim.actual,
-                        dim.expr,
-                        wheres.join(", ")
+                        "Guard failed: {relation} == {} (got {}, expected {v})",
+                        dim.place, dim.actual
                     )));
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Replaces whole-word occurrences of symbol `sym` in printed expression `text`.
+fn replace_symbol(text: &str, sym: &str, with: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(sym) {
+        let before_ok = i == 0 || !rest[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let after = &rest[i + sym.len()..];
+        let after_ok = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        out.push_str(&rest[..i]);
+        out.push_str(if before_ok && after_ok { with } else { sym });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
