@@ -53,6 +53,10 @@ pub fn register(r: &Registry) {
         ("aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", "aten::div.Tensor"),
         ("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", "aten::fill.Scalar"),
         ("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)", "aten::copy"),
+        ("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::dropout"),
+        ("aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::feature_dropout"),
+        ("aten::alpha_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::alpha_dropout"),
+        ("aten::relu6_(Tensor(a!) self) -> Tensor(a!)", "aten::relu6"),
     ] {
         inplace(r, schema, functional);
     }
