@@ -133,6 +133,61 @@ fn col2im_image(cols: &[f64], channels: usize, g: &Geometry, out: &mut [f64]) {
     }
 }
 
+/// A depthwise convolution (one filter per channel, `groups == channels`) computed directly:
+/// im2col would turn it into thousands of one-row products.
+fn depthwise<T: tensor::Element + Copy + Default + Send + Sync + std::ops::Mul<Output = T> + std::ops::AddAssign>(
+    x: &Tensor,
+    w: &Tensor,
+    g: &Geometry,
+    out_shape: &[usize],
+) -> Result<Tensor> {
+    let (n, c) = (out_shape[0], out_shape[1]);
+    let [id, ih, iw] = g.input;
+    let [kd, kh, kw] = g.kernel;
+    let [od, oh, ow] = g.output;
+    let (in_plane, out_plane, kn) = (id * ih * iw, od * oh * ow, kd * kh * kw);
+    let (x, w) = (x.contiguous(), w.contiguous());
+    let mut data = vec![T::default(); n * c * out_plane];
+    x.with_contiguous::<T, _>(|xs| {
+        w.with_contiguous::<T, _>(|ws| {
+            data.par_chunks_mut(out_plane).enumerate().for_each(|(plane, out)| {
+                let ch = plane % c;
+                let src = &xs[plane * in_plane..(plane + 1) * in_plane];
+                let filt = &ws[ch * kn..(ch + 1) * kn];
+                for a in 0..kd {
+                    for b in 0..kh {
+                        for e in 0..kw {
+                            let wv = filt[(a * kh + b) * kw + e];
+                            for z in 0..od {
+                                let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
+                                if iz < 0 || iz as usize >= id {
+                                    continue;
+                                }
+                                for y in 0..oh {
+                                    let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
+                                    if iy < 0 || iy as usize >= ih {
+                                        continue;
+                                    }
+                                    let row = &src[(iz as usize * ih + iy as usize) * iw..(iz as usize * ih + iy as usize + 1) * iw];
+                                    let dst = &mut out[(z * oh + y) * ow..(z * oh + y + 1) * ow];
+                                    let base = (e * g.dilation[2]) as isize - g.padding[2] as isize;
+                                    let sx = g.stride[2] as isize;
+                                    let lo = if base >= 0 { 0 } else { ((-base + sx - 1) / sx) as usize }.min(ow);
+                                    let hi = if base > iw as isize - 1 { lo } else { (((iw as isize - 1 - base) / sx + 1) as usize).clamp(lo, ow) };
+                                    for (xo, d) in dst[lo..hi].iter_mut().enumerate() {
+                                        *d += wv * row[(base + (lo + xo) as isize * sx) as usize];
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+        })
+    });
+    Tensor::from_vec(data, out_shape)
+}
+
 /// The forward convolution: images in parallel, each group's product written straight into
 /// the image's output block.
 fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
@@ -245,7 +300,12 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
         let g = geometry(&in_sp, &out_sp);
         let mut out_shape = vec![n, c_out];
         out_shape.extend(&out_sp);
-        if compute == DType::F32 {
+        let depthwise_case = groups > 1 && groups == c_in && c_out == c_in;
+        if depthwise_case && compute == DType::F32 {
+            depthwise::<f32>(&xc, &wc, &g, &out_shape)?
+        } else if depthwise_case {
+            depthwise::<f64>(&xc, &wc, &g, &out_shape)?
+        } else if compute == DType::F32 {
             forward::<f32>(&xc, &wc, &g, groups, &out_shape)?
         } else {
             forward::<f64>(&xc, &wc, &g, groups, &out_shape)?
