@@ -215,8 +215,13 @@ pub fn run_graph(graph: &Graph, inputs: Vec<Value>, registry: &Registry) -> Resu
             frees[i].push(name);
         }
     }
+    let profile = std::env::var_os("PT2_PROFILE").is_some();
     for (i, node) in graph.nodes.iter().enumerate() {
+        let t0 = std::time::Instant::now();
         let result = run_node(&env, node, registry)?;
+        if profile {
+            eprintln!("PROFILE {} {:.3}", node.target, t0.elapsed().as_secs_f64() * 1e3);
+        }
         bind_outputs(&mut env, node, result)?;
         for name in &frees[i] {
             env.remove(*name);
