@@ -55,33 +55,33 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m
     if k == 0 || m == 0 || n == 0 {
         return Tensor::from_vec(out, &[batch, m, n]).unwrap();
     }
+    // Rows are split into one band per thread, each band a single-threaded product: for
+    // mid-sized matrices this keeps both cores busier than gemm's own splitting.
+    let bands = if threads > 1 && m >= 2 * threads { threads } else { 1 };
+    let band = m.div_ceil(bands);
     for b in 0..batch {
         let pa = a.storage_offset() as isize + b as isize * sa[0];
         let pc = c.storage_offset() as isize + b as isize * sc[0];
-        // SAFETY: the tensors' layouts were checked to lie inside their storages when built;
-        // `dst` is a fresh buffer of batch*m*n elements laid out row-major.
-        unsafe {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                out.as_mut_ptr().add(b * m * n),
-                1,
-                n as isize,
-                false,
-                da.as_ptr().offset(pa),
-                sa[2],
-                sa[1],
-                dc.as_ptr().offset(pc),
-                sc[2],
-                sc[1],
-                T::zero(),
-                T::one(),
-                false,
-                false,
-                false,
-                parallelism,
-            );
+        let dst = &mut out[b * m * n..(b + 1) * m * n];
+        let run = |(i, rows): (usize, &mut [T])| {
+            let r = rows.len() / n;
+            // SAFETY: the tensors' layouts were checked to lie inside their storages when
+            // built; band `i` reads rows `i*band..` of `a` and writes its own slice of `dst`.
+            unsafe {
+                gemm::gemm(
+                    r, n, k, rows.as_mut_ptr(), 1, n as isize, false,
+                    da.as_ptr().offset(pa + (i * band) as isize * sa[1]), sa[2], sa[1],
+                    dc.as_ptr().offset(pc), sc[2], sc[1],
+                    T::zero(), T::one(), false, false, false,
+                    if bands > 1 { gemm::Parallelism::None } else { parallelism },
+                );
+            }
+        };
+        if bands > 1 {
+            use rayon::prelude::*;
+            dst.par_chunks_mut(band * n).enumerate().for_each(run);
+        } else {
+            dst.chunks_mut(band * n).enumerate().for_each(run);
         }
     }
     Tensor::from_vec(out, &[batch, m, n]).unwrap()
@@ -106,7 +106,7 @@ fn int_batched<T: Element>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: us
 }
 
 /// The element types `gemm` multiplies.
-pub trait GemmScalar: Copy + 'static {
+pub trait GemmScalar: Copy + Send + Sync + 'static {
     fn zero() -> Self;
     fn one() -> Self;
 }
