@@ -39,6 +39,34 @@ fn per_dim(v: &[i64], n: usize, name: &str) -> Result<Vec<i64>> {
 }
 
 impl Geometry {
+    /// For kernel column offset `e`: the input column of output column 0 (`base`), and the range
+    /// of output columns whose input column lies inside the row.
+    fn columns(&self, e: usize) -> (isize, usize, usize) {
+        let (iw, ow) = (self.input[2], self.output[2]);
+        let base = (e * self.dilation[2]) as isize - self.padding[2] as isize;
+        let sx = self.stride[2] as isize;
+        let lo = if base >= 0 { 0 } else { ((-base + sx - 1) / sx) as usize }.min(ow);
+        let hi = if base > iw as isize - 1 { lo } else { (((iw as isize - 1 - base) / sx + 1) as usize).clamp(lo, ow) };
+        (base, lo, hi)
+    }
+
+    /// Calls `f(z, y, iz, iy)` for every output row whose input row, for kernel offsets `a`
+    /// (depth) and `b` (height), lies inside the input.
+    fn for_each_row(&self, a: usize, b: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        for z in 0..self.output[0] {
+            let iz = (z * self.stride[0] + a * self.dilation[0]) as isize - self.padding[0] as isize;
+            if iz < 0 || iz as usize >= self.input[0] {
+                continue;
+            }
+            for y in 0..self.output[1] {
+                let iy = (y * self.stride[1] + b * self.dilation[1]) as isize - self.padding[1] as isize;
+                if iy >= 0 && (iy as usize) < self.input[1] {
+                    f(z, y, iz as usize, iy as usize);
+                }
+            }
+        }
+    }
+
     pub fn output_elems(&self) -> usize {
         self.output.iter().product()
     }
@@ -72,11 +100,8 @@ fn im2col_image<T: Copy + Default + Send + Sync>(x: &[T], g: &Geometry, cols: &m
                                 dst.iter_mut().for_each(|v| *v = T::default());
                             } else {
                                 let src_row = &plane[(iz as usize * ih + iy as usize) * iw..(iz as usize * ih + iy as usize + 1) * iw];
-                                let base = (e * g.dilation[2]) as isize - g.padding[2] as isize;
+                                let (base, lo, hi) = g.columns(e);
                                 let sx = g.stride[2] as isize;
-                                // output columns whose input column lies inside the row
-                                let lo = if base >= 0 { 0 } else { ((-base + sx - 1) / sx) as usize }.min(ow);
-                                let hi = if base > iw as isize - 1 { lo } else { (((iw as isize - 1 - base) / sx + 1) as usize).clamp(lo, ow) };
                                 dst[..lo].iter_mut().for_each(|v| *v = T::default());
                                 dst[hi..].iter_mut().for_each(|v| *v = T::default());
                                 if sx == 1 {
@@ -108,25 +133,14 @@ fn col2im_image(cols: &[f64], channels: usize, g: &Geometry, out: &mut [f64]) {
             for b in 0..kh {
                 for e in 0..kw {
                     let row = ((c * kd + a) * kh + b) * kw + e;
-                    for z in 0..od {
-                        let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
-                        if iz < 0 || iz as usize >= id {
-                            continue;
+                    let (base, lo, hi) = g.columns(e);
+                    let sx = g.stride[2] as isize;
+                    g.for_each_row(a, b, |z, y, iz, iy| {
+                        for xo in lo..hi {
+                            let ix = (base + xo as isize * sx) as usize;
+                            out[((c * id + iz) * ih + iy) * iw + ix] += cols[row * l + (z * oh + y) * ow + xo];
                         }
-                        for y in 0..oh {
-                            let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
-                            if iy < 0 || iy as usize >= ih {
-                                continue;
-                            }
-                            for xo in 0..ow {
-                                let ix = (xo * g.stride[2] + e * g.dilation[2]) as isize - g.padding[2] as isize;
-                                if ix < 0 || ix as usize >= iw {
-                                    continue;
-                                }
-                                out[((c * id + iz as usize) * ih + iy as usize) * iw + ix as usize] += cols[row * l + (z * oh + y) * ow + xo];
-                            }
-                        }
-                    }
+                    });
                 }
             }
         }
@@ -158,27 +172,15 @@ fn depthwise<T: tensor::Element + Copy + Default + Send + Sync + std::ops::Mul<O
                     for b in 0..kh {
                         for e in 0..kw {
                             let wv = filt[(a * kh + b) * kw + e];
-                            for z in 0..od {
-                                let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
-                                if iz < 0 || iz as usize >= id {
-                                    continue;
+                            let (base, lo, hi) = g.columns(e);
+                            let sx = g.stride[2] as isize;
+                            g.for_each_row(a, b, |z, y, iz, iy| {
+                                let row = &src[(iz * ih + iy) * iw..(iz * ih + iy + 1) * iw];
+                                let dst = &mut out[(z * oh + y) * ow..(z * oh + y + 1) * ow];
+                                for (xo, d) in dst[lo..hi].iter_mut().enumerate() {
+                                    *d += wv * row[(base + (lo + xo) as isize * sx) as usize];
                                 }
-                                for y in 0..oh {
-                                    let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
-                                    if iy < 0 || iy as usize >= ih {
-                                        continue;
-                                    }
-                                    let row = &src[(iz as usize * ih + iy as usize) * iw..(iz as usize * ih + iy as usize + 1) * iw];
-                                    let dst = &mut out[(z * oh + y) * ow..(z * oh + y + 1) * ow];
-                                    let base = (e * g.dilation[2]) as isize - g.padding[2] as isize;
-                                    let sx = g.stride[2] as isize;
-                                    let lo = if base >= 0 { 0 } else { ((-base + sx - 1) / sx) as usize }.min(ow);
-                                    let hi = if base > iw as isize - 1 { lo } else { (((iw as isize - 1 - base) / sx + 1) as usize).clamp(lo, ow) };
-                                    for (xo, d) in dst[lo..hi].iter_mut().enumerate() {
-                                        *d += wv * row[(base + (lo + xo) as isize * sx) as usize];
-                                    }
-                                }
-                            }
+                            });
                         }
                     }
                 }
