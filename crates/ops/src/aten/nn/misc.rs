@@ -854,3 +854,201 @@ pub fn register_more(r: &crate::Registry) {
     r.def("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor", none, multi_margin);
     r.def("aten::multilabel_margin_loss_forward(Tensor self, Tensor target, int reduction) -> (Tensor output, Tensor is_target)", none, multilabel_margin);
 }
+
+// ----- fractional max pooling ---------------------------------------------------------------
+
+/// Window starts along one dim, from a random sample in [0, 1), computed in f32 as PyTorch does.
+fn fractional_starts(sample: f32, input: usize, output: usize, pool: usize) -> Vec<usize> {
+    let mut seq = vec![0usize; output];
+    if output > 1 {
+        let alpha = (input - pool) as f32 / (output - 1) as f32;
+        for (i, s) in seq.iter_mut().enumerate().take(output - 1) {
+            *s = (((i as f32 + sample) * alpha) as i64 - (sample * alpha) as i64).max(0) as usize;
+        }
+    }
+    if output > 0 {
+        seq[output - 1] = input - pool;
+    }
+    seq
+}
+
+fn fractional_max_pool(a: &Args, spatial: usize) -> Result<Value> {
+    let (x, samples) = (a.tensor("self")?, a.tensor("random_samples")?);
+    let (k, o) = (a.int_list("kernel_size")?, a.int_list("output_size")?);
+    if k.len() != spatial || o.len() != spatial || x.dim() < spatial + 1 {
+        bail!("fractional_max_pool{spatial}d: kernel_size and output_size must have {spatial} elements");
+    }
+    let sp: Vec<usize> = x.shape()[x.dim() - spatial..].to_vec();
+    for d in 0..spatial {
+        if o[d] as usize + k[d] as usize - 1 > sp[d] {
+            bail!("fractional_max_pool{spatial}d(): pool size {} too large relative to input size {} for output size {}", k[d], sp[d], o[d]);
+        }
+    }
+    let planes: usize = x.shape()[..x.dim() - spatial].iter().product();
+    let plane_in: usize = sp.iter().product();
+    let plane_out: usize = o.iter().map(|&v| v as usize).product();
+    let xv = x.to_f64_vec();
+    let sv = samples.to_f64_vec();
+    let (mut vals, mut idx) = (vec![0f64; planes * plane_out], vec![0i64; planes * plane_out]);
+    // lifted to three dims; samples are ordered (t, h, w) for 3-d and (w, h) for 2-d
+    let lift = |v: &[usize]| -> [usize; 3] { let mut r = [1; 3]; r[3 - v.len()..].copy_from_slice(v); r };
+    let (ins, ks, os) = (lift(&sp), lift(&k.iter().map(|&v| v as usize).collect::<Vec<_>>()), lift(&o.iter().map(|&v| v as usize).collect::<Vec<_>>()));
+    for p in 0..planes {
+        let s = &sv[p * spatial..(p + 1) * spatial];
+        let sample_for = |d: usize| -> f32 { if spatial == 2 { if d == 2 { s[0] as f32 } else { s[1] as f32 } } else { s[d] as f32 } };
+        let starts: Vec<Vec<usize>> = (0..3).map(|d| if d < 3 - spatial { vec![0] } else { fractional_starts(sample_for(d), ins[d], os[d], ks[d]) }).collect();
+        let src = &xv[p * plane_in..(p + 1) * plane_in];
+        let mut q = p * plane_out;
+        for &t0 in &starts[0] {
+            for &h0 in &starts[1] {
+                for &w0 in &starts[2] {
+                    let (mut best, mut bi) = (f64::NEG_INFINITY, ((t0 * ins[1] + h0) * ins[2] + w0) as i64);
+                    for t in t0..t0 + ks[0] {
+                        for h in h0..h0 + ks[1] {
+                            for w in w0..w0 + ks[2] {
+                                let flat = (t * ins[1] + h) * ins[2] + w;
+                                let v = src[flat];
+                                if v > best || v.is_nan() {
+                                    best = v;
+                                    bi = flat as i64;
+                                }
+                            }
+                        }
+                    }
+                    vals[q] = best;
+                    idx[q] = bi;
+                    q += 1;
+                }
+            }
+        }
+    }
+    let mut shape = x.shape()[..x.dim() - spatial].to_vec();
+    shape.extend(o.iter().map(|&v| v as usize));
+    Ok((Tensor::from_vec(vals, &shape)?.to_dtype(x.dtype()), Tensor::from_vec(idx, &shape)?).into())
+}
+
+// ----- histograms ---------------------------------------------------------------------------
+
+/// Counts (or weights) of points `[n, d]` in the bins given by per-dim edges; values outside the
+/// edges are ignored, the last bin includes its right edge.
+fn histogram_counts(points: &[f64], d: usize, edges: &[Vec<f64>], weights: Option<&[f64]>, density: bool) -> Vec<f64> {
+    let bins: Vec<usize> = edges.iter().map(|e| e.len().saturating_sub(1)).collect();
+    let total: usize = bins.iter().product();
+    let mut hist = vec![0f64; total];
+    let n = if d == 0 { 0 } else { points.len() / d };
+    'points: for i in 0..n {
+        let mut flat = 0;
+        for k in 0..d {
+            let e = &edges[k];
+            let v = points[i * d + k];
+            if bins[k] == 0 || !(v >= e[0] && v <= e[bins[k]]) {
+                continue 'points;
+            }
+            // the last edge not above v, clamped into the bins
+            let pos = e.partition_point(|&x| x <= v).saturating_sub(1).min(bins[k] - 1);
+            flat = flat * bins[k] + pos;
+        }
+        hist[flat] += weights.map(|w| w[i]).unwrap_or(1.0);
+    }
+    if density {
+        let sum: f64 = hist.iter().sum();
+        for (f, h) in hist.iter_mut().enumerate() {
+            let mut rem = f;
+            let mut volume = 1.0;
+            for k in (0..d).rev() {
+                let b = rem % bins[k];
+                rem /= bins[k];
+                volume *= edges[k][b + 1] - edges[k][b];
+            }
+            *h /= sum * volume;
+        }
+    }
+    hist
+}
+
+/// Evenly spaced edges over each dim's range (the data's min and max unless given; an empty
+/// range is widened by 0.5 on each side), rounded to the input dtype as PyTorch's are.
+fn computed_edges(points: &[f64], d: usize, bins: &[i64], range: Option<&[f64]>, dtype: DType) -> Result<Vec<Vec<f64>>> {
+    let n = if d == 0 { 0 } else { points.len() / d };
+    let round = |v: f64| tensor::Tensor::full(&[], v, dtype).item_f64().unwrap_or(v);
+    (0..d)
+        .map(|k| {
+            let (mut lo, mut hi) = match range {
+                Some(r) => (r[2 * k], r[2 * k + 1]),
+                None if n == 0 => (0.0, 0.0),
+                None => (0..n).map(|i| points[i * d + k]).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v))),
+            };
+            if lo > hi {
+                bail!("torch.histogramdd: expected min ({lo}) <= max ({hi})");
+            }
+            if lo == hi {
+                lo -= 0.5;
+                hi += 0.5;
+            }
+            let b = bins[k].max(0) as usize;
+            if b == 0 {
+                bail!("torch.histogramdd(): bins must be > 0, but got 0 for dimension {k}");
+            }
+            let (lo, hi) = (round(lo), round(hi));
+            Ok((0..=b).map(|i| if i == b { hi } else { round(lo + (hi - lo) * i as f64 / b as f64) }).collect())
+        })
+        .collect()
+}
+
+/// The points of a histogram input: `[..., d]` rows for histogramdd, every element for the 1-d
+/// histogram.
+fn points_of(x: &Tensor, one_dim: bool) -> (Vec<f64>, usize) {
+    let d = if one_dim || x.dim() == 0 { 1 } else { x.shape()[x.dim() - 1] };
+    (x.to_f64_vec(), d)
+}
+
+fn histogram(a: &Args, given_edges: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let (pts, d) = points_of(x, true);
+    let weights = a.opt_tensor("weight")?.map(|w| w.to_f64_vec());
+    let edges = if given_edges {
+        vec![a.tensor("bins")?.to_f64_vec()]
+    } else {
+        let range = a.opt_float_list("range")?;
+        computed_edges(&pts, d, &[a.int("bins")?], range.as_deref(), x.dtype())?
+    };
+    let hist = histogram_counts(&pts, d, &edges, weights.as_deref(), a.bool("density")?);
+    let nb = hist.len();
+    let ne = edges[0].len();
+    Ok((Tensor::from_vec(hist, &[nb])?.to_dtype(x.dtype()), Tensor::from_vec(edges[0].clone(), &[ne])?.to_dtype(x.dtype())).into())
+}
+
+fn histogramdd_edges(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let (pts, d) = points_of(x, false);
+    let range = a.opt_float_list("range")?;
+    let edges = computed_edges(&pts, d, &a.int_list("bins")?, range.as_deref(), x.dtype())?;
+    let out: Vec<Tensor> = edges.into_iter().map(|e| { let n = e.len(); Tensor::from_vec(e, &[n]).map(|t| t.to_dtype(x.dtype())) }).collect::<Result<_>>()?;
+    Ok(out.into())
+}
+
+fn histogramdd_counts(a: &Args, given_edges: bool) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let (pts, d) = points_of(x, false);
+    let weights = a.opt_tensor("weight")?.map(|w| w.to_f64_vec());
+    let edges = if given_edges {
+        a.tensor_list("bins")?.iter().map(|t| t.to_f64_vec()).collect()
+    } else {
+        let range = a.opt_float_list("range")?;
+        computed_edges(&pts, d, &a.int_list("bins")?, range.as_deref(), x.dtype())?
+    };
+    let hist = histogram_counts(&pts, d, &edges, weights.as_deref(), a.bool("density")?);
+    let shape: Vec<usize> = edges.iter().map(|e| e.len().saturating_sub(1)).collect();
+    Ok(Tensor::from_vec(hist, &shape)?.to_dtype(x.dtype()).into())
+}
+
+pub fn register_pooling_and_histograms(r: &crate::Registry) {
+    let none = &[][..];
+    r.def("aten::fractional_max_pool2d(Tensor self, int[2] kernel_size, int[2] output_size, Tensor random_samples) -> (Tensor, Tensor)", none, |a| fractional_max_pool(a, 2));
+    r.def("aten::fractional_max_pool3d(Tensor self, int[3] kernel_size, int[3] output_size, Tensor random_samples) -> (Tensor, Tensor)", none, |a| fractional_max_pool(a, 3));
+    r.def("aten::histogram.bin_ct(Tensor self, int bins=100, *, float[]? range=None, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor bin_edges)", none, |a| histogram(a, false));
+    r.def("aten::histogram.bins_tensor(Tensor self, Tensor bins, *, Tensor? weight=None, bool density=False) -> (Tensor hist, Tensor bin_edges)", none, |a| histogram(a, true));
+    r.def("aten::_histogramdd_bin_edges(Tensor self, int[] bins, *, float[]? range=None, Tensor? weight=None, bool density=False) -> Tensor[]", none, histogramdd_edges);
+    r.def("aten::_histogramdd_from_bin_cts(Tensor self, int[] bins, *, float[]? range=None, Tensor? weight=None, bool density=False) -> Tensor", none, |a| histogramdd_counts(a, false));
+    r.def("aten::_histogramdd_from_bin_tensors(Tensor self, Tensor[] bins, *, Tensor? weight=None, bool density=False) -> Tensor", none, |a| histogramdd_counts(a, true));
+}

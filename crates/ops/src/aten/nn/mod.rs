@@ -53,4 +53,5 @@ pub fn register(r: &Registry) {
     r.def("aten::native_dropout(Tensor input, float p, bool? train) -> (Tensor, Tensor)", &[Core, Nondeterministic], norm::native_dropout);
     misc::register(r);
     misc::register_more(r);
+    misc::register_pooling_and_histograms(r);
 }
