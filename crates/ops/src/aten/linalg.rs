@@ -36,6 +36,7 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> (Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", none, lstsq);
     r.def("aten::linalg_polar(Tensor A) -> (Tensor U, Tensor H)", none, polar);
     r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", none, matrix_exp);
+    r.def("aten::linalg_matrix_sqrth(Tensor self) -> Tensor", none, matrix_sqrth);
     r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross);
     r.def("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, vector_norm);
     r.def("aten::_linalg_check_errors(Tensor info, str api_name, *, bool is_matrix) -> ()", none, check_errors);
@@ -998,6 +999,30 @@ fn matrix_exp(a: &Args) -> Result<Value> {
     let b = batch(t, "linalg.matrix_exp")?;
     square(&b, "linalg.matrix_exp")?;
     let outs: Vec<Mat> = b.mats.iter().map(expm).collect();
+    Ok(assemble_rc(&b.lead, &outs, (b.r, b.c), dt)?.into())
+}
+
+/// The principal square root of a symmetric positive semi-definite matrix, `V sqrt(L) V^T`
+/// (independent of the eigenvectors' signs).
+fn matrix_sqrth(a: &Args) -> Result<Value> {
+    let t = a.tensor("self")?;
+    let dt = float_input(t, "linalg.matrix_sqrth")?;
+    let b = batch(t, "linalg.matrix_sqrth")?;
+    square(&b, "linalg.matrix_sqrth")?;
+    let outs: Vec<Mat> = b
+        .mats
+        .iter()
+        .map(|m| {
+            let (w, v) = jacobi_eigh(&symmetrize(m, true));
+            let mut vs = v.clone();
+            for r in 0..vs.r {
+                for c in 0..vs.c {
+                    vs.set(r, c, v.at(r, c) * w[c].max(0.0).sqrt());
+                }
+            }
+            vs.mul(&v.t())
+        })
+        .collect();
     Ok(assemble_rc(&b.lead, &outs, (b.r, b.c), dt)?.into())
 }
 
