@@ -3,21 +3,12 @@
 //! size (`range_constraints`), and every size written as an expression of symbols (derived
 //! dims such as `2*s77`), evaluated with the symbols the other inputs bind.
 
-use std::collections::HashMap;
-
 use ops::Value;
-use symbolic::Expr;
+use symbolic::{Expr, InputConstraints, ValueRange};
 
 use crate::program::ExportedProgram;
 use crate::schema::{Argument, InputSpec, SymInt};
 use crate::{dtype, Error, Result};
-
-/// One symbolic dim of an input: where it is and what it must equal.
-struct SymbolicDim {
-    place: String,
-    actual: i64,
-    expr: Expr,
-}
 
 impl ExportedProgram {
     /// Refuses inputs the program was not exported for, with a message that names the input and
@@ -34,7 +25,14 @@ impl ExportedProgram {
             InputSpec::ConstantInput(_) => Some(None),
             _ => None,
         });
-        let mut symbolic_dims = Vec::new();
+        let ranges = self
+            .model
+            .range_constraints
+            .iter()
+            .map(|(sym, rc)| (sym.clone(), ValueRange::between(rc.min_val, rc.max_val)))
+            .collect();
+        let mut constraints = InputConstraints::new(ranges);
+        let mut actual = Vec::new();
         for (i, (arg, value)) in user_specs.zip(user_inputs).enumerate() {
             let Some(Argument::AsTensor(t)) = arg else { continue };
             let Some(meta) = graph.tensor_values.get(&t.name) else { continue };
@@ -49,87 +47,17 @@ impl ExportedProgram {
             if x.dim() != meta.sizes.len() {
                 return Err(Error::msg(format!("{name} must have {} dimensions, got {} (shape {:?})", meta.sizes.len(), x.dim(), x.shape())));
             }
-            for (d, (size, &actual)) in meta.sizes.iter().zip(x.shape()).enumerate() {
-                let actual = actual as i64;
-                match size {
-                    SymInt::AsInt(n) if *n != actual => {
-                        return Err(Error::msg(format!(
-                            "Guard failed: {name}.size()[{d}] == {n} (got {actual}; the program was exported with this size static)"
-                        )));
-                    }
-                    SymInt::AsInt(_) => {}
-                    SymInt::AsExpr(e) => {
-                        let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(format!("{name}.size()[{d}]: {err}")))?;
-                        symbolic_dims.push(SymbolicDim { place: format!("{name}.size()[{d}]"), actual, expr });
-                    }
-                }
+            for (d, (size, &got)) in meta.sizes.iter().zip(x.shape()).enumerate() {
+                let size = match size {
+                    SymInt::AsInt(n) => Expr::Int(*n),
+                    SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(format!("{name}.size()[{d}]: {err}")))?,
+                };
+                constraints.push(format!("{name}.size()[{d}]"), size);
+                actual.push(got as i64);
             }
         }
-        // bare symbols bind first (and must agree), then every derived size is evaluated
-        let mut env: HashMap<String, i64> = HashMap::new();
-        let mut bound_at: HashMap<String, String> = HashMap::new();
-        for dim in &symbolic_dims {
-            let Some(sym) = dim.expr.as_symbol() else { continue };
-            if let Some(rc) = self.model.range_constraints.get(sym) {
-                let (lo, hi) = (rc.min_val.unwrap_or(i64::MIN), rc.max_val.unwrap_or(i64::MAX));
-                let hi_s = rc.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
-                if dim.actual < lo {
-                    return Err(Error::msg(format!("Guard failed: {} >= {lo} (got {}; the dynamic range is [{lo}, {hi_s}])", dim.place, dim.actual)));
-                }
-                if dim.actual > hi {
-                    return Err(Error::msg(format!("Guard failed: {} <= {hi} (got {}; the dynamic range is [{lo}, {hi_s}])", dim.place, dim.actual)));
-                }
-            }
-            match env.get(sym) {
-                Some(&v) if v != dim.actual => {
-                    return Err(Error::msg(format!(
-                        "Guard failed: {} == {} (got {} and {v}; they share one dynamic dim)",
-                        dim.place, bound_at[sym], dim.actual
-                    )));
-                }
-                Some(_) => {}
-                None => {
-                    env.insert(sym.to_string(), dim.actual);
-                    bound_at.insert(sym.to_string(), dim.place.clone());
-                }
-            }
-        }
-        for dim in symbolic_dims.iter().filter(|d| d.expr.as_symbol().is_none()) {
-            if let Some(v) = dim.expr.eval(&env) {
-                if v != dim.actual {
-                    // the relation in the user's terms: each symbol replaced by the input dim it
-                    // came from
-                    let mut relation = dim.expr.to_string();
-                    let mut syms = Vec::new();
-                    dim.expr.symbols(&mut syms);
-                    for s in &syms {
-                        if let Some(p) = bound_at.get(s) {
-                            relation = replace_symbol(&relation, s, p);
-                        }
-                    }
-                    return Err(Error::msg(format!(
-                        "Guard failed: {relation} == {} (got {}, expected {v})",
-                        dim.place, dim.actual
-                    )));
-                }
-            }
-        }
+        constraints.check(&actual).map_err(|v| Error::msg(v.to_string()))?;
         Ok(())
     }
 }
 
-/// Replaces whole-word occurrences of symbol `sym` in printed expression `text`.
-fn replace_symbol(text: &str, sym: &str, with: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(i) = rest.find(sym) {
-        let before_ok = i == 0 || !rest[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
-        let after = &rest[i + sym.len()..];
-        let after_ok = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
-        out.push_str(&rest[..i]);
-        out.push_str(if before_ok && after_ok { with } else { sym });
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}

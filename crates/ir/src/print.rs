@@ -467,11 +467,7 @@ impl ExportedProgram {
             .range_constraints
             .iter()
             .filter(|(k, _)| identifiers(k).iter().all(|s| used.contains(s)))
-            .map(|(k, r)| {
-                let lo = r.min_val.map(|v| v.to_string()).unwrap_or_else(|| "-int_oo".into());
-                let hi = r.max_val.map(|v| v.to_string()).unwrap_or_else(|| "int_oo".into());
-                format!("{}: VR[{lo}, {hi}]", (expr)(k))
-            })
+            .map(|(k, r)| format!("{}: {}", (expr)(k), symbolic::ValueRange::between(r.min_val, r.max_val)))
             .collect();
         f.push_str(&format!("    \nRange constraints: {{{}}}\n", ranges.join(", ")));
         f

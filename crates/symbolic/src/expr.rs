@@ -1,26 +1,35 @@
-//! The expression tree, its SymPy-`srepr` parser, evaluator and printer.
+//! The expression tree: what an expression is, how it evaluates, and how it prints.
+//!
+//! Trees built through the constructors in `canon` (`Expr::add`, `a + b`, `Expr::floordiv`, …)
+//! are in canonical form, so equal values compare and hash equal. Trees read by the parsers keep
+//! the shape they were written in until [`Expr::canonical`] is called; the SymPy strings PyTorch
+//! writes are already canonical in the same sense.
 
 use std::collections::HashMap;
 use std::fmt;
 
-/// An integer (or boolean) expression over named symbols.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// An integer (or boolean) expression over named integer symbols.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Expr {
     Int(i64),
+    Bool(bool),
     Sym(String),
     Add(Vec<Expr>),
     Mul(Vec<Expr>),
     Pow(Box<Expr>, Box<Expr>),
+    /// Python's `//`: rounds toward negative infinity.
     FloorDiv(Box<Expr>, Box<Expr>),
+    /// Python's `%`: the result has the sign of the divisor.
     Mod(Box<Expr>, Box<Expr>),
     Max(Vec<Expr>),
     Min(Vec<Expr>),
-    /// Comparisons: `==`, `!=`, `<`, `<=`, `>`, `>=`.
     Cmp(CmpOp, Box<Expr>, Box<Expr>),
-    Bool(bool),
+    Not(Box<Expr>),
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CmpOp {
     Eq,
     Ne,
@@ -31,7 +40,7 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
-    fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "==",
             CmpOp::Ne => "!=",
@@ -41,159 +50,69 @@ impl CmpOp {
             CmpOp::Ge => ">=",
         }
     }
+
+    /// The comparison that holds exactly when this one does not.
+    pub fn negated(self) -> CmpOp {
+        match self {
+            CmpOp::Eq => CmpOp::Ne,
+            CmpOp::Ne => CmpOp::Eq,
+            CmpOp::Lt => CmpOp::Ge,
+            CmpOp::Le => CmpOp::Gt,
+            CmpOp::Gt => CmpOp::Le,
+            CmpOp::Ge => CmpOp::Lt,
+        }
+    }
+
+    /// The comparison with its operands swapped (`a < b` is `b > a`).
+    pub fn swapped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            other => other,
+        }
+    }
+
+    pub fn holds(self, x: i64, y: i64) -> bool {
+        match self {
+            CmpOp::Eq => x == y,
+            CmpOp::Ne => x != y,
+            CmpOp::Lt => x < y,
+            CmpOp::Le => x <= y,
+            CmpOp::Gt => x > y,
+            CmpOp::Ge => x >= y,
+        }
+    }
+
+    /// SymPy's class name, as `srepr` writes it.
+    fn sympy_class(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "Equality",
+            CmpOp::Ne => "Unequality",
+            CmpOp::Lt => "StrictLessThan",
+            CmpOp::Le => "LessThan",
+            CmpOp::Gt => "StrictGreaterThan",
+            CmpOp::Ge => "GreaterThan",
+        }
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("cannot parse symbolic expression `{text}`: {why}")]
-pub struct ParseError {
-    pub text: String,
-    pub why: String,
+/// Python's floor division; `None` when dividing by zero or overflowing.
+pub fn floor_div(x: i64, y: i64) -> Option<i64> {
+    let q = x.checked_div(y)?;
+    Some(if (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q })
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn ws(&mut self) {
-        while self.pos < self.s.len() && self.s[self.pos].is_ascii_whitespace() {
-            self.pos += 1;
-        }
-    }
-
-    fn ident(&mut self) -> String {
-        self.ws();
-        let start = self.pos;
-        while self.pos < self.s.len() && (self.s[self.pos].is_ascii_alphanumeric() || self.s[self.pos] == b'_') {
-            self.pos += 1;
-        }
-        String::from_utf8_lossy(&self.s[start..self.pos]).to_string()
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        self.ws();
-        if self.s.get(self.pos) == Some(&c) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(format!("expected `{}` at offset {}", c as char, self.pos))
-        }
-    }
-
-    fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.s.get(self.pos).copied()
-    }
-
-    /// Comma-separated arguments up to `)`; keyword arguments (`positive=True`) are skipped.
-    fn args(&mut self) -> Result<Vec<Expr>, String> {
-        self.expect(b'(')?;
-        let mut out = Vec::new();
-        loop {
-            if self.peek() == Some(b')') {
-                self.pos += 1;
-                return Ok(out);
-            }
-            let save = self.pos;
-            let word = self.ident();
-            if self.peek() == Some(b'=') {
-                // a keyword argument: skip its value
-                self.pos += 1;
-                self.ident();
-            } else {
-                self.pos = save;
-                out.push(self.expr()?);
-            }
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b')') => {}
-                other => return Err(format!("expected `,` or `)` after `{word}`, found {:?}", other.map(|c| c as char))),
-            }
-        }
-    }
-
-    fn expr(&mut self) -> Result<Expr, String> {
-        self.ws();
-        if self.peek() == Some(b'\'') {
-            self.pos += 1;
-            let start = self.pos;
-            while self.pos < self.s.len() && self.s[self.pos] != b'\'' {
-                self.pos += 1;
-            }
-            let name = String::from_utf8_lossy(&self.s[start..self.pos]).to_string();
-            self.pos += 1;
-            return Ok(Expr::Sym(name));
-        }
-        if matches!(self.peek(), Some(b'-') | Some(b'0'..=b'9')) {
-            let start = self.pos;
-            self.pos += 1;
-            while self.pos < self.s.len() && self.s[self.pos].is_ascii_digit() {
-                self.pos += 1;
-            }
-            let t = String::from_utf8_lossy(&self.s[start..self.pos]);
-            return t.parse().map(Expr::Int).map_err(|_| format!("bad integer `{t}`"));
-        }
-        let head = self.ident();
-        let two = |mut v: Vec<Expr>| -> Result<(Box<Expr>, Box<Expr>), String> {
-            if v.len() != 2 {
-                return Err(format!("{head} takes two arguments"));
-            }
-            let b = v.pop().expect("two");
-            let a = v.pop().expect("two");
-            Ok((Box::new(a), Box::new(b)))
-        };
-        Ok(match head.as_str() {
-            "Symbol" => {
-                let v = self.args()?;
-                v.into_iter().next().ok_or("Symbol needs a name")?
-            }
-            "Integer" => self.args()?.into_iter().next().ok_or("Integer needs a value")?,
-            "Add" => Expr::Add(self.args()?),
-            "Mul" => Expr::Mul(self.args()?),
-            "Pow" => {
-                let (a, b) = two(self.args()?)?;
-                Expr::Pow(a, b)
-            }
-            "FloorDiv" => {
-                let (a, b) = two(self.args()?)?;
-                Expr::FloorDiv(a, b)
-            }
-            "Mod" | "PythonMod" => {
-                let (a, b) = two(self.args()?)?;
-                Expr::Mod(a, b)
-            }
-            "Max" => Expr::Max(self.args()?),
-            "Min" => Expr::Min(self.args()?),
-            "Equality" | "Eq" | "Unequality" | "Ne" | "StrictLessThan" | "Lt" | "LessThan" | "Le" | "StrictGreaterThan" | "Gt" | "GreaterThan" | "Ge" => {
-                let op = match head.as_str() {
-                    "Equality" | "Eq" => CmpOp::Eq,
-                    "Unequality" | "Ne" => CmpOp::Ne,
-                    "StrictLessThan" | "Lt" => CmpOp::Lt,
-                    "LessThan" | "Le" => CmpOp::Le,
-                    "StrictGreaterThan" | "Gt" => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                let (a, b) = two(self.args()?)?;
-                Expr::Cmp(op, a, b)
-            }
-            "true" | "True" | "BooleanTrue" => Expr::Bool(true),
-            "false" | "False" | "BooleanFalse" => Expr::Bool(false),
-            other => return Err(format!("unsupported function `{other}`")),
-        })
-    }
+/// Python's modulo (the sign of the divisor); `None` when dividing by zero.
+pub fn python_mod(x: i64, y: i64) -> Option<i64> {
+    let r = x.checked_rem(y)?;
+    Some(if r != 0 && ((r < 0) != (y < 0)) { r + y } else { r })
 }
 
 impl Expr {
-    /// Parses SymPy's `srepr` form, as PT2 archives store sizes.
-    pub fn parse_srepr(text: &str) -> Result<Expr, ParseError> {
-        let mut p = Parser { s: text.as_bytes(), pos: 0 };
-        let e = p.expr().map_err(|why| ParseError { text: text.into(), why })?;
-        p.ws();
-        if p.pos != p.s.len() {
-            return Err(ParseError { text: text.into(), why: format!("trailing text at offset {}", p.pos) });
-        }
-        Ok(e)
+    pub fn sym(name: impl Into<String>) -> Expr {
+        Expr::Sym(name.into())
     }
 
     /// The symbol's name if the expression is a bare symbol.
@@ -204,72 +123,200 @@ impl Expr {
         }
     }
 
-    /// Every symbol name in the expression.
-    pub fn symbols(&self, out: &mut Vec<String>) {
+    /// The value if the expression is a constant.
+    pub fn as_int(&self) -> Option<i64> {
         match self {
-            Expr::Sym(s) => {
-                if !out.contains(s) {
-                    out.push(s.clone())
-                }
+            Expr::Int(i) => Some(*i),
+            Expr::Bool(b) => Some(*b as i64),
+            _ => None,
+        }
+    }
+
+    pub fn is_bool(&self) -> bool {
+        matches!(self, Expr::Bool(_) | Expr::Cmp(..) | Expr::Not(_) | Expr::And(_) | Expr::Or(_))
+    }
+
+    /// The direct sub-expressions.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Int(_) | Expr::Bool(_) | Expr::Sym(_) => vec![],
+            Expr::Add(v) | Expr::Mul(v) | Expr::Max(v) | Expr::Min(v) | Expr::And(v) | Expr::Or(v) => v.iter().collect(),
+            Expr::Pow(a, b) | Expr::FloorDiv(a, b) | Expr::Mod(a, b) | Expr::Cmp(_, a, b) => vec![a, b],
+            Expr::Not(a) => vec![a],
+        }
+    }
+
+    /// Every symbol name in the expression, in order of first appearance.
+    pub fn symbols(&self, out: &mut Vec<String>) {
+        if let Expr::Sym(s) = self {
+            if !out.contains(s) {
+                out.push(s.clone());
             }
-            Expr::Add(v) | Expr::Mul(v) | Expr::Max(v) | Expr::Min(v) => v.iter().for_each(|e| e.symbols(out)),
-            Expr::Pow(a, b) | Expr::FloorDiv(a, b) | Expr::Mod(a, b) | Expr::Cmp(_, a, b) => {
-                a.symbols(out);
-                b.symbols(out);
-            }
-            Expr::Int(_) | Expr::Bool(_) => {}
+        }
+        for c in self.children() {
+            c.symbols(out);
+        }
+    }
+
+    pub fn free_symbols(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        self.symbols(&mut v);
+        v
+    }
+
+    pub fn has_symbol(&self, name: &str) -> bool {
+        match self {
+            Expr::Sym(s) => s == name,
+            _ => self.children().iter().any(|c| c.has_symbol(name)),
         }
     }
 
     /// The value for the given symbol values (booleans are 0/1); `None` if a symbol is unbound
-    /// or the arithmetic is undefined (division by zero).
+    /// or the arithmetic is undefined (division by zero, overflow).
     pub fn eval(&self, env: &HashMap<String, i64>) -> Option<i64> {
+        self.eval_with(&|s| env.get(s).copied())
+    }
+
+    /// [`Expr::eval`] with the symbol values given by a function.
+    pub fn eval_with(&self, value: &dyn Fn(&str) -> Option<i64>) -> Option<i64> {
+        let all = |v: &Vec<Expr>| v.iter().map(|e| e.eval_with(value)).collect::<Option<Vec<_>>>();
         Some(match self {
             Expr::Int(i) => *i,
             Expr::Bool(b) => *b as i64,
-            Expr::Sym(s) => *env.get(s)?,
-            Expr::Add(v) => v.iter().try_fold(0i64, |a, e| e.eval(env).map(|x| a.wrapping_add(x)))?,
-            Expr::Mul(v) => v.iter().try_fold(1i64, |a, e| e.eval(env).map(|x| a.wrapping_mul(x)))?,
+            Expr::Sym(s) => value(s)?,
+            Expr::Add(v) => all(v)?.into_iter().try_fold(0i64, |a, x| a.checked_add(x))?,
+            Expr::Mul(v) => all(v)?.into_iter().try_fold(1i64, |a, x| a.checked_mul(x))?,
             Expr::Pow(a, b) => {
-                let e = b.eval(env)?;
-                if e < 0 {
-                    return None;
+                let e = b.eval_with(value)?;
+                a.eval_with(value)?.checked_pow(u32::try_from(e).ok()?)?
+            }
+            Expr::FloorDiv(a, b) => floor_div(a.eval_with(value)?, b.eval_with(value)?)?,
+            Expr::Mod(a, b) => python_mod(a.eval_with(value)?, b.eval_with(value)?)?,
+            Expr::Max(v) => all(v)?.into_iter().max()?,
+            Expr::Min(v) => all(v)?.into_iter().min()?,
+            Expr::Cmp(op, a, b) => op.holds(a.eval_with(value)?, b.eval_with(value)?) as i64,
+            Expr::Not(a) => (a.eval_with(value)? == 0) as i64,
+            Expr::And(v) => all(v)?.iter().all(|&x| x != 0) as i64,
+            Expr::Or(v) => all(v)?.iter().any(|&x| x != 0) as i64,
+        })
+    }
+
+    /// SymPy's `srepr`, as PT2 archives store sizes. Size symbols (`s…`) are written positive
+    /// and integer, other symbols integer, as PyTorch creates them.
+    pub fn to_srepr(&self) -> String {
+        let mut out = String::new();
+        self.write_srepr(&mut out);
+        out
+    }
+
+    fn write_srepr(&self, out: &mut String) {
+        let list = |out: &mut String, name: &str, args: &[&Expr]| {
+            out.push_str(name);
+            out.push('(');
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
                 }
-                a.eval(env)?.wrapping_pow(e as u32)
+                a.write_srepr(out);
+            }
+            out.push(')');
+        };
+        match self {
+            Expr::Int(i) => out.push_str(&format!("Integer({i})")),
+            Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Expr::Sym(s) if s.starts_with('s') => out.push_str(&format!("Symbol('{s}', positive=True, integer=True)")),
+            Expr::Sym(s) => out.push_str(&format!("Symbol('{s}', integer=True)")),
+            Expr::Cmp(op, a, b) => list(out, op.sympy_class(), &[a, b]),
+            other => {
+                let name = match other {
+                    Expr::Add(_) => "Add",
+                    Expr::Mul(_) => "Mul",
+                    Expr::Pow(..) => "Pow",
+                    Expr::FloorDiv(..) => "FloorDiv",
+                    Expr::Mod(..) => "PythonMod",
+                    Expr::Max(_) => "Max",
+                    Expr::Min(_) => "Min",
+                    Expr::Not(_) => "Not",
+                    Expr::And(_) => "And",
+                    _ => "Or",
+                };
+                list(out, name, &other.children())
+            }
+        }
+    }
+
+    /// The expression as Python source, each symbol written as `name(symbol)`: how PyTorch
+    /// words guards over inputs (`2 * x.size()[0] == y.size()[0]`, `1 + x.size()[0]`).
+    pub fn to_python(&self, name: &dyn Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        self.write_python(&mut out, name, 0);
+        out
+    }
+
+    fn write_python(&self, out: &mut String, name: &dyn Fn(&str) -> String, min: u8) {
+        let prec = self.precedence();
+        if prec < min {
+            out.push('(');
+            self.write_python(out, name, 0);
+            out.push(')');
+            return;
+        }
+        let join = |out: &mut String, items: &[Expr], sep: &str, at: u8| {
+            for (i, e) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(sep);
+                }
+                e.write_python(out, name, at);
+            }
+        };
+        match self {
+            Expr::Int(i) => out.push_str(&i.to_string()),
+            Expr::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
+            Expr::Sym(s) => out.push_str(&name(s)),
+            // PyTorch's guard printer puts the constant first
+            Expr::Add(terms) => {
+                let mut ordered: Vec<Expr> = terms.iter().filter(|t| matches!(t, Expr::Int(_))).cloned().collect();
+                ordered.extend(terms.iter().filter(|t| !matches!(t, Expr::Int(_))).cloned());
+                join(out, &ordered, " + ", 1)
+            }
+            Expr::Mul(fs) => join(out, fs, " * ", 3),
+            Expr::Pow(a, b) => {
+                a.write_python(out, name, 4);
+                out.push_str(" ** ");
+                b.write_python(out, name, 4);
             }
             Expr::FloorDiv(a, b) => {
-                let (x, y) = (a.eval(env)?, b.eval(env)?);
-                if y == 0 {
-                    return None;
-                }
-                x.div_euclid(y) - if x.rem_euclid(y) != 0 && y < 0 { 1 } else { 0 }
+                a.write_python(out, name, 3);
+                out.push_str(" // ");
+                b.write_python(out, name, 3);
             }
             Expr::Mod(a, b) => {
-                let (x, y) = (a.eval(env)?, b.eval(env)?);
-                if y == 0 {
-                    return None;
-                }
-                ((x % y) + y) % y
+                a.write_python(out, name, 3);
+                out.push_str(" % ");
+                b.write_python(out, name, 3);
             }
-            Expr::Max(v) => v.iter().map(|e| e.eval(env)).collect::<Option<Vec<_>>>()?.into_iter().max()?,
-            Expr::Min(v) => v.iter().map(|e| e.eval(env)).collect::<Option<Vec<_>>>()?.into_iter().min()?,
+            Expr::Max(v) | Expr::Min(v) => {
+                out.push_str(if matches!(self, Expr::Max(_)) { "max(" } else { "min(" });
+                join(out, v, ", ", 0);
+                out.push(')');
+            }
             Expr::Cmp(op, a, b) => {
-                let (x, y) = (a.eval(env)?, b.eval(env)?);
-                (match op {
-                    CmpOp::Eq => x == y,
-                    CmpOp::Ne => x != y,
-                    CmpOp::Lt => x < y,
-                    CmpOp::Le => x <= y,
-                    CmpOp::Gt => x > y,
-                    CmpOp::Ge => x >= y,
-                }) as i64
+                a.write_python(out, name, 1);
+                out.push_str(&format!(" {} ", op.symbol()));
+                b.write_python(out, name, 1);
             }
-        })
+            Expr::Not(a) => {
+                out.push_str("not ");
+                a.write_python(out, name, 4);
+            }
+            Expr::And(v) => join(out, v, " and ", 4),
+            Expr::Or(v) => join(out, v, " or ", 4),
+        }
     }
 
     fn precedence(&self) -> u8 {
         match self {
-            Expr::Cmp(..) => 0,
+            Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) | Expr::Not(_) => 0,
             Expr::Add(_) => 1,
             Expr::Mul(_) | Expr::FloorDiv(..) | Expr::Mod(..) => 2,
             Expr::Pow(..) => 3,
@@ -278,59 +325,63 @@ impl Expr {
         }
     }
 
+    /// SymPy's `str` layout, which PyTorch uses to print sizes (`2*s77`, `s27 - 2`,
+    /// `Max(1, s27 - 2)`, `Eq(s0, s1)`, `s0 <= 16`).
     fn fmt_at(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
         if self.precedence() < min {
             write!(f, "(")?;
             self.fmt_at(f, 0)?;
             return write!(f, ")");
         }
+        let call = |f: &mut fmt::Formatter<'_>, head: &str, args: &[&Expr]| -> fmt::Result {
+            write!(f, "{head}(")?;
+            for (i, e) in args.iter().enumerate() {
+                if i > 0 {
+                    write!(f, ", ")?;
+                }
+                e.fmt_at(f, 0)?;
+            }
+            write!(f, ")")
+        };
         match self {
             Expr::Int(i) => write!(f, "{i}"),
             Expr::Bool(b) => write!(f, "{}", if *b { "True" } else { "False" }),
             Expr::Sym(s) => write!(f, "{s}"),
             Expr::Add(terms) => {
-                // SymPy prints symbolic terms first and the constant last, `s - 2` for a
-                // negative constant
+                // symbolic terms first and the constant last; `s - 2` for a negative constant
                 let (consts, others): (Vec<&Expr>, Vec<&Expr>) = terms.iter().partition(|t| matches!(t, Expr::Int(_)));
                 for (i, t) in others.iter().enumerate() {
-                    match (i, t) {
-                        (0, t) => t.fmt_at(f, 1)?,
-                        (_, Expr::Mul(fs)) if matches!(fs.first(), Some(Expr::Int(c)) if *c < 0) => {
+                    match (i, negative_term(t)) {
+                        (0, _) => t.fmt_at(f, 1)?,
+                        (_, Some(positive)) => {
                             write!(f, " - ")?;
-                            let Some(Expr::Int(c)) = fs.first() else { unreachable!() };
-                            let mut rest = fs.clone();
-                            rest[0] = Expr::Int(-c);
-                            Expr::Mul(rest).fmt_at(f, 2)?;
+                            positive.fmt_at(f, 2)?;
                         }
-                        (_, t) => {
+                        (_, None) => {
                             write!(f, " + ")?;
                             t.fmt_at(f, 2)?;
                         }
                     }
                 }
-                let c: i64 = consts.iter().map(|t| if let Expr::Int(i) = t { *i } else { 0 }).sum();
-                if others.is_empty() {
-                    write!(f, "{c}")
-                } else if c > 0 {
-                    write!(f, " + {c}")
-                } else if c < 0 {
-                    write!(f, " - {}", -c)
-                } else {
-                    Ok(())
+                let c: i64 = consts.iter().filter_map(|t| t.as_int()).sum();
+                match (others.is_empty(), c) {
+                    (true, c) => write!(f, "{c}"),
+                    (false, 0) => Ok(()),
+                    (false, c) if c > 0 => write!(f, " + {c}"),
+                    (false, c) => write!(f, " - {}", c.unsigned_abs()),
                 }
             }
             Expr::Mul(factors) => {
                 for (i, t) in factors.iter().enumerate() {
-                    if i > 0 {
+                    if i == 0 && factors.len() > 1 && *t == Expr::Int(-1) {
+                        write!(f, "-")?;
+                        continue;
+                    }
+                    let after_minus = i == 1 && factors[0] == Expr::Int(-1);
+                    if i > 0 && !after_minus {
                         write!(f, "*")?;
                     }
-                    match t {
-                        Expr::Int(-1) if i == 0 && factors.len() > 1 => {
-                            write!(f, "-")?;
-                            continue;
-                        }
-                        _ => t.fmt_at(f, 3)?,
-                    }
+                    t.fmt_at(f, 3)?;
                 }
                 Ok(())
             }
@@ -351,23 +402,36 @@ impl Expr {
                 write!(f, " % ")?;
                 b.fmt_at(f, 3)
             }
-            Expr::Max(v) | Expr::Min(v) => {
-                write!(f, "{}(", if matches!(self, Expr::Max(_)) { "Max" } else { "Min" })?;
-                for (i, e) in v.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, ", ")?;
-                    }
-                    e.fmt_at(f, 0)?;
-                }
-                write!(f, ")")
-            }
+            Expr::Max(v) => call(f, "Max", &v.iter().collect::<Vec<_>>()),
+            Expr::Min(v) => call(f, "Min", &v.iter().collect::<Vec<_>>()),
+            Expr::Cmp(CmpOp::Eq, a, b) => call(f, "Eq", &[a, b]),
+            Expr::Cmp(CmpOp::Ne, a, b) => call(f, "Ne", &[a, b]),
             Expr::Cmp(op, a, b) => {
                 a.fmt_at(f, 1)?;
                 write!(f, " {} ", op.symbol())?;
                 b.fmt_at(f, 1)
             }
+            Expr::Not(a) => call(f, "Not", &[a]),
+            Expr::And(v) => call(f, "And", &v.iter().collect::<Vec<_>>()),
+            Expr::Or(v) => call(f, "Or", &v.iter().collect::<Vec<_>>()),
         }
     }
+}
+
+/// For a term with a negative coefficient (`-2*s0`, `-s0`), the term negated.
+fn negative_term(t: &Expr) -> Option<Expr> {
+    let Expr::Mul(fs) = t else { return None };
+    let Some(Expr::Int(c)) = fs.first() else { return None };
+    if *c >= 0 {
+        return None;
+    }
+    let mut rest = fs.clone();
+    if *c == -1 {
+        rest.remove(0);
+    } else {
+        rest[0] = Expr::Int(-c);
+    }
+    Some(if rest.len() == 1 { rest.pop().expect("one factor") } else { Expr::Mul(rest) })
 }
 
 impl fmt::Display for Expr {
@@ -406,8 +470,11 @@ mod tests {
     }
 
     #[test]
-    fn malformed_text_is_an_error() {
-        assert!(Expr::parse_srepr("Add(Symbol('s0'), ").is_err());
-        assert!(Expr::parse_srepr("Frobnicate(Integer(1))").is_err());
+    fn python_division_semantics() {
+        assert_eq!(floor_div(-7, 2), Some(-4));
+        assert_eq!(floor_div(7, -2), Some(-4));
+        assert_eq!(floor_div(7, 0), None);
+        assert_eq!(python_mod(-7, 2), Some(1));
+        assert_eq!(python_mod(7, -2), Some(-1));
     }
 }
