@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod bench_programs;
+pub mod bench_symbolic;
 pub mod conformance;
 pub mod run;
 

@@ -68,6 +68,18 @@ enum Bench {
         #[arg(long)]
         python: Option<String>,
     },
+    /// Time to build, simplify and evaluate many shape guards in the symbolic engine.
+    Symbolic {
+        #[arg(long, default_value_t = 10_000)]
+        guards: usize,
+        /// Symbolic input dims the guards are drawn over.
+        #[arg(long, default_value_t = 100)]
+        symbols: usize,
+        /// A Python with torch installed; times the same guards in PyTorch's ShapeEnv
+        /// (tools/bench_torch_symbolic.py) for the ratio.
+        #[arg(long)]
+        python: Option<String>,
+    },
     /// Load time and median inference latency of every fixture archive in DIR, beside
     /// PyTorch's (tools/anchor_bench.py) when --python is given.
     Programs {
@@ -168,6 +180,26 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
+        Command::Bench(Bench::Symbolic { guards, symbols, python }) => match pt2::bench_symbolic::run(guards, symbols.max(1)) {
+            Ok(report) => {
+                print!("{report}");
+                if let Some(py) = python {
+                    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_symbolic.py");
+                    match pt2::bench_symbolic::torch_seconds(&py, &script, guards, symbols.max(1)) {
+                        Ok(torch) => print!("{}", report.beside_torch(torch)),
+                        Err(e) => {
+                            eprintln!("pt2: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
+            }
+        },
         Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
         Command::Conformance(Conformance::Programs { dir, filter, table }) => {
             let report = match conformance::programs::run(&dir, filter.as_deref()) {

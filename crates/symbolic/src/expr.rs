@@ -318,10 +318,12 @@ impl Expr {
         match self {
             Expr::Cmp(..) | Expr::And(_) | Expr::Or(_) | Expr::Not(_) => 0,
             Expr::Add(_) => 1,
+            // SymPy parenthesizes `//` and `PythonMod` as factors: `2*((s0//2))`
             Expr::Mul(_) | Expr::FloorDiv(..) | Expr::Mod(..) => 2,
             Expr::Pow(..) => 3,
             Expr::Int(i) if *i < 0 => 1,
-            _ => 4,
+            Expr::Max(_) | Expr::Min(_) => 4,
+            _ => 5,
         }
     }
 
@@ -390,18 +392,16 @@ impl Expr {
                 write!(f, "**")?;
                 b.fmt_at(f, 4)
             }
+            // torch's FloorDiv prints `(s0//2)`, with any operand that is not a symbol or a
+            // number in parentheses: `((s0 + 1)//2)`
             Expr::FloorDiv(a, b) => {
-                write!(f, "((")?;
-                a.fmt_at(f, 0)?;
-                write!(f, ")//(")?;
-                b.fmt_at(f, 0)?;
-                write!(f, "))")
+                write!(f, "(")?;
+                a.fmt_at(f, 4)?;
+                write!(f, "//")?;
+                b.fmt_at(f, 4)?;
+                write!(f, ")")
             }
-            Expr::Mod(a, b) => {
-                a.fmt_at(f, 3)?;
-                write!(f, " % ")?;
-                b.fmt_at(f, 3)
-            }
+            Expr::Mod(a, b) => call(f, "PythonMod", &[a, b]),
             Expr::Max(v) => call(f, "Max", &v.iter().collect::<Vec<_>>()),
             Expr::Min(v) => call(f, "Min", &v.iter().collect::<Vec<_>>()),
             Expr::Cmp(CmpOp::Eq, a, b) => call(f, "Eq", &[a, b]),

@@ -366,12 +366,14 @@ mod tests {
 
     #[test]
     fn printed_forms_parse_back() {
-        for text in ["s0", "2*s0 + 1", "((s0)//(2))", "Eq(s0, s1)", "Ne(s3, 16)", "s0 <= 16", "Max(1, s27 - 2)", "-s0 + s1", "s0**2 + 2*s0 + 1", "s0 % 2", "u0 >= 0"] {
+        // as torch 2.15 prints them (`str` of its SymPy expressions)
+        for text in ["s0", "2*s0 + 1", "(s0//2)", "((s0 + 1)//2)", "2*((s0//2))", "PythonMod(s0, 2)", "2*(PythonMod(s0 + 1, 3))", "Eq(s0, s1)", "Ne(s3, 16)", "s0 <= 16", "Max(1, s27 - 2)", "2*Max(1, s27 - 2)", "-s0 + s1", "s0**2 + 2*s0 + 1", "u0 >= 0"] {
             let e = Expr::parse(text).unwrap();
             assert_eq!(e.to_string(), text, "{text}");
         }
         assert_eq!(Expr::parse("2*s0 + s1 - s0").unwrap(), Expr::parse("s1 + s0").unwrap());
         assert_eq!(Expr::parse("(s0//2)").unwrap(), Expr::parse("((s0)//(2))").unwrap());
+        assert_eq!(Expr::parse("s0 % 2").unwrap(), Expr::parse("PythonMod(s0, 2)").unwrap());
     }
 
     #[test]
