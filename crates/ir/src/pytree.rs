@@ -102,6 +102,37 @@ impl TreeSpec {
         })
     }
 
+    /// PyTorch's treespec JSON (`[1, {...}]`), as the module call graph stores it, written as
+    /// Python's `json.dumps` writes it.
+    pub fn to_json(&self) -> String {
+        format!("[1, {}]", self.to_json_node())
+    }
+
+    fn to_json_node(&self) -> String {
+        let quote = |s: &str| Json::from(s).to_string();
+        let node = |ty: &str, context: &str, children: Vec<String>| {
+            format!("{{\"type\": {ty}, \"context\": {context}, \"children_spec\": [{}]}}", children.join(", "))
+        };
+        let all = |c: &[TreeSpec]| c.iter().map(TreeSpec::to_json_node).collect::<Vec<_>>();
+        match self {
+            TreeSpec::Leaf => node("null", "null", vec![]),
+            TreeSpec::NoneNode => node(&quote("builtins.NoneType"), &quote("null"), vec![]),
+            TreeSpec::Tuple(c) => node(&quote("builtins.tuple"), &quote("null"), all(c)),
+            TreeSpec::List(c) => node(&quote("builtins.list"), &quote("null"), all(c)),
+            TreeSpec::Dict(c) => {
+                let keys: Vec<String> = c
+                    .iter()
+                    .map(|(k, _)| match k {
+                        DictKey::Str(s) => quote(s),
+                        DictKey::Int(i) => i.to_string(),
+                    })
+                    .collect();
+                let context = quote(&format!("[{}]", keys.join(", ")));
+                node(&quote("builtins.dict"), &context, c.iter().map(|(_, s)| s.to_json_node()).collect())
+            }
+        }
+    }
+
     pub fn num_leaves(&self) -> usize {
         match self {
             TreeSpec::Leaf => 1,

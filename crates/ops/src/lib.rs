@@ -5,11 +5,13 @@
 
 pub mod args;
 pub mod aten;
+pub mod meta;
 pub mod registry;
 pub mod schema;
 pub mod value;
 
 pub use args::Args;
+pub use meta::{MetaCall, MetaFn, SymArg};
 pub use registry::{canonical_name, Kernel, OpDef, Registry, Tag};
 pub use schema::Schema;
 pub use tensor::{Error, Result};

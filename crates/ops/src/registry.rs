@@ -7,6 +7,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::args::Args;
+use crate::meta::MetaFn;
 use crate::schema::Schema;
 use crate::value::Value;
 use crate::{Error, Result};
@@ -34,7 +35,9 @@ pub struct OpDef {
     pub schema: Schema,
     pub tags: Vec<Tag>,
     pub kernel: Kernel,
-    // The meta function (output metadata from input metadata) is added with export.
+    /// Output sizes from symbolic input sizes, for tracing (see [`crate::meta`]); `None` for an
+    /// operator that can only be traced with static input sizes.
+    pub meta: Option<MetaFn>,
 }
 
 impl OpDef {
@@ -105,7 +108,26 @@ impl Registry {
     pub fn register(&self, schema: &str, tags: &[Tag], kernel: impl Fn(&Args) -> Result<Value> + Send + Sync + 'static) -> Result<Arc<OpDef>> {
         let schema = Schema::parse(schema)?;
         let name = schema.qualified_name();
-        let def = Arc::new(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel) });
+        let meta = crate::meta::builtin(&name, tags.contains(&Tag::Pointwise));
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel), meta })
+    }
+
+    /// Registers a custom operator with its meta function, so that programs using it can be
+    /// traced with dynamic shapes.
+    pub fn register_with_meta(
+        &self,
+        schema: &str,
+        tags: &[Tag],
+        kernel: impl Fn(&Args) -> Result<Value> + Send + Sync + 'static,
+        meta: MetaFn,
+    ) -> Result<Arc<OpDef>> {
+        let schema = Schema::parse(schema)?;
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel), meta: Some(meta) })
+    }
+
+    fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {
+        let name = def.schema.qualified_name();
+        let def = Arc::new(def);
         let mut ops = self.ops.write().unwrap_or_else(|e| e.into_inner());
         if ops.contains_key(&name) {
             return Err(Error::msg(format!("operator {name} is already registered")));

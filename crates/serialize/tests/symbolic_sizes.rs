@@ -76,3 +76,21 @@ fn every_symbolic_size_and_range_round_trips() {
     }
     assert!(sizes > 100 && ranges > 40, "read {sizes} sizes and {ranges} ranges");
 }
+
+/// The module call graph's treespecs print back exactly as PyTorch wrote them.
+#[test]
+fn treespecs_print_back_identically() {
+    let mut checked = 0;
+    for path in archives() {
+        let ep = serialize::load(&path).unwrap();
+        for entry in &ep.model.graph_module.module_call_graph {
+            let Some(sig) = &entry.signature else { continue };
+            for text in [&sig.in_spec, &sig.out_spec] {
+                let Ok(spec) = ir::pytree::TreeSpec::parse(text) else { continue };
+                assert_eq!(&spec.to_json(), text, "{}", path.display());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "{checked} treespecs");
+}

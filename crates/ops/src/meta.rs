@@ -1,0 +1,550 @@
+//! Meta functions: an operator's output sizes as symbolic expressions of its inputs' sizes.
+//!
+//! Tracing runs each operator's kernel on the example data (so dtypes, values and concrete
+//! shapes come from the real computation) and its meta function on the symbolic sizes, so that
+//! the recorded program holds `s77`, `2*s77`, not the example's numbers. Decisions a meta
+//! function makes about sizes (broadcasting `s0` against `s1`, clamping a slice end) go through
+//! the shape environment and become guards.
+//!
+//! An operator whose inputs are all static needs no meta function: its output sizes are the
+//! kernel's. Families share one rule each: pointwise operators broadcast, reductions drop or
+//! keep dims, views rearrange, and so on; [`builtin`] maps each operator to its rule.
+
+use symbolic::{Expr, ShapeEnv};
+
+use crate::args::Args;
+use crate::{Error, Result};
+
+/// The symbolic side of one argument, beside its concrete value in [`Args`].
+#[derive(Clone, Debug)]
+pub enum SymArg {
+    /// A tensor's sizes.
+    Tensor(Vec<Expr>),
+    Int(Expr),
+    Ints(Vec<Expr>),
+    /// A list of (optional) tensors' sizes.
+    Tensors(Vec<Option<Vec<Expr>>>),
+}
+
+/// A meta function: the sizes of each tensor output (several for list returns).
+pub type MetaFn = fn(&mut MetaCall) -> Result<Vec<Vec<Expr>>>;
+
+/// One call of a meta function: the bound concrete arguments, their symbolic overlay (by
+/// parameter index), and the shape environment that records guards.
+pub struct MetaCall<'a> {
+    pub args: &'a Args<'a>,
+    pub sym: &'a [Option<SymArg>],
+    pub env: &'a mut ShapeEnv,
+    /// The user's code location, for guards.
+    pub location: Option<&'a str>,
+}
+
+impl MetaCall<'_> {
+    fn overlay(&self, name: &str) -> Option<&SymArg> {
+        self.args.schema().param_index(name).and_then(|i| self.sym.get(i)).and_then(Option::as_ref)
+    }
+
+    fn op(&self) -> String {
+        self.args.schema().qualified_name()
+    }
+
+    /// The symbolic sizes of tensor parameter `name`.
+    pub fn sizes(&self, name: &str) -> Result<Vec<Expr>> {
+        match self.overlay(name) {
+            Some(SymArg::Tensor(s)) => Ok(s.clone()),
+            _ => Ok(self.args.tensor(name)?.shape().iter().map(|&d| Expr::Int(d as i64)).collect()),
+        }
+    }
+
+    pub fn opt_sizes(&self, name: &str) -> Result<Option<Vec<Expr>>> {
+        match self.args.opt_tensor(name)? {
+            None => Ok(None),
+            Some(_) => self.sizes(name).map(Some),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<Expr> {
+        match self.overlay(name) {
+            Some(SymArg::Int(e)) => Ok(e.clone()),
+            _ => self.args.int(name).map(Expr::Int),
+        }
+    }
+
+    pub fn ints(&self, name: &str) -> Result<Vec<Expr>> {
+        match self.overlay(name) {
+            Some(SymArg::Ints(v)) => Ok(v.clone()),
+            _ => Ok(self.args.int_list(name)?.into_iter().map(Expr::Int).collect()),
+        }
+    }
+
+    pub fn tensors(&self, name: &str) -> Result<Vec<Option<Vec<Expr>>>> {
+        match self.overlay(name) {
+            Some(SymArg::Tensors(v)) => Ok(v.clone()),
+            _ => Ok(self.args.opt_tensor_list(name)?.iter().map(|t| t.as_ref().map(|t| t.shape().iter().map(|&d| Expr::Int(d as i64)).collect())).collect()),
+        }
+    }
+
+    /// Decides a condition on sizes, recording a guard when the example decides it.
+    pub fn guard(&mut self, cond: Expr) -> Result<bool> {
+        self.env.evaluate(&cond, self.location).map_err(|e| Error::msg(e.to_string()))
+    }
+
+    /// `a == b` for two sizes that must agree; refuses the call when they cannot.
+    pub fn expect_equal(&mut self, a: &Expr, b: &Expr, what: &str) -> Result<()> {
+        if self.guard(Expr::equals(a.clone(), b.clone()))? {
+            Ok(())
+        } else {
+            Err(Error::msg(format!("{}: {what}: {a} != {b}", self.op())))
+        }
+    }
+
+    fn wrap_dim(&self, dim: i64, rank: usize) -> Result<usize> {
+        let r = rank.max(1) as i64;
+        let d = if dim < 0 { dim + r } else { dim };
+        if (0..r).contains(&d) {
+            Ok(d as usize)
+        } else {
+            Err(Error::msg(format!("{}: dim {dim} out of range for a tensor of rank {rank}", self.op())))
+        }
+    }
+}
+
+/// Broadcasts two shapes as PyTorch does, guarding on symbolic sizes.
+pub fn broadcast(call: &mut MetaCall, a: &[Expr], b: &[Expr]) -> Result<Vec<Expr>> {
+    let n = a.len().max(b.len());
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let x = if i + a.len() >= n { Some(&a[i + a.len() - n]) } else { None };
+        let y = if i + b.len() >= n { Some(&b[i + b.len() - n]) } else { None };
+        out.push(match (x, y) {
+            (Some(x), None) => x.clone(),
+            (None, Some(y)) => y.clone(),
+            (Some(x), Some(y)) if x == y => x.clone(),
+            (Some(x), Some(y)) => {
+                if *x == Expr::Int(1) {
+                    y.clone()
+                } else if *y == Expr::Int(1) {
+                    x.clone()
+                } else if call.guard(Expr::equals(x.clone(), y.clone()))? {
+                    x.clone()
+                } else if call.guard(Expr::equals(x.clone(), 1))? {
+                    y.clone()
+                } else if call.guard(Expr::equals(y.clone(), 1))? {
+                    x.clone()
+                } else {
+                    return Err(Error::msg(format!("{}: sizes {x} and {y} do not broadcast", call.op())));
+                }
+            }
+            (None, None) => unreachable!("i < max rank"),
+        });
+    }
+    Ok(out)
+}
+
+fn product(v: &[Expr]) -> Expr {
+    Expr::mul_all(v.iter().cloned())
+}
+
+/// Every tensor argument broadcast together (pointwise operators).
+fn pointwise(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut out: Option<Vec<Expr>> = None;
+    let names: Vec<String> = call.args.schema().params.iter().filter(|p| p.ty.is_tensor_like()).map(|p| p.name.clone()).collect();
+    for name in names {
+        if !matches!(call.args.get(&name), crate::Value::Tensor(_)) {
+            continue;
+        }
+        let s = call.sizes(&name)?;
+        out = Some(match out {
+            None => s,
+            Some(o) => broadcast(call, &o, &s)?,
+        });
+    }
+    Ok(vec![out.unwrap_or_default()])
+}
+
+fn same_as_self(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("self").or_else(|_| call.sizes("input"))?])
+}
+
+/// Reductions over `dim` (all dims when absent), keeping them as 1 with `keepdim`.
+fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let schema = call.args.schema();
+    let dims: Option<Vec<i64>> = if schema.param_index("dim").is_some() {
+        match call.args.get("dim") {
+            crate::Value::None => None,
+            crate::Value::Int(d) => Some(vec![*d]),
+            _ => Some(call.args.int_list("dim")?).filter(|v| !v.is_empty()),
+        }
+    } else {
+        None
+    };
+    let keepdim = schema.param_index("keepdim").is_some() && call.args.bool("keepdim")?;
+    let mut reduced = vec![false; s.len()];
+    match dims {
+        None => reduced.iter_mut().for_each(|r| *r = true),
+        Some(ds) => {
+            for d in ds {
+                let d = call.wrap_dim(d, s.len())?;
+                reduced[d] = true;
+            }
+        }
+    }
+    let out: Vec<Expr> = s.iter().zip(&reduced).filter_map(|(e, r)| if !r { Some(e.clone()) } else if keepdim { Some(Expr::Int(1)) } else { None }).collect();
+    let outputs = call.args.schema().returns.len().max(1);
+    Ok(vec![out; outputs])
+}
+
+/// `view`/`reshape`: the new sizes, with one `-1` inferred from the element count.
+fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let name = if call.args.schema().param_index("size").is_some() { "size" } else { "shape" };
+    let mut sizes = call.ints(name)?;
+    if let Some(i) = sizes.iter().position(|e| *e == Expr::Int(-1)) {
+        let known = product(&sizes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, e)| e.clone()).collect::<Vec<_>>());
+        let total = product(&s);
+        let inferred = Expr::floordiv(total.clone(), known.clone());
+        sizes[i] = inferred;
+    }
+    Ok(vec![sizes])
+}
+
+fn transpose(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let (a, b) = (call.wrap_dim(call.args.int("dim0")?, s.len())?, call.wrap_dim(call.args.int("dim1")?, s.len())?);
+    if !s.is_empty() {
+        s.swap(a, b);
+    }
+    Ok(vec![s])
+}
+
+fn t(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    s.reverse();
+    Ok(vec![s])
+}
+
+fn permute(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let dims = call.args.int_list("dims")?;
+    let out = dims.iter().map(|&d| call.wrap_dim(d, s.len()).map(|d| s[d].clone())).collect::<Result<Vec<_>>>()?;
+    Ok(vec![out])
+}
+
+fn unsqueeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len() + 1)?;
+    s.insert(d, Expr::Int(1));
+    Ok(vec![s])
+}
+
+fn squeeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let dims: Vec<usize> = match call.args.schema().param_index("dim") {
+        None => (0..s.len()).collect(),
+        Some(_) => match call.args.get("dim") {
+            crate::Value::Int(d) => vec![call.wrap_dim(*d, s.len())?],
+            _ => call.args.int_list("dim")?.into_iter().map(|d| call.wrap_dim(d, s.len())).collect::<Result<_>>()?,
+        },
+    };
+    Ok(vec![s.into_iter().enumerate().filter(|(i, e)| !(dims.contains(i) && *e == Expr::Int(1))).map(|(_, e)| e).collect()])
+}
+
+fn flatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    if s.is_empty() {
+        return Ok(vec![vec![Expr::Int(1)]]);
+    }
+    let (a, b) = (call.wrap_dim(call.args.int("start_dim")?, s.len())?, call.wrap_dim(call.args.int("end_dim")?, s.len())?);
+    let mut out: Vec<Expr> = s[..a].to_vec();
+    out.push(product(&s[a..=b]));
+    out.extend_from_slice(&s[b + 1..]);
+    Ok(vec![out])
+}
+
+fn expand(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let size = call.ints("size")?;
+    let lead = size.len() - s.len().min(size.len());
+    Ok(vec![size.iter().enumerate().map(|(i, e)| if *e == Expr::Int(-1) && i >= lead { s[i - lead].clone() } else { e.clone() }).collect()])
+}
+
+/// `slice.Tensor`: start and end clamped to the size as Python slicing does.
+fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    let size = s[d].clone();
+    let step = call.args.int("step")?;
+    let bound = |call: &mut MetaCall, name: &str, default: Expr| -> Result<Expr> {
+        let v = match call.args.get(name) {
+            crate::Value::None => return Ok(default),
+            _ => call.int(name)?,
+        };
+        // huge ends mean "to the end"
+        if let Expr::Int(i) = v {
+            if i >= i64::MAX / 2 {
+                return Ok(size.clone());
+            }
+            if i < 0 {
+                let shifted = size.clone() + i;
+                return Ok(if call.guard(Expr::less(shifted.clone(), 0))? { Expr::Int(0) } else { shifted });
+            }
+        }
+        Ok(if call.guard(Expr::greater_eq(v.clone(), size.clone()))? { size.clone() } else { v })
+    };
+    let start = bound(call, "start", Expr::Int(0))?;
+    let end = bound(call, "end", size.clone())?;
+    let len = end - start;
+    s[d] = if call.guard(Expr::less_eq(len.clone(), 0))? { Expr::Int(0) } else { Expr::floordiv(len + (step - 1), Expr::Int(step)) };
+    Ok(vec![s])
+}
+
+fn select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    s.remove(d);
+    Ok(vec![s])
+}
+
+/// `chunk`/`split`/`split_with_sizes`/`unbind`: one shape per piece (the example decides how
+/// many pieces there are).
+fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim").unwrap_or(0), s.len())?;
+    let size = s[d].clone();
+    let op = call.op();
+    let lens: Vec<Expr> = if op.starts_with("aten::unbind") {
+        let n = call.env.guard_int(&size, call.location).map_err(|e| Error::msg(e.to_string()))?;
+        return Ok((0..n).map(|_| s.iter().enumerate().filter(|(i, _)| *i != d).map(|(_, e)| e.clone()).collect()).collect());
+    } else if op.starts_with("aten::split_with_sizes") {
+        call.ints("split_sizes")?
+    } else {
+        let each = if op.starts_with("aten::chunk") {
+            let chunks = call.args.int("chunks")?;
+            Expr::floordiv(size.clone() + (chunks - 1), Expr::Int(chunks))
+        } else {
+            call.int("split_size")?
+        };
+        let n = call.env.guard_int(&Expr::floordiv(size.clone() + each.clone() - 1, each.clone()), call.location).map_err(|e| Error::msg(e.to_string()))?;
+        (0..n).map(|i| if i + 1 < n { each.clone() } else { size.clone() - each.clone() * (n - 1) }).collect()
+    };
+    Ok(lens
+        .into_iter()
+        .map(|len| {
+            let mut piece = s.clone();
+            piece[d] = len;
+            piece
+        })
+        .collect())
+}
+
+/// `mm`, `bmm`, `matmul`, `linear`, `addmm`: batch dims broadcast, the inner dims must agree.
+fn matmul(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let op = call.op();
+    let (a, b, b_transposed) = if op.starts_with("aten::linear") {
+        (call.sizes("input")?, call.sizes("weight")?, true)
+    } else if op.starts_with("aten::addmm") || op.starts_with("aten::baddbmm") {
+        (call.sizes("mat1").or_else(|_| call.sizes("batch1"))?, call.sizes("mat2").or_else(|_| call.sizes("batch2"))?, false)
+    } else if op.starts_with("aten::mm") || op.starts_with("aten::bmm") {
+        (call.sizes("self")?, call.sizes("mat2")?, false)
+    } else {
+        (call.sizes("self")?, call.sizes("other")?, false)
+    };
+    let b: Vec<Expr> = if b_transposed {
+        let mut b = b;
+        b.reverse();
+        b
+    } else {
+        b
+    };
+    // vectors are promoted to matrices and the added dim dropped afterwards
+    let (a2, drop_m) = if a.len() == 1 { (vec![Expr::Int(1), a[0].clone()], true) } else { (a.clone(), false) };
+    let (b2, drop_n) = if b.len() == 1 { (vec![b[0].clone(), Expr::Int(1)], true) } else { (b.clone(), false) };
+    let (ka, kb) = (a2[a2.len() - 1].clone(), b2[b2.len() - 2].clone());
+    call.expect_equal(&ka, &kb, "the inner dimensions of a matrix product must agree")?;
+    let batch = broadcast(call, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    let mut out = batch;
+    if !drop_m {
+        out.push(a2[a2.len() - 2].clone());
+    }
+    if !drop_n {
+        out.push(b2[b2.len() - 1].clone());
+    }
+    Ok(vec![out])
+}
+
+/// `(size + 2*pad - dilation*(kernel-1) - 1) // stride + 1`, ceil mode rounding up.
+fn window_out(size: &Expr, kernel: i64, stride: i64, pad: i64, dilation: i64, ceil: bool) -> Expr {
+    let span = size.clone() + (2 * pad - dilation * (kernel - 1) - 1);
+    let out = Expr::floordiv(span + if ceil { stride - 1 } else { 0 }, Expr::Int(stride)) + 1;
+    if ceil {
+        // the last window must start inside the input or its left padding
+        Expr::min_of([out.clone(), Expr::floordiv(size.clone() + (pad - 1), Expr::Int(stride)) + 1])
+    } else {
+        out
+    }
+}
+
+fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let w = call.sizes("weight")?;
+    let spatial = w.len() - 2;
+    let list = |call: &MetaCall, name: &str, default: i64| -> Result<Vec<i64>> {
+        let v = call.args.int_list(name).unwrap_or_default();
+        Ok(match v.len() {
+            0 => vec![default; spatial],
+            1 => vec![v[0]; spatial],
+            _ => v,
+        })
+    };
+    let (stride, dilation) = (list(call, "stride", 1)?, list(call, "dilation", 1)?);
+    let batched = x.len() == w.len();
+    let lead = if batched { 2 } else { 1 };
+    let padding: Vec<i64> = match call.args.get("padding") {
+        crate::Value::Str(s) if s == "same" => (0..spatial).map(|i| -1 - i as i64).collect(),
+        crate::Value::Str(_) => vec![0; spatial],
+        _ => list(call, "padding", 0)?,
+    };
+    let mut out: Vec<Expr> = if batched { vec![x[0].clone(), w[0].clone()] } else { vec![w[0].clone()] };
+    for i in 0..spatial {
+        let k = w[2 + i].as_int().ok_or_else(|| Error::msg("conv: symbolic kernel sizes are not supported"))?;
+        out.push(if padding[i] < 0 { x[lead + i].clone() } else { window_out(&x[lead + i], k, stride[i], padding[i], dilation[i], false) });
+    }
+    Ok(vec![out])
+}
+
+fn pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("self")?;
+    let kernel = call.args.int_list("kernel_size")?;
+    let spatial = kernel.len().max(1);
+    let fill = |v: Vec<i64>, d: &[i64]| if v.is_empty() { d.to_vec() } else if v.len() == 1 { vec![v[0]; spatial] } else { v };
+    let kernel = fill(kernel.clone(), &kernel);
+    let stride = fill(call.args.int_list("stride").unwrap_or_default(), &kernel);
+    let padding = fill(call.args.int_list("padding").unwrap_or_default(), &vec![0; spatial]);
+    let dilation = fill(call.args.int_list("dilation").unwrap_or_default(), &vec![1; spatial]);
+    let ceil = call.args.opt_bool("ceil_mode").ok().flatten().unwrap_or(false);
+    let lead = x.len() - spatial;
+    let mut out = x[..lead].to_vec();
+    for i in 0..spatial {
+        out.push(window_out(&x[lead + i], kernel[i], stride[i], padding[i], dilation[i], ceil));
+    }
+    let n = call.args.schema().returns.len().max(1);
+    Ok(vec![out; n])
+}
+
+fn adaptive_pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("self")?;
+    let size = call.ints("output_size")?;
+    let mut out = x[..x.len() - size.len()].to_vec();
+    out.extend(size);
+    let n = call.args.schema().returns.len().max(1);
+    Ok(vec![out; n])
+}
+
+fn cat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().filter(|s| !(s.len() == 1 && s[0] == Expr::Int(0))).collect();
+    let Some(first) = shapes.first().cloned() else { return Ok(vec![vec![Expr::Int(0)]]) };
+    let op = call.op();
+    let d = call.args.int("dim")?;
+    if op.starts_with("aten::stack") {
+        let d = call.wrap_dim(d, first.len() + 1)?;
+        let mut out = first;
+        out.insert(d, Expr::Int(shapes.len() as i64));
+        return Ok(vec![out]);
+    }
+    let d = call.wrap_dim(d, first.len())?;
+    let mut out = first.clone();
+    out[d] = Expr::add_all(shapes.iter().map(|s| s[d].clone()));
+    for s in &shapes[1..] {
+        for (i, (a, b)) in first.iter().zip(s).enumerate() {
+            if i != d {
+                call.expect_equal(a, b, "concatenated tensors must agree outside the concatenation dim")?;
+            }
+        }
+    }
+    Ok(vec![out])
+}
+
+fn embedding(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let w = call.sizes("weight")?;
+    let mut out = call.sizes("indices")?;
+    out.push(w[w.len() - 1].clone());
+    Ok(vec![out])
+}
+
+fn repeat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let r = call.ints("repeats")?;
+    let lead = r.len() - s.len();
+    Ok(vec![r.iter().enumerate().map(|(i, k)| if i < lead { k.clone() } else { k.clone() * s[i - lead].clone() }).collect()])
+}
+
+/// Factories: the requested size.
+fn factory(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.ints("size")?])
+}
+
+fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let n = call.args.int_list("normalized_shape")?.len();
+    let mut stat = x[..x.len() - n].to_vec();
+    stat.extend(std::iter::repeat_n(Expr::Int(1), n));
+    Ok(vec![x, stat.clone(), stat])
+}
+
+fn sdpa(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let q = call.sizes("query")?;
+    let v = call.sizes("value")?;
+    let mut out = q[..q.len() - 1].to_vec();
+    out.push(v[v.len() - 1].clone());
+    Ok(vec![out])
+}
+
+/// The built-in meta function of an operator, by qualified name (`aten::add.Tensor`).
+pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
+    let base = name.strip_prefix("aten::").unwrap_or(name);
+    let (op, overload) = base.split_once('.').unwrap_or((base, "default"));
+    let op = op.trim_end_matches('_');
+    Some(match op {
+        _ if pointwise_tag => pointwise,
+        "add" | "sub" | "mul" | "div" | "rsub" | "pow" | "where" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logical_and"
+        | "logical_or" | "bitwise_and" | "bitwise_or" | "remainder" | "fmod" | "atan2" | "lerp" | "clamp" | "masked_fill" => {
+            if op == "masked_fill" {
+                same_as_self
+            } else {
+                pointwise
+            }
+        }
+        "relu" | "gelu" | "silu" | "sigmoid" | "tanh" | "hardswish" | "hardsigmoid" | "hardtanh" | "leaky_relu" | "elu" | "softmax" | "log_softmax"
+        | "_softmax" | "_log_softmax" | "clone" | "contiguous" | "detach" | "alias" | "lift_fresh_copy" | "dropout" | "triu" | "tril" | "batch_norm"
+        | "layer_norm" | "group_norm" | "instance_norm" | "index_put" | "copy" | "fill" | "zero" | "neg" | "exp" | "log" | "sqrt" | "rsqrt"
+        | "abs" | "sin" | "cos" | "cumsum" | "_to_copy" | "to" | "type_as" | "zeros_like" | "ones_like" | "empty_like" | "full_like"
+        | "rand_like" | "randn_like" | "native_dropout" | "relu6" | "scatter" | "index_fill" | "masked_scatter" | "_native_batch_norm_legit_no_training" => {
+            same_as_self
+        }
+        "sum" | "mean" | "amax" | "amin" | "argmax" | "argmin" | "prod" | "any" | "all" | "std" | "var" | "logsumexp" | "norm" => reduction,
+        "max" | "min" if overload != "default" && overload != "other" => reduction,
+        "view" | "reshape" | "_unsafe_view" | "_reshape_alias" => view,
+        "transpose" | "swapaxes" => transpose,
+        "t" | "numpy_T" => t,
+        "permute" => permute,
+        "unsqueeze" => unsqueeze,
+        "squeeze" => squeeze,
+        "flatten" => flatten,
+        "expand" => expand,
+        "slice" => slice,
+        "select" => select,
+        "chunk" | "split" | "split_with_sizes" | "unbind" => pieces,
+        "mm" | "bmm" | "matmul" | "linear" | "addmm" | "baddbmm" => matmul,
+        "conv1d" | "conv2d" | "conv3d" | "convolution" | "_convolution" => conv,
+        "max_pool2d" | "max_pool1d" | "avg_pool2d" | "avg_pool1d" | "max_pool2d_with_indices" => pool,
+        "adaptive_avg_pool2d" | "adaptive_avg_pool1d" | "_adaptive_avg_pool2d" | "adaptive_max_pool2d" => adaptive_pool,
+        "cat" | "concat" | "concatenate" | "stack" => cat,
+        "embedding" => embedding,
+        "repeat" => repeat,
+        "ones" | "zeros" | "empty" | "full" | "randn" | "rand" => factory,
+        "native_layer_norm" => native_layer_norm,
+        "scaled_dot_product_attention" => sdpa,
+        _ => return None,
+    })
+}
