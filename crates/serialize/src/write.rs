@@ -94,9 +94,8 @@ pub fn write_archive<W: Write + Seek>(ep: &ExportedProgram, out: W, dest: &str) 
     w.payload("data/constants", "tensor", "model_constants_config.json", &ep.constants, |_| false)?;
     let model = serde_json::to_vec(&ep.model).map_err(|e| io_err(dest, e))?;
     w.file("models/model.json", &model)?;
-    if let Some(inputs) = &ep.example_inputs {
-        w.file("data/sample_inputs/model.pt", inputs)?;
-    }
+    // PyTorch reads this entry unconditionally; an empty one means "no example inputs"
+    w.file("data/sample_inputs/model.pt", ep.example_inputs.as_deref().unwrap_or_default())?;
     w.file("archive_format", b"pt2")?;
     w.file("archive_version", b"0")?;
     w.file(".data/version", b"6")?;

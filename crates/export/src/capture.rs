@@ -1,0 +1,400 @@
+//! `export()`: lifts a module's state to placeholders, gives each input dim a size (static or
+//! symbolic, per the dynamic-shapes spec), traces `forward`, checks the guards against the
+//! specs, and assembles the `ExportedProgram`.
+
+use indexmap::IndexMap;
+use ir::pytree::{DictKey, TreeSpec};
+use ir::schema::{self, Argument, InputSpec, OutputSpec, TensorArgument};
+use symbolic::{DimSpec, Expr};
+
+use crate::module::{Module, Visitor};
+use crate::tensor::Tensor;
+use crate::trace::{tracing, Placeholder, PlaceholderKind, SymbolSource, Tracer};
+use crate::tree::Tree;
+use crate::{Error, Result};
+
+/// Named inputs, in the order `forward` takes them (PyTorch's argument names).
+#[derive(Clone, Default)]
+pub struct Inputs {
+    pub args: Vec<(String, Tree)>,
+}
+
+impl Inputs {
+    pub fn new() -> Inputs {
+        Inputs::default()
+    }
+
+    pub fn arg(mut self, name: &str, value: impl Into<Tree>) -> Inputs {
+        self.args.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Result<&Tree> {
+        self.args.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| Error(format!("no input named `{name}`")))
+    }
+
+    /// The tensor input `name`.
+    pub fn tensor(&self, name: &str) -> Result<&Tensor> {
+        match self.get(name)? {
+            Tree::Tensor(t) => Ok(t),
+            other => Err(Error(format!("input `{name}` must be a tensor, got {}", other.kind()))),
+        }
+    }
+}
+
+/// A program that can be exported: a module with a `forward` over named inputs.
+pub trait Program: Module {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree>;
+}
+
+/// Which input dims are dynamic, by input path (`x`, `inp['x']`, `inp['others'][0]`) and dim.
+#[derive(Clone, Default)]
+pub struct DynamicShapes {
+    dims: Vec<(String, usize, DimSpec)>,
+}
+
+impl DynamicShapes {
+    pub fn new() -> DynamicShapes {
+        DynamicShapes::default()
+    }
+
+    pub fn dim(mut self, input: &str, dim: usize, spec: impl Into<DimSpec>) -> DynamicShapes {
+        self.dims.push((input.to_string(), dim, spec.into()));
+        self
+    }
+
+    fn spec(&self, input: &str, dim: usize) -> DimSpec {
+        self.dims.iter().find(|(i, d, _)| i == input && *d == dim).map(|(_, _, s)| s.clone()).unwrap_or(DimSpec::Static)
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct ExportOptions {
+    pub dynamic_shapes: DynamicShapes,
+}
+
+/// Leaves of the inputs with their paths (`inp['x']`), placeholder names (`inp_x`) and the
+/// source PyTorch names their sizes by (`L['inp']['x']`).
+fn input_leaves(inputs: &Inputs) -> (Vec<(String, String, String, Tree)>, TreeSpec) {
+    fn walk(t: &Tree, path: &str, name: &str, source: &str, out: &mut Vec<(String, String, String, Tree)>) -> TreeSpec {
+        match t {
+            Tree::Tuple(v) | Tree::List(v) => {
+                let specs = v.iter().enumerate().map(|(i, c)| walk(c, &format!("{path}[{i}]"), &format!("{name}_{i}"), &format!("{source}[{i}]"), out)).collect();
+                if matches!(t, Tree::Tuple(_)) {
+                    TreeSpec::Tuple(specs)
+                } else {
+                    TreeSpec::List(specs)
+                }
+            }
+            Tree::Dict(v) => TreeSpec::Dict(
+                v.iter().map(|(k, c)| (DictKey::Str(k.clone()), walk(c, &format!("{path}['{k}']"), &format!("{name}_{k}"), &format!("{source}['{k}']"), out))).collect(),
+            ),
+            Tree::None => TreeSpec::NoneNode,
+            leaf => {
+                out.push((path.to_string(), name.to_string(), source.to_string(), leaf.clone()));
+                TreeSpec::Leaf
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let specs = inputs.args.iter().map(|(n, t)| walk(t, n, n, &format!("L['{n}']"), &mut out)).collect();
+    (out, TreeSpec::Tuple(vec![TreeSpec::Tuple(specs), TreeSpec::Dict(vec![])]))
+}
+
+/// Traces `program.forward(inputs)` into an `ExportedProgram`.
+pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) -> Result<ir::ExportedProgram> {
+    let mut tracer = Tracer::new();
+    let visitor = Visitor::root(program);
+    for (fqn, addr, ty) in &visitor.modules {
+        tracer.module_names.insert(*addr, (fqn.clone(), ty.clone()));
+    }
+
+    // lifted state: parameters, then buffers (buffers are copied: tracing runs the real
+    // kernels and must not change the module)
+    for (fqn, p) in &visitor.parameters {
+        let name = tracer.fresh_name(&format!("p_{}", fqn.replace('.', "_")));
+        let data = p.0.data();
+        let sizes = static_sizes(&data);
+        let t = tracer.new_value(name.clone(), data, sizes, true);
+        tracer.lifted.insert(p.0.id(), t);
+        tracer.placeholders.push(Placeholder { name, kind: PlaceholderKind::Parameter { target: fqn.clone() } });
+    }
+    for (fqn, b) in &visitor.buffers {
+        let name = tracer.fresh_name(&format!("b_{}", fqn.replace('.', "_")));
+        let data = b.state.data().deep_clone();
+        let sizes = static_sizes(&data);
+        let t = tracer.new_value(name.clone(), data, sizes, false);
+        tracer.lifted.insert(b.state.id(), t);
+        tracer.placeholders.push(Placeholder { name, kind: PlaceholderKind::Buffer { target: fqn.clone(), persistent: b.persistent } });
+    }
+
+    // user inputs, each dim sized per the spec
+    let (leaves, in_spec) = input_leaves(&inputs);
+    let mut traced_leaves = Vec::new();
+    let mut user_inputs = Vec::new();
+    for (path, name, source, leaf) in &leaves {
+        match leaf {
+            Tree::Tensor(t) => {
+                let data = t.data().deep_clone();
+                let mut sizes = Vec::new();
+                for (d, &hint) in data.shape().iter().enumerate() {
+                    let spec = options.dynamic_shapes.spec(path, d);
+                    let src = format!("{source}.size()[{d}]");
+                    let size = tracer.env.create_size_for_spec(&src, hint as i64, &spec).map_err(|e| Error(e.to_string()))?;
+                    sizes.push(size);
+                }
+                let pname = tracer.fresh_name(name);
+                for (d, s) in sizes.iter().enumerate() {
+                    if let Some(sym) = s.as_symbol() {
+                        tracer.symbol_sources.entry(sym.to_string()).or_insert(SymbolSource { value: pname.clone(), dim: d });
+                    }
+                }
+                let traced = tracer.new_value(pname.clone(), data, sizes, false);
+                user_inputs.push((pname.clone(), Some(path.clone())));
+                traced_leaves.push(Tree::Tensor(traced));
+            }
+            other => {
+                // numbers are specialized, as PyTorch does for non-tensor inputs
+                user_inputs.push((name.clone(), None));
+                traced_leaves.push(other.clone());
+            }
+        }
+    }
+    let mut rebuilt = leaves_into(&inputs, &mut traced_leaves.into_iter());
+
+    let root_entry = (String::new(), program.type_name());
+    tracer.module_stack.push(root_entry);
+    let (tracer, out) = tracing(tracer, || program.forward(&std::mem::take(&mut rebuilt)));
+    let out = out?;
+    if let Err(v) = tracer.env.check_specs() {
+        return Err(Error(v.message));
+    }
+    assemble(tracer, &visitor, &inputs, &leaves, user_inputs, in_spec, out)
+}
+
+fn static_sizes(t: &tensor::Tensor) -> Vec<Expr> {
+    t.shape().iter().map(|&d| Expr::Int(d as i64)).collect()
+}
+
+/// The inputs with their leaves replaced, in order.
+fn leaves_into(inputs: &Inputs, leaves: &mut impl Iterator<Item = Tree>) -> Inputs {
+    fn rebuild(t: &Tree, leaves: &mut dyn Iterator<Item = Tree>) -> Tree {
+        match t {
+            Tree::Tuple(v) => Tree::Tuple(v.iter().map(|c| rebuild(c, leaves)).collect()),
+            Tree::List(v) => Tree::List(v.iter().map(|c| rebuild(c, leaves)).collect()),
+            Tree::Dict(v) => Tree::Dict(v.iter().map(|(k, c)| (k.clone(), rebuild(c, leaves))).collect()),
+            Tree::None => Tree::None,
+            _ => leaves.next().expect("one leaf per leaf"),
+        }
+    }
+    Inputs { args: inputs.args.iter().map(|(n, t)| (n.clone(), rebuild(t, leaves))).collect() }
+}
+
+fn assemble(
+    mut tracer: Tracer,
+    visitor: &Visitor,
+    inputs: &Inputs,
+    leaves: &[(String, String, String, Tree)],
+    user_inputs: Vec<(String, Option<String>)>,
+    in_spec: TreeSpec,
+    out: Tree,
+) -> Result<ir::ExportedProgram> {
+    // outputs
+    let mut outputs = Vec::new();
+    let out_spec = output_leaves(&mut tracer, &out, &mut outputs)?;
+
+    // sizes in final form: replacements found after a value was recorded apply to it too
+    let env = &tracer.env;
+    let mut tensor_values = IndexMap::new();
+    for (name, (meta, sizes)) in &tracer.tensor_values {
+        let mut meta = meta.clone();
+        if sizes.iter().any(|s| s.as_int().is_none()) {
+            let finals: Vec<Expr> = sizes.iter().map(|s| env.simplify(s)).collect();
+            for (slot, e) in meta.sizes.iter_mut().zip(&finals) {
+                let hint = match slot {
+                    schema::SymInt::AsExpr(x) => match x.hint {
+                        Some(schema::SymExprHint::AsInt(h)) => Some(h),
+                        _ => None,
+                    },
+                    schema::SymInt::AsInt(v) => Some(*v),
+                };
+                *slot = match e {
+                    Expr::Int(v) => schema::SymInt::AsInt(*v),
+                    e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: hint.map(schema::SymExprHint::AsInt) }),
+                };
+            }
+            for s in meta.strides.iter_mut() {
+                if let schema::SymInt::AsExpr(x) = s {
+                    if let Ok(e) = Expr::parse_srepr(&x.expr_str) {
+                        *s = match env.simplify(&e) {
+                            Expr::Int(v) => schema::SymInt::AsInt(v),
+                            e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None }),
+                        };
+                    }
+                }
+            }
+        }
+        tensor_values.insert(name.clone(), meta);
+    }
+    let sym_int_values: IndexMap<String, schema::SymInt> = tracer
+        .sym_int_values
+        .iter()
+        .map(|(n, (e, h))| {
+            let e = env.simplify(e);
+            let v = match e {
+                Expr::Int(v) => schema::SymInt::AsInt(v),
+                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: Some(schema::SymExprHint::AsInt(*h)) }),
+            };
+            (n.clone(), v)
+        })
+        .collect();
+
+    // range constraints: every symbol the inputs' sizes use, and derived sizes
+    let mut range_constraints = IndexMap::new();
+    for (name, _) in &user_inputs {
+        let Some(meta) = tensor_values.get(name) else { continue };
+        for s in &meta.sizes {
+            let schema::SymInt::AsExpr(x) = s else { continue };
+            let Ok(e) = Expr::parse_srepr(&x.expr_str) else { continue };
+            let key = e.to_string();
+            if range_constraints.contains_key(&key) {
+                continue;
+            }
+            let r = e.range(&|s| env.range_of(s));
+            range_constraints.insert(key, schema::RangeConstraint { min_val: r.lo.as_int(), max_val: r.hi.as_int() });
+        }
+    }
+
+    // placeholders in PyTorch's order: parameters, buffers, constants, user inputs
+    let mut input_specs = Vec::new();
+    let mut graph_inputs = Vec::new();
+    let rank = |k: &PlaceholderKind| match k {
+        PlaceholderKind::Parameter { .. } => 0,
+        PlaceholderKind::Buffer { .. } => 1,
+        PlaceholderKind::Constant { .. } => 2,
+    };
+    let mut lifted = tracer.placeholders.clone();
+    lifted.sort_by_key(|p| rank(&p.kind));
+    for p in &lifted {
+        let arg = TensorArgument { name: p.name.clone() };
+        graph_inputs.push(Argument::AsTensor(arg.clone()));
+        input_specs.push(match &p.kind {
+            PlaceholderKind::Parameter { target } => InputSpec::Parameter(schema::InputToParameterSpec { arg, parameter_name: target.clone() }),
+            PlaceholderKind::Buffer { target, persistent } => {
+                InputSpec::Buffer(schema::InputToBufferSpec { arg, buffer_name: target.clone(), persistent: *persistent })
+            }
+            PlaceholderKind::Constant { target } => {
+                InputSpec::TensorConstant(schema::InputToTensorConstantSpec { arg, tensor_constant_name: target.clone() })
+            }
+        });
+    }
+    for ((name, path), (_, _, _, leaf)) in user_inputs.iter().zip(leaves) {
+        match (path, leaf) {
+            (Some(_), _) => {
+                let arg = Argument::AsTensor(TensorArgument { name: name.clone() });
+                graph_inputs.push(arg.clone());
+                input_specs.push(InputSpec::UserInput(schema::UserInputSpec { arg }));
+            }
+            (None, leaf) => {
+                let value = match leaf {
+                    Tree::Int(i) => schema::ConstantValue::AsInt(*i),
+                    Tree::Float(f) => schema::ConstantValue::AsFloat(ir::float::F64(*f)),
+                    Tree::Bool(b) => schema::ConstantValue::AsBool(*b),
+                    _ => schema::ConstantValue::AsNone(true),
+                };
+                input_specs.push(InputSpec::ConstantInput(schema::InputToConstantInputSpec { name: name.clone(), value }));
+            }
+        }
+    }
+    let output_specs = outputs.iter().map(|a| OutputSpec::UserOutput(schema::UserOutputSpec { arg: a.clone() })).collect();
+
+    let mut module_call_graph = vec![schema::ModuleCallEntry {
+        fqn: String::new(),
+        signature: Some(schema::ModuleCallSignature {
+            inputs: vec![],
+            outputs: vec![],
+            in_spec: in_spec.to_json(),
+            out_spec: out_spec.to_json(),
+            forward_arg_names: Some(inputs.args.iter().map(|(n, _)| n.clone()).collect()),
+        }),
+    }];
+    module_call_graph.extend(visitor.modules.iter().skip(1).map(|(fqn, _, _)| schema::ModuleCallEntry { fqn: fqn.clone(), signature: None }));
+
+    let graph = schema::Graph {
+        inputs: graph_inputs,
+        outputs: outputs.clone(),
+        nodes: std::mem::take(&mut tracer.nodes),
+        tensor_values,
+        sym_int_values,
+        sym_bool_values: IndexMap::new(),
+        is_single_tensor_return: false,
+        custom_obj_values: IndexMap::new(),
+        sym_float_values: IndexMap::new(),
+    };
+    let model = schema::ExportedProgram {
+        graph_module: schema::GraphModule {
+            graph,
+            signature: schema::GraphSignature { input_specs, output_specs },
+            module_call_graph,
+            metadata: IndexMap::new(),
+            treespec_namedtuple_fields: IndexMap::new(),
+        },
+        opset_version: [("aten".to_string(), 10)].into_iter().collect(),
+        range_constraints,
+        schema_version: schema::SchemaVersion { major: 8, minor: 20 },
+        verifiers: vec!["TRAINING".into()],
+        torch_version: "2.15.0".into(),
+        guards_code: vec![],
+    };
+    let mut state_dict = IndexMap::new();
+    for (fqn, p) in &visitor.parameters {
+        state_dict.insert(fqn.clone(), p.0.data());
+    }
+    let mut constants = IndexMap::new();
+    for (fqn, b) in &visitor.buffers {
+        if b.persistent {
+            state_dict.insert(fqn.clone(), b.state.data());
+        } else {
+            constants.insert(fqn.clone(), b.state.data());
+        }
+    }
+    for (name, t) in &tracer.constants {
+        constants.insert(name.clone(), t.clone());
+    }
+    Ok(ir::ExportedProgram { model, state_dict, constants, example_inputs: None })
+}
+
+/// The output leaves as graph arguments, and the output's structure.
+fn output_leaves(tracer: &mut Tracer, out: &Tree, args: &mut Vec<Argument>) -> Result<TreeSpec> {
+    Ok(match out {
+        Tree::Tensor(t) => {
+            let name = t.name_in(tracer.id).ok_or_else(|| Error("an output tensor was not computed from the inputs (a constant output is not supported)".into()))?;
+            args.push(Argument::AsTensor(TensorArgument { name }));
+            TreeSpec::Leaf
+        }
+        Tree::Int(i) => {
+            args.push(Argument::AsInt(*i));
+            TreeSpec::Leaf
+        }
+        Tree::SymInt(s) => {
+            let a = tracer.sym_value(s.expr(), s.hint())?;
+            args.push(match a {
+                schema::SymIntArgument::AsInt(v) => Argument::AsInt(v),
+                n => Argument::AsSymInt(n),
+            });
+            TreeSpec::Leaf
+        }
+        Tree::Float(f) => {
+            args.push(Argument::AsFloat(ir::float::F64(*f)));
+            TreeSpec::Leaf
+        }
+        Tree::Bool(b) => {
+            args.push(Argument::AsBool(*b));
+            TreeSpec::Leaf
+        }
+        Tree::None => TreeSpec::NoneNode,
+        Tree::Tuple(v) => TreeSpec::Tuple(v.iter().map(|c| output_leaves(tracer, c, args)).collect::<Result<_>>()?),
+        Tree::List(v) => TreeSpec::List(v.iter().map(|c| output_leaves(tracer, c, args)).collect::<Result<_>>()?),
+        Tree::Dict(v) => TreeSpec::Dict(v.iter().map(|(k, c)| Ok((DictKey::Str(k.clone()), output_leaves(tracer, c, args)?))).collect::<Result<_>>()?),
+    })
+}

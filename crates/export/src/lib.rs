@@ -1,0 +1,41 @@
+//! torch.export for Rust programs.
+//!
+//! Write a model against a torch-like API ([`Tensor`] methods with torch's names, [`functional`],
+//! [`nn`] layers, [`Module`] for parameters and buffers); it runs eagerly on real data, and
+//! [`export`] traces it into an [`ir::ExportedProgram`] that prints like PyTorch's, runs in
+//! pt2's runtime and loads in `torch.export.load`.
+//!
+//! How tracing works: `export` lifts parameters and buffers to placeholders (`p_lin_weight`,
+//! `b_bn_running_mean`), gives every input dim a size, a constant or a symbol per the
+//! [`DynamicShapes`] spec, and runs `forward`. Each operator call runs its kernel on the example
+//! data and, through the registry's meta function, computes symbolic output sizes; decisions
+//! about sizes (broadcasting, slicing, `SymInt` comparisons in user code) are recorded as
+//! guards and checked against the spec at the end, failing with PyTorch's constraint
+//! violations and suggested fixes.
+//!
+//! The rule for host code: a Rust `if` on a [`SymInt`] comparison is allowed and becomes a
+//! guard (the program is valid only where the branch taken stays the same); reading a tensor's
+//! *values* into host code specializes on the example and is not recorded.
+
+pub mod capture;
+pub mod functional;
+pub mod module;
+pub mod nn;
+pub mod symint;
+pub mod tensor;
+pub mod trace;
+pub mod tree;
+
+pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
+pub use module::{load_state_dict, state_dict, Buffer, Module, Parameter, Scope, Visitor};
+pub use symbolic::{Dim, DimSpec};
+pub use symint::SymInt;
+pub use tensor::{cat, ones, stack, zeros, Tensor};
+pub use tree::Tree;
+
+/// An error while building or tracing a program: what was expected, what came, and where.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Error(pub String);
+
+pub type Result<T> = std::result::Result<T, Error>;

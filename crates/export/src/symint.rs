@@ -1,0 +1,141 @@
+//! `SymInt`: a size that behaves like an integer. Outside tracing it is just its value; while
+//! tracing it also carries its symbolic expression (`s77`, `2*s77`), so arithmetic on sizes
+//! (`x.size(0) * 2`) stays symbolic and comparisons become guards.
+
+use std::fmt;
+use std::ops;
+
+use symbolic::Expr;
+
+use crate::trace::with_tracer;
+use crate::{Error, Result};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymInt {
+    expr: Expr,
+    hint: i64,
+}
+
+impl SymInt {
+    pub(crate) fn symbolic(expr: Expr, hint: i64) -> SymInt {
+        SymInt { expr, hint }
+    }
+
+    /// The value for the example inputs.
+    pub fn hint(&self) -> i64 {
+        self.hint
+    }
+
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+
+    /// Whether the value is fixed (not a symbol of the trace).
+    pub fn is_static(&self) -> bool {
+        self.expr.as_int().is_some()
+    }
+
+    /// The concrete value, specializing the program to it while tracing (a guard `Eq(s, v)`).
+    #[track_caller]
+    pub fn guard_int(&self) -> Result<i64> {
+        if let Some(v) = self.expr.as_int() {
+            return Ok(v);
+        }
+        let at = std::panic::Location::caller();
+        with_tracer(|t| match t {
+            Some(t) => t.env.guard_int(&self.expr, Some(&format!("{}:{}", at.file(), at.line()))).map_err(|e| Error(e.to_string())),
+            None => Ok(self.hint),
+        })
+    }
+
+    /// Decides `self op other` as Rust code branching on sizes does: while tracing, the outcome
+    /// for the example becomes a guard of the program.
+    #[track_caller]
+    fn decide(&self, cond: Expr, concrete: bool) -> Result<bool> {
+        let at = std::panic::Location::caller();
+        with_tracer(|t| match t {
+            Some(t) => t.env.evaluate(&cond, Some(&format!("{}:{}", at.file(), at.line()))).map_err(|e| Error(e.to_string())),
+            None => Ok(concrete),
+        })
+    }
+
+    #[track_caller]
+    pub fn eq(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::equals(self.expr.clone(), o.expr.clone()), self.hint == o.hint)
+    }
+    #[track_caller]
+    pub fn ne(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::not_equals(self.expr.clone(), o.expr.clone()), self.hint != o.hint)
+    }
+    #[track_caller]
+    pub fn lt(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::less(self.expr.clone(), o.expr.clone()), self.hint < o.hint)
+    }
+    #[track_caller]
+    pub fn le(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::less_eq(self.expr.clone(), o.expr.clone()), self.hint <= o.hint)
+    }
+    #[track_caller]
+    pub fn gt(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::greater(self.expr.clone(), o.expr.clone()), self.hint > o.hint)
+    }
+    #[track_caller]
+    pub fn ge(&self, other: impl Into<SymInt>) -> Result<bool> {
+        let o = other.into();
+        self.decide(Expr::greater_eq(self.expr.clone(), o.expr.clone()), self.hint >= o.hint)
+    }
+
+    /// Python's `//`.
+    pub fn floordiv(&self, other: impl Into<SymInt>) -> SymInt {
+        let o = other.into();
+        SymInt { expr: Expr::floordiv(self.expr.clone(), o.expr.clone()), hint: symbolic::floor_div(self.hint, o.hint).unwrap_or(0) }
+    }
+}
+
+impl From<i64> for SymInt {
+    fn from(v: i64) -> SymInt {
+        SymInt { expr: Expr::Int(v), hint: v }
+    }
+}
+
+impl From<&SymInt> for SymInt {
+    fn from(v: &SymInt) -> SymInt {
+        v.clone()
+    }
+}
+
+impl fmt::Display for SymInt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.expr.as_int() {
+            Some(v) => write!(f, "{v}"),
+            None => write!(f, "{} (= {} for the example)", self.expr, self.hint),
+        }
+    }
+}
+
+macro_rules! sym_arith {
+    ($trait:ident, $method:ident, $op:tt, $checked:ident) => {
+        impl<T: Into<SymInt>> ops::$trait<T> for SymInt {
+            type Output = SymInt;
+            fn $method(self, rhs: T) -> SymInt {
+                let rhs = rhs.into();
+                SymInt { expr: self.expr $op rhs.expr, hint: self.hint.$checked(rhs.hint).unwrap_or(0) }
+            }
+        }
+        impl<T: Into<SymInt>> ops::$trait<T> for &SymInt {
+            type Output = SymInt;
+            fn $method(self, rhs: T) -> SymInt {
+                self.clone() $op rhs
+            }
+        }
+    };
+}
+
+sym_arith!(Add, add, +, checked_add);
+sym_arith!(Sub, sub, -, checked_sub);
+sym_arith!(Mul, mul, *, checked_mul);

@@ -1,0 +1,485 @@
+//! The user-facing `Tensor`: torch's method names and defaults. Every method runs the
+//! operator's kernel on real data; while `export` traces, it is also recorded in the graph.
+//!
+//! A `Tensor` is a handle, like a Python reference: clones are the same tensor, and an
+//! in-place method (`add_`, `relu_`, `index_put_`) changes what every handle sees.
+
+use std::sync::{Arc, Mutex};
+
+use symbolic::Expr;
+use tensor::DType;
+
+use crate::symint::SymInt;
+use crate::trace::{call, Arg};
+use crate::{Error, Result};
+
+/// Where a tensor lives in the graph being traced.
+#[derive(Debug)]
+pub(crate) struct Traced {
+    pub trace: u64,
+    pub name: String,
+    pub sizes: Vec<Expr>,
+}
+
+struct Inner {
+    data: Mutex<tensor::Tensor>,
+    traced: Mutex<Option<Arc<Traced>>>,
+}
+
+#[derive(Clone)]
+pub struct Tensor(Arc<Inner>);
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.data();
+        write!(f, "Tensor({:?}, {:?}", d.dtype(), d.shape())?;
+        if let Some(t) = self.0.traced.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            write!(f, ", traced as {}", t.name)?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// The other operand of a binary operator: a tensor or a Python-style number.
+pub enum Operand {
+    Tensor(Tensor),
+    Int(i64),
+    Float(f64),
+}
+
+impl From<&Tensor> for Operand {
+    fn from(t: &Tensor) -> Operand {
+        Operand::Tensor(t.clone())
+    }
+}
+impl From<i64> for Operand {
+    fn from(v: i64) -> Operand {
+        Operand::Int(v)
+    }
+}
+impl From<f64> for Operand {
+    fn from(v: f64) -> Operand {
+        Operand::Float(v)
+    }
+}
+
+impl Operand {
+    fn arg(self) -> Arg {
+        match self {
+            Operand::Tensor(t) => Arg::Tensor(t),
+            Operand::Int(v) => Arg::Int(v.into()),
+            Operand::Float(v) => Arg::Float(v),
+        }
+    }
+}
+
+fn one(mut v: Vec<Tensor>) -> Result<Tensor> {
+    match v.len() {
+        1 => Ok(v.pop().expect("one")),
+        n => Err(Error(format!("expected one tensor output, got {n}"))),
+    }
+}
+
+fn ints(v: &[i64]) -> Arg {
+    Arg::Ints(v.iter().map(|&i| SymInt::from(i)).collect())
+}
+
+impl Tensor {
+    pub(crate) fn eager(data: tensor::Tensor) -> Tensor {
+        Tensor(Arc::new(Inner { data: Mutex::new(data), traced: Mutex::new(None) }))
+    }
+
+    pub(crate) fn traced(data: tensor::Tensor, traced: Arc<Traced>) -> Tensor {
+        Tensor(Arc::new(Inner { data: Mutex::new(data), traced: Mutex::new(Some(traced)) }))
+    }
+
+    /// A tensor over existing data (no copy).
+    pub fn from_data(data: tensor::Tensor) -> Tensor {
+        Tensor::eager(data)
+    }
+
+    /// A float32 tensor from values and a shape.
+    pub fn from_vec(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
+        tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
+    }
+
+    /// An int64 tensor from values and a shape.
+    pub fn from_i64(values: Vec<i64>, shape: &[usize]) -> Result<Tensor> {
+        tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
+    }
+
+    /// Deterministic pseudo-random float32 values in [-1, 1) (a fixed generator, so examples
+    /// and tests are reproducible).
+    pub fn rand_uniform(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect();
+        Tensor::eager(tensor::Tensor::from_vec(v, shape).expect("shape matches"))
+    }
+
+    /// The data (the example's values while tracing).
+    pub fn data(&self) -> tensor::Tensor {
+        self.0.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn trace_info(&self) -> Option<Arc<Traced>> {
+        self.0.traced.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The graph value name of this tensor in trace `trace`, if it belongs to it.
+    pub(crate) fn name_in(&self, trace: u64) -> Option<String> {
+        self.trace_info().filter(|t| t.trace == trace).map(|t| t.name.clone())
+    }
+
+    /// Symbolic sizes in trace `trace` (the concrete ones for a tensor from outside it).
+    pub(crate) fn sym_sizes_in(&self, trace: u64) -> Vec<Expr> {
+        match self.trace_info().filter(|t| t.trace == trace) {
+            Some(t) => t.sizes.clone(),
+            None => self.data().shape().iter().map(|&d| Expr::Int(d as i64)).collect(),
+        }
+    }
+
+    /// After an in-place operator, this tensor is the operator's output in the graph.
+    fn become_(&self, out: Tensor) -> Tensor {
+        *self.0.data.lock().unwrap_or_else(|e| e.into_inner()) = out.data();
+        *self.0.traced.lock().unwrap_or_else(|e| e.into_inner()) = out.trace_info();
+        self.clone()
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.data().dtype()
+    }
+
+    /// The example's shape.
+    pub fn shape(&self) -> Vec<usize> {
+        self.data().shape().to_vec()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.data().dim()
+    }
+
+    /// Size of dim `d` (negative counts from the end): symbolic while tracing a dynamic dim.
+    pub fn size(&self, d: i64) -> Result<SymInt> {
+        let data = self.data();
+        let rank = data.dim() as i64;
+        let i = if d < 0 { d + rank } else { d };
+        if !(0..rank).contains(&i) {
+            return Err(Error(format!("dim {d} out of range for a tensor of rank {rank}")));
+        }
+        let hint = data.shape()[i as usize] as i64;
+        Ok(match self.trace_info() {
+            Some(t) => SymInt::symbolic(t.sizes[i as usize].clone(), hint),
+            None => SymInt::from(hint),
+        })
+    }
+
+    /// Every size, symbolic where dynamic.
+    pub fn sizes(&self) -> Vec<SymInt> {
+        (0..self.dim() as i64).map(|d| self.size(d).expect("dim in range")).collect()
+    }
+
+    #[track_caller]
+    fn op(&self, name: &str, rest: Vec<Arg>) -> Result<Tensor> {
+        let mut args = vec![Arg::Tensor(self.clone())];
+        args.extend(rest);
+        one(call(name, args, vec![])?)
+    }
+
+    #[track_caller]
+    fn op_(&self, name: &str, rest: Vec<Arg>) -> Result<Tensor> {
+        let out = self.op(name, rest)?;
+        Ok(self.become_(out))
+    }
+
+    // ---- arithmetic (aten.add.Tensor etc.; numbers are passed as PyTorch passes them) ----
+
+    #[track_caller]
+    pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op("aten::add.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn sub(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op("aten::sub.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op("aten::mul.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn div(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op("aten::div.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn pow(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
+        match exponent.into() {
+            Operand::Tensor(t) => self.op("aten::pow.Tensor_Tensor", vec![Arg::Tensor(t)]),
+            other => self.op("aten::pow.Tensor_Scalar", vec![other.arg()]),
+        }
+    }
+    #[track_caller]
+    pub fn add_(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op_("aten::add_.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn mul_(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        self.op_("aten::mul_.Tensor", vec![other.into().arg()])
+    }
+    #[track_caller]
+    pub fn neg(&self) -> Result<Tensor> {
+        self.op("aten::neg.default", vec![])
+    }
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        self.op("aten::matmul.default", vec![other.into()])
+    }
+    #[track_caller]
+    pub fn eq(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        match other.into() {
+            Operand::Tensor(t) => self.op("aten::eq.Tensor", vec![Arg::Tensor(t)]),
+            o => self.op("aten::eq.Scalar", vec![o.arg()]),
+        }
+    }
+    #[track_caller]
+    pub fn gt(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        match other.into() {
+            Operand::Tensor(t) => self.op("aten::gt.Tensor", vec![Arg::Tensor(t)]),
+            o => self.op("aten::gt.Scalar", vec![o.arg()]),
+        }
+    }
+    #[track_caller]
+    pub fn lt(&self, other: impl Into<Operand>) -> Result<Tensor> {
+        match other.into() {
+            Operand::Tensor(t) => self.op("aten::lt.Tensor", vec![Arg::Tensor(t)]),
+            o => self.op("aten::lt.Scalar", vec![o.arg()]),
+        }
+    }
+
+    // ---- element-wise functions ----
+
+    #[track_caller]
+    pub fn relu(&self) -> Result<Tensor> {
+        self.op("aten::relu.default", vec![])
+    }
+    #[track_caller]
+    pub fn relu_(&self) -> Result<Tensor> {
+        self.op_("aten::relu_.default", vec![])
+    }
+    #[track_caller]
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        self.op("aten::sigmoid.default", vec![])
+    }
+    #[track_caller]
+    pub fn tanh(&self) -> Result<Tensor> {
+        self.op("aten::tanh.default", vec![])
+    }
+    #[track_caller]
+    pub fn sin(&self) -> Result<Tensor> {
+        self.op("aten::sin.default", vec![])
+    }
+    #[track_caller]
+    pub fn cos(&self) -> Result<Tensor> {
+        self.op("aten::cos.default", vec![])
+    }
+    #[track_caller]
+    pub fn exp(&self) -> Result<Tensor> {
+        self.op("aten::exp.default", vec![])
+    }
+    #[track_caller]
+    pub fn sqrt(&self) -> Result<Tensor> {
+        self.op("aten::sqrt.default", vec![])
+    }
+    #[track_caller]
+    pub fn abs(&self) -> Result<Tensor> {
+        self.op("aten::abs.default", vec![])
+    }
+    #[track_caller]
+    pub fn softmax(&self, dim: i64) -> Result<Tensor> {
+        self.op("aten::softmax.int", vec![dim.into()])
+    }
+    #[track_caller]
+    pub fn log_softmax(&self, dim: i64) -> Result<Tensor> {
+        self.op("aten::log_softmax.int", vec![dim.into()])
+    }
+    #[track_caller]
+    pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
+        self.op("aten::masked_fill.Scalar", vec![mask.into(), value.into()])
+    }
+    #[track_caller]
+    pub fn triu(&self, diagonal: i64) -> Result<Tensor> {
+        if diagonal == 0 {
+            self.op("aten::triu.default", vec![])
+        } else {
+            self.op("aten::triu.default", vec![diagonal.into()])
+        }
+    }
+    #[track_caller]
+    pub fn tril(&self, diagonal: i64) -> Result<Tensor> {
+        if diagonal == 0 {
+            self.op("aten::tril.default", vec![])
+        } else {
+            self.op("aten::tril.default", vec![diagonal.into()])
+        }
+    }
+    #[track_caller]
+    pub fn clone_(&self) -> Result<Tensor> {
+        self.op("aten::clone.default", vec![])
+    }
+    #[track_caller]
+    pub fn contiguous(&self) -> Result<Tensor> {
+        self.op("aten::contiguous.default", vec![])
+    }
+    /// `x.to(dtype)`.
+    #[track_caller]
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        self.op("aten::to.dtype", vec![Arg::Dtype(dtype)])
+    }
+
+    // ---- reductions ----
+
+    #[track_caller]
+    pub fn sum(&self) -> Result<Tensor> {
+        self.op("aten::sum.default", vec![])
+    }
+    #[track_caller]
+    pub fn sum_dim(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if keepdim {
+            self.op("aten::sum.dim_IntList", vec![ints(dims), keepdim.into()])
+        } else {
+            self.op("aten::sum.dim_IntList", vec![ints(dims)])
+        }
+    }
+    #[track_caller]
+    pub fn mean_dim(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        if keepdim {
+            self.op("aten::mean.dim", vec![ints(dims), keepdim.into()])
+        } else {
+            self.op("aten::mean.dim", vec![ints(dims)])
+        }
+    }
+    #[track_caller]
+    pub fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
+        match (dim, keepdim) {
+            (None, false) => self.op("aten::argmax.default", vec![]),
+            (Some(d), false) => self.op("aten::argmax.default", vec![d.into()]),
+            (d, true) => self.op("aten::argmax.default", vec![d.map(Arg::from).unwrap_or(Arg::None), true.into()]),
+        }
+    }
+    #[track_caller]
+    pub fn amax(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+        self.op("aten::amax.default", vec![ints(dims), keepdim.into()])
+    }
+
+    // ---- shapes and views ----
+
+    /// `x.view(sizes)`, sizes may be symbolic (`x.size(0)`) and one may be -1.
+    #[track_caller]
+    pub fn view(&self, sizes: &[SymInt]) -> Result<Tensor> {
+        self.op("aten::view.default", vec![Arg::Ints(sizes.to_vec())])
+    }
+    #[track_caller]
+    pub fn reshape(&self, sizes: &[SymInt]) -> Result<Tensor> {
+        self.op("aten::reshape.default", vec![Arg::Ints(sizes.to_vec())])
+    }
+    #[track_caller]
+    pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
+        self.op("aten::transpose.int", vec![dim0.into(), dim1.into()])
+    }
+    #[track_caller]
+    pub fn t(&self) -> Result<Tensor> {
+        self.op("aten::t.default", vec![])
+    }
+    #[track_caller]
+    pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
+        self.op("aten::permute.default", vec![ints(dims)])
+    }
+    #[track_caller]
+    pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
+        self.op("aten::unsqueeze.default", vec![dim.into()])
+    }
+    #[track_caller]
+    pub fn squeeze(&self, dim: i64) -> Result<Tensor> {
+        self.op("aten::squeeze.dim", vec![dim.into()])
+    }
+    #[track_caller]
+    pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Result<Tensor> {
+        self.op("aten::flatten.using_ints", vec![start_dim.into(), end_dim.into()])
+    }
+    #[track_caller]
+    pub fn expand(&self, sizes: &[SymInt]) -> Result<Tensor> {
+        self.op("aten::expand.default", vec![Arg::Ints(sizes.to_vec())])
+    }
+    #[track_caller]
+    pub fn repeat(&self, repeats: &[i64]) -> Result<Tensor> {
+        self.op("aten::repeat.default", vec![ints(repeats)])
+    }
+    /// `x[.., start:end, ..]` along `dim` (`None` ends mean the whole extent).
+    #[track_caller]
+    pub fn slice(&self, dim: i64, start: Option<SymInt>, end: Option<SymInt>) -> Result<Tensor> {
+        let mut args = vec![dim.into(), start.map(Arg::Int).unwrap_or(Arg::None)];
+        if let Some(e) = end {
+            args.push(Arg::Int(e));
+        }
+        self.op("aten::slice.Tensor", args)
+    }
+    #[track_caller]
+    pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
+        self.op("aten::select.int", vec![dim.into(), index.into()])
+    }
+    #[track_caller]
+    pub fn chunk(&self, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
+        call("aten::chunk.default", vec![Arg::Tensor(self.clone()), chunks.into(), dim.into()], vec![])
+    }
+    #[track_caller]
+    pub fn split(&self, split_size: i64, dim: i64) -> Result<Vec<Tensor>> {
+        call("aten::split.Tensor", vec![Arg::Tensor(self.clone()), split_size.into(), dim.into()], vec![])
+    }
+    /// `x[indices] = values` (`None` indices take the whole dim), in place.
+    #[track_caller]
+    pub fn index_put_(&self, indices: &[Option<&Tensor>], values: &Tensor) -> Result<Tensor> {
+        let idx = Arg::OptTensors(indices.iter().map(|t| t.cloned()).collect());
+        self.op_("aten::index_put_.default", vec![idx, values.into()])
+    }
+}
+
+/// `torch.cat`.
+#[track_caller]
+pub fn cat(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
+    let list = Arg::Tensors(tensors.iter().map(|t| (*t).clone()).collect());
+    if dim == 0 {
+        one(call("aten::cat.default", vec![list], vec![])?)
+    } else {
+        one(call("aten::cat.default", vec![list, dim.into()], vec![])?)
+    }
+}
+
+/// `torch.stack`.
+#[track_caller]
+pub fn stack(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
+    let list = Arg::Tensors(tensors.iter().map(|t| (*t).clone()).collect());
+    one(call("aten::stack.default", vec![list, dim.into()], vec![])?)
+}
+
+/// `torch.ones(size, dtype=...)`.
+#[track_caller]
+pub fn ones(size: &[SymInt], dtype: DType) -> Result<Tensor> {
+    factory("aten::ones.default", size, dtype)
+}
+
+/// `torch.zeros(size, dtype=...)`.
+#[track_caller]
+pub fn zeros(size: &[SymInt], dtype: DType) -> Result<Tensor> {
+    factory("aten::zeros.default", size, dtype)
+}
+
+#[track_caller]
+fn factory(op: &str, size: &[SymInt], dtype: DType) -> Result<Tensor> {
+    one(call(op, vec![Arg::Ints(size.to_vec())], vec![("dtype", Arg::Dtype(dtype)), ("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
+}

@@ -1,0 +1,561 @@
+//! The tracer: while `export` runs a model's `forward`, every operator call is executed on the
+//! example data *and* recorded as a graph node, with symbolic sizes from the operator's meta
+//! function. One tracer is active per thread at a time (like PyTorch's dispatch mode), so the
+//! tensor API needs no context argument.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use ir::schema::{self, Argument, NamedArgument, Node, SymIntArgument, TensorArgument};
+use ops::{Registry, SymArg, Value};
+use symbolic::{Expr, ShapeEnv};
+
+use crate::symint::SymInt;
+use crate::tensor::{Tensor, Traced};
+use crate::{Error, Result};
+
+static NEXT_TRACE: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static TRACER: RefCell<Option<Tracer>> = const { RefCell::new(None) };
+}
+
+/// Where a symbol's value can be read in the graph: `sym_size.int(input, dim)`.
+#[derive(Clone, Debug)]
+pub(crate) struct SymbolSource {
+    pub value: String,
+    pub dim: usize,
+}
+
+/// A placeholder for lifted state: a parameter, a buffer or a constant.
+#[derive(Clone, Debug)]
+pub(crate) enum PlaceholderKind {
+    Parameter { target: String },
+    Buffer { target: String, persistent: bool },
+    Constant { target: String },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Placeholder {
+    pub name: String,
+    pub kind: PlaceholderKind,
+}
+
+pub(crate) struct Tracer {
+    pub id: u64,
+    pub env: ShapeEnv,
+    pub nodes: Vec<Node>,
+    /// How many `sym_size` nodes sit at the top of `nodes` (new ones go after them).
+    pub sym_nodes_at_top: usize,
+    pub tensor_values: IndexMap<String, (schema::TensorMeta, Vec<Expr>)>,
+    pub sym_int_values: IndexMap<String, (Expr, i64)>,
+    pub placeholders: Vec<Placeholder>,
+    counters: HashMap<String, usize>,
+    used_names: std::collections::HashSet<String>,
+    /// Traced tensors standing for a module's parameters and buffers, by state id.
+    pub lifted: HashMap<u64, Tensor>,
+    /// Constant tensors lifted as `c_lifted_tensor_N`, with their data.
+    pub constants: Vec<(String, tensor::Tensor)>,
+    pub symbol_sources: HashMap<String, SymbolSource>,
+    pub symbol_nodes: HashMap<String, String>,
+    /// `(fqn, type)` of the modules whose `forward` is running, outermost first.
+    pub module_stack: Vec<(String, String)>,
+    /// Module fully qualified names, by the module's address.
+    pub module_names: HashMap<usize, (String, String)>,
+}
+
+impl Tracer {
+    pub fn new() -> Tracer {
+        Tracer {
+            id: NEXT_TRACE.fetch_add(1, Ordering::Relaxed),
+            env: ShapeEnv::new(),
+            nodes: Vec::new(),
+            sym_nodes_at_top: 0,
+            tensor_values: IndexMap::new(),
+            sym_int_values: IndexMap::new(),
+            placeholders: Vec::new(),
+            counters: HashMap::new(),
+            used_names: Default::default(),
+            lifted: HashMap::new(),
+            constants: Vec::new(),
+            symbol_sources: HashMap::new(),
+            symbol_nodes: HashMap::new(),
+            module_stack: Vec::new(),
+            module_names: HashMap::new(),
+        }
+    }
+
+    /// A fresh value name from `base` (`add`, `add_1`, ...), as torch.fx names nodes.
+    pub fn fresh_name(&mut self, base: &str) -> String {
+        let mut n = self.counters.get(base).copied().unwrap_or(0);
+        loop {
+            let name = if n == 0 { base.to_string() } else { format!("{base}_{n}") };
+            n += 1;
+            if self.used_names.insert(name.clone()) {
+                self.counters.insert(base.to_string(), n);
+                return name;
+            }
+        }
+    }
+
+    /// Records a tensor value's metadata and returns the traced tensor.
+    pub fn new_value(&mut self, name: String, data: tensor::Tensor, sizes: Vec<Expr>, requires_grad: bool) -> Tensor {
+        let meta = tensor_meta(&data, &sizes, requires_grad);
+        self.tensor_values.insert(name.clone(), (meta, sizes.clone()));
+        Tensor::traced(data, Arc::new(Traced { trace: self.id, name, sizes }))
+    }
+
+    /// The graph value holding a symbolic integer: a `sym_size` node for an input's size, or
+    /// `_operator` arithmetic on such values.
+    pub fn sym_value(&mut self, e: &Expr, hint: i64) -> Result<SymIntArgument> {
+        let e = self.env.simplify(e);
+        if let Expr::Int(v) = e {
+            return Ok(SymIntArgument::AsInt(v));
+        }
+        if let Some(sym) = e.as_symbol() {
+            if let Some(name) = self.symbol_nodes.get(sym) {
+                return Ok(SymIntArgument::AsName(name.clone()));
+            }
+            let src = self.symbol_sources.get(sym).cloned().ok_or_else(|| Error(format!("no input size holds the symbol {sym}")))?;
+            let name = self.fresh_name("sym_size_int");
+            let node = Node {
+                target: "torch.ops.aten.sym_size.int".into(),
+                inputs: vec![
+                    named("self", Argument::AsTensor(TensorArgument { name: src.value.clone() }), 1),
+                    named("dim", Argument::AsInt(src.dim as i64), 1),
+                ],
+                outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
+                metadata: IndexMap::new(),
+                is_hop_single_tensor_return: None,
+                name: Some(name.clone()),
+            };
+            // sizes of inputs are read once, at the top of the graph, as PyTorch does
+            self.nodes.insert(self.sym_nodes_at_top, node);
+            self.sym_nodes_at_top += 1;
+            self.sym_int_values.insert(name.clone(), (e.clone(), hint));
+            self.symbol_nodes.insert(sym.to_string(), name.clone());
+            return Ok(SymIntArgument::AsName(name));
+        }
+        // arithmetic: `_operator.add/mul/floordiv` over the parts
+        let (target, parts): (&str, Vec<Expr>) = match &e {
+            Expr::Add(v) => ("_operator.add", v.clone()),
+            Expr::Mul(v) => ("_operator.mul", v.clone()),
+            Expr::FloorDiv(a, b) => ("_operator.floordiv", vec![(**a).clone(), (**b).clone()]),
+            Expr::Mod(a, b) => ("_operator.mod", vec![(**a).clone(), (**b).clone()]),
+            other => return Err(Error(format!("cannot compute the symbolic size {other} in the graph"))),
+        };
+        let hints: Vec<i64> = parts.iter().map(|p| self.env.hint(p).unwrap_or(0)).collect();
+        let mut acc = self.sym_value(&parts[0], hints[0])?;
+        let mut acc_expr = parts[0].clone();
+        for (p, h) in parts.iter().zip(&hints).skip(1) {
+            let rhs = self.sym_value(p, *h)?;
+            acc_expr = match target {
+                "_operator.add" => acc_expr + p.clone(),
+                "_operator.mul" => acc_expr * p.clone(),
+                "_operator.floordiv" => Expr::floordiv(acc_expr, p.clone()),
+                _ => Expr::modulo(acc_expr, p.clone()),
+            };
+            let base = target.trim_start_matches("_operator.");
+            let name = self.fresh_name(base);
+            let arg = |a: SymIntArgument| Argument::AsSymInt(a);
+            self.nodes.push(Node {
+                target: target.into(),
+                inputs: vec![named("a", arg(acc), 1), named("b", arg(rhs), 1)],
+                outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
+                metadata: self.metadata(Location::caller()),
+                is_hop_single_tensor_return: None,
+                name: Some(name.clone()),
+            });
+            let h = self.env.hint(&acc_expr).unwrap_or(0);
+            self.sym_int_values.insert(name.clone(), (acc_expr.clone(), h));
+            acc = SymIntArgument::AsName(name);
+        }
+        Ok(acc)
+    }
+
+    /// `stack_trace` and `nn_module_stack` for a node made at `at`.
+    pub fn metadata(&self, at: &Location) -> IndexMap<String, String> {
+        let mut m = IndexMap::new();
+        let code = source_line(at.file(), at.line()).map(|c| format!("\n    {c}")).unwrap_or_default();
+        m.insert("stack_trace".into(), format!("File \"{}\", line {}, in forward{code}", at.file(), at.line()));
+        if !self.module_stack.is_empty() {
+            let stack: Vec<String> = self
+                .module_stack
+                .iter()
+                .map(|(fqn, ty)| {
+                    let key = if fqn.is_empty() { "L__self__".to_string() } else { format!("L__self___{}", fqn.replace('.', "_")) };
+                    format!("{key},{fqn},{ty}")
+                })
+                .collect();
+            m.insert("nn_module_stack".into(), stack.join(";"));
+        }
+        m
+    }
+}
+
+/// The text of line `line` of `file`, when the source is at hand (for `stack_trace`).
+fn source_line(file: &str, line: u32) -> Option<String> {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Option<Vec<String>>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let lines = c.entry(file.to_string()).or_insert_with(|| {
+            // `file` is relative to the workspace the code was built in; tests run in a crate
+            // folder below it
+            let mut dir = std::env::current_dir().ok()?;
+            for _ in 0..4 {
+                if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+                    return Some(text.lines().map(|l| l.trim().to_string()).collect());
+                }
+                dir = dir.parent()?.to_path_buf();
+            }
+            None
+        });
+        lines.as_ref().and_then(|l| l.get(line.checked_sub(1)? as usize).cloned())
+    })
+}
+
+pub(crate) fn named(name: &str, arg: Argument, kind: i64) -> NamedArgument {
+    NamedArgument { name: name.into(), arg, kind: Some(schema::ArgumentKind(kind)) }
+}
+
+fn sym_int_meta(e: &Expr, hint: Option<i64>) -> schema::SymInt {
+    match e {
+        Expr::Int(v) => schema::SymInt::AsInt(*v),
+        e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: hint.map(schema::SymExprHint::AsInt) }),
+    }
+}
+
+/// Strides for symbolic sizes: dense in the order of the example's strides, so a transposed
+/// view reads `[1, s0]` where the example reads `[1, 8]`.
+pub(crate) fn symbolic_strides(data: &tensor::Tensor, sizes: &[Expr]) -> Vec<Expr> {
+    let strides = data.strides();
+    if sizes.iter().all(|s| s.as_int().is_some()) {
+        return strides.iter().map(|&s| Expr::Int(s as i64)).collect();
+    }
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    // innermost first: smallest stride, later dims first on ties
+    order.sort_by(|&a, &b| strides[a].cmp(&strides[b]).then(b.cmp(&a)));
+    let mut out = vec![Expr::Int(0); sizes.len()];
+    let mut acc = Expr::Int(1);
+    for d in order {
+        out[d] = if strides[d] == 0 && data.shape()[d] != 1 { Expr::Int(0) } else { acc.clone() };
+        acc = acc * sizes[d].clone();
+    }
+    out
+}
+
+pub(crate) fn tensor_meta(data: &tensor::Tensor, sizes: &[Expr], requires_grad: bool) -> schema::TensorMeta {
+    let strides = symbolic_strides(data, sizes);
+    schema::TensorMeta {
+        dtype: ir::dtype::to_scalar_type(data.dtype()),
+        sizes: sizes.iter().zip(data.shape()).map(|(e, &h)| sym_int_meta(e, Some(h as i64))).collect(),
+        requires_grad,
+        device: schema::Device { type_: "cpu".into(), index: None },
+        strides: strides.iter().map(|e| sym_int_meta(e, None)).collect(),
+        storage_offset: schema::SymInt::AsInt(0),
+        layout: schema::Layout::STRIDED,
+    }
+}
+
+/// Runs `f` with the thread's tracer, if one is active.
+pub(crate) fn with_tracer<R>(f: impl FnOnce(Option<&mut Tracer>) -> R) -> R {
+    TRACER.with(|t| f(t.borrow_mut().as_mut()))
+}
+
+pub(crate) fn is_tracing() -> bool {
+    TRACER.with(|t| t.borrow().is_some())
+}
+
+/// Installs `tracer` for the duration of `f`; returns it afterwards with what `f` returned.
+pub(crate) fn tracing<R>(tracer: Tracer, f: impl FnOnce() -> R) -> (Tracer, R) {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            TRACER.with(|t| t.borrow_mut().take());
+        }
+    }
+    TRACER.with(|t| {
+        let mut slot = t.borrow_mut();
+        assert!(slot.is_none(), "export() cannot run inside another export()");
+        *slot = Some(tracer);
+    });
+    let reset = Reset;
+    let out = f();
+    let tracer = TRACER.with(|t| t.borrow_mut().take()).expect("tracer installed above");
+    std::mem::forget(reset);
+    (tracer, out)
+}
+
+/// An argument to an operator, as the tensor API passes it.
+#[derive(Clone)]
+pub enum Arg {
+    Tensor(Tensor),
+    OptTensor(Option<Tensor>),
+    Tensors(Vec<Tensor>),
+    OptTensors(Vec<Option<Tensor>>),
+    Int(SymInt),
+    Ints(Vec<SymInt>),
+    Float(f64),
+    Bool(bool),
+    None,
+    Dtype(tensor::DType),
+    Str(String),
+    Device(String),
+}
+
+impl From<&Tensor> for Arg {
+    fn from(t: &Tensor) -> Arg {
+        Arg::Tensor(t.clone())
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Arg {
+        Arg::Int(SymInt::from(v))
+    }
+}
+impl From<SymInt> for Arg {
+    fn from(v: SymInt) -> Arg {
+        Arg::Int(v)
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Arg {
+        Arg::Float(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Arg {
+        Arg::Bool(v)
+    }
+}
+impl From<Vec<SymInt>> for Arg {
+    fn from(v: Vec<SymInt>) -> Arg {
+        Arg::Ints(v)
+    }
+}
+impl From<&[i64]> for Arg {
+    fn from(v: &[i64]) -> Arg {
+        Arg::Ints(v.iter().map(|&i| SymInt::from(i)).collect())
+    }
+}
+impl From<tensor::DType> for Arg {
+    fn from(d: tensor::DType) -> Arg {
+        Arg::Dtype(d)
+    }
+}
+
+impl Arg {
+    fn value(&self) -> Value {
+        match self {
+            Arg::Tensor(t) => Value::Tensor(t.data().clone()),
+            Arg::OptTensor(Some(t)) => Value::Tensor(t.data().clone()),
+            Arg::OptTensor(None) | Arg::None => Value::None,
+            Arg::Tensors(ts) => Value::List(ts.iter().map(|t| Value::Tensor(t.data().clone())).collect()),
+            Arg::OptTensors(ts) => Value::List(ts.iter().map(|t| t.as_ref().map(|t| Value::Tensor(t.data().clone())).unwrap_or(Value::None)).collect()),
+            Arg::Int(i) => Value::Int(i.hint()),
+            Arg::Ints(v) => Value::List(v.iter().map(|i| Value::Int(i.hint())).collect()),
+            Arg::Float(f) => Value::Float(*f),
+            Arg::Bool(b) => Value::Bool(*b),
+            Arg::Dtype(d) => Value::Dtype(*d),
+            Arg::Str(s) => Value::Str(s.clone()),
+            Arg::Device(d) => Value::Device(d.clone()),
+        }
+    }
+
+    fn symbolic(&self, tracer: &Tracer) -> Option<SymArg> {
+        let sizes = |t: &Tensor| t.sym_sizes_in(tracer.id);
+        match self {
+            Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Some(SymArg::Tensor(sizes(t))),
+            Arg::Tensors(ts) => Some(SymArg::Tensors(ts.iter().map(|t| Some(sizes(t))).collect())),
+            Arg::OptTensors(ts) => Some(SymArg::Tensors(ts.iter().map(|t| t.as_ref().map(sizes)).collect())),
+            Arg::Int(i) => Some(SymArg::Int(i.expr().clone())),
+            Arg::Ints(v) => Some(SymArg::Ints(v.iter().map(|i| i.expr().clone()).collect())),
+            _ => None,
+        }
+    }
+
+    fn is_symbolic(&self, tracer: &Tracer) -> bool {
+        let sym = |e: &Expr| e.as_int().is_none();
+        match self.symbolic(tracer) {
+            Some(SymArg::Tensor(s)) => s.iter().any(sym),
+            Some(SymArg::Tensors(v)) => v.iter().flatten().flatten().any(sym),
+            Some(SymArg::Int(e)) => sym(&e),
+            Some(SymArg::Ints(v)) => v.iter().any(sym),
+            None => false,
+        }
+    }
+}
+
+/// Calls operator `op` (`aten::add.Tensor`) on the arguments: runs its kernel and, while
+/// tracing, records the call. Returns the tensor outputs, flattened.
+#[track_caller]
+pub fn call(op: &str, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Result<Vec<Tensor>> {
+    let at = Location::caller();
+    let def = Registry::global().lookup(op).map_err(|e| Error(e.0))?;
+    let positional: Vec<Value> = args.iter().map(Arg::value).collect();
+    let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();
+    let out = def.call(positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
+    let outs: Vec<tensor::Tensor> = match out {
+        Value::Tensor(t) => vec![t],
+        Value::List(vs) => vs.into_iter().filter_map(|v| if let Value::Tensor(t) = v { Some(t) } else { None }).collect(),
+        _ => vec![],
+    };
+    if !is_tracing() {
+        return Ok(outs.into_iter().map(Tensor::eager).collect());
+    }
+    with_tracer(|t| record(t.expect("tracing"), &def, &args, &kwargs, positional, named_values, outs, at))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record(
+    tracer: &mut Tracer,
+    def: &ops::OpDef,
+    args: &[Arg],
+    kwargs: &[(&str, Arg)],
+    positional: Vec<Value>,
+    named_values: Vec<(String, Value)>,
+    outs: Vec<tensor::Tensor>,
+    at: &Location,
+) -> Result<Vec<Tensor>> {
+    let op = def.name();
+    // the symbolic overlay, by parameter index
+    let schema = &def.schema;
+    let mut sym: Vec<Option<SymArg>> = vec![None; schema.params.len()];
+    let mut symbolic = false;
+    for (i, a) in args.iter().enumerate() {
+        if i < sym.len() {
+            sym[i] = a.symbolic(tracer);
+            symbolic |= a.is_symbolic(tracer);
+        }
+    }
+    for (k, a) in kwargs {
+        if let Some(i) = schema.param_index(k) {
+            sym[i] = a.symbolic(tracer);
+            symbolic |= a.is_symbolic(tracer);
+        }
+    }
+    let location = format!("{}:{}", at.file(), at.line());
+    let out_sizes: Vec<Vec<Expr>> = if symbolic {
+        let meta = def.meta.ok_or_else(|| Error(format!("{op} has no meta function, so it cannot be traced with dynamic shapes (at {location})")))?;
+        let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
+        let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location) };
+        let sizes = meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
+        // the meta function must agree with the kernel on the example
+        if sizes.len() != outs.len() {
+            return Err(Error(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
+        }
+        for (s, t) in sizes.iter().zip(&outs) {
+            let hints: Option<Vec<i64>> = s.iter().map(|e| tracer.env.hint(e)).collect();
+            if hints.as_deref() != Some(&t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>()) {
+                return Err(Error(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
+            }
+        }
+        sizes
+    } else {
+        outs.iter().map(|t| t.shape().iter().map(|&d| Expr::Int(d as i64)).collect()).collect()
+    };
+
+    // the node's arguments, by parameter name
+    let mut inputs = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        let p = schema.params.get(i).ok_or_else(|| Error(format!("{op} takes {} arguments, got {}", schema.params.len(), args.len())))?;
+        inputs.push(named(&p.name, argument(tracer, a)?, 1));
+    }
+    for (k, a) in kwargs {
+        inputs.push(named(k, argument(tracer, a)?, 2));
+    }
+    let base = schema.namespace_and_op().1.split('.').next().unwrap_or("op").to_string();
+    let list_return = schema.returns.len() == 1 && matches!(schema.returns[0].ty, ops::schema::Type::List(..));
+    let requires_grad = false;
+    let mut results = Vec::new();
+    let node_name;
+    let outputs = if list_return {
+        node_name = tracer.fresh_name(&base);
+        let mut names = Vec::new();
+        for (t, s) in outs.into_iter().zip(out_sizes) {
+            let name = tracer.fresh_name("getitem");
+            names.push(TensorArgument { name: name.clone() });
+            results.push(tracer.new_value(name, t, s, requires_grad));
+        }
+        vec![Argument::AsTensors(names)]
+    } else if outs.len() == 1 {
+        node_name = tracer.fresh_name(&base);
+        let t = outs.into_iter().next().expect("one output");
+        results.push(tracer.new_value(node_name.clone(), t, out_sizes.into_iter().next().expect("one"), requires_grad));
+        vec![Argument::AsTensor(TensorArgument { name: node_name.clone() })]
+    } else {
+        node_name = tracer.fresh_name(&base);
+        let mut v = Vec::new();
+        for (t, s) in outs.into_iter().zip(out_sizes) {
+            let name = tracer.fresh_name("getitem");
+            v.push(Argument::AsTensor(TensorArgument { name: name.clone() }));
+            results.push(tracer.new_value(name, t, s, requires_grad));
+        }
+        v
+    };
+    let metadata = tracer.metadata(at);
+    tracer.nodes.push(Node {
+        target: format!("torch.ops.{}", op.replace("::", ".")),
+        inputs,
+        outputs,
+        metadata,
+        is_hop_single_tensor_return: None,
+        name: Some(node_name),
+    });
+    Ok(results)
+}
+
+/// The graph argument for `a`; tensors from outside the trace are lifted as constants.
+fn argument(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
+    Ok(match a {
+        Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Argument::AsTensor(tensor_arg(tracer, t)),
+        Arg::OptTensor(None) | Arg::None => Argument::AsNone(true),
+        Arg::Tensors(ts) => Argument::AsTensors(ts.iter().map(|t| tensor_arg(tracer, t)).collect()),
+        Arg::OptTensors(ts) => Argument::AsOptionalTensors(
+            ts.iter()
+                .map(|t| match t {
+                    Some(t) => schema::OptionalTensorArgument::AsTensor(tensor_arg(tracer, t)),
+                    None => schema::OptionalTensorArgument::AsNone(true),
+                })
+                .collect(),
+        ),
+        Arg::Int(i) => match tracer.sym_value(i.expr(), i.hint())? {
+            SymIntArgument::AsInt(v) => Argument::AsInt(v),
+            name => Argument::AsSymInt(name),
+        },
+        Arg::Ints(v) => {
+            let parts: Vec<SymIntArgument> = v.iter().map(|i| tracer.sym_value(i.expr(), i.hint())).collect::<Result<_>>()?;
+            if parts.iter().all(|p| matches!(p, SymIntArgument::AsInt(_))) {
+                Argument::AsInts(parts.into_iter().map(|p| if let SymIntArgument::AsInt(v) = p { v } else { 0 }).collect())
+            } else {
+                Argument::AsSymInts(parts)
+            }
+        }
+        Arg::Float(f) => Argument::AsFloat(ir::float::F64(*f)),
+        Arg::Bool(b) => Argument::AsBool(*b),
+        Arg::Dtype(d) => Argument::AsScalarType(ir::dtype::to_scalar_type(*d)),
+        Arg::Str(s) => Argument::AsString(s.clone()),
+        Arg::Device(d) => Argument::AsDevice(schema::Device { type_: d.clone(), index: None }),
+    })
+}
+
+fn tensor_arg(tracer: &mut Tracer, t: &Tensor) -> TensorArgument {
+    if let Some(name) = t.name_in(tracer.id) {
+        return TensorArgument { name };
+    }
+    // a tensor made outside the trace: a constant of the program
+    let index = tracer.constants.len();
+    let name = tracer.fresh_name(&format!("c_lifted_tensor_{index}"));
+    let target = format!("lifted_tensor_{index}");
+    tracer.constants.push((target.clone(), t.data().clone()));
+    tracer.placeholders.push(Placeholder { name: name.clone(), kind: PlaceholderKind::Constant { target } });
+    let sizes = t.data().shape().iter().map(|&d| Expr::Int(d as i64)).collect();
+    tracer.new_value(name.clone(), t.data().clone(), sizes, false);
+    TensorArgument { name }
+}

@@ -1,0 +1,91 @@
+//! `Tree`: nested inputs and outputs (tuples, lists, dicts with string keys, `None`, numbers),
+//! flattened into the program's leaves as PyTorch's pytrees are.
+
+use crate::symint::SymInt;
+use crate::tensor::Tensor;
+
+#[derive(Clone, Debug, Default)]
+pub enum Tree {
+    Tensor(Tensor),
+    SymInt(SymInt),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    #[default]
+    None,
+    Tuple(Vec<Tree>),
+    List(Vec<Tree>),
+    Dict(Vec<(String, Tree)>),
+}
+
+impl Tree {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Tree::Tensor(_) => "a tensor",
+            Tree::SymInt(_) | Tree::Int(_) => "an int",
+            Tree::Float(_) => "a float",
+            Tree::Bool(_) => "a bool",
+            Tree::None => "None",
+            Tree::Tuple(_) => "a tuple",
+            Tree::List(_) => "a list",
+            Tree::Dict(_) => "a dict",
+        }
+    }
+
+    /// The tensor leaves, in PyTorch's flattening order.
+    pub fn tensors(&self) -> Vec<Tensor> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect(&self, out: &mut Vec<Tensor>) {
+        match self {
+            Tree::Tensor(t) => out.push(t.clone()),
+            Tree::Tuple(v) | Tree::List(v) => v.iter().for_each(|c| c.collect(out)),
+            Tree::Dict(v) => v.iter().for_each(|(_, c)| c.collect(out)),
+            _ => {}
+        }
+    }
+}
+
+impl From<Tensor> for Tree {
+    fn from(t: Tensor) -> Tree {
+        Tree::Tensor(t)
+    }
+}
+impl From<&Tensor> for Tree {
+    fn from(t: &Tensor) -> Tree {
+        Tree::Tensor(t.clone())
+    }
+}
+impl From<i64> for Tree {
+    fn from(v: i64) -> Tree {
+        Tree::Int(v)
+    }
+}
+impl From<f64> for Tree {
+    fn from(v: f64) -> Tree {
+        Tree::Float(v)
+    }
+}
+impl From<bool> for Tree {
+    fn from(v: bool) -> Tree {
+        Tree::Bool(v)
+    }
+}
+impl From<SymInt> for Tree {
+    fn from(v: SymInt) -> Tree {
+        Tree::SymInt(v)
+    }
+}
+impl<T: Into<Tree>> From<Option<T>> for Tree {
+    fn from(v: Option<T>) -> Tree {
+        v.map(Into::into).unwrap_or(Tree::None)
+    }
+}
+impl<T: Into<Tree>> From<Vec<T>> for Tree {
+    fn from(v: Vec<T>) -> Tree {
+        Tree::List(v.into_iter().map(Into::into).collect())
+    }
+}
