@@ -13,10 +13,13 @@ use crate::trace::{tracing, Placeholder, PlaceholderKind, SymbolSource, Tracer};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
-/// Named inputs, in the order `forward` takes them (PyTorch's argument names).
+/// Named inputs, in the order `forward` takes them (PyTorch's argument names); keyword
+/// arguments come after the positional ones, as in Python.
 #[derive(Clone, Default)]
 pub struct Inputs {
     pub args: Vec<(String, Tree)>,
+    /// How many of `args` are keyword arguments (the last ones).
+    pub keywords: usize,
 }
 
 impl Inputs {
@@ -24,9 +27,23 @@ impl Inputs {
         Inputs::default()
     }
 
+    /// A positional argument.
     pub fn arg(mut self, name: &str, value: impl Into<Tree>) -> Inputs {
-        self.args.push((name.to_string(), value.into()));
+        let at = self.args.len() - self.keywords;
+        self.args.insert(at, (name.to_string(), value.into()));
         self
+    }
+
+    /// A keyword argument.
+    pub fn kwarg(mut self, name: &str, value: impl Into<Tree>) -> Inputs {
+        self.args.push((name.to_string(), value.into()));
+        self.keywords += 1;
+        self
+    }
+
+    /// The same structure with its leaves (tensors and numbers, in order) replaced.
+    pub fn with_leaves(&self, leaves: Vec<Tree>) -> Inputs {
+        leaves_into(self, &mut leaves.into_iter())
     }
 
     pub fn get(&self, name: &str) -> Result<&Tree> {
@@ -97,8 +114,10 @@ fn input_leaves(inputs: &Inputs) -> (Vec<(String, String, String, Tree)>, TreeSp
         }
     }
     let mut out = Vec::new();
-    let specs = inputs.args.iter().map(|(n, t)| walk(t, n, n, &format!("L['{n}']"), &mut out)).collect();
-    (out, TreeSpec::Tuple(vec![TreeSpec::Tuple(specs), TreeSpec::Dict(vec![])]))
+    let specs: Vec<TreeSpec> = inputs.args.iter().map(|(n, t)| walk(t, n, n, &format!("L['{n}']"), &mut out)).collect();
+    let split = inputs.args.len() - inputs.keywords;
+    let kwargs = inputs.args[split..].iter().zip(&specs[split..]).map(|((n, _), s)| (DictKey::Str(n.clone()), s.clone())).collect();
+    (out, TreeSpec::Tuple(vec![TreeSpec::Tuple(specs[..split].to_vec()), TreeSpec::Dict(kwargs)]))
 }
 
 /// Traces `program.forward(inputs)` into an `ExportedProgram`.
@@ -126,6 +145,15 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
         let t = tracer.new_value(name.clone(), data, sizes, false);
         tracer.lifted.insert(b.state.id(), t);
         tracer.placeholders.push(Placeholder { name, kind: PlaceholderKind::Buffer { target: fqn.clone(), persistent: b.persistent } });
+    }
+
+    for (fqn, c) in &visitor.constants {
+        let name = tracer.fresh_name(&format!("c_{}", fqn.replace('.', "_")));
+        let data = c.0.data().deep_clone();
+        let sizes = static_sizes(&data);
+        let t = tracer.new_value(name.clone(), data, sizes, false);
+        tracer.lifted.insert(c.0.id(), t);
+        tracer.placeholders.push(Placeholder { name, kind: PlaceholderKind::Constant { target: fqn.clone() } });
     }
 
     // user inputs, each dim sized per the spec
@@ -187,7 +215,7 @@ fn leaves_into(inputs: &Inputs, leaves: &mut impl Iterator<Item = Tree>) -> Inpu
             _ => leaves.next().expect("one leaf per leaf"),
         }
     }
-    Inputs { args: inputs.args.iter().map(|(n, t)| (n.clone(), rebuild(t, leaves))).collect() }
+    Inputs { args: inputs.args.iter().map(|(n, t)| (n.clone(), rebuild(t, leaves))).collect(), keywords: inputs.keywords }
 }
 
 fn assemble(
@@ -260,7 +288,7 @@ fn assemble(
             if range_constraints.contains_key(&key) {
                 continue;
             }
-            let r = e.range(&|s| env.range_of(s));
+            let r = e.range(&|s| env.declared_range(s).unwrap_or_else(|| env.range_of(s)));
             range_constraints.insert(key, schema::RangeConstraint { min_val: r.lo.as_int(), max_val: r.hi.as_int() });
         }
     }
@@ -357,6 +385,9 @@ fn assemble(
         } else {
             constants.insert(fqn.clone(), b.state.data());
         }
+    }
+    for (fqn, c) in &visitor.constants {
+        constants.insert(fqn.clone(), c.0.data());
     }
     for (name, t) in &tracer.constants {
         constants.insert(name.clone(), t.clone());

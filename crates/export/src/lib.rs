@@ -27,7 +27,7 @@ pub mod trace;
 pub mod tree;
 
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
-pub use module::{load_state_dict, state_dict, Buffer, Module, Parameter, Scope, Visitor};
+pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};
 pub use symbolic::{Dim, DimSpec};
 pub use symint::SymInt;
 pub use tensor::{cat, ones, stack, zeros, Tensor};

@@ -79,6 +79,20 @@ impl Buffer {
     }
 }
 
+/// A tensor attribute that is neither a parameter nor a buffer (`self.scale = torch.ones(3)`):
+/// the program takes it as a constant (`c_scale`).
+#[derive(Debug)]
+pub struct Constant(pub State);
+
+impl Constant {
+    pub fn new(data: tensor::Tensor) -> Constant {
+        Constant(State::new(data))
+    }
+    pub fn tensor(&self) -> Tensor {
+        self.0.tensor()
+    }
+}
+
 /// A model or a layer. `visit` declares what it owns, in PyTorch's order: its parameters, its
 /// buffers, then its submodules.
 pub trait Module {
@@ -95,13 +109,14 @@ pub struct Visitor<'a> {
     prefix: String,
     pub(crate) parameters: Vec<(String, &'a Parameter)>,
     pub(crate) buffers: Vec<(String, &'a Buffer)>,
+    pub(crate) constants: Vec<(String, &'a Constant)>,
     /// `(fqn, address, type)` of every module, the root first.
     pub(crate) modules: Vec<(String, usize, String)>,
 }
 
 impl<'a> Visitor<'a> {
     pub(crate) fn root(module: &'a dyn Module) -> Visitor<'a> {
-        let mut v = Visitor { prefix: String::new(), parameters: vec![], buffers: vec![], modules: vec![] };
+        let mut v = Visitor { prefix: String::new(), parameters: vec![], buffers: vec![], constants: vec![], modules: vec![] };
         v.modules.push((String::new(), address(module), module.type_name()));
         module.visit(&mut v);
         v
@@ -123,6 +138,11 @@ impl<'a> Visitor<'a> {
     pub fn buffer(&mut self, name: &str, b: &'a Buffer) {
         let fqn = self.fqn(name);
         self.buffers.push((fqn, b));
+    }
+
+    pub fn constant(&mut self, name: &str, c: &'a Constant) {
+        let fqn = self.fqn(name);
+        self.constants.push((fqn, c));
     }
 
     pub fn module(&mut self, name: &str, m: &'a dyn Module) {

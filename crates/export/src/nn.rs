@@ -305,7 +305,8 @@ impl Layer for Stateless {
             Stateless::GELU => F::gelu(x),
             Stateless::SiLU => F::silu(x),
             Stateless::Hardswish => F::hardswish(x),
-            Stateless::MaxPool2d { kernel, stride, padding } => F::max_pool2d(x, [*kernel; 2], stride.map(|s| [s; 2]), [*padding; 2]),
+            // nn.MaxPool2d passes stride = kernel_size when none is given
+            Stateless::MaxPool2d { kernel, stride, padding } => F::max_pool2d(x, [*kernel; 2], Some([stride.unwrap_or(*kernel); 2]), [*padding; 2]),
             Stateless::AdaptiveAvgPool2d(s) => F::adaptive_avg_pool2d(x, *s),
             Stateless::Dropout { p, training } => F::dropout(x, *p, *training),
             Stateless::Flatten => x.flatten(1, -1),

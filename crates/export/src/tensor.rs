@@ -420,14 +420,13 @@ impl Tensor {
     pub fn repeat(&self, repeats: &[i64]) -> Result<Tensor> {
         self.op("aten::repeat.default", vec![ints(repeats)])
     }
-    /// `x[.., start:end, ..]` along `dim` (`None` ends mean the whole extent).
+    /// `x[.., start:end, ..]` along `dim`, recorded as Python indexing records it: a missing
+    /// start is 0 and a missing end is the largest int64.
     #[track_caller]
     pub fn slice(&self, dim: i64, start: Option<SymInt>, end: Option<SymInt>) -> Result<Tensor> {
-        let mut args = vec![dim.into(), start.map(Arg::Int).unwrap_or(Arg::None)];
-        if let Some(e) = end {
-            args.push(Arg::Int(e));
-        }
-        self.op("aten::slice.Tensor", args)
+        let start = start.unwrap_or_else(|| SymInt::from(0));
+        let end = end.unwrap_or_else(|| SymInt::from(i64::MAX));
+        self.op("aten::slice.Tensor", vec![dim.into(), Arg::Int(start), Arg::Int(end)])
     }
     #[track_caller]
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {

@@ -50,6 +50,9 @@ impl MetaCall<'_> {
 
     /// The symbolic sizes of tensor parameter `name`.
     pub fn sizes(&self, name: &str) -> Result<Vec<Expr>> {
+        if self.args.schema().param_index(name).is_none() {
+            return Err(Error::msg(format!("{} has no parameter `{name}`", self.op())));
+        }
         match self.overlay(name) {
             Some(SymArg::Tensor(s)) => Ok(s.clone()),
             _ => Ok(self.args.tensor(name)?.shape().iter().map(|&d| Expr::Int(d as i64)).collect()),

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod bench_programs;
 pub mod bench_symbolic;
 pub mod conformance;
+pub mod exportdb;
 pub mod run;
 
 pub use ir::pytree::PyTree;
@@ -24,6 +25,9 @@ pub use ops::{Registry, Value};
 pub use serialize::{load, save};
 pub use tensor::{DType, Tensor};
 
+/// Writing models: the torch-like front end and `export`.
+pub use ::export::{export, functional, nn, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, SymInt, Tree};
+pub use ::export as frontend;
 pub use ir;
 pub use ops;
 pub use serialize;

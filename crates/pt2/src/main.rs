@@ -54,6 +54,24 @@ enum Command {
     /// Measure kernel speed.
     #[command(subcommand)]
     Bench(Bench),
+    /// The case catalogue: programs written in Rust, exported into the fixture format.
+    #[command(subcommand)]
+    Exportdb(Exportdb),
+}
+
+#[derive(Subcommand)]
+enum Exportdb {
+    /// Every case's name and description.
+    List,
+    /// A case's Rust source and its exported program.
+    Show { name: String },
+    /// Exports every case into DIR/<case>/ (program.pt2, io.safetensors, case.json).
+    Write {
+        dir: PathBuf,
+        /// Only cases whose name contains this.
+        #[arg(long)]
+        filter: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,6 +198,42 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
+        Command::Exportdb(Exportdb::List) => {
+            for c in exportdb::catalogue() {
+                println!("{:<36} {}", c.name, c.description);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Exportdb(Exportdb::Show { name }) => match exportdb::find(&name) {
+            Some(case) => {
+                print!("{}", pt2::exportdb::show(&case));
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("pt2: no case named `{name}` (see `pt2 exportdb list`)");
+                ExitCode::from(2)
+            }
+        },
+        Command::Exportdb(Exportdb::Write { dir, filter }) => {
+            let mut failed = 0;
+            let cases: Vec<_> = exportdb::catalogue().into_iter().filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f))).collect();
+            for case in &cases {
+                match pt2::exportdb::write_case(case, &dir) {
+                    Ok(pt2::exportdb::Written::Program { sets, rejects }) => println!("{:<36} exported; {sets} input sets, {rejects} rejects", case.name),
+                    Ok(pt2::exportdb::Written::ExpectedError) => println!("{:<36} export fails as expected", case.name),
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL {e}");
+                    }
+                }
+            }
+            println!("exportdb: {} of {} cases written to {}", cases.len() - failed, cases.len(), dir.display());
+            if failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Command::Bench(Bench::Symbolic { guards, symbols, python }) => match pt2::bench_symbolic::run(guards, symbols.max(1)) {
             Ok(report) => {
                 print!("{report}");

@@ -334,7 +334,7 @@ impl ShapeEnv {
 
     /// From now on `name` stands for `value`; `name`'s range carries over to the symbols of
     /// `value` where it can (a symbol, or `a*sym + b`).
-    fn replace(&mut self, name: &str, value: Expr) {
+    pub(crate) fn replace(&mut self, name: &str, value: Expr) {
         let value = value.substitute(&|s| self.replacements.get(s).cloned());
         if value.has_symbol(name) {
             return;

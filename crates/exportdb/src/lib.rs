@@ -1,0 +1,77 @@
+//! The case catalogue: programs from PyTorch's torch.export tutorial, its docs and common
+//! blocks, written in Rust against pt2's torch-like API, each with its example inputs, further
+//! input sets, inputs the exported program must refuse, dynamic shapes, tags and a
+//! description. `pt2 exportdb write DIR` exports every case into the shared fixture format;
+//! `pt2 exportdb show NAME` prints a case's source and exported program.
+//!
+//! Each case's source sits between `// case: NAME` and `// end case` in its module, so that
+//! `show` can print exactly the code that defines it.
+
+mod blocks;
+mod docs;
+mod tutorial;
+
+use export::{DynamicShapes, Inputs, Program, Tensor};
+
+/// One program of the catalogue.
+pub struct Case {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub tags: &'static [&'static str],
+    /// A fresh instance of the model.
+    pub model: fn() -> Box<dyn Program>,
+    /// Input sets the program accepts; the first is the example it is exported with.
+    pub sets: fn() -> Vec<Inputs>,
+    /// Input sets the exported program must refuse.
+    pub rejects: fn() -> Vec<Inputs>,
+    pub dynamic_shapes: fn() -> DynamicShapes,
+    /// When export must fail: text the error must contain.
+    pub export_error: Option<&'static str>,
+    /// The module file holding the case's source.
+    pub file: &'static str,
+}
+
+impl Case {
+    /// The Rust source that defines the case.
+    pub fn source(&self) -> String {
+        let start = format!("// case: {}\n", self.name);
+        match self.file.find(&start) {
+            Some(i) => {
+                let body = &self.file[i + start.len()..];
+                body[..body.find("// end case").unwrap_or(body.len())].trim_end().to_string()
+            }
+            None => String::new(),
+        }
+    }
+}
+
+/// Every case, by name.
+pub fn catalogue() -> Vec<Case> {
+    let mut v = tutorial::cases();
+    v.extend(docs::cases());
+    v.extend(blocks::cases());
+    v
+}
+
+pub fn find(name: &str) -> Option<Case> {
+    catalogue().into_iter().find(|c| c.name == name)
+}
+
+/// Deterministic example values of a shape (float32, in [-1, 1)).
+pub(crate) fn randn(shape: &[usize], seed: u64) -> Tensor {
+    Tensor::rand_uniform(shape, seed)
+}
+
+/// Deterministic integer ids in `[0, high)`.
+pub(crate) fn randint(high: i64, shape: &[usize], seed: u64) -> Tensor {
+    let v: Vec<i64> = randn(shape, seed).data().to_vec::<f32>().iter().map(|x| (((x + 1.0) / 2.0) * high as f32) as i64 % high).collect();
+    Tensor::from_i64(v, shape).expect("shape matches")
+}
+
+pub(crate) fn no_dynamic_shapes() -> DynamicShapes {
+    DynamicShapes::new()
+}
+
+pub(crate) fn none() -> Vec<Inputs> {
+    vec![]
+}
