@@ -167,14 +167,21 @@ pub fn state_dict(m: &dyn Module) -> Vec<(String, tensor::Tensor)> {
 }
 
 /// Loads tensors by fully qualified name (`lin.weight`); every parameter and persistent
-/// buffer must be given, with its shape and dtype.
+/// buffer must be given, with its shape and dtype. Constants and non-persistent buffers are
+/// loaded when given.
 pub fn load_state_dict(m: &dyn Module, tensors: &dyn Fn(&str) -> Option<tensor::Tensor>) -> Result<()> {
     let v = Visitor::root(m);
-    let states = v.parameters.iter().map(|(n, p)| (n, &p.0)).chain(v.buffers.iter().filter(|(_, b)| b.persistent).map(|(n, b)| (n, &b.state)));
-    for (name, state) in states {
+    let required = v.parameters.iter().map(|(n, p)| (n, &p.0)).chain(v.buffers.iter().filter(|(_, b)| b.persistent).map(|(n, b)| (n, &b.state)));
+    for (name, state) in required {
         match tensors(name) {
             Some(t) => state.load(t, name)?,
             None => return Err(Error(format!("the state dict has no entry `{name}`"))),
+        }
+    }
+    let optional = v.constants.iter().map(|(n, c)| (n, &c.0)).chain(v.buffers.iter().filter(|(_, b)| !b.persistent).map(|(n, b)| (n, &b.state)));
+    for (name, state) in optional {
+        if let Some(t) = tensors(name) {
+            state.load(t, name)?;
         }
     }
     Ok(())

@@ -73,7 +73,8 @@ pub fn register_custom_op_as_relu(registry: &Registry) -> Result<(), String> {
     }
 }
 
-fn leaves(list: &Json, store: &TensorStore) -> Result<Vec<Value>, String> {
+/// The values of a recorded leaf list (`inputs` or `outputs` of a set).
+pub fn leaves(list: &Json, store: &TensorStore) -> Result<Vec<Value>, String> {
     list.as_array().ok_or("expected a list of leaves")?.iter().map(|v| value_of(v, store)).collect()
 }
 

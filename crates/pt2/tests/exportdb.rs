@@ -1,0 +1,93 @@
+//! The case catalogue, checked two ways: every case exports (or fails exactly as expected) and
+//! its exported program passes the conformance runner on the folder `pt2 exportdb write`
+//! produces; and where PyTorch exported the same program (`fixtures/pytorch/<case>`), the Rust
+//! model run with PyTorch's weights on PyTorch's inputs gives PyTorch's outputs, the exported
+//! graph calls the same operators in the same order, and PyTorch's reject sets are refused.
+
+use std::path::PathBuf;
+
+use export::{Inputs, Tree};
+use ops::Value;
+use pt2::conformance::fixture::{compare, TensorStore, Tolerance};
+use pt2::conformance::programs::leaves;
+use pt2::exportdb::{flat_values, write_case, Written};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn every_case_exports_and_passes_conformance() {
+    let dir = std::env::temp_dir().join(format!("pt2-exportdb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (mut programs, mut errors) = (0, 0);
+    for case in exportdb::catalogue() {
+        match write_case(&case, &dir) {
+            Ok(Written::Program { .. }) => programs += 1,
+            Ok(Written::ExpectedError) => errors += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let report = pt2::conformance::programs::run(&dir, None).unwrap();
+    let failures: Vec<String> = report.archives.iter().filter_map(|a| a.outcome.as_ref().err().map(|e| format!("{}: {e}", a.case))).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(report.archives.len(), programs);
+    assert!(programs >= 15 && errors >= 2, "{programs} programs, {errors} expected errors");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tree_of(v: Value) -> Tree {
+    match v {
+        Value::Tensor(t) => Tree::Tensor(export::Tensor::from_data(t)),
+        Value::Int(i) => Tree::Int(i),
+        Value::Float(f) => Tree::Float(f),
+        Value::Bool(b) => Tree::Bool(b),
+        _ => Tree::None,
+    }
+}
+
+fn flat_outputs(t: &Tree) -> Vec<Value> {
+    let mut inputs = Inputs::new();
+    inputs.args.push(("out".into(), t.clone()));
+    flat_values(&inputs)
+}
+
+#[test]
+fn cases_match_pytorch_on_its_fixtures() {
+    let tol = Tolerance { rtol: 1e-4, atol: 1e-5 };
+    let mut compared = 0;
+    for case in exportdb::catalogue() {
+        let fixture = repo().join("fixtures/pytorch").join(case.name);
+        if !fixture.join("case.json").exists() {
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture.join("case.json")).unwrap()).unwrap();
+        let store = TensorStore::load(&fixture.join("io.safetensors")).unwrap();
+        let theirs = pt2::load(fixture.join("program.pt2")).unwrap();
+        let model = (case.model)();
+        export::load_state_dict(model.as_ref(), &|name| theirs.state_dict.get(name).or_else(|| theirs.constants.get(name)).cloned())
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let structure = (case.sets)().remove(0);
+        let sets = json["sets"].as_array().unwrap();
+        for (i, set) in sets.iter().enumerate() {
+            let inputs = structure.with_leaves(leaves(&set["inputs"], &store).unwrap().into_iter().map(tree_of).collect());
+            let want = leaves(&set["outputs"], &store).unwrap();
+            let got = model.forward(&inputs).unwrap_or_else(|e| panic!("{} set {i}: {e}", case.name));
+            compare(&Value::List(flat_outputs(&got)), &Value::List(want), tol, &format!("{} set {i}", case.name)).unwrap();
+        }
+        // exported with PyTorch's example: the same operators, in the same order
+        let example = structure.with_leaves(leaves(&sets[0]["inputs"], &store).unwrap().into_iter().map(tree_of).collect());
+        let ours = export::export(model.as_ref(), example, &export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)() }).unwrap();
+        let targets = |ep: &pt2::ExportedProgram| -> Vec<String> {
+            ep.graph().nodes.iter().map(|n| n.target.clone()).filter(|t| !t.contains("sym_size")).collect()
+        };
+        assert_eq!(targets(&ours), targets(&theirs), "{}: operators", case.name);
+        // and PyTorch's rejects are refused
+        for (i, r) in json["rejects"].as_array().into_iter().flatten().enumerate() {
+            let inputs = structure.with_leaves(leaves(&r["inputs"], &store).unwrap().into_iter().map(tree_of).collect());
+            assert!(ours.check_inputs(&flat_values(&inputs)).is_err(), "{}: PyTorch's reject {i} is accepted", case.name);
+        }
+        compared += 1;
+    }
+    assert!(compared >= 13, "{compared} cases compared with PyTorch");
+}
