@@ -13,6 +13,7 @@
 //! ```
 
 pub mod bench;
+pub mod bench_export;
 pub mod bench_programs;
 pub mod bench_symbolic;
 pub mod conformance;

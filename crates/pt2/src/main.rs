@@ -86,6 +86,15 @@ enum Bench {
         #[arg(long)]
         python: Option<String>,
     },
+    /// Export time per catalogue case, beside torch.export.export with --python.
+    Export {
+        /// Timed exports per case.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// A Python with torch installed; runs tools/bench_torch_export.py for the ratio.
+        #[arg(long)]
+        python: Option<String>,
+    },
     /// Time to build, simplify and evaluate many shape guards in the symbolic engine.
     Symbolic {
         #[arg(long, default_value_t = 10_000)]
@@ -233,6 +242,30 @@ fn main() -> ExitCode {
             } else {
                 ExitCode::SUCCESS
             }
+        }
+        Command::Bench(Bench::Export { runs, python }) => {
+            let ours = match pt2::bench_export::pt2_seconds(runs) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let theirs = match python {
+                Some(py) => {
+                    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_export.py");
+                    match pt2::bench_export::torch_seconds(&py, &script, runs.min(5)) {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            eprintln!("pt2: {e}");
+                            return ExitCode::from(2);
+                        }
+                    }
+                }
+                None => None,
+            };
+            print!("{}", pt2::bench_export::report(&ours, theirs.as_ref()));
+            ExitCode::SUCCESS
         }
         Command::Bench(Bench::Symbolic { guards, symbols, python }) => match pt2::bench_symbolic::run(guards, symbols.max(1)) {
             Ok(report) => {
