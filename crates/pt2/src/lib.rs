@@ -27,7 +27,7 @@ pub use serialize::{load, save};
 pub use tensor::{DType, Tensor};
 
 /// Writing models: the torch-like front end and `export`.
-pub use ::export::{export, functional, nn, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, SymInt, Tree};
+pub use ::export::{export, functional, nn, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, SymInt, Tree, Visitor};
 pub use ::export as frontend;
 pub use ir;
 pub use ops;
