@@ -64,10 +64,12 @@ pub trait Program: Module {
     fn forward(&self, inputs: &Inputs) -> Result<Tree>;
 }
 
-/// Which input dims are dynamic, by input path (`x`, `inp['x']`, `inp['others'][0]`) and dim.
+/// Which input dims are dynamic: by input path (`x`, `inp['x']`, `inp['others'][0]`) and dim,
+/// or by tensor (PyTorch's `ShapesCollection`); dims not named are static.
 #[derive(Clone, Default)]
 pub struct DynamicShapes {
     dims: Vec<(String, usize, DimSpec)>,
+    by_tensor: Vec<(Tensor, usize, DimSpec)>,
 }
 
 impl DynamicShapes {
@@ -75,12 +77,52 @@ impl DynamicShapes {
         DynamicShapes::default()
     }
 
+    /// Dim `dim` of the input at `input` (a path into the inputs).
     pub fn dim(mut self, input: &str, dim: usize, spec: impl Into<DimSpec>) -> DynamicShapes {
         self.dims.push((input.to_string(), dim, spec.into()));
         self
     }
 
-    fn spec(&self, input: &str, dim: usize) -> DimSpec {
+    /// Dim `dim` of whichever input is `tensor`, wherever it sits in the inputs
+    /// (`ShapesCollection`: `sc[tensor] = (dim, dim + 1, 8)`).
+    pub fn tensor_dim(mut self, tensor: &Tensor, dim: usize, spec: impl Into<DimSpec>) -> DynamicShapes {
+        self.by_tensor.push((tensor.clone(), dim, spec.into()));
+        self
+    }
+
+    /// PyTorch's `AdditionalInputs`: the dims whose sizes differ between the example and the
+    /// other input sets are `Dim::DYNAMIC`, the rest static. The sets must have the same
+    /// structure.
+    pub fn from_input_sets(example: &Inputs, others: &[Inputs]) -> Result<DynamicShapes> {
+        let (leaves, _) = input_leaves(example);
+        let mut out = DynamicShapes::new();
+        let other_leaves: Vec<Vec<(String, String, String, Tree)>> = others.iter().map(|o| input_leaves(o).0).collect();
+        for (i, (path, _, _, leaf)) in leaves.iter().enumerate() {
+            let Tree::Tensor(t) = leaf else { continue };
+            let shape = t.shape();
+            for o in &other_leaves {
+                let Some((_, _, _, Tree::Tensor(u))) = o.get(i) else {
+                    return Err(Error(format!("the input sets differ in structure at {path}")));
+                };
+                if u.shape().len() != shape.len() {
+                    return Err(Error(format!("{path} has rank {} in one input set and {} in another", shape.len(), u.shape().len())));
+                }
+            }
+            for (d, size) in shape.iter().enumerate() {
+                if other_leaves.iter().any(|o| matches!(&o[i].3, Tree::Tensor(u) if u.shape()[d] != *size)) {
+                    out = out.dim(path, d, DimSpec::Dynamic);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn spec(&self, input: &str, tensor: Option<&Tensor>, dim: usize) -> DimSpec {
+        if let Some(t) = tensor {
+            if let Some((_, _, s)) = self.by_tensor.iter().find(|(u, d, _)| u.same_as(t) && *d == dim) {
+                return s.clone();
+            }
+        }
         self.dims.iter().find(|(i, d, _)| i == input && *d == dim).map(|(_, _, s)| s.clone()).unwrap_or(DimSpec::Static)
     }
 }
@@ -88,6 +130,9 @@ impl DynamicShapes {
 #[derive(Clone, Default)]
 pub struct ExportOptions {
     pub dynamic_shapes: DynamicShapes,
+    /// Strict mode: reading a traced tensor's values into host code (`item_f64().value()`,
+    /// `values()`) fails export instead of specializing the program to the example.
+    pub strict: bool,
 }
 
 /// Leaves of the inputs with their paths (`inp['x']`), placeholder names (`inp_x`) and the
@@ -123,6 +168,7 @@ fn input_leaves(inputs: &Inputs) -> (Vec<(String, String, String, Tree)>, TreeSp
 /// Traces `program.forward(inputs)` into an `ExportedProgram`.
 pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) -> Result<ir::ExportedProgram> {
     let mut tracer = Tracer::new();
+    tracer.strict = options.strict;
     let visitor = Visitor::root(program);
     for (fqn, addr, ty) in &visitor.modules {
         tracer.module_names.insert(*addr, (fqn.clone(), ty.clone()));
@@ -166,7 +212,7 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
                 let data = t.data().deep_clone();
                 let mut sizes = Vec::new();
                 for (d, &hint) in data.shape().iter().enumerate() {
-                    let spec = options.dynamic_shapes.spec(path, d);
+                    let spec = options.dynamic_shapes.spec(path, Some(t), d);
                     let src = format!("{source}.size()[{d}]");
                     let size = tracer.env.create_size_for_spec(&src, hint as i64, &spec).map_err(|e| Error(e.to_string()))?;
                     sizes.push(size);
@@ -271,10 +317,15 @@ fn assemble(
             let e = env.simplify(e);
             let v = match e {
                 Expr::Int(v) => schema::SymInt::AsInt(v),
-                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: Some(schema::SymExprHint::AsInt(*h)) }),
+                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
             };
             (n.clone(), v)
         })
+        .collect();
+    let sym_bool_values: IndexMap<String, schema::SymBool> = tracer
+        .sym_bool_values
+        .iter()
+        .map(|(n, e)| (n.clone(), schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None })))
         .collect();
 
     // range constraints: every symbol the inputs' sizes use, and derived sizes
@@ -291,6 +342,12 @@ fn assemble(
             let r = e.range(&|s| env.declared_range(s).unwrap_or_else(|| env.range_of(s)));
             range_constraints.insert(key, schema::RangeConstraint { min_val: r.lo.as_int(), max_val: r.hi.as_int() });
         }
+    }
+
+    // values read from data (unbacked symbols), with what checks established
+    for info in env.symbols().iter().filter(|s| s.hint.is_none()) {
+        let r = env.range_of(&info.name);
+        range_constraints.insert(info.name.clone(), schema::RangeConstraint { min_val: r.lo.as_int(), max_val: r.hi.as_int() });
     }
 
     // placeholders in PyTorch's order: parameters, buffers, constants, user inputs
@@ -354,7 +411,7 @@ fn assemble(
         nodes: std::mem::take(&mut tracer.nodes),
         tensor_values,
         sym_int_values,
-        sym_bool_values: IndexMap::new(),
+        sym_bool_values,
         is_single_tensor_return: false,
         custom_obj_values: IndexMap::new(),
         sym_float_values: IndexMap::new(),

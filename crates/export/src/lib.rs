@@ -29,7 +29,7 @@ pub mod tree;
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
 pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};
 pub use symbolic::{Dim, DimSpec};
-pub use symint::SymInt;
+pub use symint::{check, check_is_size, SymBool, SymFloat, SymInt};
 pub use tensor::{cat, ones, stack, zeros, Tensor};
 pub use tree::Tree;
 

@@ -139,3 +139,126 @@ macro_rules! sym_arith {
 sym_arith!(Add, add, +, checked_add);
 sym_arith!(Sub, sub, -, checked_sub);
 sym_arith!(Mul, mul, *, checked_mul);
+
+/// A condition on sizes kept undecided (`n.sym_ge(0)`), to be asserted with [`check`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymBool {
+    expr: Expr,
+    hint: bool,
+}
+
+impl SymBool {
+    pub fn expr(&self) -> &Expr {
+        &self.expr
+    }
+}
+
+macro_rules! sym_cmp {
+    ($($name:ident => $ctor:ident, $op:tt;)*) => {
+        impl SymInt {
+            $(
+                /// The comparison as a [`SymBool`], without deciding it.
+                pub fn $name(&self, other: impl Into<SymInt>) -> SymBool {
+                    let o = other.into();
+                    SymBool { expr: Expr::$ctor(self.expr.clone(), o.expr.clone()), hint: self.hint $op o.hint }
+                }
+            )*
+        }
+    };
+}
+
+sym_cmp! {
+    sym_eq => equals, ==;
+    sym_ne => not_equals, !=;
+    sym_lt => less, <;
+    sym_le => less_eq, <=;
+    sym_gt => greater, >;
+    sym_ge => greater_eq, >=;
+}
+
+/// `torch._check(cond)`: asserts a condition on sizes. Over sizes with example values it is a
+/// guard; over values read from tensor data (`item_int`) it narrows what is known of them and
+/// becomes a runtime assertion of the program.
+#[track_caller]
+pub fn check(cond: &SymBool) -> Result<()> {
+    let at = std::panic::Location::caller();
+    with_tracer(|t| match t {
+        None if cond.hint => Ok(()),
+        None => Err(Error(format!("check failed: {} (at {}:{})", cond.expr, at.file(), at.line()))),
+        Some(t) => {
+            let before = t.env.runtime_asserts().len();
+            let loc = format!("{}:{}", at.file(), at.line());
+            t.env.check(&cond.expr, Some(&loc)).map_err(|e| Error(e.to_string()))?;
+            let added: Vec<Expr> = t.env.runtime_asserts()[before..].iter().map(|g| g.expr.clone()).collect();
+            for e in added {
+                t.record_assert(&e, at)?;
+            }
+            Ok(())
+        }
+    })
+}
+
+/// `torch._check_is_size(n)`: `n >= 0`, and `n` may be used as a size.
+#[track_caller]
+pub fn check_is_size(n: &SymInt) -> Result<()> {
+    check(&n.sym_ge(0))
+}
+
+/// A float read from tensor data (`x.sum().item()`). While tracing, its value is not part of
+/// the program: comparing it fails with a data-dependent error that names the line (express
+/// the branch with `cond`), and reading it specializes the program to the example (an error
+/// in strict mode).
+#[derive(Clone, Debug)]
+pub struct SymFloat {
+    value: f64,
+    traced: bool,
+}
+
+impl SymFloat {
+    pub(crate) fn new(value: f64, traced: bool) -> SymFloat {
+        SymFloat { value, traced }
+    }
+
+    #[track_caller]
+    fn decide(&self, op: &str, other: f64, holds: bool) -> Result<bool> {
+        if !self.traced {
+            return Ok(holds);
+        }
+        let at = std::panic::Location::caller();
+        Err(Error(format!(
+            "Could not guard on data-dependent expression zuf0 {op} {other:?} (unhinted: zuf0 {op} {other:?}).  (Size-like symbols: none)\n\n\
+             Caused by: {}:{}\n\
+             The value comes from tensor data, so it is not known while tracing. Branch with `cond` instead of `if`, \
+             or keep the computation in tensors (`where`).",
+            at.file(),
+            at.line()
+        )))
+    }
+
+    #[track_caller]
+    pub fn gt(&self, other: f64) -> Result<bool> {
+        self.decide(">", other, self.value > other)
+    }
+    #[track_caller]
+    pub fn ge(&self, other: f64) -> Result<bool> {
+        self.decide(">=", other, self.value >= other)
+    }
+    #[track_caller]
+    pub fn lt(&self, other: f64) -> Result<bool> {
+        self.decide("<", other, self.value < other)
+    }
+    #[track_caller]
+    pub fn le(&self, other: f64) -> Result<bool> {
+        self.decide("<=", other, self.value <= other)
+    }
+
+    /// The value. While tracing this specializes the program to the example's value (strict
+    /// mode refuses).
+    #[track_caller]
+    pub fn value(&self) -> Result<f64> {
+        if self.traced {
+            crate::trace::host_read(std::panic::Location::caller())?;
+        }
+        Ok(self.value)
+    }
+}

@@ -124,6 +124,11 @@ impl Tensor {
         Tensor::eager(tensor::Tensor::from_vec(v, shape).expect("shape matches"))
     }
 
+    /// Whether `other` is this same tensor (not an equal one).
+    pub fn same_as(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The data (the example's values while tracing).
     pub fn data(&self) -> tensor::Tensor {
         self.0.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
@@ -179,6 +184,43 @@ impl Tensor {
             Some(t) => SymInt::symbolic(t.sizes[i as usize].clone(), hint),
             None => SymInt::from(hint),
         })
+    }
+
+    /// `x.item()` of an integer tensor. While tracing the value is *unbacked*: a symbol (`u0`)
+    /// the program computes, usable as a size once constrained (`check_is_size`), and a
+    /// data-dependent error when code branches on it.
+    #[track_caller]
+    pub fn item_int(&self) -> Result<SymInt> {
+        let data = self.data();
+        if data.numel() != 1 {
+            return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
+        }
+        let value = data.to_i64_vec()[0];
+        let at = std::panic::Location::caller();
+        let traced = self.trace_info();
+        Ok(crate::trace::with_tracer(|t| match (t, traced) {
+            (Some(t), Some(info)) if info.trace == t.id => SymInt::symbolic(t.record_item(&info.name, at), value),
+            _ => SymInt::from(value),
+        }))
+    }
+
+    /// `x.item()` of a float tensor (see [`crate::symint::SymFloat`]).
+    pub fn item_f64(&self) -> Result<crate::symint::SymFloat> {
+        let data = self.data();
+        if data.numel() != 1 {
+            return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
+        }
+        Ok(crate::symint::SymFloat::new(data.to_f64_vec()[0], self.trace_info().is_some() && crate::trace::is_tracing()))
+    }
+
+    /// The values (as f64). While tracing this reads traced data into host code: strict
+    /// export refuses, non-strict specializes to the example.
+    #[track_caller]
+    pub fn values(&self) -> Result<Vec<f64>> {
+        if self.trace_info().is_some() {
+            crate::trace::host_read(std::panic::Location::caller())?;
+        }
+        Ok(self.data().to_f64_vec())
     }
 
     /// Every size, symbolic where dynamic.

@@ -52,7 +52,8 @@ pub(crate) struct Tracer {
     /// How many `sym_size` nodes sit at the top of `nodes` (new ones go after them).
     pub sym_nodes_at_top: usize,
     pub tensor_values: IndexMap<String, (schema::TensorMeta, Vec<Expr>)>,
-    pub sym_int_values: IndexMap<String, (Expr, i64)>,
+    pub sym_int_values: IndexMap<String, (Expr, Option<i64>)>,
+    pub sym_bool_values: IndexMap<String, Expr>,
     pub placeholders: Vec<Placeholder>,
     counters: HashMap<String, usize>,
     used_names: std::collections::HashSet<String>,
@@ -66,6 +67,8 @@ pub(crate) struct Tracer {
     pub module_stack: Vec<(String, String)>,
     /// Module fully qualified names, by the module's address.
     pub module_names: HashMap<usize, (String, String)>,
+    /// Strict mode: reading traced data into host code is an error, not a specialization.
+    pub strict: bool,
 }
 
 impl Tracer {
@@ -77,6 +80,7 @@ impl Tracer {
             sym_nodes_at_top: 0,
             tensor_values: IndexMap::new(),
             sym_int_values: IndexMap::new(),
+            sym_bool_values: IndexMap::new(),
             placeholders: Vec::new(),
             counters: HashMap::new(),
             used_names: Default::default(),
@@ -86,6 +90,7 @@ impl Tracer {
             symbol_nodes: HashMap::new(),
             module_stack: Vec::new(),
             module_names: HashMap::new(),
+            strict: false,
         }
     }
 
@@ -136,7 +141,7 @@ impl Tracer {
             // sizes of inputs are read once, at the top of the graph, as PyTorch does
             self.nodes.insert(self.sym_nodes_at_top, node);
             self.sym_nodes_at_top += 1;
-            self.sym_int_values.insert(name.clone(), (e.clone(), hint));
+            self.sym_int_values.insert(name.clone(), (e.clone(), Some(hint)));
             self.symbol_nodes.insert(sym.to_string(), name.clone());
             return Ok(SymIntArgument::AsName(name));
         }
@@ -170,11 +175,69 @@ impl Tracer {
                 is_hop_single_tensor_return: None,
                 name: Some(name.clone()),
             });
-            let h = self.env.hint(&acc_expr).unwrap_or(0);
+            let h = self.env.hint(&acc_expr);
             self.sym_int_values.insert(name.clone(), (acc_expr.clone(), h));
             acc = SymIntArgument::AsName(name);
         }
         Ok(acc)
+    }
+
+    /// Records `aten.item` of a traced tensor: an unbacked symbol (`u0`) named by the node.
+    pub fn record_item(&mut self, tensor: &str, at: &Location) -> Expr {
+        let u = self.env.create_unbacked(false);
+        let name = self.fresh_name("item");
+        self.nodes.push(Node {
+            target: "torch.ops.aten.item.default".into(),
+            inputs: vec![named("self", Argument::AsTensor(TensorArgument { name: tensor.into() }), 1)],
+            outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
+            metadata: self.metadata(at),
+            is_hop_single_tensor_return: None,
+            name: Some(name.clone()),
+        });
+        self.sym_int_values.insert(name.clone(), (u.clone(), None));
+        self.symbol_nodes.insert(u.as_symbol().expect("a symbol").to_string(), name);
+        u
+    }
+
+    /// Records `_assert_scalar(lhs op rhs)`: a runtime assertion over unbacked values.
+    pub fn record_assert(&mut self, cond: &Expr, at: &Location) -> Result<()> {
+        let Expr::Cmp(op, lhs, rhs) = cond else {
+            return Err(Error(format!("cannot assert {cond} at runtime")));
+        };
+        let operator = match op {
+            symbolic::CmpOp::Eq => "eq",
+            symbolic::CmpOp::Ne => "ne",
+            symbolic::CmpOp::Lt => "lt",
+            symbolic::CmpOp::Le => "le",
+            symbolic::CmpOp::Gt => "gt",
+            symbolic::CmpOp::Ge => "ge",
+        };
+        let (a, b) = (self.sym_value(lhs, 0)?, self.sym_value(rhs, 0)?);
+        let name = self.fresh_name(operator);
+        let metadata = self.metadata(at);
+        self.nodes.push(Node {
+            target: format!("_operator.{operator}"),
+            inputs: vec![named("a", Argument::AsSymInt(a), 1), named("b", Argument::AsSymInt(b), 1)],
+            outputs: vec![Argument::AsSymBool(schema::SymBoolArgument::AsName(name.clone()))],
+            metadata: metadata.clone(),
+            is_hop_single_tensor_return: None,
+            name: Some(name.clone()),
+        });
+        self.sym_bool_values.insert(name.clone(), cond.clone());
+        let message = format!("Runtime assertion failed for expression {cond} on node '{name}'");
+        let assert_name = self.fresh_name("_assert_scalar_default");
+        self.nodes.push(Node {
+            target: "torch.ops.aten._assert_scalar.default".into(),
+            inputs: vec![
+                named("self", Argument::AsSymBool(schema::SymBoolArgument::AsName(name)), 1),
+                named("assert_msg", Argument::AsString(message), 1),
+            ],
+            outputs: vec![Argument::AsNone(true)],
+            metadata,
+            is_hop_single_tensor_return: None,
+            name: Some(assert_name),
+        });
+        Ok(())
     }
 
     /// `stack_trace` and `nn_module_stack` for a node made at `at`.
@@ -266,6 +329,19 @@ pub(crate) fn tensor_meta(data: &tensor::Tensor, sizes: &[Expr], requires_grad: 
 /// Runs `f` with the thread's tracer, if one is active.
 pub(crate) fn with_tracer<R>(f: impl FnOnce(Option<&mut Tracer>) -> R) -> R {
     TRACER.with(|t| f(t.borrow_mut().as_mut()))
+}
+
+/// Traced data is read into host code at `at`: refused in strict mode, a specialization to the
+/// example otherwise.
+pub(crate) fn host_read(at: &Location) -> Result<()> {
+    with_tracer(|t| match t {
+        Some(t) if t.strict => Err(Error(format!(
+            "{}:{}: reading a traced tensor's values into host code is not allowed in strict export;              keep the computation in tensors, or branch with `cond`",
+            at.file(),
+            at.line()
+        ))),
+        _ => Ok(()),
+    })
 }
 
 pub(crate) fn is_tracing() -> bool {
@@ -451,8 +527,9 @@ fn record(
             return Err(Error(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
         }
         for (s, t) in sizes.iter().zip(&outs) {
-            let hints: Option<Vec<i64>> = s.iter().map(|e| tracer.env.hint(e)).collect();
-            if hints.as_deref() != Some(&t.shape().iter().map(|&d| d as i64).collect::<Vec<_>>()) {
+            // sizes over unbacked values have no hint to compare
+            let agrees = s.len() == t.shape().len() && s.iter().zip(t.shape()).all(|(e, &d)| tracer.env.hint(e).is_none_or(|h| h == d as i64));
+            if !agrees {
                 return Err(Error(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
             }
         }

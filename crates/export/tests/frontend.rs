@@ -1,0 +1,152 @@
+//! The front end's behaviours that the catalogue does not cover: data-dependent values,
+//! runtime assertions, the dynamic-dim hints, strict mode, and the ways to say which dims are
+//! dynamic.
+
+use export::nn::{Layer, Linear};
+use export::{check, check_is_size, export, zeros, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, Result, Tensor, Tree, Visitor};
+use tensor::DType;
+
+macro_rules! program {
+    ($name:ident, |$inputs:ident| $body:expr) => {
+        struct $name;
+        impl Module for $name {
+            fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
+        }
+        impl Program for $name {
+            fn forward(&self, $inputs: &Inputs) -> Result<Tree> {
+                $body
+            }
+        }
+    };
+}
+
+fn x(shape: &[usize]) -> Inputs {
+    Inputs::new().arg("x", Tensor::rand_uniform(shape, 1))
+}
+
+program!(BranchOnData, |inputs| {
+    let x = inputs.tensor("x")?;
+    if x.sum()?.item_f64()?.gt(0.0)? {
+        return Ok(x.sin()?.into());
+    }
+    Ok(x.cos()?.into())
+});
+
+#[test]
+fn branching_on_tensor_data_is_a_data_dependent_error_at_the_users_line() {
+    // eagerly it just runs
+    assert!(BranchOnData.forward(&x(&[3, 3])).is_ok());
+    let err = export(&BranchOnData, x(&[3, 3]), &ExportOptions::default()).unwrap_err().0;
+    assert!(err.starts_with("Could not guard on data-dependent expression zuf0 > 0.0"), "{err}");
+    assert!(err.contains("crates/export/tests/frontend.rs:29"), "names the line of the `if`: {err}");
+    assert!(err.contains("cond"), "points to cond: {err}");
+}
+
+program!(ConstrainAsSize, |inputs| {
+    // torch.export's constrain_as_size example: a = x.item(); check_is_size(a); check(a <= 5)
+    let a = inputs.tensor("x")?.item_int()?;
+    check_is_size(&a)?;
+    check(&a.sym_le(5))?;
+    Ok(zeros(&[a, 5.into()], DType::F32)?.into())
+});
+
+#[test]
+fn values_read_from_data_are_unbacked_and_checks_become_runtime_assertions() {
+    let four = Tensor::from_i64(vec![4], &[]).unwrap();
+    let ep = export(&ConstrainAsSize, Inputs::new().arg("x", four), &ExportOptions::default()).unwrap();
+    let text = ep.to_string();
+    assert!(text.contains(r#"item: "Sym(u0)" = torch.ops.aten.item.default(x)"#), "{text}");
+    assert!(text.contains("torch.ops.aten._assert_scalar.default(ge, \"Runtime assertion failed for expression u0 >= 0 on node 'ge'\")"), "{text}");
+    assert!(text.contains("Runtime assertion failed for expression u0 <= 5"), "{text}");
+    assert!(text.contains(r#"zeros: "f32[u0, 5]""#), "{text}");
+    assert!(text.contains("Range constraints: {u0: VR[0, 5]}"), "{text}");
+    // the program checks the assertion when it runs
+    let m = ep.module().unwrap();
+    let run = |v: i64| m.call_flat(vec![ops::Value::Tensor(tensor::Tensor::from_vec(vec![v], &[]).unwrap())]);
+    match &run(3).unwrap()[0] {
+        ops::Value::Tensor(t) => assert_eq!(t.shape(), &[3, 5]),
+        other => panic!("{other:?}"),
+    }
+    let err = run(7).unwrap_err().to_string();
+    assert!(err.contains("u0 <= 5"), "{err}");
+}
+
+program!(BranchOnUnbacked, |inputs| {
+    let n = inputs.tensor("x")?.item_int()?;
+    if n.gt(0)? {
+        return Ok(inputs.tensor("x")?.into());
+    }
+    Ok(inputs.tensor("x")?.neg()?.into())
+});
+
+#[test]
+fn branching_on_an_unbacked_int_is_a_data_dependent_error() {
+    let err = export(&BranchOnUnbacked, Inputs::new().arg("x", Tensor::from_i64(vec![4], &[]).unwrap()), &ExportOptions::default()).unwrap_err().0;
+    assert!(err.starts_with("Could not guard on data-dependent expression u0 > 0"), "{err}");
+    assert!(err.contains("frontend.rs:"), "{err}");
+}
+
+program!(SpecializesBatch, |inputs| {
+    let x = inputs.tensor("x")?;
+    if x.size(0)?.eq(8)? {
+        return Ok(x.add(1)?.into());
+    }
+    Ok(x.clone().into())
+});
+
+#[test]
+fn auto_dims_may_specialize_dynamic_and_named_ones_may_not() {
+    let with = |spec: DimSpec| export(&SpecializesBatch, x(&[8, 3]), &ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, spec), strict: false });
+    let ep = with(DimSpec::Auto).unwrap();
+    assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#), "AUTO specialized to the example");
+    let err = with(DimSpec::Dynamic).unwrap_err().0;
+    assert!(err.starts_with("Constraints violated (L['x'].size()[0])!\n  - You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8)."), "{err}");
+    let err = with(Dim::new("dx").into()).unwrap_err().0;
+    assert!(err.contains("Suggested fixes:\n  dx = 8"), "{err}");
+    let ep = with(DimSpec::Static).unwrap();
+    assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#));
+}
+
+program!(ReadsValues, |inputs| {
+    let x = inputs.tensor("x")?;
+    let scale = x.values()?[0];
+    Ok(x.mul(scale)?.into())
+});
+
+#[test]
+fn strict_mode_refuses_reading_traced_values_and_non_strict_specializes() {
+    let ep = export(&ReadsValues, x(&[2, 2]), &ExportOptions::default()).unwrap();
+    assert!(ep.to_string().contains("torch.ops.aten.mul.Tensor(x, "), "the value is baked in");
+    let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict: true, ..Default::default() }).unwrap_err().0;
+    assert!(err.contains("not allowed in strict export"), "{err}");
+}
+
+struct Mlp {
+    lin: Linear,
+}
+
+impl Module for Mlp {
+    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
+        v.module("lin", &self.lin);
+    }
+}
+
+impl Program for Mlp {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        Ok(self.lin.forward(inputs.tensor("x")?)?.into())
+    }
+}
+
+#[test]
+fn dynamic_dims_from_several_input_sets_or_by_tensor() {
+    let m = Mlp { lin: Linear::new(4, 2, true, 3) };
+    // AdditionalInputs: the batch differs between the sets, the features do not
+    let shapes = DynamicShapes::from_input_sets(&x(&[8, 4]), &[x(&[3, 4]), x(&[5, 4])]).unwrap();
+    let ep = export(&m, x(&[8, 4]), &ExportOptions { dynamic_shapes: shapes, strict: false }).unwrap();
+    assert!(ep.to_string().contains(r#"x: "f32[s77, 4]""#), "{ep}");
+    // ShapesCollection: the dim is given for the tensor itself
+    let t = Tensor::rand_uniform(&[6, 4], 2);
+    let shapes = DynamicShapes::new().tensor_dim(&t, 0, Dim::new("batch").max(64));
+    let ep = export(&m, Inputs::new().arg("x", t), &ExportOptions { dynamic_shapes: shapes, strict: false }).unwrap();
+    assert!(ep.to_string().contains("Range constraints: {s77: VR[0, 64]}"), "{ep}");
+}
