@@ -6,6 +6,10 @@ use crate::tensor::Tensor;
 use crate::trace::{call, Arg};
 use crate::{Error, Result};
 
+fn one_tensor(v: Vec<Tensor>) -> Result<Tensor> {
+    one(v)
+}
+
 fn one(mut v: Vec<Tensor>) -> Result<Tensor> {
     v.pop().ok_or_else(|| Error("the operator returned no tensor".into()))
 }
@@ -77,6 +81,20 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: [i64; 
         args.pop();
     }
     one(call("aten::conv2d.default", args, vec![])?)
+}
+
+/// `F.conv1d`.
+#[track_caller]
+pub fn conv1d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: i64, padding: i64, dilation: i64, groups: i64) -> Result<Tensor> {
+    let one = |v: i64| Arg::Ints(vec![v.into()]);
+    let mut args = vec![x.into(), weight.into(), opt(bias)];
+    let extras = [stride != 1, padding != 0, dilation != 1, groups != 1];
+    let last = extras.iter().rposition(|&e| e).map(|i| i + 1).unwrap_or(0);
+    args.extend([one(stride), one(padding), one(dilation), groups.into()].into_iter().take(last));
+    if bias.is_none() && last == 0 {
+        args.pop();
+    }
+    one_tensor(call("aten::conv1d.default", args, vec![])?)
 }
 
 #[allow(clippy::too_many_arguments)]

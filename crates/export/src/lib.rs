@@ -17,6 +17,9 @@
 //! guard (the program is valid only where the branch taken stays the same); reading a tensor's
 //! *values* into host code specializes on the example and is not recorded.
 
+// the derive refers to `::export::...`, which inside this crate is this crate
+extern crate self as export;
+
 pub mod capture;
 pub mod functional;
 pub mod module;
@@ -27,6 +30,8 @@ pub mod trace;
 pub mod tree;
 
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
+/// `#[derive(Module)]`: `visit` from the struct's fields (see the `export-derive` crate).
+pub use export_derive::Module;
 pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};
 pub use symbolic::{Dim, DimSpec};
 pub use symint::{check, check_is_size, SymBool, SymFloat, SymInt};

@@ -145,6 +145,17 @@ impl<'a> Visitor<'a> {
         self.constants.push((fqn, c));
     }
 
+    /// A list of submodules named `name.0`, `name.1`, ... (`nn.ModuleList`).
+    pub fn module_list(&mut self, name: &str, modules: impl Iterator<Item = &'a dyn Module>) {
+        let fqn = self.fqn(name);
+        self.modules.push((fqn.clone(), 0, "torch.nn.modules.container.ModuleList".into()));
+        let outer = std::mem::replace(&mut self.prefix, fqn);
+        for (i, m) in modules.enumerate() {
+            self.module(&i.to_string(), m);
+        }
+        self.prefix = outer;
+    }
+
     pub fn module(&mut self, name: &str, m: &'a dyn Module) {
         let fqn = self.fqn(name);
         self.modules.push((fqn.clone(), address(m), m.type_name()));

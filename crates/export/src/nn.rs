@@ -4,6 +4,7 @@ use tensor::DType;
 
 use crate::functional as F;
 use crate::module::{Buffer, Module, Parameter, Scope, Visitor};
+use export_derive::Module;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -21,7 +22,8 @@ fn uniform(shape: &[usize], bound: f32, seed: u64) -> tensor::Tensor {
 }
 
 /// `nn.Linear(in_features, out_features, bias=True)`.
-#[derive(Debug)]
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.linear.Linear")]
 pub struct Linear {
     pub weight: Option<Parameter>,
     pub bias: Option<Parameter>,
@@ -37,20 +39,6 @@ impl Linear {
     }
 }
 
-impl Module for Linear {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        if let Some(w) = &self.weight {
-            v.parameter("weight", w);
-        }
-        if let Some(b) = &self.bias {
-            v.parameter("bias", b);
-        }
-    }
-    fn type_name(&self) -> String {
-        "torch.nn.modules.linear.Linear".into()
-    }
-}
-
 impl Layer for Linear {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -61,7 +49,8 @@ impl Layer for Linear {
 }
 
 /// `nn.Conv2d(in, out, kernel_size, stride, padding, dilation, groups, bias)`.
-#[derive(Debug)]
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.conv.Conv2d")]
 pub struct Conv2d {
     pub weight: Option<Parameter>,
     pub bias: Option<Parameter>,
@@ -91,20 +80,6 @@ impl Conv2d {
     pub fn padding(mut self, p: i64) -> Conv2d {
         self.padding = [p, p];
         self
-    }
-}
-
-impl Module for Conv2d {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        if let Some(w) = &self.weight {
-            v.parameter("weight", w);
-        }
-        if let Some(b) = &self.bias {
-            v.parameter("bias", b);
-        }
-    }
-    fn type_name(&self) -> String {
-        "torch.nn.modules.conv.Conv2d".into()
     }
 }
 
@@ -192,7 +167,8 @@ impl Layer for BatchNorm {
 }
 
 /// `nn.LayerNorm(normalized_shape)`.
-#[derive(Debug)]
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.normalization.LayerNorm")]
 pub struct LayerNorm {
     pub weight: Option<Parameter>,
     pub bias: Option<Parameter>,
@@ -211,20 +187,6 @@ impl LayerNorm {
     }
 }
 
-impl Module for LayerNorm {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        if let Some(w) = &self.weight {
-            v.parameter("weight", w);
-        }
-        if let Some(b) = &self.bias {
-            v.parameter("bias", b);
-        }
-    }
-    fn type_name(&self) -> String {
-        "torch.nn.modules.normalization.LayerNorm".into()
-    }
-}
-
 impl Layer for LayerNorm {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -235,7 +197,8 @@ impl Layer for LayerNorm {
 }
 
 /// `nn.Embedding(num_embeddings, embedding_dim)`.
-#[derive(Debug)]
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.sparse.Embedding")]
 pub struct Embedding {
     pub weight: Option<Parameter>,
 }
@@ -243,17 +206,6 @@ pub struct Embedding {
 impl Embedding {
     pub fn new(num: usize, dim: usize, seed: u64) -> Embedding {
         Embedding { weight: Some(Parameter::new(uniform(&[num, dim], 1.0, seed))) }
-    }
-}
-
-impl Module for Embedding {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        if let Some(w) = &self.weight {
-            v.parameter("weight", w);
-        }
-    }
-    fn type_name(&self) -> String {
-        "torch.nn.modules.sparse.Embedding".into()
     }
 }
 
@@ -274,6 +226,7 @@ pub enum Stateless {
     SiLU,
     Hardswish,
     MaxPool2d { kernel: i64, stride: Option<i64>, padding: i64 },
+    AvgPool2d { kernel: i64, stride: Option<i64> },
     AdaptiveAvgPool2d([i64; 2]),
     Dropout { p: f64, training: bool },
     Flatten,
@@ -288,6 +241,7 @@ impl Module for Stateless {
             Stateless::SiLU => "torch.nn.modules.activation.SiLU",
             Stateless::Hardswish => "torch.nn.modules.activation.Hardswish",
             Stateless::MaxPool2d { .. } => "torch.nn.modules.pooling.MaxPool2d",
+            Stateless::AvgPool2d { .. } => "torch.nn.modules.pooling.AvgPool2d",
             Stateless::AdaptiveAvgPool2d(_) => "torch.nn.modules.pooling.AdaptiveAvgPool2d",
             Stateless::Dropout { .. } => "torch.nn.modules.dropout.Dropout",
             Stateless::Flatten => "torch.nn.modules.flatten.Flatten",
@@ -307,6 +261,7 @@ impl Layer for Stateless {
             Stateless::Hardswish => F::hardswish(x),
             // nn.MaxPool2d passes stride = kernel_size when none is given
             Stateless::MaxPool2d { kernel, stride, padding } => F::max_pool2d(x, [*kernel; 2], Some([stride.unwrap_or(*kernel); 2]), [*padding; 2]),
+            Stateless::AvgPool2d { kernel, stride } => F::avg_pool2d(x, [*kernel; 2], Some([stride.unwrap_or(*kernel); 2])),
             Stateless::AdaptiveAvgPool2d(s) => F::adaptive_avg_pool2d(x, *s),
             Stateless::Dropout { p, training } => F::dropout(x, *p, *training),
             Stateless::Flatten => x.flatten(1, -1),
@@ -350,5 +305,145 @@ impl Layer for Sequential {
             x = l.forward(&x)?;
         }
         Ok(x)
+    }
+}
+
+/// `nn.Conv1d(in, out, kernel_size)` with stride, padding, dilation and groups.
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.conv.Conv1d")]
+pub struct Conv1d {
+    pub weight: Option<Parameter>,
+    pub bias: Option<Parameter>,
+    #[module(skip)]
+    pub stride: i64,
+    #[module(skip)]
+    pub padding: i64,
+    #[module(skip)]
+    pub dilation: i64,
+    #[module(skip)]
+    pub groups: i64,
+}
+
+impl Conv1d {
+    pub fn new(in_channels: usize, out_channels: usize, kernel: usize, seed: u64) -> Conv1d {
+        let bound = 1.0 / ((in_channels * kernel) as f32).sqrt();
+        Conv1d {
+            weight: Some(Parameter::new(uniform(&[out_channels, in_channels, kernel], bound, seed))),
+            bias: Some(Parameter::new(uniform(&[out_channels], bound, seed + 1))),
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+impl Layer for Conv1d {
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let _s = Scope::enter(self);
+        let w = self.weight.as_ref().expect("weight").tensor();
+        F::conv1d(x, &w, self.bias.as_ref().map(Parameter::tensor).as_ref(), self.stride, self.padding, self.dilation, self.groups)
+    }
+}
+
+/// `nn.GroupNorm(num_groups, num_channels)`.
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.normalization.GroupNorm")]
+pub struct GroupNorm {
+    pub weight: Option<Parameter>,
+    pub bias: Option<Parameter>,
+    #[module(skip)]
+    pub num_groups: i64,
+    #[module(skip)]
+    pub eps: f64,
+}
+
+impl GroupNorm {
+    pub fn new(num_groups: usize, num_channels: usize) -> GroupNorm {
+        GroupNorm {
+            weight: Some(Parameter::new(tensor::Tensor::full(&[num_channels], 1.0, DType::F32))),
+            bias: Some(Parameter::new(tensor::Tensor::zeros(&[num_channels], DType::F32))),
+            num_groups: num_groups as i64,
+            eps: 1e-5,
+        }
+    }
+}
+
+impl Layer for GroupNorm {
+    #[track_caller]
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let _s = Scope::enter(self);
+        let p = |b: &Option<Parameter>| b.as_ref().map(Parameter::tensor);
+        F::group_norm(x, self.num_groups, p(&self.weight).as_ref(), p(&self.bias).as_ref(), self.eps)
+    }
+}
+
+/// `nn.MultiheadAttention(embed_dim, num_heads)`: PyTorch's parameter names (`in_proj_weight`,
+/// `out_proj.weight`); inputs are `(L, N, E)` unless `batch_first`.
+#[derive(Debug, Module)]
+#[module(type_name = "torch.nn.modules.activation.MultiheadAttention")]
+pub struct MultiheadAttention {
+    pub in_proj_weight: Parameter,
+    pub in_proj_bias: Parameter,
+    pub out_proj: Linear,
+    #[module(skip)]
+    pub num_heads: i64,
+    #[module(skip)]
+    pub batch_first: bool,
+}
+
+impl MultiheadAttention {
+    pub fn new(embed_dim: usize, num_heads: usize, seed: u64) -> MultiheadAttention {
+        let bound = (6.0 / (embed_dim as f32 * 4.0)).sqrt();
+        MultiheadAttention {
+            in_proj_weight: Parameter::new(uniform(&[3 * embed_dim, embed_dim], bound, seed)),
+            in_proj_bias: Parameter::new(tensor::Tensor::zeros(&[3 * embed_dim], DType::F32)),
+            out_proj: Linear::new(embed_dim, embed_dim, true, seed + 2),
+            num_heads: num_heads as i64,
+            batch_first: false,
+        }
+    }
+
+    /// The attention output and, with `need_weights`, the weights averaged over heads
+    /// (`(N, L, S)`), as `nn.MultiheadAttention.forward` returns them.
+    #[track_caller]
+    pub fn forward(&self, query: &Tensor, key: &Tensor, value: &Tensor, attn_mask: Option<&Tensor>, need_weights: bool) -> Result<(Tensor, Option<Tensor>)> {
+        let _s = Scope::enter(self);
+        let (q, k, v) = if self.batch_first {
+            (query.clone(), key.clone(), value.clone())
+        } else {
+            (query.transpose(0, 1)?, key.transpose(0, 1)?, value.transpose(0, 1)?)
+        };
+        let e = q.size(2)?;
+        let w = self.in_proj_weight.tensor();
+        let b = self.in_proj_bias.tensor();
+        let part = |t: &Tensor, i: i64| -> Result<Tensor> { t.slice(0, Some(e.clone() * i), Some(e.clone() * (i + 1))) };
+        let (n, l, s) = (q.size(0)?, q.size(1)?, k.size(1)?);
+        let head = e.floordiv(self.num_heads);
+        let heads = |x: Tensor, len: &crate::SymInt| -> Result<Tensor> { x.view(&[n.clone(), len.clone(), self.num_heads.into(), head.clone()])?.transpose(1, 2) };
+        let qh = heads(F::linear(&q, &part(&w, 0)?, Some(&part(&b, 0)?))?, &l)?;
+        let kh = heads(F::linear(&k, &part(&w, 1)?, Some(&part(&b, 1)?))?, &s)?;
+        let vh = heads(F::linear(&v, &part(&w, 2)?, Some(&part(&b, 2)?))?, &s)?;
+        let (attended, weights) = if need_weights {
+            let scale = 1.0 / (head.guard_int()? as f64).sqrt();
+            let mut scores = qh.matmul(&kh.transpose(-2, -1)?)?.mul(scale)?;
+            if let Some(m) = attn_mask {
+                scores = if m.dtype() == DType::Bool { scores.masked_fill(m, f64::NEG_INFINITY)? } else { scores.add(m)? };
+            }
+            let p = scores.softmax(-1)?;
+            (p.matmul(&vh)?, Some(p.mean_dim(&[1], false)?))
+        } else {
+            // a boolean mask marks the pairs that may *not* attend (SDPA's marks those that may)
+            let mask = match attn_mask {
+                Some(m) if m.dtype() == DType::Bool => Some(crate::zeros(&m.sizes(), DType::F32)?.masked_fill(m, f64::NEG_INFINITY)?),
+                other => other.cloned(),
+            };
+            (F::scaled_dot_product_attention(&qh, &kh, &vh, mask.as_ref(), false)?, None)
+        };
+        let merged = attended.transpose(1, 2)?.reshape(&[n, l, e])?;
+        let out = self.out_proj.forward(&merged)?;
+        let out = if self.batch_first { out } else { out.transpose(0, 1)? };
+        Ok((out, weights))
     }
 }

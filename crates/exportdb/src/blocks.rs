@@ -2,7 +2,7 @@
 
 use export::functional as F;
 use export::nn::{Embedding, Layer, LayerNorm, Linear};
-use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree, Visitor};
+use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree};
 use tensor::DType;
 
 use crate::{none, randint, randn, Case};
@@ -37,6 +37,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 // case: block_causal_attention
+#[derive(Module)]
 struct MiniBlock {
     h: i64,
     ln1: LayerNorm,
@@ -61,17 +62,6 @@ impl MiniBlock {
     }
 }
 
-impl Module for MiniBlock {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("ln1", &self.ln1);
-        v.module("qkv", &self.qkv);
-        v.module("proj", &self.proj);
-        v.module("ln2", &self.ln2);
-        v.module("fc1", &self.fc1);
-        v.module("fc2", &self.fc2);
-    }
-}
-
 impl Program for MiniBlock {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let x = inputs.tensor("x")?;
@@ -93,16 +83,10 @@ impl Program for MiniBlock {
 // end case
 
 // case: block_embedding_argmax
+#[derive(Module)]
 struct Embed {
     emb: Embedding,
     head: Linear,
-}
-
-impl Module for Embed {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("emb", &self.emb);
-        v.module("head", &self.head);
-    }
 }
 
 impl Program for Embed {

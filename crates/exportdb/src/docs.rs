@@ -1,7 +1,7 @@
 //! Programs of the torch.export docs (`export.md`) and the strict/non-strict notes.
 
 use export::nn::{BatchNorm, Conv2d, Layer, Linear, Sequential, Stateless};
-use export::{Constant, Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tensor, Tree, Visitor};
+use export::{Constant, Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
 use tensor::DType;
 
 use crate::{no_dynamic_shapes, none, randint, randn, Case};
@@ -140,6 +140,7 @@ fn nested(a: usize, b: usize, c: usize, seed: u64) -> Inputs {
 }
 
 // case: docs_conv_pool_kwarg
+#[derive(Module)]
 struct ConvPool {
     conv: Conv2d,
     relu: Stateless,
@@ -149,14 +150,6 @@ struct ConvPool {
 impl ConvPool {
     fn new() -> ConvPool {
         ConvPool { conv: Conv2d::new(3, 16, 3, 1).padding(1), relu: Stateless::ReLU, maxpool: Stateless::MaxPool2d { kernel: 3, stride: None, padding: 0 } }
-    }
-}
-
-impl Module for ConvPool {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("conv", &self.conv);
-        v.module("relu", &self.relu);
-        v.module("maxpool", &self.maxpool);
     }
 }
 
@@ -170,6 +163,7 @@ impl Program for ConvPool {
 // end case
 
 // case: docs_two_branch_dynamic_batch
+#[derive(Module)]
 struct TwoBranch {
     branch1: Sequential,
     branch2: Sequential,
@@ -187,14 +181,6 @@ impl TwoBranch {
     }
 }
 
-impl Module for TwoBranch {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("branch1", &self.branch1);
-        v.module("branch2", &self.branch2);
-        v.constant("buffer", &self.buffer);
-    }
-}
-
 impl Program for TwoBranch {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let a = self.branch1.forward(inputs.tensor("x1")?)?.add(&self.buffer.tensor())?;
@@ -205,11 +191,8 @@ impl Program for TwoBranch {
 // end case
 
 // case: docs_derived_dim
+#[derive(Module)]
 struct DerivedDim;
-
-impl Module for DerivedDim {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for DerivedDim {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
@@ -219,6 +202,7 @@ impl Program for DerivedDim {
 // end case
 
 // case: docs_conv_bn_train
+#[derive(Module)]
 struct ConvBn {
     conv: Conv2d,
     bn: BatchNorm,
@@ -231,13 +215,6 @@ impl ConvBn {
     }
 }
 
-impl Module for ConvBn {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("conv", &self.conv);
-        v.module("bn", &self.bn);
-    }
-}
-
 impl Program for ConvBn {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let y = self.bn.forward(&self.conv.forward(inputs.tensor("x")?)?)?;
@@ -247,11 +224,8 @@ impl Program for ConvBn {
 // end case
 
 // case: docs_shapes_collection
+#[derive(Module)]
 struct Nested;
-
-impl Module for Nested {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for Nested {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
@@ -265,11 +239,8 @@ impl Program for Nested {
 // end case
 
 // case: seed_index_put
+#[derive(Module)]
 struct UpdateModel;
-
-impl Module for UpdateModel {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for UpdateModel {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {

@@ -1,7 +1,7 @@
 //! Programs of the torch.export tutorial.
 
 use export::nn::{Layer, Linear};
-use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree, Visitor};
+use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree};
 
 use crate::{no_dynamic_shapes, none, randn, Case};
 
@@ -120,14 +120,9 @@ fn mats(a: usize, b: usize, c: usize, d: usize, seed: u64) -> Inputs {
 }
 
 // case: tutorial_linear_relu
+#[derive(Module)]
 struct LinearRelu {
     lin: Linear,
-}
-
-impl Module for LinearRelu {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("lin", &self.lin);
-    }
 }
 
 impl Program for LinearRelu {
@@ -140,11 +135,8 @@ impl Program for LinearRelu {
 // end case
 
 // case: tutorial_dynamic_slice
+#[derive(Module)]
 struct DynSlice;
-
-impl Module for DynSlice {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for DynSlice {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
@@ -156,11 +148,8 @@ impl Program for DynSlice {
 // end case
 
 // case: tutorial_matmul_shared_dim
+#[derive(Module)]
 struct MatMul;
-
-impl Module for MatMul {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for MatMul {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
@@ -170,11 +159,8 @@ impl Program for MatMul {
 // end case
 
 // case: tutorial_shape_if_fixed
+#[derive(Module)]
 struct ShapeIf;
-
-impl Module for ShapeIf {
-    fn visit<'a>(&'a self, _: &mut Visitor<'a>) {}
-}
 
 impl Program for ShapeIf {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
@@ -191,14 +177,9 @@ impl Program for ShapeIf {
 // end case
 
 // case: tutorial_decompose_linear
+#[derive(Module)]
 struct LinearM {
     linear: Linear,
-}
-
-impl Module for LinearM {
-    fn visit<'a>(&'a self, v: &mut Visitor<'a>) {
-        v.module("linear", &self.linear);
-    }
 }
 
 impl Program for LinearM {

@@ -47,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // export with the batch dimension dynamic (2..=1024)
     let example = Inputs::new().arg("x", Tensor::rand_uniform(&[8, 16], 7));
-    let options = ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch").min(2).max(1024)) };
+    let options = ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch").min(2).max(1024)), ..Default::default() };
     let ep = pt2::export(&model, example, &options)?;
     println!("{ep}");
 

@@ -11,7 +11,7 @@ pub fn pt2_seconds(runs: usize) -> Result<Vec<(String, f64)>, String> {
     for case in exportdb::catalogue().into_iter().filter(|c| c.export_error.is_none()) {
         let model = (case.model)();
         let example = (case.sets)().remove(0);
-        let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)() };
+        let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
         let mut times = Vec::with_capacity(runs);
         for _ in 0..runs.max(1) + 1 {
             let inputs = example.clone();

@@ -73,7 +73,7 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Written, String> {
     let model = (case.model)();
     let sets = (case.sets)();
     let example = sets.first().ok_or_else(|| format!("{}: a case needs at least one input set", case.name))?;
-    let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)() };
+    let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
     let exported = export::export(model.as_ref(), example.clone(), &options);
     let ep = match (exported, case.export_error) {
         (Err(e), Some(want)) if e.0.contains(want) => {
@@ -140,7 +140,7 @@ pub fn show(case: &Case) -> String {
     let mut out = format!("// {} — {}\n// tags: {}\n\n{}\n\n", case.name, case.description, case.tags.join(", "), case.source());
     let sets = (case.sets)();
     let Some(example) = sets.first() else { return out };
-    let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)() };
+    let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
     match export::export((case.model)().as_ref(), example.clone(), &options) {
         Ok(ep) => out.push_str(&ep.to_string()),
         Err(e) => out.push_str(&format!("export fails:\n{e}\n")),

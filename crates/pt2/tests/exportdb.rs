@@ -77,7 +77,7 @@ fn cases_match_pytorch_on_its_fixtures() {
         }
         // exported with PyTorch's example: the same operators, in the same order
         let example = structure.with_leaves(leaves(&sets[0]["inputs"], &store).unwrap().into_iter().map(tree_of).collect());
-        let ours = export::export(model.as_ref(), example, &export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)() }).unwrap();
+        let ours = export::export(model.as_ref(), example, &export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() }).unwrap();
         let targets = |ep: &pt2::ExportedProgram| -> Vec<String> {
             ep.graph().nodes.iter().map(|n| n.target.clone()).filter(|t| !t.contains("sym_size")).collect()
         };
