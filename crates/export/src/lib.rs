@@ -24,6 +24,7 @@ pub mod capture;
 pub mod functional;
 pub mod module;
 pub mod nn;
+pub mod retrace;
 pub mod symint;
 pub mod tensor;
 pub mod trace;

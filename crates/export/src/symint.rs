@@ -151,6 +151,11 @@ impl SymBool {
     pub fn expr(&self) -> &Expr {
         &self.expr
     }
+
+    /// The value for the example inputs.
+    pub fn hint(&self) -> bool {
+        self.hint
+    }
 }
 
 macro_rules! sym_cmp {

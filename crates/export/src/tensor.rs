@@ -191,6 +191,17 @@ impl Tensor {
     /// data-dependent error when code branches on it.
     #[track_caller]
     pub fn item_int(&self) -> Result<SymInt> {
+        self.scalar_read("item")
+    }
+
+    /// `item` as core ATen records it (`_local_scalar_dense`).
+    #[track_caller]
+    pub fn local_scalar_dense(&self) -> Result<SymInt> {
+        self.scalar_read("_local_scalar_dense")
+    }
+
+    #[track_caller]
+    fn scalar_read(&self, op: &str) -> Result<SymInt> {
         let data = self.data();
         if data.numel() != 1 {
             return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
@@ -199,7 +210,7 @@ impl Tensor {
         let at = std::panic::Location::caller();
         let traced = self.trace_info();
         Ok(crate::trace::with_tracer(|t| match (t, traced) {
-            (Some(t), Some(info)) if info.trace == t.id => SymInt::symbolic(t.record_item(&info.name, at), value),
+            (Some(t), Some(info)) if info.trace == t.id => SymInt::symbolic(t.record_scalar_read(op, &info.name, at), value),
             _ => SymInt::from(value),
         }))
     }

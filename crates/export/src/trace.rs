@@ -63,12 +63,16 @@ pub(crate) struct Tracer {
     pub constants: Vec<(String, tensor::Tensor)>,
     pub symbol_sources: HashMap<String, SymbolSource>,
     pub symbol_nodes: HashMap<String, String>,
+    /// Graph values already holding a symbolic expression (`2*s27`).
+    computed_syms: HashMap<Expr, String>,
     /// `(fqn, type)` of the modules whose `forward` is running, outermost first.
     pub module_stack: Vec<(String, String)>,
     /// Module fully qualified names, by the module's address.
     pub module_names: HashMap<usize, (String, String)>,
     /// Strict mode: reading traced data into host code is an error, not a specialization.
     pub strict: bool,
+    /// Metadata every new node takes (re-tracing keeps the original node's).
+    pub metadata_override: Option<IndexMap<String, String>>,
 }
 
 impl Tracer {
@@ -88,9 +92,11 @@ impl Tracer {
             constants: Vec::new(),
             symbol_sources: HashMap::new(),
             symbol_nodes: HashMap::new(),
+            computed_syms: HashMap::new(),
             module_stack: Vec::new(),
             module_names: HashMap::new(),
             strict: false,
+            metadata_override: None,
         }
     }
 
@@ -145,7 +151,10 @@ impl Tracer {
             self.symbol_nodes.insert(sym.to_string(), name.clone());
             return Ok(SymIntArgument::AsName(name));
         }
-        // arithmetic: `_operator.add/mul/floordiv` over the parts
+        // arithmetic: `_operator.add/mul/floordiv` over the parts, computed once per value
+        if let Some(name) = self.computed_syms.get(&e) {
+            return Ok(SymIntArgument::AsName(name.clone()));
+        }
         let (target, parts): (&str, Vec<Expr>) = match &e {
             Expr::Add(v) => ("_operator.add", v.clone()),
             Expr::Mul(v) => ("_operator.mul", v.clone()),
@@ -179,15 +188,21 @@ impl Tracer {
             self.sym_int_values.insert(name.clone(), (acc_expr.clone(), h));
             acc = SymIntArgument::AsName(name);
         }
+        if let SymIntArgument::AsName(n) = &acc {
+            self.computed_syms.insert(e.clone(), n.clone());
+        }
         Ok(acc)
     }
 
     /// Records `aten.item` of a traced tensor: an unbacked symbol (`u0`) named by the node.
-    pub fn record_item(&mut self, tensor: &str, at: &Location) -> Expr {
+
+    /// Records a read of a tensor's single value (`item`, or core ATen's
+    /// `_local_scalar_dense`) as an unbacked symbol.
+    pub fn record_scalar_read(&mut self, op: &str, tensor: &str, at: &Location) -> Expr {
         let u = self.env.create_unbacked(false);
-        let name = self.fresh_name("item");
+        let name = self.fresh_name(op);
         self.nodes.push(Node {
-            target: "torch.ops.aten.item.default".into(),
+            target: format!("torch.ops.aten.{op}.default"),
             inputs: vec![named("self", Argument::AsTensor(TensorArgument { name: tensor.into() }), 1)],
             outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
             metadata: self.metadata(at),
@@ -242,6 +257,9 @@ impl Tracer {
 
     /// `stack_trace` and `nn_module_stack` for a node made at `at`.
     pub fn metadata(&self, at: &Location) -> IndexMap<String, String> {
+        if let Some(m) = &self.metadata_override {
+            return m.clone();
+        }
         let mut m = IndexMap::new();
         let code = source_line(at.file(), at.line()).map(|c| format!("\n    {c}")).unwrap_or_default();
         m.insert("stack_trace".into(), format!("File \"{}\", line {}, in forward{code}", at.file(), at.line()));
@@ -383,6 +401,10 @@ pub enum Arg {
     Dtype(tensor::DType),
     Str(String),
     Device(String),
+    /// A condition on sizes (`_operator.ge` of two `SymInt`s).
+    SymBool(crate::symint::SymBool),
+    /// Any other constant, with the graph argument it is recorded as.
+    Literal(Value, Argument),
 }
 
 impl From<&Tensor> for Arg {
@@ -441,6 +463,8 @@ impl Arg {
             Arg::Dtype(d) => Value::Dtype(*d),
             Arg::Str(s) => Value::Str(s.clone()),
             Arg::Device(d) => Value::Device(d.clone()),
+            Arg::SymBool(b) => Value::Bool(b.hint()),
+            Arg::Literal(v, _) => v.clone(),
         }
     }
 
@@ -520,7 +544,8 @@ fn record(
     let out_sizes: Vec<Vec<Expr>> = if symbolic {
         let meta = def.meta.ok_or_else(|| Error(format!("{op} has no meta function, so it cannot be traced with dynamic shapes (at {location})")))?;
         let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
-        let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location) };
+        let out_shapes: Vec<Vec<i64>> = outs.iter().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
+        let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };
         let sizes = meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
         // the meta function must agree with the kernel on the example
         if sizes.len() != outs.len() {
@@ -619,6 +644,8 @@ fn argument(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
         Arg::Dtype(d) => Argument::AsScalarType(ir::dtype::to_scalar_type(*d)),
         Arg::Str(s) => Argument::AsString(s.clone()),
         Arg::Device(d) => Argument::AsDevice(schema::Device { type_: d.clone(), index: None }),
+        Arg::SymBool(b) => return Err(Error(format!("a condition ({}) cannot be passed to an operator", b.expr()))),
+        Arg::Literal(_, a) => a.clone(),
     })
 }
 

@@ -66,6 +66,12 @@ fn memory_format_name(m: schema::MemoryFormat) -> &'static str {
     }
 }
 
+/// The value of an argument that names no graph value (a literal: ints, floats, dtypes, ...);
+/// `None` for arguments that refer to values.
+pub fn literal(a: &Argument) -> Option<Value> {
+    resolve(&Env::new(), a, "").ok()
+}
+
 /// Resolves a node argument to a value. Subgraph arguments are handled by the caller.
 fn resolve(env: &Env, a: &Argument, node: &str) -> Result<Value> {
     use Argument::*;

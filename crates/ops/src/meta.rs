@@ -37,6 +37,8 @@ pub struct MetaCall<'a> {
     pub env: &'a mut ShapeEnv,
     /// The user's code location, for guards.
     pub location: Option<&'a str>,
+    /// The kernel's output shapes for the example, for outputs whose sizes are static.
+    pub out_shapes: &'a [Vec<i64>],
 }
 
 impl MetaCall<'_> {
@@ -90,6 +92,16 @@ impl MetaCall<'_> {
     /// Decides a condition on sizes, recording a guard when the example decides it.
     pub fn guard(&mut self, cond: Expr) -> Result<bool> {
         self.env.evaluate(&cond, self.location).map_err(|e| Error::msg(e.to_string()))
+    }
+
+    /// Like [`MetaCall::guard`], but a condition over values read from data (unbacked) that
+    /// nothing decides is taken as false, with no guard (PyTorch's `guard_or_false`).
+    pub fn guard_or_false(&mut self, cond: Expr) -> Result<bool> {
+        match self.env.evaluate(&cond, self.location) {
+            Ok(b) => Ok(b),
+            Err(symbolic::SymbolicError::DataDependent { .. }) => Ok(false),
+            Err(e) => Err(Error::msg(e.to_string())),
+        }
     }
 
     /// `a == b` for two sizes that must agree; refuses the call when they cannot.
@@ -293,12 +305,12 @@ fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
                 return Ok(if call.guard(Expr::less(shifted.clone(), 0))? { Expr::Int(0) } else { shifted });
             }
         }
-        Ok(if call.guard(Expr::greater_eq(v.clone(), size.clone()))? { size.clone() } else { v })
+        Ok(if call.guard_or_false(Expr::greater_eq(v.clone(), size.clone()))? { size.clone() } else { v })
     };
     let start = bound(call, "start", Expr::Int(0))?;
     let end = bound(call, "end", size.clone())?;
     let len = end - start;
-    s[d] = if call.guard(Expr::less_eq(len.clone(), 0))? { Expr::Int(0) } else { Expr::floordiv(len + (step - 1), Expr::Int(step)) };
+    s[d] = if call.guard_or_false(Expr::less_eq(len.clone(), 0))? { Expr::Int(0) } else { Expr::floordiv(len + (step - 1), Expr::Int(step)) };
     Ok(vec![s])
 }
 
@@ -495,6 +507,31 @@ fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![x, stat.clone(), stat])
 }
 
+/// `arange(start, end, step)`: `ceil((end - start) / step)` elements.
+fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let sym = |call: &MetaCall, name: &str, default: i64| -> Expr {
+        if call.args.schema().param_index(name).is_none() {
+            return Expr::Int(default);
+        }
+        call.int(name).unwrap_or(Expr::Int(default))
+    };
+    let (start, end, step) = (sym(call, "start", 0), sym(call, "end", 0), sym(call, "step", 1));
+    let Some(step) = step.as_int().filter(|s| *s > 0) else { return Err(Error::msg("arange: only a constant positive step can be traced with symbolic bounds")) };
+    Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]])
+}
+
+fn scalar(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![vec![]])
+}
+
+/// Batch norm's output has the input's sizes; its statistics are per channel (static).
+fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let mut out = vec![x];
+    out.extend(call.out_shapes.iter().skip(1).map(|s| s.iter().map(|&d| Expr::Int(d)).collect()));
+    Ok(out)
+}
+
 fn sdpa(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let q = call.sizes("query")?;
     let v = call.sizes("value")?;
@@ -522,7 +559,7 @@ pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
         | "_softmax" | "_log_softmax" | "clone" | "contiguous" | "detach" | "alias" | "lift_fresh_copy" | "dropout" | "triu" | "tril" | "batch_norm"
         | "layer_norm" | "group_norm" | "instance_norm" | "index_put" | "copy" | "fill" | "zero" | "neg" | "exp" | "log" | "sqrt" | "rsqrt"
         | "abs" | "sin" | "cos" | "cumsum" | "_to_copy" | "to" | "type_as" | "zeros_like" | "ones_like" | "empty_like" | "full_like"
-        | "rand_like" | "randn_like" | "native_dropout" | "relu6" | "scatter" | "index_fill" | "masked_scatter" | "_native_batch_norm_legit_no_training" => {
+        | "rand_like" | "randn_like" | "native_dropout" | "relu6" | "scatter" | "index_fill" | "masked_scatter" => {
             same_as_self
         }
         "sum" | "mean" | "amax" | "amin" | "argmax" | "argmin" | "prod" | "any" | "all" | "std" | "var" | "logsumexp" | "norm" => reduction,
@@ -548,6 +585,9 @@ pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
         "ones" | "zeros" | "empty" | "full" | "randn" | "rand" => factory,
         "native_layer_norm" => native_layer_norm,
         "scaled_dot_product_attention" => sdpa,
+        "arange" => arange,
+        "scalar_tensor" => scalar,
+        "_native_batch_norm_legit" | "_native_batch_norm_legit_no_training" | "_native_batch_norm_legit_functional" | "native_batch_norm" => batch_norm_stats,
         _ => return None,
     })
 }

@@ -123,6 +123,19 @@ enum Bench {
 
 #[derive(Subcommand)]
 enum Conformance {
+    /// Lower every fixture program in DIR to core ATen and check it (outputs, rejects,
+    /// operator multiset against PyTorch's program.core.pt2).
+    Decompose {
+        dir: PathBuf,
+        #[arg(long)]
+        filter: Option<String>,
+        /// The list of core ATen overloads (default: DIR/../core_aten_ops.txt).
+        #[arg(long)]
+        core_ops: Option<PathBuf>,
+        /// Print every case, not only the failures.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Run every single-operator case in DIR/cases.json and compare with PyTorch's outputs.
     Ops {
         /// A folder with cases.json and cases.safetensors.
@@ -288,6 +301,30 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
+        Command::Conformance(Conformance::Decompose { dir, filter, core_ops, verbose }) => {
+            let core_path = core_ops.unwrap_or_else(|| dir.join("..").join("core_aten_ops.txt"));
+            let core: Vec<String> = std::fs::read_to_string(&core_path)
+                .map(|t| t.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
+                .unwrap_or_default();
+            match pt2::conformance::decompose::run(&dir, &core, filter.as_deref()) {
+                Ok(report) => {
+                    for c in &report.cases {
+                        match (&c.outcome, &c.multiset) {
+                            (Err(e), _) => println!("FAIL {}: {e}", c.case),
+                            (Ok(()), Some(Some(diff))) => println!("DIFF {}: {diff}", c.case),
+                            (Ok(()), _) if verbose => println!("ok   {}", c.case),
+                            _ => {}
+                        }
+                    }
+                    println!("{}", report.summary());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Conformance(Conformance::Programs { dir, filter, table }) => {
             let report = match conformance::programs::run(&dir, filter.as_deref()) {
                 Ok(r) => r,

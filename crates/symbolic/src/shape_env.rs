@@ -110,6 +110,21 @@ impl ShapeEnv {
         Ok(self.push(SymbolInfo { name, source: source.into(), hint: Some(hint), range, excluded: vec![], size_like: true }))
     }
 
+    /// A symbol with a given name (re-creating a program's symbols: `s77`), example `hint` and
+    /// range.
+    pub fn create_named_symbol(&mut self, name: &str, source: &str, hint: i64, range: ValueRange) -> Result<Expr> {
+        if !range.contains(hint) {
+            return Err(SymbolicError::NotInRange { value: hint, lo: range.lo, hi: range.hi });
+        }
+        if let Some(id) = name.strip_prefix('s').and_then(|n| n.parse::<u64>().ok()) {
+            self.unique_ids.insert(id);
+        }
+        if let Some(n) = name.strip_prefix('u').and_then(|n| n.parse::<usize>().ok()) {
+            self.unbacked_count = self.unbacked_count.max(n + 1);
+        }
+        Ok(self.push(SymbolInfo { name: name.into(), source: source.into(), hint: Some(hint), range, excluded: vec![], size_like: true }))
+    }
+
     /// The size of an input dim: a constant when static, or when its example is 0 or 1 (0/1
     /// specialization); otherwise a symbol in `range ∩ [2, int_oo]`.
     pub fn create_size(&mut self, source: &str, hint: i64, dynamic: bool, range: ValueRange) -> Result<Expr> {

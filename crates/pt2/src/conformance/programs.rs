@@ -80,6 +80,12 @@ pub fn leaves(list: &Json, store: &TensorStore) -> Result<Vec<Value>, String> {
 
 fn run_archive(path: &Path, case: &Json, store: &TensorStore) -> Result<(), String> {
     let ep = serialize::load(path).map_err(|e| format!("load: {e}"))?;
+    check_program(&ep, case, store)
+}
+
+/// Runs every input set of `case` through `ep` (outputs must match) and every reject set
+/// (each must be refused; plain guards must read as PyTorch's).
+pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore) -> Result<(), String> {
     let module = ep.module().map_err(|e| format!("module: {e}"))?;
     for (i, set) in case["sets"].as_array().into_iter().flatten().enumerate() {
         let inputs = leaves(&set["inputs"], store)?;

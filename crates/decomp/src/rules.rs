@@ -1,0 +1,483 @@
+//! The decompositions, one function per operator (registered in [`register`]), each written
+//! as PyTorch's own decomposition computes it (`torch/_decomp`, `torch/_refs` and the
+//! composite-implicit kernels), so that a lowered program holds the operators PyTorch's does.
+
+use export::retrace::DecompCall;
+use export::trace::{call, Arg};
+use export::{Error, Result, SymInt, Tensor};
+use ir::schema::{Argument, Layout, MemoryFormat};
+use ops::Value;
+use tensor::DType;
+
+use crate::DecompTable;
+
+pub fn register(t: &mut DecompTable) {
+    t.insert("aten::linear.default", linear);
+    t.insert("aten::matmul.default", matmul);
+    t.insert("aten::conv1d.default", conv);
+    t.insert("aten::conv2d.default", conv);
+    t.insert("aten::conv3d.default", conv);
+    t.insert("aten::batch_norm.default", batch_norm);
+    t.insert("aten::layer_norm.default", layer_norm);
+    t.insert("aten::softmax.int", softmax);
+    t.insert("aten::log_softmax.int", log_softmax);
+    t.insert("aten::max_pool2d.default", max_pool2d);
+    t.insert("aten::transpose.int", transpose);
+    t.insert("aten::t.default", t_);
+    t.insert("aten::chunk.default", chunk);
+    t.insert("aten::split.Tensor", split);
+    t.insert("aten::reshape.default", reshape);
+    t.insert("aten::ones.default", ones);
+    t.insert("aten::zeros.default", zeros);
+    t.insert("aten::triu.default", triu);
+    t.insert("aten::tril.default", tril);
+    t.insert("aten::masked_fill.Scalar", masked_fill);
+    t.insert("aten::sum.default", sum);
+    t.insert("aten::to.dtype", to_dtype);
+    t.insert("aten::contiguous.default", contiguous);
+    t.insert("aten::flatten.using_ints", flatten);
+    t.insert("aten::silu.default", silu);
+    t.insert("aten::hardswish.default", hardswish);
+    t.insert("aten::dropout.default", dropout);
+    t.insert("aten::lift_fresh_copy.default", lift_fresh_copy);
+    t.insert("aten::detach.default", detach);
+    t.insert("aten::detach_.default", detach);
+}
+
+fn op(name: &str, args: Vec<Arg>) -> Result<Vec<Tensor>> {
+    call(name, args, vec![])
+}
+
+fn op1(name: &str, args: Vec<Arg>) -> Result<Tensor> {
+    op(name, args)?.into_iter().next().ok_or_else(|| Error(format!("{name} returned nothing")))
+}
+
+fn ints(v: &[i64]) -> Arg {
+    Arg::Ints(v.iter().map(|&i| i.into()).collect())
+}
+
+fn sym_ints(v: &[SymInt]) -> Arg {
+    Arg::Ints(v.to_vec())
+}
+
+fn tensors(v: Vec<Tensor>) -> Vec<Arg> {
+    v.into_iter().map(Arg::Tensor).collect()
+}
+
+fn one(t: Tensor) -> Result<Vec<Arg>> {
+    Ok(vec![Arg::Tensor(t)])
+}
+
+fn strided() -> Arg {
+    Arg::Literal(Value::Layout("torch.strided".into()), Argument::AsLayout(Layout::STRIDED))
+}
+
+fn contiguous_format() -> Arg {
+    Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(MemoryFormat::CONTIGUOUS_FORMAT))
+}
+
+fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    op1("aten::permute.default", vec![Arg::Tensor(x.clone()), ints(dims)])
+}
+
+fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
+    op1("aten::view.default", vec![Arg::Tensor(x.clone()), sym_ints(sizes)])
+}
+
+/// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
+fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
+    if x.data().is_contiguous() {
+        view(x, sizes)
+    } else {
+        let c = call("aten::clone.default", vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
+        view(&c, sizes)
+    }
+}
+
+fn product(v: &[SymInt]) -> SymInt {
+    v.iter().fold(SymInt::from(1), |a, b| a * b.clone())
+}
+
+/// `x @ w.T + b` as PyTorch lowers it: `permute` + `addmm` (`mm` without a bias), with the
+/// leading dims folded into one by `view`s.
+fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, w, b) = (c.args.tensor("input")?, c.args.tensor("weight")?, c.args.opt_tensor("bias")?);
+    let wt = permute(&w, &[1, 0])?;
+    let mm = |x2: &Tensor| -> Result<Tensor> {
+        match &b {
+            Some(b) => op1("aten::addmm.default", vec![Arg::Tensor(b.clone()), Arg::Tensor(x2.clone()), Arg::Tensor(wt.clone())]),
+            None => op1("aten::mm.default", vec![Arg::Tensor(x2.clone()), Arg::Tensor(wt.clone())]),
+        }
+    };
+    let sizes = x.sizes();
+    if sizes.len() == 2 {
+        return one(mm(&x)?);
+    }
+    let (lead, k) = sizes.split_at(sizes.len() - 1);
+    let folded = view(&x, &[product(lead), k[0].clone()])?;
+    let y = mm(&folded)?;
+    let mut out = lead.to_vec();
+    out.push(w.size(0)?);
+    one(view(&y, &out)?)
+}
+
+/// `matmul` by the ranks of its operands, as `at::native::matmul` does it.
+fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    let (da, db) = (a.dim(), b.dim());
+    let t = |x: &Tensor| Arg::Tensor(x.clone());
+    match (da, db) {
+        (1, 1) => one(op1("aten::dot.default", vec![t(&a), t(&b)])?),
+        (2, 1) => one(op1("aten::mv.default", vec![t(&a), t(&b)])?),
+        (1, 2) => {
+            let u = op1("aten::unsqueeze.default", vec![t(&a), 0.into()])?;
+            let m = op1("aten::mm.default", vec![t(&u), t(&b)])?;
+            one(op1("aten::squeeze.dim", vec![t(&m), 0.into()])?)
+        }
+        (2, 2) => one(op1("aten::mm.default", vec![t(&a), t(&b)])?),
+        (da, 1 | 2) if da >= 3 => {
+            // fold a's batch dims into its rows
+            let sa = a.sizes();
+            let (lead, k) = sa.split_at(da - 1);
+            let folded = reshape_to(&a, &[product(lead), k[0].clone()])?;
+            let m = if db == 2 {
+                op1("aten::mm.default", vec![t(&folded), t(&b)])?
+            } else {
+                op1("aten::mv.default", vec![t(&folded), t(&b)])?
+            };
+            let mut out = lead.to_vec();
+            if db == 2 {
+                out.push(b.size(1)?);
+            }
+            one(view(&m, &out)?)
+        }
+        _ => {
+            // broadcast the batch dims, fold them into one, bmm, unfold
+            let (sa, sb) = (a.sizes(), b.sizes());
+            let (n, k) = if da >= 2 { (sa[da - 2].clone(), sa[da - 1].clone()) } else { (1.into(), sa[0].clone()) };
+            let m = if db >= 2 { sb[db - 1].clone() } else { 1.into() };
+            let (ba, bb) = (&sa[..da.saturating_sub(2)], &sb[..db.saturating_sub(2)]);
+            let nb = ba.len().max(bb.len());
+            let mut batch = Vec::with_capacity(nb);
+            for i in 0..nb {
+                let x = (i + ba.len() >= nb).then(|| ba[i + ba.len() - nb].clone());
+                let y = (i + bb.len() >= nb).then(|| bb[i + bb.len() - nb].clone());
+                batch.push(match (x, y) {
+                    (Some(x), Some(y)) => {
+                        if x.is_static() && x.hint() == 1 {
+                            y
+                        } else {
+                            x
+                        }
+                    }
+                    (Some(x), None) | (None, Some(x)) => x,
+                    (None, None) => 1.into(),
+                });
+            }
+            let bp = product(&batch);
+            let mut ea = batch.clone();
+            ea.extend([n.clone(), k.clone()]);
+            let mut eb = batch.clone();
+            eb.extend([sb[db - 2].clone(), m.clone()]);
+            let xa = op1("aten::expand.default", vec![t(&a), sym_ints(&ea)])?;
+            let xa = reshape_to(&xa, &[bp.clone(), n.clone(), k.clone()])?;
+            let xb = op1("aten::expand.default", vec![t(&b), sym_ints(&eb)])?;
+            let xb = reshape_to(&xb, &[bp, sb[db - 2].clone(), m.clone()])?;
+            let r = op1("aten::bmm.default", vec![t(&xa), t(&xb)])?;
+            let mut out = batch;
+            out.extend([n, m]);
+            one(view(&r, &out)?)
+        }
+    }
+}
+
+/// `conv1d/2d/3d` → `convolution(..., transposed=False, output_padding=0, groups)`.
+fn conv(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let w = c.args.tensor("weight")?;
+    let spatial = w.dim() - 2;
+    let list = |name: &str| -> Result<Arg> {
+        let v = c.args.ints(name)?;
+        Ok(Arg::Ints(if v.len() == 1 && spatial > 1 { vec![v[0].clone(); spatial] } else { v }))
+    };
+    let args = vec![
+        Arg::Tensor(x),
+        Arg::Tensor(w),
+        Arg::OptTensor(c.args.opt_tensor("bias")?),
+        list("stride")?,
+        list("padding")?,
+        list("dilation")?,
+        false.into(),
+        ints(&vec![0; spatial]),
+        Arg::Int(c.args.int("groups")?),
+    ];
+    one(op1("aten::convolution.default", args)?)
+}
+
+/// `batch_norm`: in training, `_native_batch_norm_legit_functional` (the new running
+/// statistics become buffer updates); in eval, `_native_batch_norm_legit_no_training`.
+fn batch_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let (w, b) = (c.args.opt_tensor("weight")?, c.args.opt_tensor("bias")?);
+    let (rm, rv) = (c.args.opt_tensor("running_mean")?, c.args.opt_tensor("running_var")?);
+    let (training, momentum, eps) = (c.args.bool("training")?, c.args.float("momentum")?, c.args.float("eps")?);
+    let opt = |t: &Option<Tensor>| Arg::OptTensor(t.clone());
+    match (&rm, &rv, training) {
+        (Some(m), Some(v), true) => {
+            let outs = op(
+                "aten::_native_batch_norm_legit_functional.default",
+                vec![Arg::Tensor(x), opt(&w), opt(&b), Arg::Tensor(m.clone()), Arg::Tensor(v.clone()), true.into(), momentum.into(), eps.into()],
+            )?;
+            c.mutate(m, outs[3].clone());
+            c.mutate(v, outs[4].clone());
+            one(outs[0].clone())
+        }
+        (Some(m), Some(v), false) => {
+            let outs = op(
+                "aten::_native_batch_norm_legit_no_training.default",
+                vec![Arg::Tensor(x), opt(&w), opt(&b), Arg::Tensor(m.clone()), Arg::Tensor(v.clone()), momentum.into(), eps.into()],
+            )?;
+            one(outs[0].clone())
+        }
+        _ => {
+            let outs = op("aten::_native_batch_norm_legit.no_stats", vec![Arg::Tensor(x), opt(&w), opt(&b), training.into(), momentum.into(), eps.into()])?;
+            one(outs[0].clone())
+        }
+    }
+}
+
+fn layer_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![
+        Arg::Tensor(c.args.tensor("input")?),
+        Arg::Ints(c.args.ints("normalized_shape")?),
+        Arg::OptTensor(c.args.opt_tensor("weight")?),
+        Arg::OptTensor(c.args.opt_tensor("bias")?),
+        c.args.float("eps")?.into(),
+    ];
+    one(op("aten::native_layer_norm.default", args)?.remove(0))
+}
+
+fn softmax(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1("aten::_softmax.default", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
+}
+
+fn log_softmax(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1("aten::_log_softmax.default", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
+}
+
+/// `max_pool2d` → `max_pool2d_with_indices`, the values kept.
+fn max_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut args = vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(c.args.ints("kernel_size")?)];
+    // only the arguments that differ from the defaults, as PyTorch passes them on
+    let stride = c.args.ints("stride")?;
+    let padding = c.args.ints("padding")?;
+    let dilation = c.args.ints("dilation")?;
+    let ceil = c.args.bool("ceil_mode")?;
+    let rest: Vec<(bool, Arg)> = vec![
+        (!stride.is_empty(), Arg::Ints(stride)),
+        (padding.iter().any(|p| p.hint() != 0), Arg::Ints(padding)),
+        (dilation.iter().any(|d| d.hint() != 1), Arg::Ints(dilation)),
+        (ceil, ceil.into()),
+    ];
+    let last = rest.iter().rposition(|(given, _)| *given).map(|i| i + 1).unwrap_or(0);
+    args.extend(rest.into_iter().take(last).map(|(_, a)| a));
+    one(op("aten::max_pool2d_with_indices.default", args)?.remove(0))
+}
+
+fn transpose(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let rank = x.dim().max(1) as i64;
+    let wrap = |d: i64| if d < 0 { d + rank } else { d };
+    let (a, b) = (wrap(c.args.int("dim0")?.hint()), wrap(c.args.int("dim1")?.hint()));
+    let mut perm: Vec<i64> = (0..rank).collect();
+    if x.dim() > 0 {
+        perm.swap(a as usize, b as usize);
+    }
+    one(permute(&x, &perm)?)
+}
+
+fn t_(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let perm: Vec<i64> = (0..x.dim() as i64).rev().collect();
+    one(permute(&x, &perm)?)
+}
+
+/// `split_with_sizes` for pieces of `each` (the last one shorter).
+fn split_sizes(x: &Tensor, each: SymInt, dim: i64) -> Result<Vec<Arg>> {
+    let size = x.size(dim)?;
+    let n = (size.hint() + each.hint() - 1) / each.hint().max(1);
+    let sizes: Vec<SymInt> = (0..n).map(|i| if i + 1 < n { each.clone() } else { size.clone() - each.clone() * (n - 1) }).collect();
+    Ok(vec![Arg::Tensors(op("aten::split_with_sizes.default", vec![Arg::Tensor(x.clone()), Arg::Ints(sizes), dim.into()])?)])
+}
+
+fn chunk(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let chunks = c.args.int("chunks")?.hint();
+    let dim = c.args.int("dim")?.hint();
+    let size = x.size(dim)?;
+    let each = (size + (chunks - 1)).floordiv(chunks);
+    split_sizes(&x, each, dim)
+}
+
+fn split(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    split_sizes(&x, c.args.int("split_size")?, c.args.int("dim")?.hint())
+}
+
+fn reshape(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    one(reshape_to(&x, &c.args.ints("shape")?)?)
+}
+
+fn flatten(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let sizes = x.sizes();
+    if sizes.is_empty() {
+        return one(reshape_to(&x, &[1.into()])?);
+    }
+    let rank = sizes.len() as i64;
+    let wrap = |d: i64| (if d < 0 { d + rank } else { d }) as usize;
+    let (a, b) = (wrap(c.args.int("start_dim")?.hint()), wrap(c.args.int("end_dim")?.hint()));
+    if a == b {
+        return one(x);
+    }
+    let mut out = sizes[..a].to_vec();
+    out.push(product(&sizes[a..=b]));
+    out.extend_from_slice(&sizes[b + 1..]);
+    one(reshape_to(&x, &out)?)
+}
+
+/// `full(size, value, dtype=..., layout=torch.strided, device=cpu, pin_memory=False)`.
+fn full(size: Vec<SymInt>, value: Arg, dtype: Option<DType>) -> Result<Vec<Arg>> {
+    let kwargs = vec![
+        ("dtype", Arg::Dtype(dtype.unwrap_or(DType::F32))),
+        ("layout", strided()),
+        ("device", Arg::Device("cpu".into())),
+        ("pin_memory", false.into()),
+    ];
+    one(call("aten::full.default", vec![Arg::Ints(size), value], kwargs)?.remove(0))
+}
+
+fn factory_dtype(c: &DecompCall) -> Option<DType> {
+    match c.args.get("dtype") {
+        Ok(Arg::Dtype(d)) => Some(*d),
+        _ => None,
+    }
+}
+
+fn ones(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let dtype = factory_dtype(c);
+    let value = if dtype == Some(DType::Bool) { Arg::Bool(true) } else { Arg::Int(1.into()) };
+    full(c.args.ints("size")?, value, dtype)
+}
+
+fn zeros(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let dtype = factory_dtype(c);
+    let value = if dtype == Some(DType::Bool) { Arg::Bool(false) } else { Arg::Int(0.into()) };
+    full(c.args.ints("size")?, value, dtype)
+}
+
+/// `triu`/`tril` as `torch._refs` writes them: a mask from two `arange`s, then `logical_and`
+/// (bool) or `where`.
+fn triangle(c: &mut DecompCall, upper: bool) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let diagonal = c.args.int("diagonal")?;
+    let (h, w) = (x.size(-2)?, x.size(-1)?);
+    let arange = |n: SymInt| -> Result<Tensor> {
+        let kwargs = vec![("layout", strided()), ("device", Arg::Device("cpu".into())), ("pin_memory", false.into())];
+        Ok(call("aten::arange.start_step", vec![0.into(), Arg::Int(n)], kwargs)?.remove(0))
+    };
+    let cols = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(w)?), (-2).into()])?;
+    let rows = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(h)?), (-1).into()])?;
+    let diff = op1("aten::sub.Tensor", vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
+    let mask = op1(if upper { "aten::ge.Scalar" } else { "aten::le.Scalar" }, vec![Arg::Tensor(diff), Arg::Int(diagonal)])?;
+    if x.dtype() == DType::Bool {
+        one(op1("aten::logical_and.default", vec![Arg::Tensor(mask), Arg::Tensor(x)])?)
+    } else {
+        let zero = scalar_tensor(Arg::Int(0.into()), x.dtype())?;
+        one(op1("aten::where.self", vec![Arg::Tensor(mask), Arg::Tensor(x), Arg::Tensor(zero)])?)
+    }
+}
+
+fn triu(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    triangle(c, true)
+}
+
+fn tril(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    triangle(c, false)
+}
+
+fn scalar_tensor(value: Arg, dtype: DType) -> Result<Tensor> {
+    let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", Arg::Device("cpu".into()))];
+    Ok(call("aten::scalar_tensor.default", vec![value], kwargs)?.remove(0))
+}
+
+/// `masked_fill(x, mask, v)` → `where(mask, scalar_tensor(v), x)`.
+fn masked_fill(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let value = c.args.get("value")?.clone();
+    let fill = scalar_tensor(value, x.dtype())?;
+    one(op1("aten::where.self", vec![Arg::Tensor(c.args.tensor("mask")?), Arg::Tensor(fill), Arg::Tensor(x)])?)
+}
+
+fn sum(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let mut args = vec![Arg::Tensor(x), ints(&[])];
+    if let Ok(Arg::Dtype(d)) = c.args.get("dtype") {
+        args.push(false.into());
+        return one(call("aten::sum.dim_IntList", args, vec![("dtype", Arg::Dtype(*d))])?.remove(0));
+    }
+    one(op1("aten::sum.dim_IntList", args)?)
+}
+
+fn to_dtype(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let Arg::Dtype(d) = c.args.get("dtype")?.clone() else { return Err(Error("to: dtype expected".into())) };
+    if x.dtype() == d {
+        return one(x);
+    }
+    one(call("aten::_to_copy.default", vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(d))])?.remove(0))
+}
+
+fn contiguous(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if x.data().is_contiguous() {
+        return one(x);
+    }
+    one(call("aten::clone.default", vec![Arg::Tensor(x)], vec![("memory_format", contiguous_format())])?.remove(0))
+}
+
+/// `silu(x)` = `x * sigmoid(x)`.
+fn silu(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let s = op1("aten::sigmoid.default", vec![Arg::Tensor(x.clone())])?;
+    one(op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(s)])?)
+}
+
+/// `hardswish(x)` = `x * clamp(x + 3, 0, 6) / 6`.
+fn hardswish(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let a = op1("aten::add.Tensor", vec![Arg::Tensor(x.clone()), 3.into()])?;
+    let cl = op1("aten::clamp.default", vec![Arg::Tensor(a), 0.into(), 6.into()])?;
+    let m = op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(cl)])?;
+    one(op1("aten::div.Tensor", vec![Arg::Tensor(m), 6.into()])?)
+}
+
+/// Dropout in eval mode is the identity; in training, `native_dropout`.
+fn dropout(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    if !c.args.bool("train")? {
+        return one(call("aten::clone.default", vec![Arg::Tensor(x)], vec![])?.remove(0));
+    }
+    let p = c.args.float("p")?;
+    one(op("aten::native_dropout.default", vec![Arg::Tensor(x), p.into(), Arg::Bool(true)])?.remove(0))
+}
+
+fn lift_fresh_copy(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1("aten::clone.default", vec![Arg::Tensor(c.args.tensor("self")?)])?)
+}
+
+/// `detach` has no meaning without autograd: the value itself.
+fn detach(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    Ok(tensors(vec![c.args.tensor("self")?]))
+}

@@ -1,0 +1,581 @@
+//! Re-tracing an exported program node by node, through the same tracer `export` uses: the
+//! engine of `run_decompositions`. Each node either runs as recorded or is replaced by a
+//! decomposition (Rust code against the tensor API, traced like user code); in-place
+//! operators become their functional forms, and mutated buffers and inputs become mutation
+//! outputs of the signature, as PyTorch's functionalization does. Sizes stay symbolic: the
+//! program's symbols are recreated with their hints and ranges.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use ir::schema::{self, Argument, InputSpec, OptionalTensorArgument, OutputSpec, SymIntArgument, TensorArgument};
+use ops::{Registry, Value};
+use symbolic::{Expr, ValueRange};
+
+use crate::symint::SymInt;
+use crate::tensor::Tensor;
+use crate::trace::{tracing, Arg, Placeholder, PlaceholderKind, SymbolSource, Tracer};
+use crate::{Error, Result};
+
+/// An operator call's arguments bound to its schema by parameter name (defaults filled in).
+pub struct Bound {
+    pub op: String,
+    params: Vec<(String, Arg)>,
+}
+
+impl Bound {
+    pub fn get(&self, name: &str) -> Result<&Arg> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, a)| a).ok_or_else(|| Error(format!("{}: no argument `{name}`", self.op)))
+    }
+
+    pub fn tensor(&self, name: &str) -> Result<Tensor> {
+        match self.get(name)? {
+            Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Ok(t.clone()),
+            _ => Err(Error(format!("{}: argument `{name}` is not a tensor", self.op))),
+        }
+    }
+
+    pub fn opt_tensor(&self, name: &str) -> Result<Option<Tensor>> {
+        match self.get(name)? {
+            Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Ok(Some(t.clone())),
+            Arg::OptTensor(None) | Arg::None => Ok(None),
+            _ => Err(Error(format!("{}: argument `{name}` is not a tensor or None", self.op))),
+        }
+    }
+
+    pub fn tensors(&self, name: &str) -> Result<Vec<Tensor>> {
+        match self.get(name)? {
+            Arg::Tensors(v) => Ok(v.clone()),
+            _ => Err(Error(format!("{}: argument `{name}` is not a list of tensors", self.op))),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<SymInt> {
+        match self.get(name)? {
+            Arg::Int(i) => Ok(i.clone()),
+            _ => Err(Error(format!("{}: argument `{name}` is not an int", self.op))),
+        }
+    }
+
+    pub fn opt_int(&self, name: &str) -> Result<Option<SymInt>> {
+        match self.get(name)? {
+            Arg::Int(i) => Ok(Some(i.clone())),
+            Arg::None | Arg::OptTensor(None) => Ok(None),
+            _ => Err(Error(format!("{}: argument `{name}` is not an int or None", self.op))),
+        }
+    }
+
+    pub fn ints(&self, name: &str) -> Result<Vec<SymInt>> {
+        match self.get(name)? {
+            Arg::Ints(v) => Ok(v.clone()),
+            Arg::Int(i) => Ok(vec![i.clone()]),
+            Arg::Tensors(v) if v.is_empty() => Ok(vec![]),
+            _ => Err(Error(format!("{}: argument `{name}` is not a list of ints", self.op))),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> Result<f64> {
+        match self.get(name)? {
+            Arg::Float(f) => Ok(*f),
+            Arg::Int(i) => Ok(i.hint() as f64),
+            _ => Err(Error(format!("{}: argument `{name}` is not a number", self.op))),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<bool> {
+        match self.get(name)? {
+            Arg::Bool(b) => Ok(*b),
+            _ => Err(Error(format!("{}: argument `{name}` is not a bool", self.op))),
+        }
+    }
+}
+
+/// A decomposition being run: its bound arguments, and the buffers or inputs it updates (the
+/// running statistics of a training batch norm).
+pub struct DecompCall {
+    pub args: Bound,
+    pub(crate) mutations: Vec<(Tensor, Tensor)>,
+}
+
+impl DecompCall {
+    /// `original` (an argument) is updated to `new`.
+    pub fn mutate(&mut self, original: &Tensor, new: Tensor) {
+        self.mutations.push((original.clone(), new));
+    }
+}
+
+/// A decomposition: the operator's outputs, in return order, computed with other operators.
+pub type DecompFn = fn(&mut DecompCall) -> Result<Vec<Arg>>;
+
+fn arg_of_value(v: &Value) -> Arg {
+    match v {
+        Value::None => Arg::None,
+        Value::Bool(b) => Arg::Bool(*b),
+        Value::Int(i) => Arg::Int((*i).into()),
+        Value::Float(f) => Arg::Float(*f),
+        Value::Str(s) => Arg::Str(s.clone()),
+        Value::Dtype(d) => Arg::Dtype(*d),
+        Value::Device(d) => Arg::Device(d.clone()),
+        Value::List(items) if items.iter().all(|i| matches!(i, Value::Int(_))) => {
+            Arg::Ints(items.iter().map(|i| if let Value::Int(v) = i { SymInt::from(*v) } else { SymInt::from(0) }).collect())
+        }
+        other => Arg::Literal(other.clone(), Argument::AsNone(true)),
+    }
+}
+
+struct Retracer<'a> {
+    env: HashMap<String, Arg>,
+    /// The current value of each buffer / user-input placeholder, when a node updated it.
+    latest: IndexMap<String, Tensor>,
+    placeholders: HashMap<String, Tensor>,
+    decomp: &'a dyn Fn(&str) -> Option<DecompFn>,
+    functionalize: bool,
+}
+
+impl Retracer<'_> {
+    fn value(&self, name: &str, node: &str) -> Result<Arg> {
+        self.env.get(name).cloned().ok_or_else(|| Error(format!("node `{node}` uses `{name}` before it is defined")))
+    }
+
+    fn sym(&self, a: &SymIntArgument, node: &str) -> Result<SymInt> {
+        match a {
+            SymIntArgument::AsInt(i) => Ok((*i).into()),
+            SymIntArgument::AsName(n) => match self.value(n, node)? {
+                Arg::Int(s) => Ok(s),
+                _ => Err(Error(format!("node `{node}`: `{n}` is not a symbolic int"))),
+            },
+        }
+    }
+
+    fn arg(&self, a: &Argument, node: &str) -> Result<Arg> {
+        let tensor = |n: &str| -> Result<Tensor> {
+            match self.value(n, node)? {
+                Arg::Tensor(t) => Ok(t),
+                _ => Err(Error(format!("node `{node}`: `{n}` is not a tensor"))),
+            }
+        };
+        Ok(match a {
+            Argument::AsTensor(t) => Arg::Tensor(tensor(&t.name)?),
+            Argument::AsTensors(ts) => Arg::Tensors(ts.iter().map(|t| tensor(&t.name)).collect::<Result<_>>()?),
+            Argument::AsOptionalTensors(ts) => Arg::OptTensors(
+                ts.iter()
+                    .map(|t| match t {
+                        OptionalTensorArgument::AsTensor(t) => tensor(&t.name).map(Some),
+                        OptionalTensorArgument::AsNone(_) => Ok(None),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            Argument::AsSymInt(s) => Arg::Int(self.sym(s, node)?),
+            Argument::AsSymInts(ss) => Arg::Ints(ss.iter().map(|s| self.sym(s, node)).collect::<Result<_>>()?),
+            Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => self.value(n, node)?,
+            other => {
+                let v = ir::interpret::literal(other).ok_or_else(|| Error(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
+                match &v {
+                    Value::List(items) if items.iter().all(|i| matches!(i, Value::Int(_))) => arg_of_value(&v),
+                    // kept as recorded
+                    Value::Layout(_) | Value::MemoryFormat(_) | Value::List(_) => Arg::Literal(v, other.clone()),
+                    _ => arg_of_value(&v),
+                }
+            }
+        })
+    }
+
+    /// Rebinds every name holding `old` to `new`; records the update of a placeholder.
+    fn replace(&mut self, old: &Tensor, new: &Tensor) {
+        for v in self.env.values_mut() {
+            if let Arg::Tensor(t) = v {
+                if t.same_as(old) {
+                    *t = new.clone();
+                }
+            }
+        }
+        let hit: Vec<String> = self.placeholders.iter().filter(|(_, t)| t.same_as(old)).map(|(n, _)| n.clone()).collect();
+        for n in hit {
+            self.latest.insert(n, new.clone());
+        }
+        for (name, cur) in self.latest.iter_mut() {
+            let _ = name;
+            if cur.same_as(old) {
+                *cur = new.clone();
+            }
+        }
+    }
+
+    fn node(&mut self, node: &schema::Node) -> Result<()> {
+        let label = node.name.clone().unwrap_or_else(|| node.target.clone());
+        let target = node.target.as_str();
+        if let Some(op) = target.strip_prefix("_operator.") {
+            return self.operator(op, node, &label);
+        }
+        if target.starts_with("torch.ops.higher_order.") {
+            return Err(Error(format!("node `{label}`: re-tracing {target} (a control-flow subgraph) is not supported yet")));
+        }
+        let qualified = target.strip_prefix("torch.ops.").unwrap_or(target);
+        let def = Registry::global().lookup(qualified).map_err(|e| Error(format!("node `{label}`: {}", e.0)))?;
+        if def.name() == "aten::_assert_scalar.default" {
+            return match self.arg(&node.inputs[0].arg, &label)? {
+                Arg::SymBool(b) => crate::symint::check(&b),
+                _ => Ok(()),
+            };
+        }
+        if matches!(def.name().as_str(), "aten::item.default" | "aten::_local_scalar_dense.default") {
+            let t = match self.arg(&node.inputs[0].arg, &label)? {
+                Arg::Tensor(t) => t,
+                _ => return Err(Error(format!("node `{label}`: item of a non-tensor"))),
+            };
+            // core ATen reads the value with `_local_scalar_dense`
+            return self.bind(node, vec![Arg::Int(t.local_scalar_dense()?)]);
+        }
+        if def.name() == "aten::sym_size.int" {
+            let t = match self.arg(&node.inputs[0].arg, &label)? {
+                Arg::Tensor(t) => t,
+                _ => return Err(Error(format!("node `{label}`: sym_size of a non-tensor"))),
+            };
+            let dim = match self.arg(&node.inputs[1].arg, &label)? {
+                Arg::Int(d) => d.hint(),
+                _ => 0,
+            };
+            return self.bind(node, vec![Arg::Int(t.size(dim)?)]);
+        }
+        // the arguments by parameter name, with defaults
+        let mut params = Vec::new();
+        let mut positional = Vec::new();
+        let mut kwargs: Vec<(String, Arg)> = Vec::new();
+        for p in &def.schema.params {
+            let given = node.inputs.iter().find(|a| a.name == p.name);
+            let a = match given {
+                Some(g) => {
+                    let a = self.arg(&g.arg, &label)?;
+                    if g.kind == Some(schema::ArgumentKind::KEYWORD) {
+                        kwargs.push((p.name.clone(), a.clone()));
+                    } else {
+                        positional.push(a.clone());
+                    }
+                    a
+                }
+                None => p.default.as_ref().map(arg_of_value).unwrap_or(Arg::None),
+            };
+            params.push((p.name.clone(), a));
+        }
+        let name = def.name();
+        let (functional, mutated) = match (self.functionalize && def.schema.is_mutating(), functional_name(&name)) {
+            (true, Some(f)) => {
+                let written = def.schema.params.iter().position(|p| p.alias.as_ref().is_some_and(|a| a.is_write));
+                (f, written.and_then(|i| params.get(i)).and_then(|(_, a)| if let Arg::Tensor(t) = a { Some(t.clone()) } else { None }))
+            }
+            _ => (name.clone(), None),
+        };
+        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&name) {
+            let mut call = DecompCall { args: Bound { op: name.clone(), params }, mutations: vec![] };
+            let out = f(&mut call)?;
+            for (old, new) in call.mutations {
+                self.replace(&old, &new);
+            }
+            out
+        } else {
+            let kw: Vec<(&str, Arg)> = kwargs.iter().map(|(k, a)| (k.as_str(), a.clone())).collect();
+            let outs = crate::trace::call(&functional, positional, kw).map_err(|e| Error(format!("node `{label}`: {e}")))?;
+            let list_return = def.schema.returns.len() == 1 && matches!(def.schema.returns[0].ty, ops::schema::Type::List(..));
+            if list_return {
+                vec![Arg::Tensors(outs)]
+            } else {
+                outs.into_iter().map(Arg::Tensor).collect()
+            }
+        };
+        if let (Some(old), Some(Arg::Tensor(new))) = (&mutated, outputs.first()) {
+            let new = new.clone();
+            self.replace(old, &new);
+        }
+        self.bind(node, outputs)
+    }
+
+    fn bind(&mut self, node: &schema::Node, outputs: Vec<Arg>) -> Result<()> {
+        let mut outs = outputs.into_iter();
+        for o in &node.outputs {
+            match o {
+                Argument::AsTensor(t) => {
+                    let v = outs.next().ok_or_else(|| Error(format!("node `{}` gave too few outputs", t.name)))?;
+                    self.env.insert(t.name.clone(), v);
+                }
+                Argument::AsTensors(ts) => match outs.next() {
+                    Some(Arg::Tensors(v)) => {
+                        for (t, x) in ts.iter().zip(v) {
+                            self.env.insert(t.name.clone(), Arg::Tensor(x));
+                        }
+                    }
+                    _ => return Err(Error("a list output was expected".into())),
+                },
+                Argument::AsSymInt(SymIntArgument::AsName(n)) | Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => {
+                    if let Some(v) = outs.next() {
+                        self.env.insert(n.clone(), v);
+                    }
+                }
+                _ => {
+                    outs.next();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Python operators on symbolic ints (`_operator.mul`), re-done on `SymInt`s.
+    fn operator(&mut self, op: &str, node: &schema::Node, label: &str) -> Result<()> {
+        let args: Vec<SymInt> = node.inputs.iter().map(|a| match self.arg(&a.arg, label)? {
+            Arg::Int(s) => Ok(s),
+            _ => Err(Error(format!("node `{label}`: _operator.{op} of a non-int"))),
+        }).collect::<Result<_>>()?;
+        let (a, b) = match args.as_slice() {
+            [a, b] => (a.clone(), b.clone()),
+            _ => return Err(Error(format!("node `{label}`: _operator.{op} takes two ints"))),
+        };
+        let out = match op {
+            "add" => Arg::Int(a + b),
+            "sub" => Arg::Int(a - b),
+            "mul" => Arg::Int(a * b),
+            "floordiv" => Arg::Int(a.floordiv(b)),
+            "eq" => Arg::SymBool(a.sym_eq(b)),
+            "ne" => Arg::SymBool(a.sym_ne(b)),
+            "lt" => Arg::SymBool(a.sym_lt(b)),
+            "le" => Arg::SymBool(a.sym_le(b)),
+            "gt" => Arg::SymBool(a.sym_gt(b)),
+            "ge" => Arg::SymBool(a.sym_ge(b)),
+            other => return Err(Error(format!("node `{label}`: _operator.{other} is not supported when re-tracing"))),
+        };
+        self.bind(node, vec![out])
+    }
+}
+
+/// The nodes without the ones whose results nothing uses (every node is functional after
+/// re-tracing; runtime assertions are kept).
+fn dead_code_eliminated(nodes: Vec<schema::Node>, outputs: &[Argument]) -> Vec<schema::Node> {
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for o in outputs {
+        let mut v = Vec::new();
+        ir::print::arg_names(o, &mut v);
+        used.extend(v);
+    }
+    let mut keep = vec![false; nodes.len()];
+    for (i, n) in nodes.iter().enumerate().rev() {
+        let mut outs = Vec::new();
+        for o in &n.outputs {
+            ir::print::arg_names(o, &mut outs);
+        }
+        let effect = n.target.contains("_assert_scalar") || n.target.contains("sym_constrain_range");
+        if effect || outs.iter().any(|o| used.contains(o)) {
+            keep[i] = true;
+            for a in &n.inputs {
+                let mut v = Vec::new();
+                ir::print::arg_names(&a.arg, &mut v);
+                used.extend(v);
+            }
+        }
+    }
+    nodes.into_iter().zip(keep).filter(|(_, k)| *k).map(|(n, _)| n).collect()
+}
+
+/// `add_.Tensor` → `add.Tensor`, `relu_.default` → `relu.default`.
+fn functional_name(name: &str) -> Option<String> {
+    let (op, overload) = name.split_once('.')?;
+    let base = op.strip_suffix('_')?;
+    let f = format!("{base}.{overload}");
+    Registry::global().get(&f).map(|_| f)
+}
+
+/// Re-traces `ep`: nodes for which `decomp` gives a decomposition are replaced by it; with
+/// `functionalize`, in-place operators become functional and mutations become outputs.
+pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompFn>, functionalize: bool) -> Result<ir::ExportedProgram> {
+    let graph = ep.graph();
+    let mut tracer = Tracer::new();
+    // the program's symbols, with their hints and ranges
+    let range_of = |sym: &str| -> ValueRange {
+        ep.model.range_constraints.get(sym).map(|r| ValueRange::between(r.min_val, r.max_val)).unwrap_or(ValueRange::DYNAMIC_SIZE).intersect(&ValueRange::DYNAMIC_SIZE)
+    };
+    let mut placeholders = HashMap::new();
+    let mut env = HashMap::new();
+    let signature_kind: HashMap<String, PlaceholderKind> = ep
+        .signature()
+        .input_specs
+        .iter()
+        .filter_map(|s| match s {
+            InputSpec::Parameter(p) => Some((p.arg.name.clone(), PlaceholderKind::Parameter { target: p.parameter_name.clone() })),
+            InputSpec::Buffer(b) => Some((b.arg.name.clone(), PlaceholderKind::Buffer { target: b.buffer_name.clone(), persistent: b.persistent })),
+            InputSpec::TensorConstant(c) => Some((c.arg.name.clone(), PlaceholderKind::Constant { target: c.tensor_constant_name.clone() })),
+            _ => None,
+        })
+        .collect();
+    for input in &graph.inputs {
+        // constant inputs (a string, a number) stay as they are
+        let Argument::AsTensor(TensorArgument { name }) = input else { continue };
+        let meta = graph.tensor_values.get(name).ok_or_else(|| Error(format!("input `{name}` has no metadata")))?;
+        let mut sizes = Vec::new();
+        let mut hints = Vec::new();
+        for (d, s) in meta.sizes.iter().enumerate() {
+            match s {
+                schema::SymInt::AsInt(v) => {
+                    sizes.push(Expr::Int(*v));
+                    hints.push(*v);
+                }
+                schema::SymInt::AsExpr(e) => {
+                    let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string()))?;
+                    let hint = match e.hint {
+                        Some(schema::SymExprHint::AsInt(h)) => h,
+                        _ => 2,
+                    };
+                    for sym in expr.free_symbols() {
+                        if tracer.env.symbol(&sym).is_none() {
+                            let h = if expr.as_symbol().is_some() { hint } else { 2 };
+                            tracer.env.create_named_symbol(&sym, &format!("{name}.size()[{d}]"), h, range_of(&sym)).map_err(|e| Error(e.to_string()))?;
+                        }
+                        if expr.as_symbol().is_some() {
+                            tracer.symbol_sources.entry(sym.clone()).or_insert(SymbolSource { value: name.clone(), dim: d });
+                        }
+                    }
+                    sizes.push(expr);
+                    hints.push(hint);
+                }
+            }
+        }
+        let dtype = ir::dtype::to_dtype(meta.dtype).map_err(|e| Error(e.to_string()))?;
+        let data = match signature_kind.get(name) {
+            Some(PlaceholderKind::Parameter { target }) | Some(PlaceholderKind::Buffer { target, .. }) => {
+                ep.state_dict.get(target).or_else(|| ep.constants.get(target)).cloned()
+            }
+            Some(PlaceholderKind::Constant { target }) => ep.constants.get(target).cloned(),
+            None => None,
+        };
+        // user inputs get example data of the recorded sizes; their values do not matter for
+        // re-tracing (data-dependent sizes are symbols either way)
+        let data = match data {
+            Some(d) => d.deep_clone(),
+            None => tensor::Tensor::full(&hints.iter().map(|&h| h.max(0) as usize).collect::<Vec<_>>(), 1.0, dtype),
+        };
+        let pname = tracer.fresh_name(name);
+        let t = tracer.new_value(pname.clone(), data, sizes, meta.requires_grad);
+        if let Some(kind) = signature_kind.get(name) {
+            tracer.placeholders.push(Placeholder { name: pname.clone(), kind: kind.clone() });
+        }
+        placeholders.insert(name.clone(), t.clone());
+        env.insert(name.clone(), Arg::Tensor(t));
+    }
+    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize };
+    let (tracer, result) = tracing(tracer, || -> Result<()> {
+        for node in &graph.nodes {
+            crate::trace::with_tracer(|t| {
+                if let Some(t) = t {
+                    t.metadata_override = Some(node.metadata.clone());
+                }
+            });
+            r.node(node)?;
+        }
+        Ok(())
+    });
+    result?;
+    assemble_retraced(ep, tracer, &r)
+}
+
+fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer) -> Result<ir::ExportedProgram> {
+    let graph = ep.graph();
+    let trace_id = tracer.id;
+    let name_of = |t: &Tensor| t.name_in(trace_id).ok_or_else(|| Error("an output is not a value of the program".into()));
+    // mutation outputs first, in placeholder order, then the user outputs
+    let mut outputs = Vec::new();
+    let mut output_specs = Vec::new();
+    for spec in &ep.signature().input_specs {
+        let (arg_name, mutation) = match spec {
+            InputSpec::Buffer(b) => (&b.arg.name, Some(b.buffer_name.clone())),
+            InputSpec::UserInput(u) => match &u.arg {
+                Argument::AsTensor(t) => (&t.name, None),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(new) = r.latest.get(arg_name) else { continue };
+        let name = name_of(new)?;
+        outputs.push(Argument::AsTensor(TensorArgument { name: name.clone() }));
+        output_specs.push(match mutation {
+            Some(buffer_name) => OutputSpec::BufferMutation(schema::BufferMutationSpec { arg: TensorArgument { name }, buffer_name }),
+            None => OutputSpec::UserInputMutation(schema::UserInputMutationSpec { arg: TensorArgument { name }, user_input_name: arg_name.clone() }),
+        });
+    }
+    for (o, spec) in graph.outputs.iter().zip(&ep.signature().output_specs) {
+        if !matches!(spec, OutputSpec::UserOutput(_)) {
+            continue;
+        }
+        let arg = match o {
+            Argument::AsTensor(t) => match r.env.get(&t.name) {
+                Some(Arg::Tensor(v)) => Argument::AsTensor(TensorArgument { name: name_of(v)? }),
+                _ => return Err(Error(format!("output `{}` was not computed", t.name))),
+            },
+            Argument::AsSymInt(SymIntArgument::AsName(n)) => match r.env.get(n) {
+                Some(Arg::Int(s)) => match tracer.sym_value(s.expr(), s.hint())? {
+                    SymIntArgument::AsInt(v) => Argument::AsInt(v),
+                    named => Argument::AsSymInt(named),
+                },
+                _ => return Err(Error(format!("output `{n}` was not computed"))),
+            },
+            other => other.clone(),
+        };
+        outputs.push(arg.clone());
+        output_specs.push(OutputSpec::UserOutput(schema::UserOutputSpec { arg }));
+    }
+    let env = &tracer.env;
+    let mut tensor_values: IndexMap<String, schema::TensorMeta> = IndexMap::new();
+    for (name, (meta, sizes)) in &tracer.tensor_values {
+        let mut meta = meta.clone();
+        for (slot, e) in meta.sizes.iter_mut().zip(sizes) {
+            if e.as_int().is_none() {
+                let hint = match slot {
+                    schema::SymInt::AsExpr(x) => x.hint.clone(),
+                    _ => None,
+                };
+                *slot = match env.simplify(e) {
+                    Expr::Int(v) => schema::SymInt::AsInt(v),
+                    e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint }),
+                };
+            }
+        }
+        tensor_values.insert(name.clone(), meta);
+    }
+    let sym_int_values = tracer
+        .sym_int_values
+        .iter()
+        .map(|(n, (e, h))| {
+            let v = match env.simplify(e) {
+                Expr::Int(v) => schema::SymInt::AsInt(v),
+                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
+            };
+            (n.clone(), v)
+        })
+        .collect();
+    let sym_bool_values = tracer
+        .sym_bool_values
+        .iter()
+        .map(|(n, e)| (n.clone(), schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None })))
+        .collect();
+    let nodes = dead_code_eliminated(std::mem::take(&mut tracer.nodes), &outputs);
+    let live: std::collections::HashSet<String> = nodes
+        .iter()
+        .flat_map(|n| {
+            let mut v = Vec::new();
+            for o in &n.outputs {
+                ir::print::arg_names(o, &mut v);
+            }
+            v
+        })
+        .chain(graph.inputs.iter().flat_map(|i| {
+            let mut v = Vec::new();
+            ir::print::arg_names(i, &mut v);
+            v
+        }))
+        .collect();
+    tensor_values.retain(|name, _| live.contains(name));
+    let mut model = ep.model.clone();
+    let gm = &mut model.graph_module;
+    gm.graph.nodes = nodes;
+    gm.graph.outputs = outputs;
+    gm.graph.tensor_values = tensor_values;
+    gm.graph.sym_int_values = sym_int_values;
+    gm.graph.sym_bool_values = sym_bool_values;
+    gm.signature.output_specs = output_specs;
+    Ok(ir::ExportedProgram { model, state_dict: ep.state_dict.clone(), constants: ep.constants.clone(), example_inputs: ep.example_inputs.clone() })
+}
