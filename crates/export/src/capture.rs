@@ -220,7 +220,7 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
                 let pname = tracer.fresh_name(name);
                 for (d, s) in sizes.iter().enumerate() {
                     if let Some(sym) = s.as_symbol() {
-                        tracer.symbol_sources.entry(sym.to_string()).or_insert(SymbolSource { value: pname.clone(), dim: d });
+                        tracer.symbol_sources.entry(sym.to_string()).or_insert(SymbolSource { value: pname.clone(), dim: d, input: true });
                     }
                 }
                 let traced = tracer.new_value(pname.clone(), data, sizes, false);

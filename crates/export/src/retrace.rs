@@ -360,7 +360,7 @@ fn dead_code_eliminated(nodes: Vec<schema::Node>, outputs: &[Argument]) -> Vec<s
         for o in &n.outputs {
             ir::print::arg_names(o, &mut outs);
         }
-        let effect = n.target.contains("_assert_scalar") || n.target.contains("sym_constrain_range");
+        let effect = n.target.contains("_assert_scalar") || n.target.contains("_assert_tensor_metadata") || n.target.contains("sym_constrain_range");
         if effect || outs.iter().any(|o| used.contains(o)) {
             keep[i] = true;
             for a in &n.inputs {
@@ -427,7 +427,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
                             tracer.env.create_named_symbol(&sym, &format!("{name}.size()[{d}]"), h, range_of(&sym)).map_err(|e| Error(e.to_string()))?;
                         }
                         if expr.as_symbol().is_some() {
-                            tracer.symbol_sources.entry(sym.clone()).or_insert(SymbolSource { value: name.clone(), dim: d });
+                            tracer.symbol_sources.entry(sym.clone()).or_insert(SymbolSource { value: name.clone(), dim: d, input: true });
                         }
                     }
                     sizes.push(expr);

@@ -29,6 +29,8 @@ thread_local! {
 pub(crate) struct SymbolSource {
     pub value: String,
     pub dim: usize,
+    /// An input's size is read at the top of the graph; an intermediate's where it is made.
+    pub input: bool,
 }
 
 /// A placeholder for lifted state: a parameter, a buffer or a constant.
@@ -145,8 +147,12 @@ impl Tracer {
                 name: Some(name.clone()),
             };
             // sizes of inputs are read once, at the top of the graph, as PyTorch does
-            self.nodes.insert(self.sym_nodes_at_top, node);
-            self.sym_nodes_at_top += 1;
+            if src.input {
+                self.nodes.insert(self.sym_nodes_at_top, node);
+                self.sym_nodes_at_top += 1;
+            } else {
+                self.nodes.push(node);
+            }
             self.sym_int_values.insert(name.clone(), (e.clone(), Some(hint)));
             self.symbol_nodes.insert(sym.to_string(), name.clone());
             return Ok(SymIntArgument::AsName(name));
@@ -541,10 +547,12 @@ fn record(
         }
     }
     let location = format!("{}:{}", at.file(), at.line());
+    let mut asserts_before = usize::MAX;
     let out_sizes: Vec<Vec<Expr>> = if symbolic {
         let meta = def.meta.ok_or_else(|| Error(format!("{op} has no meta function, so it cannot be traced with dynamic shapes (at {location})")))?;
         let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
         let out_shapes: Vec<Vec<i64>> = outs.iter().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
+        asserts_before = tracer.env.runtime_asserts().len();
         let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };
         let sizes = meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
         // the meta function must agree with the kernel on the example
@@ -610,6 +618,22 @@ fn record(
         is_hop_single_tensor_return: None,
         name: Some(node_name),
     });
+    // sizes the meta function made from data (unbacked) are read from the outputs, and what
+    // it asserted of them is checked when the program runs
+    if asserts_before != usize::MAX {
+        for r in &results {
+            let info = r.trace_info().expect("traced output");
+            for (d, e) in info.sizes.iter().enumerate() {
+                if let Some(sym) = e.as_symbol() {
+                    tracer.symbol_sources.entry(sym.to_string()).or_insert(SymbolSource { value: info.name.clone(), dim: d, input: false });
+                }
+            }
+        }
+        let added: Vec<Expr> = tracer.env.runtime_asserts()[asserts_before..].iter().map(|g| g.expr.clone()).collect();
+        for e in added {
+            tracer.record_assert(&e, at)?;
+        }
+    }
     Ok(results)
 }
 

@@ -177,3 +177,48 @@ impl ExportedProgram {
         problems
     }
 }
+
+/// Whether a node target may stand in a core-ATen program: a core ATen overload (tagged
+/// `core` in the registry), or one of the operators PyTorch's own core programs hold beside
+/// them: higher-order operators, Python operators on sizes, `sym_size`, runtime assertions,
+/// and the functional form of the core `_native_batch_norm_legit`.
+pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
+    let name = target.strip_prefix("torch.ops.").unwrap_or(target);
+    if target.starts_with("_operator.") || target.starts_with("torch.ops.higher_order.") || !name.starts_with("aten.") {
+        return true;
+    }
+    if matches!(
+        name,
+        "aten.sym_size.int"
+            | "aten._assert_scalar.default"
+            | "aten._assert_tensor_metadata.default"
+            | "aten.sym_constrain_range_for_size.default"
+            | "aten._native_batch_norm_legit_functional.default"
+    ) {
+        return true;
+    }
+    registry.get(name).is_some_and(|op| op.has_tag(ops::Tag::Core))
+}
+
+fn non_core(g: &Graph, registry: &Registry, where_: &str, out: &mut Vec<String>) {
+    for n in &g.nodes {
+        let at = format!("{where_}node `{}`", n.name.as_deref().unwrap_or(&n.target));
+        if !allowed_in_core_aten(&n.target, registry) {
+            out.push(format!("{at}: {} is not a core ATen operator", n.target));
+        }
+        for a in &n.inputs {
+            if let Argument::AsGraph(sg) = &a.arg {
+                non_core(&sg.graph, registry, &format!("{at} > subgraph `{}`: ", sg.name), out);
+            }
+        }
+    }
+}
+
+impl ExportedProgram {
+    /// The nodes (subgraphs included) that are not core ATen; empty for a core-ATen program.
+    pub fn verify_core_aten(&self, registry: &Registry) -> Vec<String> {
+        let mut out = Vec::new();
+        non_core(self.graph(), registry, "", &mut out);
+        out
+    }
+}

@@ -307,6 +307,17 @@ fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
         }
         Ok(if call.guard_or_false(Expr::greater_eq(v.clone(), size.clone()))? { size.clone() } else { v })
     };
+    // a bound read from data: the length is a new value known only to lie in [0, size]
+    // (PyTorch's unbacked slice), asserted when the program runs
+    let unbacked = ["start", "end"].iter().any(|n| !matches!(call.args.get(n), crate::Value::None) && call.int(n).is_ok_and(|e| call.env.hint(&e).is_none()));
+    if unbacked {
+        let len = call.env.create_unbacked(false);
+        let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(|e| Error::msg(e.to_string()));
+        check(call, Expr::greater_eq(len.clone(), 0))?;
+        check(call, Expr::less_eq(len.clone(), size.clone()))?;
+        s[d] = len;
+        return Ok(vec![s]);
+    }
     let start = bound(call, "start", Expr::Int(0))?;
     let end = bound(call, "end", size.clone())?;
     let len = end - start;

@@ -54,6 +54,18 @@ enum Command {
     /// Measure kernel speed.
     #[command(subcommand)]
     Bench(Bench),
+    /// Lower a program to core ATen (`ep.run_decompositions()`), write it to -o.
+    Decompose {
+        file: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Operators to keep as they are (`aten.linear`), repeatable.
+        #[arg(long)]
+        keep: Vec<String>,
+        /// Only functionalize (an empty decomposition table): the inference IR.
+        #[arg(long)]
+        functional_only: bool,
+    },
     /// The case catalogue: programs written in Rust, exported into the fixture format.
     #[command(subcommand)]
     Exportdb(Exportdb),
@@ -129,9 +141,6 @@ enum Conformance {
         dir: PathBuf,
         #[arg(long)]
         filter: Option<String>,
-        /// The list of core ATen overloads (default: DIR/../core_aten_ops.txt).
-        #[arg(long)]
-        core_ops: Option<PathBuf>,
         /// Print every case, not only the failures.
         #[arg(long)]
         verbose: bool,
@@ -220,6 +229,27 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Kernels { threads, python }) => bench_kernels(threads, python.as_deref()),
+        Command::Decompose { file, output, keep, functional_only } => {
+            let mut table = if functional_only { decomp::DecompTable::empty() } else { decomp::default_decompositions() };
+            for op in &keep {
+                table.remove(op);
+            }
+            let result = pt2::load(&file)
+                .map_err(|e| e.to_string())
+                .and_then(|ep| decomp::run_decompositions(&ep, &table).map_err(|e| e.0))
+                .and_then(|lowered| pt2::save(&lowered, &output).map_err(|e| e.to_string()).map(|_| lowered));
+            match result {
+                Ok(lowered) => {
+                    let stray = lowered.verify_core_aten(ops::Registry::global());
+                    println!("{} nodes written to {}{}", lowered.graph().nodes.len(), output.display(), if stray.is_empty() { " (core ATen)".to_string() } else { format!("; not core ATen: {}", stray.join("; ")) });
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pt2: {}: {e}", file.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Exportdb(Exportdb::List) => {
             for c in exportdb::catalogue() {
                 println!("{:<36} {}", c.name, c.description);
@@ -301,12 +331,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
-        Command::Conformance(Conformance::Decompose { dir, filter, core_ops, verbose }) => {
-            let core_path = core_ops.unwrap_or_else(|| dir.join("..").join("core_aten_ops.txt"));
-            let core: Vec<String> = std::fs::read_to_string(&core_path)
-                .map(|t| t.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect())
-                .unwrap_or_default();
-            match pt2::conformance::decompose::run(&dir, &core, filter.as_deref()) {
+        Command::Conformance(Conformance::Decompose { dir, filter, verbose }) => {
+            match pt2::conformance::decompose::run(&dir, filter.as_deref()) {
                 Ok(report) => {
                     for c in &report.cases {
                         match (&c.outcome, &c.multiset) {

@@ -37,19 +37,6 @@ impl Report {
     }
 }
 
-/// Whether a node target may appear in a core-ATen program.
-pub fn is_core_or_allowed(target: &str, core: &[String]) -> bool {
-    let name = target.strip_prefix("torch.ops.").unwrap_or(target);
-    target.starts_with("_operator.")
-        || target.starts_with("torch.ops.higher_order.")
-        || matches!(name, "aten.sym_size.int" | "aten._assert_scalar.default" | "aten.sym_constrain_range_for_size.default")
-        // the functional form of the core `_native_batch_norm_legit`, which PyTorch's own core
-        // programs hold for a training batch norm
-        || name == "aten._native_batch_norm_legit_functional.default"
-        || !name.starts_with("aten.")
-        || core.iter().any(|c| c == name)
-}
-
 fn multiset(ep: &ir::ExportedProgram) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for n in &ep.graph().nodes {
@@ -69,7 +56,7 @@ fn difference(ours: &BTreeMap<String, usize>, theirs: &BTreeMap<String, usize>) 
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-pub fn run(dir: &Path, core: &[String], filter: Option<&str>) -> Result<Report, String> {
+pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
     register_custom_op_as_relu(ops::Registry::global())?;
     let table = decomp::default_decompositions();
     let mut cases = Vec::new();
@@ -81,9 +68,9 @@ pub fn run(dir: &Path, core: &[String], filter: Option<&str>) -> Result<Report, 
         let ep = serialize::load(case_dir.join("program.pt2")).map_err(|e| e.to_string())?;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<ir::ExportedProgram, String> {
             let lowered = decomp::run_decompositions(&ep, &table).map_err(|e| e.0)?;
-            let stray: Vec<String> = lowered.graph().nodes.iter().map(|n| n.target.clone()).filter(|t| !is_core_or_allowed(t, core)).collect();
+            let stray = lowered.verify_core_aten(ops::Registry::global());
             if !stray.is_empty() {
-                return Err(format!("not core ATen: {}", stray.join(", ")));
+                return Err(stray.join("; "));
             }
             let json: Json = serde_json::from_str(&std::fs::read_to_string(case_dir.join("case.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
             let store = TensorStore::load(&case_dir.join("io.safetensors"))?;
