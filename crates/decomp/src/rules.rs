@@ -29,6 +29,8 @@ pub fn register(t: &mut DecompTable) {
     t.insert("aten::reshape.default", reshape);
     t.insert("aten::ones.default", ones);
     t.insert("aten::zeros.default", zeros);
+    t.insert("aten::zeros_like.default", zeros_like);
+    t.insert("aten::ones_like.default", ones_like);
     t.insert("aten::triu.default", triu);
     t.insert("aten::tril.default", tril);
     t.insert("aten::masked_fill.Scalar", masked_fill);
@@ -375,6 +377,30 @@ fn zeros(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let dtype = factory_dtype(c);
     let value = if dtype == Some(DType::Bool) { Arg::Bool(false) } else { Arg::Int(0.into()) };
     full(c.args.ints("size")?, value, dtype)
+}
+
+/// `zeros_like(x)` → `full_like(x, 0, ..., memory_format=preserve_format)`, the given
+/// factory arguments passed on.
+fn like(c: &mut DecompCall, value: i64) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let mut kwargs: Vec<(&str, Arg)> = Vec::new();
+    for name in ["dtype", "layout", "device", "pin_memory"] {
+        match c.args.get(name)? {
+            Arg::None => {}
+            a => kwargs.push((name, a.clone())),
+        }
+    }
+    let preserve = Arg::Literal(Value::MemoryFormat("torch.preserve_format".into()), Argument::AsMemoryFormat(MemoryFormat::PRESERVE_FORMAT));
+    kwargs.push(("memory_format", preserve));
+    one(call("aten::full_like.default", vec![Arg::Tensor(x), value.into()], kwargs)?.remove(0))
+}
+
+fn zeros_like(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    like(c, 0)
+}
+
+fn ones_like(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    like(c, 1)
 }
 
 /// `triu`/`tril` as `torch._refs` writes them: a mask from two `arange`s, then `logical_and`

@@ -130,6 +130,30 @@ struct Retracer<'a> {
     placeholders: HashMap<String, Tensor>,
     decomp: &'a dyn Fn(&str) -> Option<DecompFn>,
     functionalize: bool,
+    /// The graph's recorded tensor metadata (sizes of control-flow outputs).
+    meta: IndexMap<String, schema::TensorMeta>,
+}
+
+/// A tensor's recorded sizes as expressions, with the example value of each.
+fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
+    let mut sizes = Vec::new();
+    let mut hints = Vec::new();
+    for s in &meta.sizes {
+        match s {
+            schema::SymInt::AsInt(v) => {
+                sizes.push(Expr::Int(*v));
+                hints.push(*v);
+            }
+            schema::SymInt::AsExpr(e) => {
+                sizes.push(Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string()))?);
+                hints.push(match e.hint {
+                    Some(schema::SymExprHint::AsInt(h)) => h,
+                    _ => 2,
+                });
+            }
+        }
+    }
+    Ok((sizes, hints))
 }
 
 impl Retracer<'_> {
@@ -208,7 +232,7 @@ impl Retracer<'_> {
             return self.operator(op, node, &label);
         }
         if target.starts_with("torch.ops.higher_order.") {
-            return Err(Error(format!("node `{label}`: re-tracing {target} (a control-flow subgraph) is not supported yet")));
+            return self.higher_order(node, &label);
         }
         let qualified = target.strip_prefix("torch.ops.").unwrap_or(target);
         let def = Registry::global().lookup(qualified).map_err(|e| Error(format!("node `{label}`: {}", e.0)))?;
@@ -316,6 +340,201 @@ impl Retracer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A control-flow node (`cond`, `map_impl`, `scan`, `while_loop`): each subgraph is
+    /// re-traced on its own (with the same decompositions), the node is recorded with the new
+    /// subgraphs, and its outputs are computed by running it.
+    fn higher_order(&mut self, node: &schema::Node, label: &str) -> Result<()> {
+        let mut inputs = Vec::new();
+        let mut operand_names: Vec<(String, Value)> = Vec::new();
+        for a in &node.inputs {
+            let arg = match &a.arg {
+                Argument::AsGraph(g) => Argument::AsGraph(schema::GraphArgument { name: g.name.clone(), graph: self.subgraph(&g.graph, label)? }),
+                other => {
+                    let value = self.arg(other, label)?;
+                    let mut tensors = Vec::new();
+                    match &value {
+                        Arg::Tensor(t) => tensors.push(t.clone()),
+                        Arg::Tensors(v) => tensors.extend(v.iter().cloned()),
+                        _ => {}
+                    }
+                    for t in tensors {
+                        let name = crate::trace::with_tracer(|tr| tr.and_then(|tr| t.name_in(tr.id))).ok_or_else(|| Error(format!("node `{label}`: an operand is not a value of the program")))?;
+                        if !operand_names.iter().any(|(n, _)| *n == name) {
+                            operand_names.push((name, Value::Tensor(t.data())));
+                        }
+                    }
+                    let recorded = crate::trace::with_tracer(|tr| crate::trace::argument_of(tr.expect("tracing"), &value))?;
+                    // symbolic scalars (a predicate on sizes) are operands too
+                    match (&recorded, &value) {
+                        (Argument::AsSymBool(schema::SymBoolArgument::AsName(n)), Arg::SymBool(b)) => operand_names.push((n.clone(), Value::Bool(b.hint()))),
+                        (Argument::AsSymInt(SymIntArgument::AsName(n)), Arg::Int(i)) => operand_names.push((n.clone(), Value::Int(i.hint()))),
+                        _ => {}
+                    }
+                    recorded
+                }
+            };
+            inputs.push(schema::NamedArgument { name: a.name.clone(), arg, kind: a.kind });
+        }
+        // the node's outputs, named afresh; their sizes as recorded
+        let graph_meta = |name: &str| -> Option<schema::TensorMeta> { self.meta.get(name).cloned() };
+        let mut out_args = Vec::new();
+        let mut out_names = Vec::new();
+        for o in &node.outputs {
+            match o {
+                Argument::AsTensor(t) => {
+                    let n = crate::trace::with_tracer(|tr| tr.expect("tracing").fresh_name(&t.name));
+                    out_names.push((t.name.clone(), n.clone()));
+                    out_args.push(Argument::AsTensor(TensorArgument { name: n }));
+                }
+                Argument::AsTensors(ts) => {
+                    let mut v = Vec::new();
+                    for t in ts {
+                        let n = crate::trace::with_tracer(|tr| tr.expect("tracing").fresh_name(&t.name));
+                        out_names.push((t.name.clone(), n.clone()));
+                        v.push(TensorArgument { name: n });
+                    }
+                    out_args.push(Argument::AsTensors(v));
+                }
+                other => out_args.push(other.clone()),
+            }
+        }
+        let new_node = schema::Node {
+            target: node.target.clone(),
+            inputs,
+            outputs: out_args.clone(),
+            metadata: node.metadata.clone(),
+            is_hop_single_tensor_return: node.is_hop_single_tensor_return,
+            name: node.name.clone().map(|n| crate::trace::with_tracer(|tr| tr.expect("tracing").fresh_name(&n))),
+        };
+        // run the node alone to get its outputs' data
+        let mut mini = schema::Graph {
+            inputs: operand_names
+                .iter()
+                .map(|(n, v)| match v {
+                    Value::Bool(_) => Argument::AsSymBool(schema::SymBoolArgument::AsName(n.clone())),
+                    Value::Int(_) => Argument::AsSymInt(SymIntArgument::AsName(n.clone())),
+                    _ => Argument::AsTensor(TensorArgument { name: n.clone() }),
+                })
+                .collect(),
+            outputs: out_args,
+            nodes: vec![new_node.clone()],
+            tensor_values: IndexMap::new(),
+            sym_int_values: IndexMap::new(),
+            sym_bool_values: IndexMap::new(),
+            is_single_tensor_return: false,
+            custom_obj_values: IndexMap::new(),
+            sym_float_values: IndexMap::new(),
+        };
+        let values: Vec<Value> = operand_names.iter().map(|(_, v)| v.clone()).collect();
+        let results = ir::interpret::run_graph(&mini, values, Registry::global()).map_err(|e| Error(format!("node `{label}`: {e}")))?;
+        mini.nodes.clear();
+        let mut results = results.into_iter();
+        let mut bound = Vec::new();
+        crate::trace::with_tracer(|tr| -> Result<()> {
+            let tr = tr.expect("tracing");
+            for (old, new) in &out_names {
+                let Some(Value::Tensor(data)) = results.next() else { return Err(Error(format!("node `{label}` gave too few outputs"))) };
+                let sizes: Vec<Expr> = match graph_meta(old) {
+                    Some(m) => m
+                        .sizes
+                        .iter()
+                        .map(|s| match s {
+                            schema::SymInt::AsInt(v) => Ok(Expr::Int(*v)),
+                            schema::SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string())),
+                        })
+                        .collect::<Result<_>>()?,
+                    None => data.shape().iter().map(|&d| Expr::Int(d as i64)).collect(),
+                };
+                let t = tr.new_value(new.clone(), data, sizes, false);
+                bound.push((old.clone(), t));
+            }
+            tr.nodes.push(new_node);
+            Ok(())
+        })?;
+        for (old, t) in bound {
+            self.env.insert(old, Arg::Tensor(t));
+        }
+        Ok(())
+    }
+
+    /// A subgraph re-traced into a new graph of its own.
+    fn subgraph(&mut self, g: &schema::Graph, label: &str) -> Result<schema::Graph> {
+        let saved_nodes = crate::trace::with_tracer(|tr| std::mem::take(&mut tr.expect("tracing").nodes));
+        let saved_top = crate::trace::with_tracer(|tr| std::mem::replace(&mut tr.expect("tracing").sym_nodes_at_top, 0));
+        let mut inner = Retracer {
+            env: HashMap::new(),
+            latest: IndexMap::new(),
+            placeholders: HashMap::new(),
+            decomp: self.decomp,
+            functionalize: self.functionalize,
+            meta: g.tensor_values.clone(),
+        };
+        let mut new_inputs = Vec::new();
+        let result = (|| -> Result<Vec<Argument>> {
+            for input in &g.inputs {
+                let Argument::AsTensor(TensorArgument { name }) = input else {
+                    new_inputs.push(input.clone());
+                    continue;
+                };
+                let meta = g.tensor_values.get(name).ok_or_else(|| Error(format!("node `{label}`: subgraph input `{name}` has no metadata")))?;
+                let (sizes, hints) = sizes_and_hints(meta)?;
+                let dtype = ir::dtype::to_dtype(meta.dtype).map_err(|e| Error(e.to_string()))?;
+                let data = tensor::Tensor::full(&hints.iter().map(|&h| h.max(0) as usize).collect::<Vec<_>>(), 1.0, dtype);
+                let t = crate::trace::with_tracer(|tr| {
+                    let tr = tr.expect("tracing");
+                    let n = tr.fresh_name(name);
+                    tr.new_value(n, data, sizes, false)
+                });
+                let new_name = crate::trace::with_tracer(|tr| t.name_in(tr.expect("tracing").id)).expect("traced");
+                new_inputs.push(Argument::AsTensor(TensorArgument { name: new_name }));
+                inner.env.insert(name.clone(), Arg::Tensor(t));
+            }
+            for n in &g.nodes {
+                crate::trace::with_tracer(|tr| tr.expect("tracing").metadata_override = Some(n.metadata.clone()));
+                inner.node(n)?;
+            }
+            g.outputs
+                .iter()
+                .map(|o| match o {
+                    Argument::AsTensor(t) => match inner.env.get(&t.name) {
+                        Some(Arg::Tensor(v)) => {
+                            let n = crate::trace::with_tracer(|tr| v.name_in(tr.expect("tracing").id)).ok_or_else(|| Error("a subgraph output is not one of its values".into()))?;
+                            Ok(Argument::AsTensor(TensorArgument { name: n }))
+                        }
+                        _ => Err(Error(format!("subgraph output `{}` was not computed", t.name))),
+                    },
+                    other => Ok(other.clone()),
+                })
+                .collect()
+        })();
+        let nodes = crate::trace::with_tracer(|tr| {
+            let tr = tr.expect("tracing");
+            tr.sym_nodes_at_top = saved_top;
+            std::mem::replace(&mut tr.nodes, saved_nodes)
+        });
+        let outputs = result?;
+        let nodes = dead_code_eliminated(nodes, &outputs);
+        let mut names = Vec::new();
+        for a in new_inputs.iter().chain(nodes.iter().flat_map(|n| n.outputs.iter())) {
+            ir::print::arg_names(a, &mut names);
+        }
+        let tensor_values = crate::trace::with_tracer(|tr| {
+            let tr = tr.expect("tracing");
+            names.iter().filter_map(|n| tr.tensor_values.get(n).map(|(m, _)| (n.clone(), m.clone()))).collect()
+        });
+        Ok(schema::Graph {
+            inputs: new_inputs,
+            outputs,
+            nodes,
+            tensor_values,
+            sym_int_values: IndexMap::new(),
+            sym_bool_values: IndexMap::new(),
+            is_single_tensor_return: g.is_single_tensor_return,
+            custom_obj_values: IndexMap::new(),
+            sym_float_values: IndexMap::new(),
+        })
     }
 
     /// Python operators on symbolic ints (`_operator.mul`), re-done on `SymInt`s.
@@ -457,7 +676,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
         placeholders.insert(name.clone(), t.clone());
         env.insert(name.clone(), Arg::Tensor(t));
     }
-    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize };
+    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize, meta: graph.tensor_values.clone() };
     let (tracer, result) = tracing(tracer, || -> Result<()> {
         for node in &graph.nodes {
             crate::trace::with_tracer(|t| {

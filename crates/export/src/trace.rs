@@ -52,7 +52,7 @@ pub(crate) struct Tracer {
     pub env: ShapeEnv,
     pub nodes: Vec<Node>,
     /// How many `sym_size` nodes sit at the top of `nodes` (new ones go after them).
-    pub sym_nodes_at_top: usize,
+    pub(crate) sym_nodes_at_top: usize,
     pub tensor_values: IndexMap<String, (schema::TensorMeta, Vec<Expr>)>,
     pub sym_int_values: IndexMap<String, (Expr, Option<i64>)>,
     pub sym_bool_values: IndexMap<String, Expr>,
@@ -220,10 +220,10 @@ impl Tracer {
         u
     }
 
-    /// Records `_assert_scalar(lhs op rhs)`: a runtime assertion over unbacked values.
-    pub fn record_assert(&mut self, cond: &Expr, at: &Location) -> Result<()> {
+    /// The graph value of a condition on sizes: an `_operator` comparison node.
+    pub fn sym_bool_value(&mut self, cond: &Expr, at: &Location) -> Result<String> {
         let Expr::Cmp(op, lhs, rhs) = cond else {
-            return Err(Error(format!("cannot assert {cond} at runtime")));
+            return Err(Error(format!("cannot compute the condition {cond} in the graph")));
         };
         let operator = match op {
             symbolic::CmpOp::Eq => "eq",
@@ -240,11 +240,18 @@ impl Tracer {
             target: format!("_operator.{operator}"),
             inputs: vec![named("a", Argument::AsSymInt(a), 1), named("b", Argument::AsSymInt(b), 1)],
             outputs: vec![Argument::AsSymBool(schema::SymBoolArgument::AsName(name.clone()))],
-            metadata: metadata.clone(),
+            metadata,
             is_hop_single_tensor_return: None,
             name: Some(name.clone()),
         });
         self.sym_bool_values.insert(name.clone(), cond.clone());
+        Ok(name)
+    }
+
+    /// Records `_assert_scalar(lhs op rhs)`: a runtime assertion over unbacked values.
+    pub fn record_assert(&mut self, cond: &Expr, at: &Location) -> Result<()> {
+        let name = self.sym_bool_value(cond, at)?;
+        let metadata = self.metadata(at);
         let message = format!("Runtime assertion failed for expression {cond} on node '{name}'");
         let assert_name = self.fresh_name("_assert_scalar_default");
         self.nodes.push(Node {
@@ -637,6 +644,11 @@ fn record(
     Ok(results)
 }
 
+/// The graph argument for `a` (for nodes built outside [`call`]).
+pub(crate) fn argument_of(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
+    argument(tracer, a)
+}
+
 /// The graph argument for `a`; tensors from outside the trace are lifted as constants.
 fn argument(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
     Ok(match a {
@@ -668,7 +680,10 @@ fn argument(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
         Arg::Dtype(d) => Argument::AsScalarType(ir::dtype::to_scalar_type(*d)),
         Arg::Str(s) => Argument::AsString(s.clone()),
         Arg::Device(d) => Argument::AsDevice(schema::Device { type_: d.clone(), index: None }),
-        Arg::SymBool(b) => return Err(Error(format!("a condition ({}) cannot be passed to an operator", b.expr()))),
+        Arg::SymBool(b) => match tracer.env.simplify(b.expr()) {
+            Expr::Bool(v) => Argument::AsBool(v),
+            e => Argument::AsSymBool(schema::SymBoolArgument::AsName(tracer.sym_bool_value(&e, Location::caller())?)),
+        },
         Arg::Literal(_, a) => a.clone(),
     })
 }
