@@ -53,9 +53,15 @@ pub fn default_decompositions() -> DecompTable {
     t
 }
 
+/// Operators that update their inputs without saying so in their schema (a training batch
+/// norm's running statistics): functionalizing means decomposing them, whatever the table.
+const NOT_FUNCTIONAL: &[&str] = &["aten::batch_norm.default"];
+
 /// The program re-traced with `table`'s decompositions, functionalized.
 pub fn run_decompositions(ep: &ir::ExportedProgram, table: &DecompTable) -> export::Result<ir::ExportedProgram> {
-    let mut out = export::retrace::retrace(ep, &|op| table.get(op), true)?;
+    let defaults = default_decompositions();
+    let lookup = |op: &str| table.get(op).or_else(|| if NOT_FUNCTIONAL.contains(&op) { defaults.get(op) } else { None });
+    let mut out = export::retrace::retrace(ep, &lookup, true)?;
     if !out.model.verifiers.is_empty() {
         out.model.verifiers = vec![];
     }

@@ -104,17 +104,18 @@ fn product(v: &[SymInt]) -> SymInt {
 /// leading dims folded into one by `view`s.
 fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (x, w, b) = (c.args.tensor("input")?, c.args.tensor("weight")?, c.args.opt_tensor("bias")?);
-    let wt = permute(&w, &[1, 0])?;
     let mm = |x2: &Tensor| -> Result<Tensor> {
+        let wt = permute(&w, &[1, 0])?;
         match &b {
-            Some(b) => op1("aten::addmm.default", vec![Arg::Tensor(b.clone()), Arg::Tensor(x2.clone()), Arg::Tensor(wt.clone())]),
-            None => op1("aten::mm.default", vec![Arg::Tensor(x2.clone()), Arg::Tensor(wt.clone())]),
+            Some(b) => op1("aten::addmm.default", vec![Arg::Tensor(b.clone()), Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
+            None => op1("aten::mm.default", vec![Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
         }
     };
     let sizes = x.sizes();
     if sizes.len() == 2 {
         return one(mm(&x)?);
     }
+    // the input is folded first, then the weight transposed, as PyTorch orders them
     let (lead, k) = sizes.split_at(sizes.len() - 1);
     let folded = view(&x, &[product(lead), k[0].clone()])?;
     let y = mm(&folded)?;

@@ -592,6 +592,34 @@ fn dead_code_eliminated(nodes: Vec<schema::Node>, outputs: &[Argument]) -> Vec<s
     nodes.into_iter().zip(keep).filter(|(_, k)| *k).map(|(n, _)| n).collect()
 }
 
+/// Outputs of a multi-output node that nothing uses are named `{node}_unused_{i}`, as
+/// PyTorch names them; returns the renames.
+fn name_unused_outputs(mut nodes: Vec<schema::Node>, outputs: &[Argument]) -> (Vec<schema::Node>, Vec<(String, String)>) {
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for a in nodes.iter().flat_map(|n| n.inputs.iter().map(|i| &i.arg)).chain(outputs) {
+        let mut v = Vec::new();
+        ir::print::arg_names(a, &mut v);
+        used.extend(v);
+    }
+    let mut renamed = Vec::new();
+    for n in nodes.iter_mut() {
+        if n.outputs.len() < 2 {
+            continue;
+        }
+        let Some(base) = n.name.clone() else { continue };
+        for (i, o) in n.outputs.iter_mut().enumerate() {
+            if let Argument::AsTensor(t) = o {
+                if !used.contains(&t.name) {
+                    let new = format!("{base}_unused_{i}");
+                    renamed.push((t.name.clone(), new.clone()));
+                    t.name = new;
+                }
+            }
+        }
+    }
+    (nodes, renamed)
+}
+
 /// `add_.Tensor` → `add.Tensor`, `relu_.default` → `relu.default`.
 fn functional_name(name: &str) -> Option<String> {
     let (op, overload) = name.split_once('.')?;
@@ -788,6 +816,12 @@ fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer)
         }))
         .collect();
     tensor_values.retain(|name, _| live.contains(name));
+    let (nodes, renamed) = name_unused_outputs(nodes, &outputs);
+    for (old, new) in renamed {
+        if let Some(m) = tensor_values.shift_remove(&old) {
+            tensor_values.insert(new, m);
+        }
+    }
     let mut model = ep.model.clone();
     let gm = &mut model.graph_module;
     gm.graph.nodes = nodes;
