@@ -29,6 +29,22 @@ pub use tensor::{DType, Tensor};
 /// Writing models: the torch-like front end and `export`.
 pub use ::export::{export, functional, nn, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, SymInt, Tree, Visitor};
 pub use ::export as frontend;
+pub use decomp::{default_decompositions, DecompTable};
+
+/// `ep.run_decompositions(table)`, as in PyTorch: `None` lowers to core ATen with
+/// [`default_decompositions`]; an empty table only functionalizes.
+pub trait RunDecompositions {
+    fn run_decompositions(&self, table: Option<&DecompTable>) -> std::result::Result<ExportedProgram, ::export::Error>;
+}
+
+impl RunDecompositions for ExportedProgram {
+    fn run_decompositions(&self, table: Option<&DecompTable>) -> std::result::Result<ExportedProgram, ::export::Error> {
+        match table {
+            Some(t) => decomp::run_decompositions(self, t),
+            None => decomp::run_decompositions(self, &default_decompositions()),
+        }
+    }
+}
 pub use ir;
 pub use ops;
 pub use serialize;

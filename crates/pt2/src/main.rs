@@ -144,6 +144,9 @@ enum Conformance {
         /// Print every case, not only the failures.
         #[arg(long)]
         verbose: bool,
+        /// Also write the markdown conformance table here.
+        #[arg(long)]
+        table: Option<PathBuf>,
     },
     /// Run every single-operator case in DIR/cases.json and compare with PyTorch's outputs.
     Ops {
@@ -331,9 +334,15 @@ fn main() -> ExitCode {
             }
         },
         Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
-        Command::Conformance(Conformance::Decompose { dir, filter, verbose }) => {
+        Command::Conformance(Conformance::Decompose { dir, filter, verbose, table }) => {
             match pt2::conformance::decompose::run(&dir, filter.as_deref()) {
                 Ok(report) => {
+                    if let Some(path) = table {
+                        if let Err(e) = std::fs::write(&path, report.table()) {
+                            eprintln!("pt2: cannot write {}: {e}", path.display());
+                            return ExitCode::from(2);
+                        }
+                    }
                     for c in &report.cases {
                         match (&c.outcome, &c.multiset) {
                             (Err(e), _) => println!("FAIL {}: {e}", c.case),

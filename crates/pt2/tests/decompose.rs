@@ -26,6 +26,8 @@ fn fixture_programs_lower_to_pytorchs_core_programs() {
     // the bar is 90%; today every case matches
     assert!(differ.len() * 10 <= compared.len(), "{} of {} differ: {differ:#?}", differ.len(), compared.len());
     assert!(compared.len() >= 50, "{} compared", compared.len());
+    let table = std::fs::read_to_string(fixtures().join("../../conformance/decompose.md")).expect("conformance/decompose.md");
+    assert_eq!(table, report.table(), "conformance/decompose.md is stale: run `cargo run --release -- conformance decompose fixtures/pytorch --table conformance/decompose.md`");
 }
 
 fn load(case: &str) -> pt2::ExportedProgram {
