@@ -40,6 +40,9 @@ pub fn register(t: &mut DecompTable) {
     t.insert("aten::flatten.using_ints", flatten);
     t.insert("aten::silu.default", silu);
     t.insert("aten::hardswish.default", hardswish);
+    t.insert("aten::hardsigmoid.default", hardsigmoid);
+    t.insert("aten::adaptive_avg_pool2d.default", adaptive_avg_pool2d);
+    t.insert("aten::arange.default", arange);
     t.insert("aten::dropout.default", dropout);
     t.insert("aten::lift_fresh_copy.default", lift_fresh_copy);
     t.insert("aten::detach.default", detach);
@@ -117,7 +120,7 @@ fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     }
     // the input is folded first, then the weight transposed, as PyTorch orders them
     let (lead, k) = sizes.split_at(sizes.len() - 1);
-    let folded = view(&x, &[product(lead), k[0].clone()])?;
+    let folded = reshape_to(&x, &[product(lead), k[0].clone()])?;
     let y = mm(&folded)?;
     let mut out = lead.to_vec();
     out.push(w.size(0)?);
@@ -481,20 +484,55 @@ fn silu(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(s)])?)
 }
 
+/// `clamp(x + 3, 0, 6)`, as two clamps (PyTorch's `hardtanh`-free form).
+fn relu6_of_x_plus_3(x: &Tensor) -> Result<Tensor> {
+    let a = op1("aten::add.Tensor", vec![Arg::Tensor(x.clone()), 3.into()])?;
+    let lo = op1("aten::clamp.default", vec![Arg::Tensor(a), 0.into()])?;
+    op1("aten::clamp.default", vec![Arg::Tensor(lo), Arg::None, 6.into()])
+}
+
 /// `hardswish(x)` = `x * clamp(x + 3, 0, 6) / 6`.
 fn hardswish(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
-    let a = op1("aten::add.Tensor", vec![Arg::Tensor(x.clone()), 3.into()])?;
-    let cl = op1("aten::clamp.default", vec![Arg::Tensor(a), 0.into(), 6.into()])?;
-    let m = op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(cl)])?;
+    let r = relu6_of_x_plus_3(&x)?;
+    let m = op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(r)])?;
     one(op1("aten::div.Tensor", vec![Arg::Tensor(m), 6.into()])?)
+}
+
+/// `hardsigmoid(x)` = `clamp(x + 3, 0, 6) / 6`.
+fn hardsigmoid(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let r = relu6_of_x_plus_3(&c.args.tensor("self")?)?;
+    one(op1("aten::div.Tensor", vec![Arg::Tensor(r), 6.into()])?)
+}
+
+/// Global average pooling is a mean over the spatial dims; other sizes, the core operator.
+fn adaptive_avg_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let size = c.args.ints("output_size")?;
+    if size.iter().all(|s| s.is_static() && s.hint() == 1) {
+        return one(call("aten::mean.dim", vec![Arg::Tensor(x), ints(&[-1, -2]), true.into()], vec![])?.remove(0));
+    }
+    one(op1("aten::_adaptive_avg_pool2d.default", vec![Arg::Tensor(x), Arg::Ints(size)])?)
+}
+
+/// `arange(end)` → `arange.start_step(0, end)`, the factory arguments passed on.
+fn arange(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let end = c.args.get("end")?.clone();
+    let mut kwargs: Vec<(&str, Arg)> = Vec::new();
+    for name in ["dtype", "layout", "device", "pin_memory"] {
+        match c.args.get(name)? {
+            Arg::None => {}
+            a => kwargs.push((name, a.clone())),
+        }
+    }
+    one(call("aten::arange.start_step", vec![0.into(), end], kwargs)?.remove(0))
 }
 
 /// Dropout in eval mode is the identity; in training, `native_dropout`.
 fn dropout(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("input")?;
     if !c.args.bool("train")? {
-        return one(call("aten::clone.default", vec![Arg::Tensor(x)], vec![])?.remove(0));
+        return one(x);
     }
     let p = c.args.float("p")?;
     one(op("aten::native_dropout.default", vec![Arg::Tensor(x), p.into(), Arg::Bool(true)])?.remove(0))

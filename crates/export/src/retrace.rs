@@ -346,6 +346,9 @@ impl Retracer<'_> {
     /// re-traced on its own (with the same decompositions), the node is recorded with the new
     /// subgraphs, and its outputs are computed by running it.
     fn higher_order(&mut self, node: &schema::Node, label: &str) -> Result<()> {
+        if node.target == "torch.ops.higher_order.wrap_with_set_grad_enabled" {
+            return self.inline(node, label);
+        }
         let mut inputs = Vec::new();
         let mut operand_names: Vec<(String, Value)> = Vec::new();
         for a in &node.inputs {
@@ -455,6 +458,62 @@ impl Retracer<'_> {
         })?;
         for (old, t) in bound {
             self.env.insert(old, Arg::Tensor(t));
+        }
+        Ok(())
+    }
+
+    /// A region whose only effect is on autograd (`torch.no_grad()`): without autograd its
+    /// subgraph's nodes belong to the program itself, as PyTorch's inference IR inlines them.
+    fn inline(&mut self, node: &schema::Node, label: &str) -> Result<()> {
+        let graph = node.inputs.iter().find_map(|a| if let Argument::AsGraph(g) = &a.arg { Some(&g.graph) } else { None });
+        let Some(g) = graph else { return Err(Error(format!("node `{label}` has no subgraph"))) };
+        let operands: Vec<Arg> = node.inputs.iter().skip_while(|a| !matches!(a.arg, Argument::AsGraph(_))).skip(1).map(|a| self.arg(&a.arg, label)).collect::<Result<_>>()?;
+        let mut flat = Vec::new();
+        for o in operands {
+            match o {
+                Arg::Tensors(v) => flat.extend(v.into_iter().map(Arg::Tensor)),
+                other => flat.push(other),
+            }
+        }
+        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), decomp: self.decomp, functionalize: self.functionalize, meta: g.tensor_values.clone() };
+        for (input, value) in g.inputs.iter().zip(flat) {
+            let mut names = Vec::new();
+            ir::print::arg_names(input, &mut names);
+            if let Some(n) = names.pop() {
+                inner.env.insert(n, value);
+            }
+        }
+        for n in &g.nodes {
+            inner.node(n)?;
+        }
+        let results: Vec<Arg> = g
+            .outputs
+            .iter()
+            .map(|o| {
+                let mut names = Vec::new();
+                ir::print::arg_names(o, &mut names);
+                names.pop().and_then(|n| inner.env.get(&n).cloned()).ok_or_else(|| Error(format!("node `{label}`: a subgraph output was not computed")))
+            })
+            .collect::<Result<_>>()?;
+        // the node's outputs are the subgraph's, one name each
+        let mut results = results.into_iter();
+        for o in &node.outputs {
+            match o {
+                Argument::AsTensors(ts) => {
+                    for t in ts {
+                        if let Some(v) = results.next() {
+                            self.env.insert(t.name.clone(), v);
+                        }
+                    }
+                }
+                other => {
+                    let mut names = Vec::new();
+                    ir::print::arg_names(other, &mut names);
+                    if let (Some(n), Some(v)) = (names.pop(), results.next()) {
+                        self.env.insert(n, v);
+                    }
+                }
+            }
         }
         Ok(())
     }
