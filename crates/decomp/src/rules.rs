@@ -14,6 +14,7 @@ use crate::DecompTable;
 pub fn register(t: &mut DecompTable) {
     t.insert("aten::linear.default", linear);
     t.insert("aten::matmul.default", matmul);
+    t.insert("aten::scaled_dot_product_attention.default", sdpa);
     t.insert("aten::conv1d.default", conv);
     t.insert("aten::conv2d.default", conv);
     t.insert("aten::conv3d.default", conv);
@@ -38,6 +39,7 @@ pub fn register(t: &mut DecompTable) {
     t.insert("aten::to.dtype", to_dtype);
     t.insert("aten::contiguous.default", contiguous);
     t.insert("aten::flatten.using_ints", flatten);
+    t.insert("aten::unflatten.int", unflatten);
     t.insert("aten::silu.default", silu);
     t.insert("aten::hardswish.default", hardswish);
     t.insert("aten::hardsigmoid.default", hardsigmoid);
@@ -127,10 +129,15 @@ fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(view(&y, &out)?)
 }
 
-/// `matmul` by the ranks of its operands, as `at::native::matmul` does it.
 fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    one(matmul_of(&c.args.tensor("self")?, &c.args.tensor("other")?)?)
+}
+
+/// `a @ b` by the ranks of the operands, as `at::native::matmul` does it.
+fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (a, b) = (a.clone(), b.clone());
     let (da, db) = (a.dim(), b.dim());
+    let one = Ok::<Tensor, Error>;
     let t = |x: &Tensor| Arg::Tensor(x.clone());
     match (da, db) {
         (1, 1) => one(op1("aten::dot.default", vec![t(&a), t(&b)])?),
@@ -195,6 +202,66 @@ fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
             one(view(&r, &out)?)
         }
     }
+}
+
+/// Scaled dot-product attention as PyTorch's math kernel computes it: both operands scaled by
+/// `sqrt(scale)`, a causal or given mask added as a bias, softmax, rows that attend to nothing
+/// set to zero ("safe softmax"), then the values.
+fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (q, k, v) = (c.args.tensor("query")?, c.args.tensor("key")?, c.args.tensor("value")?);
+    let mask = c.args.opt_tensor("attn_mask")?;
+    let causal = c.args.bool("is_causal")?;
+    let e = q.size(-1)?.guard_int()? as f64;
+    let scale = match c.args.get("scale")? {
+        Arg::Float(s) => *s,
+        _ => 1.0 / e.sqrt(),
+    };
+    let sf = scale.sqrt();
+    let dtype = q.dtype();
+    let cpu = || Arg::Device("cpu".into());
+    let qs = op1("aten::mul.Scalar", vec![Arg::Tensor(q.clone()), sf.into()])?;
+    let (l, s_len) = (q.size(-2)?, k.size(-2)?);
+    let bias = if causal {
+        let full = call("aten::full.default", vec![Arg::Ints(vec![l.clone(), s_len.clone()]), true.into()], vec![("dtype", Arg::Dtype(DType::Bool)), ("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0);
+        let arange = |n: SymInt| -> Result<Tensor> {
+            Ok(call("aten::arange.start_step", vec![0.into(), Arg::Int(n)], vec![("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0))
+        };
+        let cols = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(s_len.clone())?), (-2).into()])?;
+        let rows = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(l.clone())?), (-1).into()])?;
+        let diff = op1("aten::sub.Tensor", vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
+        let lower = op1("aten::le.Scalar", vec![Arg::Tensor(diff), 0.into()])?;
+        let allowed = op1("aten::logical_and.default", vec![Arg::Tensor(lower), Arg::Tensor(full)])?;
+        let neg_inf = call("aten::scalar_tensor.default", vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
+        let zero = scalar_tensor(0.0.into(), dtype)?;
+        Some(op1("aten::where.self", vec![Arg::Tensor(allowed), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
+    } else {
+        match mask {
+            Some(m) if m.dtype() == DType::Bool => {
+                let neg_inf = call("aten::scalar_tensor.default", vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
+                let zero = scalar_tensor(0.0.into(), dtype)?;
+                Some(op1("aten::where.self", vec![Arg::Tensor(m), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
+            }
+            other => other,
+        }
+    };
+    let rank = k.dim() as i64;
+    let mut perm: Vec<i64> = (0..rank).collect();
+    perm.swap(rank as usize - 1, rank as usize - 2);
+    let kt = op1("aten::mul.Scalar", vec![Arg::Tensor(permute(&k, &perm)?), sf.into()])?;
+    let mut scores = matmul_of(&qs, &kt)?;
+    if let Some(b) = bias {
+        scores = op1("aten::add.Tensor", vec![Arg::Tensor(scores), Arg::Tensor(b)])?;
+    }
+    let p = op1("aten::_softmax.default", vec![Arg::Tensor(scores.clone()), (-1).into(), false.into()])?;
+    // rows whose every score is -inf attend to nothing: zeros, not NaN
+    let masked = op1("aten::eq.Scalar", vec![Arg::Tensor(scores), f64::NEG_INFINITY.into()])?;
+    let live = op1("aten::logical_not.default", vec![Arg::Tensor(masked)])?;
+    let any = op1("aten::any.dim", vec![Arg::Tensor(live), (-1).into(), true.into()])?;
+    let dead = op1("aten::logical_not.default", vec![Arg::Tensor(any)])?;
+    let preserve = Arg::Literal(Value::MemoryFormat("torch.preserve_format".into()), Argument::AsMemoryFormat(MemoryFormat::PRESERVE_FORMAT));
+    let zeros = call("aten::full_like.default", vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve)])?.remove(0);
+    let safe = op1("aten::where.self", vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
+    one(matmul_of(&safe, &v)?)
 }
 
 /// `conv1d/2d/3d` → `convolution(..., transposed=False, output_padding=0, groups)`.
@@ -351,6 +418,22 @@ fn flatten(c: &mut DecompCall) -> Result<Vec<Arg>> {
     out.push(product(&sizes[a..=b]));
     out.extend_from_slice(&sizes[b + 1..]);
     one(reshape_to(&x, &out)?)
+}
+
+/// `unflatten(dim, sizes)` → `view` to the split sizes.
+fn unflatten(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let mut sizes = x.sizes();
+    let rank = sizes.len() as i64;
+    let d = c.args.int("dim")?.hint();
+    let d = (if d < 0 { d + rank } else { d }) as usize;
+    let mut parts = c.args.ints("sizes")?;
+    if let Some(i) = parts.iter().position(|p| p.is_static() && p.hint() == -1) {
+        let known = parts.iter().enumerate().filter(|(j, _)| *j != i).fold(SymInt::from(1), |a, (_, p)| a * p.clone());
+        parts[i] = sizes[d].floordiv(known);
+    }
+    sizes.splice(d..=d, parts);
+    one(reshape_to(&x, &sizes)?)
 }
 
 /// `full(size, value, dtype=..., layout=torch.strided, device=cpu, pin_memory=False)`.

@@ -289,7 +289,7 @@ impl Retracer<'_> {
             }
             _ => (name.clone(), None),
         };
-        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&name) {
+        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&functional).or_else(|| (self.decomp)(&name)) {
             let mut call = DecompCall { args: Bound { op: name.clone(), params }, mutations: vec![] };
             let out = f(&mut call)?;
             for (old, new) in call.mutations {

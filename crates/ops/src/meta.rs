@@ -224,6 +224,21 @@ fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![sizes])
 }
 
+/// `unflatten(dim, sizes)`: dim `dim` split into `sizes` (one may be -1).
+fn unflatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    let mut sizes = call.ints("sizes")?;
+    if let Some(i) = sizes.iter().position(|e| *e == Expr::Int(-1)) {
+        let known = product(&sizes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, e)| e.clone()).collect::<Vec<_>>());
+        sizes[i] = Expr::floordiv(s[d].clone(), known);
+    }
+    let mut out = s[..d].to_vec();
+    out.extend(sizes);
+    out.extend_from_slice(&s[d + 1..]);
+    Ok(vec![out])
+}
+
 fn transpose(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let (a, b) = (call.wrap_dim(call.args.int("dim0")?, s.len())?, call.wrap_dim(call.args.int("dim1")?, s.len())?);
@@ -577,6 +592,7 @@ pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
         "max" | "min" if overload != "default" && overload != "other" => reduction,
         "view" | "reshape" | "_unsafe_view" | "_reshape_alias" => view,
         "transpose" | "swapaxes" => transpose,
+        "unflatten" => unflatten,
         "t" | "numpy_T" => t,
         "permute" => permute,
         "unsqueeze" => unsqueeze,
