@@ -21,6 +21,7 @@
 extern crate self as export;
 
 pub mod capture;
+pub mod control_flow;
 pub mod functional;
 pub mod module;
 pub mod nn;
@@ -30,6 +31,7 @@ pub mod tensor;
 pub mod trace;
 pub mod tree;
 
+pub use control_flow::{cond, map, Pred};
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
 /// `#[derive(Module)]`: `visit` from the struct's fields (see the `export-derive` crate).
 pub use export_derive::Module;

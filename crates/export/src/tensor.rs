@@ -16,7 +16,10 @@ use crate::{Error, Result};
 /// Where a tensor lives in the graph being traced.
 #[derive(Debug)]
 pub(crate) struct Traced {
+    /// The graph (frame) the value belongs to: the program or one of its subgraphs.
     pub trace: u64,
+    /// The export it belongs to (the same for the program and its subgraphs).
+    pub family: u64,
     pub name: String,
     pub sizes: Vec<Expr>,
 }
@@ -103,6 +106,18 @@ impl Tensor {
         tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
     }
 
+    /// `torch.tensor(values)` inside `forward`: while tracing, a constant of the program,
+    /// copied into the graph as PyTorch records it (`lift_fresh_copy`, `detach_`).
+    #[track_caller]
+    pub fn constant(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
+        let t = Tensor::from_vec(values, shape)?;
+        if !crate::trace::is_tracing() {
+            return Ok(t);
+        }
+        let copy = t.op("aten::lift_fresh_copy.default", vec![])?;
+        copy.op_("aten::detach_.default", vec![])
+    }
+
     /// An int64 tensor from values and a shape.
     pub fn from_i64(values: Vec<i64>, shape: &[usize]) -> Result<Tensor> {
         tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
@@ -143,9 +158,9 @@ impl Tensor {
         self.trace_info().filter(|t| t.trace == trace).map(|t| t.name.clone())
     }
 
-    /// Symbolic sizes in trace `trace` (the concrete ones for a tensor from outside it).
-    pub(crate) fn sym_sizes_in(&self, trace: u64) -> Vec<Expr> {
-        match self.trace_info().filter(|t| t.trace == trace) {
+    /// Symbolic sizes in export `family` (the concrete ones for a tensor from outside it).
+    pub(crate) fn sym_sizes_in(&self, family: u64) -> Vec<Expr> {
+        match self.trace_info().filter(|t| t.family == family) {
             Some(t) => t.sizes.clone(),
             None => self.data().shape().iter().map(|&d| Expr::Int(d as i64)).collect(),
         }

@@ -24,6 +24,29 @@ thread_local! {
     static TRACER: RefCell<Option<Tracer>> = const { RefCell::new(None) };
 }
 
+/// What belongs to one graph while it is recorded: swapped out while a subgraph is recorded.
+#[derive(Default)]
+pub(crate) struct Frame {
+    id: u64,
+    nodes: Vec<Node>,
+    sym_nodes_at_top: usize,
+    tensor_values: IndexMap<String, (schema::TensorMeta, Vec<Expr>)>,
+    sym_int_values: IndexMap<String, (Expr, Option<i64>)>,
+    sym_bool_values: IndexMap<String, Expr>,
+    counters: HashMap<String, usize>,
+    used_names: std::collections::HashSet<String>,
+    symbol_sources: HashMap<String, SymbolSource>,
+    symbol_nodes: HashMap<String, String>,
+    computed_syms: HashMap<Expr, String>,
+    captured: Vec<(Tensor, Tensor)>,
+}
+
+/// A recorded subgraph: its graph and the enclosing tensors it captured (extra operands).
+pub(crate) struct Subgraph {
+    pub graph: schema::Graph,
+    pub captured: Vec<(Tensor, Tensor)>,
+}
+
 /// Where a symbol's value can be read in the graph: `sym_size.int(input, dim)`.
 #[derive(Clone, Debug)]
 pub(crate) struct SymbolSource {
@@ -48,7 +71,14 @@ pub(crate) struct Placeholder {
 }
 
 pub(crate) struct Tracer {
+    /// The graph being recorded (a subgraph has its own id).
     pub id: u64,
+    /// The export this tracer records, the same across its subgraphs.
+    pub family: u64,
+    /// Enclosing graphs while a subgraph (a `cond` branch, a `map` body) is recorded.
+    pub(crate) outer: Vec<Frame>,
+    /// Tensors of enclosing graphs used inside the current subgraph: lifted as extra inputs.
+    pub(crate) captured: Vec<(Tensor, Tensor)>,
     pub env: ShapeEnv,
     pub nodes: Vec<Node>,
     /// How many `sym_size` nodes sit at the top of `nodes` (new ones go after them).
@@ -79,8 +109,12 @@ pub(crate) struct Tracer {
 
 impl Tracer {
     pub fn new() -> Tracer {
+        let id = NEXT_TRACE.fetch_add(1, Ordering::Relaxed);
         Tracer {
-            id: NEXT_TRACE.fetch_add(1, Ordering::Relaxed),
+            id,
+            family: id,
+            outer: Vec::new(),
+            captured: Vec::new(),
             env: ShapeEnv::new(),
             nodes: Vec::new(),
             sym_nodes_at_top: 0,
@@ -102,6 +136,64 @@ impl Tracer {
         }
     }
 
+    /// Starts recording a subgraph: a new graph with its own names and values.
+    pub fn enter_subgraph(&mut self) {
+        let frame = Frame {
+            id: std::mem::replace(&mut self.id, NEXT_TRACE.fetch_add(1, Ordering::Relaxed)),
+            nodes: std::mem::take(&mut self.nodes),
+            sym_nodes_at_top: std::mem::take(&mut self.sym_nodes_at_top),
+            tensor_values: std::mem::take(&mut self.tensor_values),
+            sym_int_values: std::mem::take(&mut self.sym_int_values),
+            sym_bool_values: std::mem::take(&mut self.sym_bool_values),
+            counters: std::mem::take(&mut self.counters),
+            used_names: std::mem::take(&mut self.used_names),
+            symbol_sources: std::mem::take(&mut self.symbol_sources),
+            symbol_nodes: std::mem::take(&mut self.symbol_nodes),
+            computed_syms: std::mem::take(&mut self.computed_syms),
+            captured: std::mem::take(&mut self.captured),
+        };
+        self.outer.push(frame);
+    }
+
+    /// Ends the subgraph begun by [`Tracer::enter_subgraph`]: the graph with `inputs` and
+    /// `outputs`, and what it captured.
+    pub fn exit_subgraph(&mut self, inputs: Vec<Argument>, outputs: Vec<Argument>) -> Subgraph {
+        let f = self.outer.pop().expect("inside a subgraph");
+        self.id = f.id;
+        self.sym_nodes_at_top = f.sym_nodes_at_top;
+        let nodes = std::mem::replace(&mut self.nodes, f.nodes);
+        let values = std::mem::replace(&mut self.tensor_values, f.tensor_values);
+        let sym_ints = std::mem::replace(&mut self.sym_int_values, f.sym_int_values);
+        let sym_bools = std::mem::replace(&mut self.sym_bool_values, f.sym_bool_values);
+        self.counters = f.counters;
+        self.used_names = f.used_names;
+        self.symbol_sources = f.symbol_sources;
+        self.symbol_nodes = f.symbol_nodes;
+        self.computed_syms = f.computed_syms;
+        let captured = std::mem::replace(&mut self.captured, f.captured);
+        let graph = schema::Graph {
+            inputs,
+            outputs,
+            nodes,
+            tensor_values: values.into_iter().map(|(n, (m, _))| (n, m)).collect(),
+            sym_int_values: sym_ints
+                .into_iter()
+                .map(|(n, (e, h))| {
+                    let v = match e.as_int() {
+                        Some(i) => schema::SymInt::AsInt(i),
+                        None => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
+                    };
+                    (n, v)
+                })
+                .collect(),
+            sym_bool_values: sym_bools.into_iter().map(|(n, e)| (n, schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None }))).collect(),
+            is_single_tensor_return: false,
+            custom_obj_values: IndexMap::new(),
+            sym_float_values: IndexMap::new(),
+        };
+        Subgraph { graph, captured }
+    }
+
     /// A fresh value name from `base` (`add`, `add_1`, ...), as torch.fx names nodes.
     pub fn fresh_name(&mut self, base: &str) -> String {
         let mut n = self.counters.get(base).copied().unwrap_or(0);
@@ -119,7 +211,7 @@ impl Tracer {
     pub fn new_value(&mut self, name: String, data: tensor::Tensor, sizes: Vec<Expr>, requires_grad: bool) -> Tensor {
         let meta = tensor_meta(&data, &sizes, requires_grad);
         self.tensor_values.insert(name.clone(), (meta, sizes.clone()));
-        Tensor::traced(data, Arc::new(Traced { trace: self.id, name, sizes }))
+        Tensor::traced(data, Arc::new(Traced { trace: self.id, family: self.family, name, sizes }))
     }
 
     /// The graph value holding a symbolic integer: a `sym_size` node for an input's size, or
@@ -375,6 +467,19 @@ pub(crate) fn host_read(at: &Location) -> Result<()> {
     })
 }
 
+/// Runs `f` with tracing suspended (eager execution inside an export), then resumes it.
+pub(crate) fn paused<R>(f: impl FnOnce() -> R) -> R {
+    struct Resume(Option<Tracer>);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let t = self.0.take();
+            TRACER.with(|slot| *slot.borrow_mut() = t);
+        }
+    }
+    let _resume = Resume(TRACER.with(|t| t.borrow_mut().take()));
+    f()
+}
+
 pub(crate) fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())
 }
@@ -482,7 +587,7 @@ impl Arg {
     }
 
     fn symbolic(&self, tracer: &Tracer) -> Option<SymArg> {
-        let sizes = |t: &Tensor| t.sym_sizes_in(tracer.id);
+        let sizes = |t: &Tensor| t.sym_sizes_in(tracer.family);
         match self {
             Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Some(SymArg::Tensor(sizes(t))),
             Arg::Tensors(ts) => Some(SymArg::Tensors(ts.iter().map(|t| Some(sizes(t))).collect())),
@@ -554,6 +659,12 @@ fn record(
         }
     }
     let location = format!("{}:{}", at.file(), at.line());
+    if def.meta.is_none() && !op.starts_with("aten::") {
+        return Err(Error(format!(
+            "custom operator {op} has no meta (fake) implementation, so it cannot be exported: register it with \
+             `Registry::register_with_meta(schema, tags, kernel, meta)` (at {location})"
+        )));
+    }
     let mut asserts_before = usize::MAX;
     let out_sizes: Vec<Vec<Expr>> = if symbolic {
         let meta = def.meta.ok_or_else(|| Error(format!("{op} has no meta function, so it cannot be traced with dynamic shapes (at {location})")))?;
@@ -690,6 +801,16 @@ fn argument(tracer: &mut Tracer, a: &Arg) -> Result<Argument> {
 
 fn tensor_arg(tracer: &mut Tracer, t: &Tensor) -> TensorArgument {
     if let Some(name) = t.name_in(tracer.id) {
+        return TensorArgument { name };
+    }
+    // a value of an enclosing graph used in a subgraph: an extra input of the subgraph
+    if let Some(info) = t.trace_info().filter(|i| i.family == tracer.family) {
+        if let Some((_, inner)) = tracer.captured.iter().find(|(outer, _)| outer.same_as(t)) {
+            return TensorArgument { name: inner.name_in(tracer.id).expect("captured in this graph") };
+        }
+        let name = tracer.fresh_name(&info.name);
+        let inner = tracer.new_value(name.clone(), t.data(), info.sizes.clone(), false);
+        tracer.captured.push((t.clone(), inner));
         return TensorArgument { name };
     }
     // a tensor made outside the trace: a constant of the program

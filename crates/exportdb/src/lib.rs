@@ -8,6 +8,7 @@
 //! `show` can print exactly the code that defines it.
 
 mod blocks;
+mod control;
 mod docs;
 mod tutorial;
 
@@ -50,6 +51,7 @@ pub fn catalogue() -> Vec<Case> {
     let mut v = tutorial::cases();
     v.extend(docs::cases());
     v.extend(blocks::cases());
+    v.extend(control::cases());
     v
 }
 

@@ -177,6 +177,16 @@ fn pointwise(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out.unwrap_or_default()])
 }
 
+/// The meta function of an operator whose output has the sizes of its first tensor argument
+/// (what most custom element-wise operators need).
+pub fn same_as_input(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let first = call.args.schema().params.iter().find(|p| p.ty.is_tensor_like()).map(|p| p.name.clone());
+    match first {
+        Some(name) => Ok(vec![call.sizes(&name)?]),
+        None => Err(Error::msg(format!("{} has no tensor argument", call.op()))),
+    }
+}
+
 fn same_as_self(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![call.sizes("self").or_else(|_| call.sizes("input"))?])
 }

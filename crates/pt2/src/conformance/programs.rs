@@ -63,9 +63,8 @@ pub fn register_custom_op_as_relu(registry: &Registry) -> Result<(), String> {
     if registry.get(NAME).is_some() {
         return Ok(());
     }
-    match registry.register("my_custom_library::custom_op(Tensor x) -> Tensor", &[], |a| {
-        Registry::global().call("aten::relu", vec![Value::Tensor(a.tensor("x")?.clone())], vec![])
-    }) {
+    let kernel = |a: &ops::Args| Registry::global().call("aten::relu", vec![Value::Tensor(a.tensor("x")?.clone())], vec![]);
+    match registry.register_with_meta("my_custom_library::custom_op(Tensor x) -> Tensor", &[], kernel, ops::meta::same_as_input) {
         Ok(_) => Ok(()),
         // another thread registered it between the check and here
         Err(_) if registry.get(NAME).is_some() => Ok(()),
