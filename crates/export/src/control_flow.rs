@@ -252,11 +252,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
         outputs.push((data, sa));
     }
     let all = with_captured(operands, &mut [&mut tb, &mut fb]);
-    let k = with_tracer(|t| {
-        let t = t.expect("tracing");
-        let name = t.fresh_name("true_graph");
-        name.trim_start_matches("true_graph").trim_start_matches('_').parse::<usize>().unwrap_or(0)
-    });
+    let k = graph_index("true_graph");
     let inputs = vec![
         hop_arg(pred_arg),
         hop_arg(subgraph_arg(format!("true_graph_{k}"), tb.graph)),
@@ -313,10 +309,7 @@ pub fn map(f: Body, xs: &[Tensor], args: &[Tensor]) -> Result<Vec<Tensor>> {
         .collect();
     let mut all_args = args.to_vec();
     all_args.extend(extra);
-    let k = with_tracer(|t| {
-        let name = t.expect("tracing").fresh_name("body_graph");
-        name.trim_start_matches("body_graph").trim_start_matches('_').parse::<usize>().unwrap_or(0)
-    });
+    let k = graph_index("body_graph");
     let inputs = vec![hop_arg(subgraph_arg(format!("body_graph_{k}"), body.graph)), hop_arg(operand_args(xs)?), hop_arg(operand_args(&all_args)?)];
     Ok(record("torch.ops.higher_order.map_impl", inputs, outputs, at))
 }
@@ -334,4 +327,152 @@ fn stack_outputs(per: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
             }
         })
         .collect()
+}
+
+/// `scan(combine, init, xs, additional)`: `combine(carry..., x_slice..., additional...)`
+/// returns `(new_carry..., y...)`; the results are the final carry and the `y`s stacked along
+/// the leading dim of `xs`.
+#[track_caller]
+pub fn scan(combine: Body, init: &[Tensor], xs: &[Tensor], additional: &[Tensor]) -> Result<Vec<Tensor>> {
+    let at = Location::caller();
+    if let Some(x) = xs.iter().find(|x| x.dim() == 0) {
+        return Err(Error(format!("scan: cannot scan over a 0-d tensor (a tensor of shape {:?})", x.shape())));
+    }
+    let n = xs.first().map(|x| x.shape()[0]).unwrap_or(0);
+    let run = || -> Result<Vec<Tensor>> {
+        let mut carry: Vec<Tensor> = init.to_vec();
+        let mut ys: Vec<Vec<Tensor>> = Vec::new();
+        for i in 0..n {
+            let mut operands = carry.clone();
+            operands.extend(xs.iter().map(|x| Tensor::from_data(x.data().select(0, i as i64).expect("in range"))));
+            operands.extend(additional.iter().cloned());
+            let out = combine(&operands)?;
+            if out.len() < carry.len() {
+                return Err(Error(format!("scan: combine returned {} tensors, fewer than the {} carried", out.len(), carry.len())));
+            }
+            let rest = out[carry.len()..].to_vec();
+            carry = out[..carry.len()].to_vec();
+            ys.push(rest);
+        }
+        let mut out = carry;
+        out.extend(stack_outputs(ys)?);
+        Ok(out)
+    };
+    if !is_tracing() {
+        return run();
+    }
+    let mut described: Vec<(String, Vec<Expr>, tensor::Tensor)> = Vec::new();
+    for t in init {
+        described.push((format!("arg{}_1", described.len()), sizes_of(t), t.data()));
+    }
+    for x in xs {
+        described.push((format!("arg{}_1", described.len()), sizes_of(x)[1..].to_vec(), x.data().select(0, 0).expect("non-empty").contiguous()));
+    }
+    for a in additional {
+        described.push((format!("arg{}_1", described.len()), sizes_of(a), a.data()));
+    }
+    let mut body = trace_body(combine, &described, at)?;
+    for (c, o) in init.iter().zip(&body.outputs) {
+        if c.dtype() != o.dtype() || c.shape() != o.shape() {
+            return Err(Error(format!("{}:{}: scan: combine must return the carry with the init's metadata: {:?}{:?} became {:?}{:?}", at.file(), at.line(), c.dtype(), c.shape(), o.dtype(), o.shape())));
+        }
+    }
+    let extra = with_captured(&[], &mut [&mut body]);
+    let values = crate::trace::paused(run)?;
+    let lead = xs.first().map(|x| sizes_of(x)[0].clone()).unwrap_or(Expr::Int(0));
+    let outputs: Vec<(tensor::Tensor, Vec<Expr>)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let sizes = if i < init.len() {
+                sizes_of(&init[i])
+            } else {
+                let mut s = vec![lead.clone()];
+                s.extend(sizes_of(&body.outputs[i]));
+                s
+            };
+            (v.data(), sizes)
+        })
+        .collect();
+    let mut all_additional = additional.to_vec();
+    all_additional.extend(extra);
+    let k = graph_index("scan_combine_graph");
+    let inputs = vec![
+        hop_arg(subgraph_arg(format!("scan_combine_graph_{k}"), body.graph)),
+        hop_arg(operand_args(init)?),
+        hop_arg(operand_args(xs)?),
+        hop_arg(operand_args(&all_additional)?),
+    ];
+    Ok(record("torch.ops.higher_order.scan", inputs, outputs, at))
+}
+
+/// `while_loop(cond_fn, body_fn, carried, additional)`: `body_fn` applied while `cond_fn`
+/// (a one-element bool tensor) holds; the results are the final carried values, which keep
+/// their dtypes and sizes.
+#[track_caller]
+pub fn while_loop(cond_fn: Body, body_fn: Body, carried: &[Tensor], additional: &[Tensor]) -> Result<Vec<Tensor>> {
+    let at = Location::caller();
+    let run = || -> Result<Vec<Tensor>> {
+        let mut state = carried.to_vec();
+        loop {
+            let mut operands = state.clone();
+            operands.extend(additional.iter().cloned());
+            let c = cond_fn(&operands)?;
+            let keep = c.first().map(|t| t.data().to_f64_vec().first().copied().unwrap_or(0.0) != 0.0).ok_or_else(|| Error("while_loop: cond_fn returned nothing".into()))?;
+            if !keep {
+                return Ok(state);
+            }
+            let next = body_fn(&operands)?;
+            if next.len() != state.len() {
+                return Err(Error(format!("while_loop: body_fn returned {} tensors for {} carried", next.len(), state.len())));
+            }
+            state = next;
+        }
+    };
+    if !is_tracing() {
+        return run();
+    }
+    let described: Vec<(String, Vec<Expr>, tensor::Tensor)> =
+        carried.iter().chain(additional).enumerate().map(|(i, t)| (format!("arg{i}_1"), sizes_of(t), t.data())).collect();
+    let mut cg = trace_body(cond_fn, &described, at)?;
+    // the condition's graph returns a tensor, not a tuple of one
+    cg.graph.is_single_tensor_return = true;
+    let mut bg = trace_body(body_fn, &described, at)?;
+    if cg.outputs.len() != 1 || cg.outputs[0].dtype() != tensor::DType::Bool || cg.outputs[0].data().numel() != 1 {
+        return Err(Error(format!("{}:{}: while_loop: cond_fn must return one boolean scalar tensor", at.file(), at.line())));
+    }
+    for (c, o) in carried.iter().zip(&bg.outputs) {
+        if c.dtype() != o.dtype() || c.shape() != o.shape() {
+            return Err(Error(format!(
+                "{}:{}: while_loop: body_fn must return the carried values with their metadata: {:?}{:?} became {:?}{:?}",
+                at.file(),
+                at.line(),
+                c.dtype(),
+                c.shape(),
+                o.dtype(),
+                o.shape()
+            )));
+        }
+    }
+    let extra = with_captured(&[], &mut [&mut cg, &mut bg]);
+    let values = crate::trace::paused(run)?;
+    let outputs = values.iter().zip(carried).map(|(v, c)| (v.data(), sizes_of(c))).collect();
+    let mut all_additional = additional.to_vec();
+    all_additional.extend(extra);
+    let k = graph_index("while_loop_cond_graph");
+    let inputs = vec![
+        hop_arg(subgraph_arg(format!("while_loop_cond_graph_{k}"), cg.graph)),
+        hop_arg(subgraph_arg(format!("while_loop_body_graph_{k}"), bg.graph)),
+        hop_arg(operand_args(carried)?),
+        hop_arg(operand_args(&all_additional)?),
+    ];
+    Ok(record("torch.ops.higher_order.while_loop", inputs, outputs, at))
+}
+
+/// The next index for subgraphs named `base_N` in the current graph.
+fn graph_index(base: &str) -> usize {
+    with_tracer(|t| {
+        let name = t.expect("tracing").fresh_name(base);
+        name.trim_start_matches(base).trim_start_matches('_').parse::<usize>().unwrap_or(0)
+    })
 }

@@ -31,7 +31,7 @@ pub mod tensor;
 pub mod trace;
 pub mod tree;
 
-pub use control_flow::{cond, map, Pred};
+pub use control_flow::{cond, map, scan, while_loop, Pred};
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
 /// `#[derive(Module)]`: `visit` from the struct's fields (see the `export-derive` crate).
 pub use export_derive::Module;

@@ -1,7 +1,7 @@
 //! Control flow and custom operators: `cond`, `map`, a user-defined operator, and the
 //! tutorial's branch on data without `cond` (which must fail).
 
-use export::{cond, map, DynamicShapes, Inputs, Module, Program, Result, Tensor, Tree};
+use export::{cond, map, scan, while_loop, DynamicShapes, Inputs, Module, Program, Result, Tensor, Tree};
 
 use crate::{no_dynamic_shapes, none, randn, Case};
 
@@ -52,6 +52,35 @@ pub fn cases() -> Vec<Case> {
                 vec![Inputs::new().arg("xs", randn(&[4, 3], 1)), Inputs::new().arg("xs", mixed)]
             },
             rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "seed_scan_cumsum",
+            description: "higher-order scan (cumulative sum): final carry and stacked outputs",
+            tags: &["seed", "scan"],
+            model: || Box::new(ScanCumsum),
+            sets: || {
+                let x = Tensor::from_vec((1..=9).map(|v| v as f32).collect(), &[3, 3]).expect("9 values");
+                vec![Inputs::new().arg("x", x), Inputs::new().arg("x", randn(&[3, 3], 2))]
+            },
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "while_loop_doubling",
+            description: "while_loop: a data-dependent number of doublings, counting the steps",
+            tags: &["while_loop"],
+            model: || Box::new(CountedLoop),
+            sets: || {
+                let small = Tensor::from_vec(vec![0.6, 0.9, 1.2], &[3]).expect("3 values");
+                let big = Tensor::from_vec(vec![5.0, 9.0, 20.0], &[3]).expect("3 values");
+                vec![Inputs::new().arg("x", small), Inputs::new().arg("x", big)]
+            },
+            rejects: || vec![Inputs::new().arg("x", randn(&[4], 1))],
             dynamic_shapes: no_dynamic_shapes,
             export_error: None,
             file: FILE,
@@ -154,6 +183,41 @@ impl Program for CustomOp {
         let y = inputs.tensor("x")?.sin()?;
         let z = export::trace::call("my_custom_library::custom_op", vec![export::trace::Arg::Tensor(y)], vec![])?.remove(0);
         Ok(z.cos()?.into())
+    }
+}
+// end case
+
+// case: seed_scan_cumsum
+#[derive(Module)]
+struct ScanCumsum;
+
+impl Program for ScanCumsum {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let init = export::trace::call("aten::zeros_like", vec![export::trace::Arg::Tensor(x.select(0, 0)?)], vec![("pin_memory", false.into())])?.remove(0);
+        // carry + y: the running sum, and a copy of it for the stacked outputs
+        let add = |o: &[Tensor]| -> Result<Vec<Tensor>> {
+            let next = o[0].add(&o[1])?;
+            Ok(vec![next.clone(), next.clone_()?])
+        };
+        let out = scan(&add, &[init], &[x.clone()], &[])?;
+        Ok(Tree::Tuple(vec![out[0].clone().into(), out[1].clone().into()]))
+    }
+}
+// end case
+
+// case: while_loop_doubling
+#[derive(Module)]
+struct CountedLoop;
+
+impl Program for CountedLoop {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let zero = export::zeros(&[], tensor::DType::I64)?;
+        let cond_fn = |o: &[Tensor]| -> Result<Vec<Tensor>> { Ok(vec![o[1].sum()?.lt(100.0)?]) };
+        let body_fn = |o: &[Tensor]| -> Result<Vec<Tensor>> { Ok(vec![o[0].add(1)?, o[1].mul(2.0)?]) };
+        let out = while_loop(&cond_fn, &body_fn, &[zero, x.clone()], &[])?;
+        Ok(Tree::Tuple(vec![out[0].clone().into(), out[1].clone().into()]))
     }
 }
 // end case
