@@ -91,7 +91,7 @@ fn trace_body(body: Body, operands: &[(String, Vec<Expr>, tensor::Tensor)], at: 
     let outs = result?;
     if let Some(node) = mutated {
         return Err(Error(format!(
-            "{}:{}: a cond branch or map body might be modifying its input (node `{node}`); the bodies of control flow must be functional",
+            "Higher order ops do not support input mutation. Found in a cond branch or map/scan/while_loop body at {}:{} (node `{node}` modifies its input); the bodies of control flow must be functional",
             at.file(),
             at.line()
         )));
@@ -238,14 +238,21 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
         let same_sizes = sa.len() == sb.len() && sa.iter().zip(&sb).all(|(x, y)| with_tracer(|t| t.expect("tracing").env.statically_known_true(&Expr::equals(x.clone(), y.clone()))));
         if a.dtype() != b.dtype() || !same_sizes {
             let show = |s: &[Expr]| format!("[{}]", s.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", "));
+            let what = if sa.len() != sb.len() {
+                format!("expected same dim but got {} and {}", sa.len(), sb.len())
+            } else if a.dtype() != b.dtype() {
+                format!("expected same dtype but got {} and {}", a.dtype(), b.dtype())
+            } else {
+                format!("expected same shape but got {} and {}", show(&sa), show(&sb))
+            };
             return Err(Error(format!(
-                "{}:{}: cond branches must return tensors with the same metadata: output {i} is {:?}{} in the true branch and {:?}{} in the false branch",
-                at.file(),
-                at.line(),
+                "When merging two branches' output in torch.cond, {what} (output {i}: {:?}{} in the true branch, {:?}{} in the false branch; at {}:{})",
                 a.dtype(),
                 show(&sa),
                 b.dtype(),
-                show(&sb)
+                show(&sb),
+                at.file(),
+                at.line()
             )));
         }
         let data = if taken { a.data() } else { b.data() };

@@ -57,6 +57,17 @@ pub fn cases() -> Vec<Case> {
             file: FILE,
         },
         Case {
+            name: "map_dynamic_length",
+            description: "map with cond inside over a dynamic number of rows",
+            tags: &["map", "cond", "dynamic"],
+            model: || Box::new(MapCond),
+            sets: || vec![Inputs::new().arg("xs", randn(&[4, 3], 1)), Inputs::new().arg("xs", randn(&[2, 3], 2)), Inputs::new().arg("xs", randn(&[7, 3], 3))],
+            rejects: || vec![Inputs::new().arg("xs", randn(&[4, 5], 4))],
+            dynamic_shapes: || DynamicShapes::new().dim("xs", 0, export::Dim::new("rows")),
+            export_error: None,
+            file: FILE,
+        },
+        Case {
             name: "seed_scan_cumsum",
             description: "higher-order scan (cumulative sum): final carry and stacked outputs",
             tags: &["seed", "scan"],
