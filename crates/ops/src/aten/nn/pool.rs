@@ -84,7 +84,8 @@ fn planes(x: &Tensor, spatial: usize, op: &str) -> Result<(Tensor, Vec<usize>)> 
     let mut shape = vec![-1i64];
     shape.extend(std::iter::repeat_n(1i64, 3 - spatial));
     shape.extend(sp.iter().map(|&s| s as i64));
-    Ok((x.reshape(&shape)?.to_dtype(DType::F64), lead))
+    // the values are read once as f64 by the callers (`to_f64_vec`): no conversion here
+    Ok((x.reshape(&shape)?, lead))
 }
 
 fn axes(x: &Tensor, p: &PoolArgs, op: &str) -> Result<[Axis; 3]> {
@@ -122,9 +123,10 @@ fn max_pool(a: &Args, spatial: usize, with_indices: bool) -> Result<Value> {
     let out_plane = ax[0].output * ax[1].output * ax[2].output;
     let mut vals = vec![0f64; n_planes * out_plane];
     let mut idx = vec![0i64; n_planes * out_plane];
-    for pl in 0..n_planes {
+    // planes are independent: in parallel when there is enough work
+    let one_plane = |pl: usize, vals: &mut [f64], idx: &mut [i64]| {
         let src = &v[pl * in_plane..(pl + 1) * in_plane];
-        let mut o = pl * out_plane;
+        let mut o = 0;
         for z in 0..ax[0].output {
             for y in 0..ax[1].output {
                 for xo in 0..ax[2].output {
@@ -158,6 +160,14 @@ fn max_pool(a: &Args, spatial: usize, with_indices: bool) -> Result<Value> {
                     o += 1;
                 }
             }
+        }
+    };
+    if n_planes * out_plane >= 1 << 14 {
+        use rayon::prelude::*;
+        vals.par_chunks_mut(out_plane).zip(idx.par_chunks_mut(out_plane)).enumerate().for_each(|(pl, (v, i))| one_plane(pl, v, i));
+    } else {
+        for (pl, (v, i)) in vals.chunks_mut(out_plane).zip(idx.chunks_mut(out_plane)).enumerate() {
+            one_plane(pl, v, i);
         }
     }
     let out_sp: Vec<usize> = ax[3 - spatial..].iter().map(|a| a.output).collect();
