@@ -278,55 +278,8 @@ fn assemble(
     let out_spec = output_leaves(&mut tracer, &out, &mut outputs)?;
 
     // sizes in final form: replacements found after a value was recorded apply to it too
+    let (tensor_values, sym_int_values, sym_bool_values) = tracer.finished_values();
     let env = &tracer.env;
-    let mut tensor_values = IndexMap::new();
-    for (name, (meta, sizes)) in &tracer.tensor_values {
-        let mut meta = meta.clone();
-        if sizes.iter().any(|s| s.as_int().is_none()) {
-            let finals: Vec<Expr> = sizes.iter().map(|s| env.simplify(s)).collect();
-            for (slot, e) in meta.sizes.iter_mut().zip(&finals) {
-                let hint = match slot {
-                    schema::SymInt::AsExpr(x) => match x.hint {
-                        Some(schema::SymExprHint::AsInt(h)) => Some(h),
-                        _ => None,
-                    },
-                    schema::SymInt::AsInt(v) => Some(*v),
-                };
-                *slot = match e {
-                    Expr::Int(v) => schema::SymInt::AsInt(*v),
-                    e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: hint.map(schema::SymExprHint::AsInt) }),
-                };
-            }
-            for s in meta.strides.iter_mut() {
-                if let schema::SymInt::AsExpr(x) = s {
-                    if let Ok(e) = Expr::parse_srepr(&x.expr_str) {
-                        *s = match env.simplify(&e) {
-                            Expr::Int(v) => schema::SymInt::AsInt(v),
-                            e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None }),
-                        };
-                    }
-                }
-            }
-        }
-        tensor_values.insert(name.clone(), meta);
-    }
-    let sym_int_values: IndexMap<String, schema::SymInt> = tracer
-        .sym_int_values
-        .iter()
-        .map(|(n, (e, h))| {
-            let e = env.simplify(e);
-            let v = match e {
-                Expr::Int(v) => schema::SymInt::AsInt(v),
-                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
-            };
-            (n.clone(), v)
-        })
-        .collect();
-    let sym_bool_values: IndexMap<String, schema::SymBool> = tracer
-        .sym_bool_values
-        .iter()
-        .map(|(n, e)| (n.clone(), schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None })))
-        .collect();
 
     // range constraints: every symbol the inputs' sizes use, and derived sizes
     let mut range_constraints = IndexMap::new();

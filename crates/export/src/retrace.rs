@@ -824,40 +824,7 @@ fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer)
         outputs.push(arg.clone());
         output_specs.push(OutputSpec::UserOutput(schema::UserOutputSpec { arg }));
     }
-    let env = &tracer.env;
-    let mut tensor_values: IndexMap<String, schema::TensorMeta> = IndexMap::new();
-    for (name, (meta, sizes)) in &tracer.tensor_values {
-        let mut meta = meta.clone();
-        for (slot, e) in meta.sizes.iter_mut().zip(sizes) {
-            if e.as_int().is_none() {
-                let hint = match slot {
-                    schema::SymInt::AsExpr(x) => x.hint.clone(),
-                    _ => None,
-                };
-                *slot = match env.simplify(e) {
-                    Expr::Int(v) => schema::SymInt::AsInt(v),
-                    e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint }),
-                };
-            }
-        }
-        tensor_values.insert(name.clone(), meta);
-    }
-    let sym_int_values = tracer
-        .sym_int_values
-        .iter()
-        .map(|(n, (e, h))| {
-            let v = match env.simplify(e) {
-                Expr::Int(v) => schema::SymInt::AsInt(v),
-                e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
-            };
-            (n.clone(), v)
-        })
-        .collect();
-    let sym_bool_values = tracer
-        .sym_bool_values
-        .iter()
-        .map(|(n, e)| (n.clone(), schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None })))
-        .collect();
+    let (mut tensor_values, sym_int_values, sym_bool_values) = tracer.finished_values();
     let nodes = dead_code_eliminated(std::mem::take(&mut tracer.nodes), &outputs);
     let live: std::collections::HashSet<String> = nodes
         .iter()

@@ -308,26 +308,25 @@ impl Tensor {
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
         self.op("aten::matmul.default", vec![other.into()])
     }
+    /// A comparison: the `.Tensor` overload against a tensor, `.Scalar` against a number.
+    #[track_caller]
+    fn compare(&self, op: &str, other: impl Into<Operand>) -> Result<Tensor> {
+        match other.into() {
+            Operand::Tensor(t) => self.op(&format!("aten::{op}.Tensor"), vec![Arg::Tensor(t)]),
+            o => self.op(&format!("aten::{op}.Scalar"), vec![o.arg()]),
+        }
+    }
     #[track_caller]
     pub fn eq(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        match other.into() {
-            Operand::Tensor(t) => self.op("aten::eq.Tensor", vec![Arg::Tensor(t)]),
-            o => self.op("aten::eq.Scalar", vec![o.arg()]),
-        }
+        self.compare("eq", other)
     }
     #[track_caller]
     pub fn gt(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        match other.into() {
-            Operand::Tensor(t) => self.op("aten::gt.Tensor", vec![Arg::Tensor(t)]),
-            o => self.op("aten::gt.Scalar", vec![o.arg()]),
-        }
+        self.compare("gt", other)
     }
     #[track_caller]
     pub fn lt(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        match other.into() {
-            Operand::Tensor(t) => self.op("aten::lt.Tensor", vec![Arg::Tensor(t)]),
-            o => self.op("aten::lt.Scalar", vec![o.arg()]),
-        }
+        self.compare("lt", other)
     }
 
     // ---- element-wise functions ----

@@ -158,13 +158,14 @@ impl Tracer {
     /// Ends the subgraph begun by [`Tracer::enter_subgraph`]: the graph with `inputs` and
     /// `outputs`, and what it captured.
     pub fn exit_subgraph(&mut self, inputs: Vec<Argument>, outputs: Vec<Argument>) -> Subgraph {
+        let (tensor_values, sym_int_values, sym_bool_values) = self.finished_values();
         let f = self.outer.pop().expect("inside a subgraph");
         self.id = f.id;
         self.sym_nodes_at_top = f.sym_nodes_at_top;
         let nodes = std::mem::replace(&mut self.nodes, f.nodes);
-        let values = std::mem::replace(&mut self.tensor_values, f.tensor_values);
-        let sym_ints = std::mem::replace(&mut self.sym_int_values, f.sym_int_values);
-        let sym_bools = std::mem::replace(&mut self.sym_bool_values, f.sym_bool_values);
+        self.tensor_values = f.tensor_values;
+        self.sym_int_values = f.sym_int_values;
+        self.sym_bool_values = f.sym_bool_values;
         self.counters = f.counters;
         self.used_names = f.used_names;
         self.symbol_sources = f.symbol_sources;
@@ -175,23 +176,55 @@ impl Tracer {
             inputs,
             outputs,
             nodes,
-            tensor_values: values.into_iter().map(|(n, (m, _))| (n, m)).collect(),
-            sym_int_values: sym_ints
-                .into_iter()
-                .map(|(n, (e, h))| {
-                    let v = match e.as_int() {
-                        Some(i) => schema::SymInt::AsInt(i),
-                        None => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: h.map(schema::SymExprHint::AsInt) }),
-                    };
-                    (n, v)
-                })
-                .collect(),
-            sym_bool_values: sym_bools.into_iter().map(|(n, e)| (n, schema::SymBool::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: None }))).collect(),
+            tensor_values,
+            sym_int_values,
+            sym_bool_values,
             is_single_tensor_return: false,
             custom_obj_values: IndexMap::new(),
             sym_float_values: IndexMap::new(),
         };
         Subgraph { graph, captured }
+    }
+
+    /// The recorded values' metadata in final form: sizes, strides and symbolic values with
+    /// every replacement the guards found applied (also to values recorded before them).
+    pub fn finished_values(&self) -> (IndexMap<String, schema::TensorMeta>, IndexMap<String, schema::SymInt>, IndexMap<String, schema::SymBool>) {
+        let env = &self.env;
+        let sym = |e: &Expr, hint: Option<i64>| match env.simplify(e) {
+            Expr::Int(v) => schema::SymInt::AsInt(v),
+            e => schema::SymInt::AsExpr(schema::SymExpr { expr_str: e.to_srepr(), hint: hint.map(schema::SymExprHint::AsInt) }),
+        };
+        let mut tensors = IndexMap::new();
+        for (name, (meta, sizes)) in &self.tensor_values {
+            let mut meta = meta.clone();
+            if sizes.iter().any(|s| s.as_int().is_none()) {
+                for (slot, e) in meta.sizes.iter_mut().zip(sizes) {
+                    let hint = match slot {
+                        schema::SymInt::AsExpr(x) => match x.hint {
+                            Some(schema::SymExprHint::AsInt(h)) => Some(h),
+                            _ => None,
+                        },
+                        schema::SymInt::AsInt(v) => Some(*v),
+                    };
+                    *slot = sym(e, hint);
+                }
+                for s in meta.strides.iter_mut() {
+                    if let schema::SymInt::AsExpr(x) = s {
+                        if let Ok(e) = Expr::parse_srepr(&x.expr_str) {
+                            *s = sym(&e, None);
+                        }
+                    }
+                }
+            }
+            tensors.insert(name.clone(), meta);
+        }
+        let ints = self.sym_int_values.iter().map(|(n, (e, h))| (n.clone(), sym(e, *h))).collect();
+        let bools = self
+            .sym_bool_values
+            .iter()
+            .map(|(n, e)| (n.clone(), schema::SymBool::AsExpr(schema::SymExpr { expr_str: env.simplify(e).to_srepr(), hint: None })))
+            .collect();
+        (tensors, ints, bools)
     }
 
     /// A fresh value name from `base` (`add`, `add_1`, ...), as torch.fx names nodes.
