@@ -77,12 +77,16 @@ enum Exportdb {
     List,
     /// A case's Rust source and its exported program.
     Show { name: String },
-    /// Exports every case into DIR/<case>/ (program.pt2, io.safetensors, case.json).
+    /// Exports every case into DIR/<case>/ (program.pt2, io.safetensors, case.json) and runs
+    /// the conformance runner on the written folders.
     Write {
         dir: PathBuf,
         /// Only cases whose name contains this.
         #[arg(long)]
         filter: Option<String>,
+        /// Also write the markdown conformance table here.
+        #[arg(long)]
+        table: Option<PathBuf>,
     },
 }
 
@@ -269,21 +273,30 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Exportdb(Exportdb::Write { dir, filter }) => {
-            let mut failed = 0;
-            let cases: Vec<_> = exportdb::catalogue().into_iter().filter(|c| filter.as_deref().is_none_or(|f| c.name.contains(f))).collect();
-            for case in &cases {
-                match pt2::exportdb::write_case(case, &dir) {
-                    Ok(pt2::exportdb::Written::Program { sets, rejects }) => println!("{:<36} exported; {sets} input sets, {rejects} rejects", case.name),
-                    Ok(pt2::exportdb::Written::ExpectedError) => println!("{:<36} export fails as expected", case.name),
-                    Err(e) => {
-                        failed += 1;
-                        println!("FAIL {e}");
-                    }
+        Command::Exportdb(Exportdb::Write { dir, filter, table }) => {
+            let report = match pt2::exportdb::write_all(&dir, filter.as_deref()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            for r in &report.rows {
+                match (&r.written, &r.conformance) {
+                    (Err(e), _) => println!("FAIL {e}"),
+                    (Ok(_), Some(Err(e))) => println!("FAIL {}: {e}", r.name),
+                    (Ok(pt2::exportdb::Written::ExpectedError), _) => println!("{:<36} export fails as expected", r.name),
+                    (Ok(pt2::exportdb::Written::Program { sets, rejects }), _) => println!("{:<36} exported; {sets} input sets, {rejects} rejects; conformance passes", r.name),
                 }
             }
-            println!("exportdb: {} of {} cases written to {}", cases.len() - failed, cases.len(), dir.display());
-            if failed > 0 {
+            if let Some(path) = table {
+                if let Err(e) = std::fs::write(&path, report.table()) {
+                    eprintln!("pt2: cannot write {}: {e}", path.display());
+                    return ExitCode::from(2);
+                }
+            }
+            println!("{}", report.summary());
+            if report.passed() < report.rows.len() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use export::{Inputs, Tree};
 use ops::Value;
 use pt2::conformance::fixture::{compare, TensorStore, Tolerance};
 use pt2::conformance::programs::leaves;
-use pt2::exportdb::{flat_values, write_case, Written};
+use pt2::exportdb::{flat_values, write_all, Written};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -20,19 +20,22 @@ fn repo() -> PathBuf {
 fn every_case_exports_and_passes_conformance() {
     let dir = std::env::temp_dir().join(format!("pt2-exportdb-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (mut programs, mut errors) = (0, 0);
-    for case in exportdb::catalogue() {
-        match write_case(&case, &dir) {
-            Ok(Written::Program { .. }) => programs += 1,
-            Ok(Written::ExpectedError) => errors += 1,
-            Err(e) => panic!("{e}"),
-        }
-    }
-    let report = pt2::conformance::programs::run(&dir, None).unwrap();
-    let failures: Vec<String> = report.archives.iter().filter_map(|a| a.outcome.as_ref().err().map(|e| format!("{}: {e}", a.case))).collect();
+    let report = write_all(&dir, None).unwrap();
+    let failures: Vec<String> = report
+        .rows
+        .iter()
+        .filter_map(|r| match (&r.written, &r.conformance) {
+            (Err(e), _) => Some(e.clone()),
+            (Ok(Written::Program { .. }), Some(Err(e))) => Some(format!("{}: {e}", r.name)),
+            (Ok(Written::Program { .. }), None) => Some(format!("{}: not checked", r.name)),
+            _ => None,
+        })
+        .collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.archives.len(), programs);
-    assert!(programs >= 15 && errors >= 2, "{programs} programs, {errors} expected errors");
+    let errors = report.rows.iter().filter(|r| matches!(r.written, Ok(Written::ExpectedError))).count();
+    assert!(report.rows.len() >= 25 && errors >= 3, "{} cases, {errors} expected errors", report.rows.len());
+    let table = std::fs::read_to_string(repo().join("conformance/exportdb.md")).expect("conformance/exportdb.md");
+    assert_eq!(table, report.table(), "conformance/exportdb.md is stale: run `cargo run --release -- exportdb write DIR --table conformance/exportdb.md`");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
