@@ -38,7 +38,7 @@ pub use export_derive::Module;
 pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};
 pub use symbolic::{Dim, DimSpec};
 pub use symint::{check, check_is_size, SymBool, SymFloat, SymInt};
-pub use tensor::{cat, ones, stack, zeros, Tensor};
+pub use tensor::{arange, cat, full, ones, stack, where_, zeros, Tensor};
 pub use tree::Tree;
 
 /// An error while building or tracing a program: what was expected, what came, and where.

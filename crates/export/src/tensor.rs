@@ -409,7 +409,120 @@ impl Tensor {
         self.op("aten::to.dtype", vec![Arg::Dtype(dtype)])
     }
 
+    #[track_caller]
+    pub fn log(&self) -> Result<Tensor> {
+        self.op("aten::log.default", vec![])
+    }
+    #[track_caller]
+    pub fn rsqrt(&self) -> Result<Tensor> {
+        self.op("aten::rsqrt.default", vec![])
+    }
+    #[track_caller]
+    pub fn reciprocal(&self) -> Result<Tensor> {
+        self.op("aten::reciprocal.default", vec![])
+    }
+    #[track_caller]
+    pub fn floor(&self) -> Result<Tensor> {
+        self.op("aten::floor.default", vec![])
+    }
+    #[track_caller]
+    pub fn ceil(&self) -> Result<Tensor> {
+        self.op("aten::ceil.default", vec![])
+    }
+    #[track_caller]
+    pub fn erf(&self) -> Result<Tensor> {
+        self.op("aten::erf.default", vec![])
+    }
+    #[track_caller]
+    pub fn sign(&self) -> Result<Tensor> {
+        self.op("aten::sign.default", vec![])
+    }
+    #[track_caller]
+    pub fn logical_not(&self) -> Result<Tensor> {
+        self.op("aten::logical_not.default", vec![])
+    }
+    /// `x.clamp(min, max)` (either bound may be absent).
+    #[track_caller]
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        let b = |v: Option<f64>| v.map(Arg::Float).unwrap_or(Arg::None);
+        self.op("aten::clamp.default", vec![b(min), b(max)])
+    }
+    #[track_caller]
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        self.op("aten::maximum.default", vec![other.into()])
+    }
+    #[track_caller]
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        self.op("aten::minimum.default", vec![other.into()])
+    }
+    #[track_caller]
+    pub fn cumsum(&self, dim: i64) -> Result<Tensor> {
+        self.op("aten::cumsum.default", vec![dim.into()])
+    }
+    #[track_caller]
+    pub fn flip(&self, dims: &[i64]) -> Result<Tensor> {
+        self.op("aten::flip.default", vec![ints(dims)])
+    }
+    #[track_caller]
+    pub fn index_select(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
+        self.op("aten::index_select.default", vec![dim.into(), index.into()])
+    }
+    #[track_caller]
+    pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
+        self.op("aten::gather.default", vec![dim.into(), index.into()])
+    }
+    /// `x[indices]` with index tensors (`None` keeps a dim whole): `aten.index.Tensor`.
+    #[track_caller]
+    pub fn index(&self, indices: &[Option<&Tensor>]) -> Result<Tensor> {
+        self.op("aten::index.Tensor", vec![Arg::OptTensors(indices.iter().map(|t| t.cloned()).collect())])
+    }
+    /// `torch.nonzero(x)`: the indices of non-zero elements; their number is read from data.
+    #[track_caller]
+    pub fn nonzero(&self) -> Result<Tensor> {
+        self.op("aten::nonzero.default", vec![])
+    }
+    #[track_caller]
+    pub fn masked_select(&self, mask: &Tensor) -> Result<Tensor> {
+        self.op("aten::masked_select.default", vec![mask.into()])
+    }
+    /// The `k` largest (or smallest) along `dim`: values and indices.
+    #[track_caller]
+    pub fn topk(&self, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
+        let mut out = call("aten::topk.default", vec![Arg::Tensor(self.clone()), k.into(), dim.into(), largest.into()], vec![])?;
+        let i = out.pop().ok_or_else(|| Error("topk returned nothing".into()))?;
+        Ok((out.pop().ok_or_else(|| Error("topk returned one tensor".into()))?, i))
+    }
+    #[track_caller]
+    pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
+        let mut out = call("aten::sort.default", vec![Arg::Tensor(self.clone()), dim.into(), descending.into()], vec![])?;
+        let i = out.pop().ok_or_else(|| Error("sort returned nothing".into()))?;
+        Ok((out.pop().ok_or_else(|| Error("sort returned one tensor".into()))?, i))
+    }
+
     // ---- reductions ----
+
+    /// `x.max(dim)`: values and indices.
+    #[track_caller]
+    pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        let mut out = call("aten::max.dim", vec![Arg::Tensor(self.clone()), dim.into(), keepdim.into()], vec![])?;
+        let i = out.pop().ok_or_else(|| Error("max returned nothing".into()))?;
+        Ok((out.pop().ok_or_else(|| Error("max returned one tensor".into()))?, i))
+    }
+    #[track_caller]
+    pub fn prod(&self) -> Result<Tensor> {
+        self.op("aten::prod.default", vec![])
+    }
+    /// `x.var(dims, correction, keepdim)`.
+    #[track_caller]
+    pub fn var(&self, dims: &[i64], correction: i64, keepdim: bool) -> Result<Tensor> {
+        call("aten::var.correction", vec![Arg::Tensor(self.clone()), ints(dims)], vec![("correction", Arg::Int(correction.into())), ("keepdim", keepdim.into())])?
+            .pop()
+            .ok_or_else(|| Error("var returned nothing".into()))
+    }
+    #[track_caller]
+    pub fn any_dim(&self, dim: i64, keepdim: bool) -> Result<Tensor> {
+        self.op("aten::any.dim", vec![dim.into(), keepdim.into()])
+    }
 
     #[track_caller]
     pub fn sum(&self) -> Result<Tensor> {
@@ -531,6 +644,25 @@ pub fn cat(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
 pub fn stack(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
     let list = Arg::Tensors(tensors.iter().map(|t| (*t).clone()).collect());
     one(call("aten::stack.default", vec![list, dim.into()], vec![])?)
+}
+
+/// `torch.where(cond, a, b)`.
+#[track_caller]
+pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    one(call("aten::where.self", vec![cond.into(), a.into(), b.into()], vec![])?)
+}
+
+/// `torch.arange(start, end, step)` of int64.
+#[track_caller]
+pub fn arange(start: impl Into<SymInt>, end: impl Into<SymInt>, step: i64) -> Result<Tensor> {
+    let args = vec![Arg::Int(start.into()), Arg::Int(end.into()), step.into()];
+    one(call("aten::arange.start_step", args, vec![("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
+}
+
+/// `torch.full(size, value, dtype=...)`.
+#[track_caller]
+pub fn full(size: &[SymInt], value: f64, dtype: DType) -> Result<Tensor> {
+    one(call("aten::full.default", vec![Arg::Ints(size.to_vec()), value.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
 }
 
 /// `torch.ones(size, dtype=...)`.

@@ -543,6 +543,88 @@ fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![x, stat.clone(), stat])
 }
 
+fn index_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    let idx = call.sizes("index")?;
+    if !s.is_empty() {
+        s[d] = idx.first().cloned().unwrap_or(Expr::Int(1));
+    }
+    Ok(vec![s])
+}
+
+fn gather(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("index")?])
+}
+
+/// `topk(k, dim)`: values and indices with `k` along `dim`.
+fn topk(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    if !s.is_empty() {
+        s[d] = call.int("k")?;
+    }
+    Ok(vec![s.clone(), s])
+}
+
+fn sort(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    Ok(vec![s.clone(), s])
+}
+
+/// A length read from the data (`nonzero`, `masked_select`): a new value in `[0, numel]`,
+/// asserted when the program runs.
+fn data_dependent_length(call: &mut MetaCall, numel: Expr) -> Result<Expr> {
+    let n = call.env.create_unbacked(false);
+    let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(|e| Error::msg(e.to_string()));
+    check(call, Expr::greater_eq(n.clone(), 0))?;
+    check(call, Expr::less_eq(n.clone(), numel))?;
+    Ok(n)
+}
+
+fn nonzero(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let n = data_dependent_length(call, product(&s))?;
+    Ok(vec![vec![n, Expr::Int(s.len() as i64)]])
+}
+
+fn masked_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let m = call.sizes("mask")?;
+    let b = broadcast(call, &s, &m)?;
+    let n = data_dependent_length(call, product(&b))?;
+    Ok(vec![vec![n]])
+}
+
+/// `x[i, :, j]` with index tensors (`index.Tensor`): the indexed dims are replaced by the
+/// indices' broadcast shape, in place when they are adjacent, first otherwise.
+fn index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let indices = call.tensors("indices")?;
+    if call.args.opt_tensor_list("indices")?.iter().flatten().any(|t| matches!(t.dtype(), tensor::DType::Bool | tensor::DType::U8)) {
+        return Err(Error::msg("index: boolean masks as indices cannot be traced with symbolic sizes yet"));
+    }
+    let positions: Vec<usize> = indices.iter().enumerate().filter(|(_, t)| t.is_some()).map(|(i, _)| i).collect();
+    let mut b: Vec<Expr> = Vec::new();
+    for t in indices.iter().flatten() {
+        b = broadcast(call, &b, t)?;
+    }
+    let (Some(&first), Some(&last)) = (positions.first(), positions.last()) else { return Ok(vec![s]) };
+    let adjacent = positions.windows(2).all(|w| w[1] == w[0] + 1);
+    let rest: Vec<Expr> = s.iter().enumerate().filter(|(i, _)| !positions.contains(i)).map(|(_, e)| e.clone()).collect();
+    let out = if adjacent {
+        let mut out = s[..first].to_vec();
+        out.extend(b);
+        out.extend_from_slice(&s[last + 1..]);
+        out
+    } else {
+        let mut out = b;
+        out.extend(rest);
+        out
+    };
+    Ok(vec![out])
+}
+
 /// `arange(start, end, step)`: `ceil((end - start) / step)` elements.
 fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let sym = |call: &MetaCall, name: &str, default: i64| -> Expr {
@@ -603,6 +685,14 @@ pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
         "view" | "reshape" | "_unsafe_view" | "_reshape_alias" => view,
         "transpose" | "swapaxes" => transpose,
         "unflatten" => unflatten,
+        "index_select" => index_select,
+        "gather" => gather,
+        "topk" => topk,
+        "sort" => sort,
+        "nonzero" => nonzero,
+        "masked_select" => masked_select,
+        "index" if overload == "Tensor" => index,
+        "flip" | "roll" => same_as_self,
         "t" | "numpy_T" => t,
         "permute" => permute,
         "unsqueeze" => unsqueeze,
