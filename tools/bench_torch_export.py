@@ -112,6 +112,51 @@ class Embed(torch.nn.Module):
         return torch.log_softmax(self.head(self.emb(ids).mean(1)), -1).argmax(-1)
 
 
+class CondSinCos(torch.nn.Module):
+    def forward(self, x):
+        return torch.cond(x.sum() > 0, lambda x: torch.sin(x), lambda x: torch.cos(x), (x,))
+
+
+class MapCond(torch.nn.Module):
+    def forward(self, xs):
+        from functorch.experimental import control_flow
+
+        def map_fn(x, const):
+            return torch.cond(x.sum() > 0, lambda x: x + const, lambda x: x - const, (x,))
+        return control_flow.map(map_fn, xs, torch.tensor([2.0]))
+
+
+class ScanCumsum(torch.nn.Module):
+    def forward(self, x):
+        from torch._higher_order_ops.scan import scan
+
+        def add(carry, y):
+            nxt = carry + y
+            return nxt, nxt.clone()
+        return scan(add, torch.zeros_like(x[0]), x)
+
+
+class CountedLoop(torch.nn.Module):
+    def forward(self, x):
+        from torch._higher_order_ops.while_loop import while_loop
+        return while_loop(lambda i, y: y.sum() < 100.0, lambda i, y: (i + 1, y * 2.0), (torch.zeros((), dtype=torch.int64), x))
+
+
+@torch.library.custom_op("my_custom_library::custom_op", mutates_args=())
+def custom_op(x: torch.Tensor) -> torch.Tensor:
+    return torch.relu(x)
+
+
+@custom_op.register_fake
+def _(x):
+    return torch.empty_like(x)
+
+
+class CustomOp(torch.nn.Module):
+    def forward(self, x):
+        return torch.cos(torch.ops.my_custom_library.custom_op(torch.sin(x)))
+
+
 def cases():
     r = torch.randn
     inner, shared, batch, dx, dim = Dim("inner_dim"), Dim("shared_dim"), Dim("batch"), Dim("dx", min=4, max=256), Dim("dim")
@@ -134,6 +179,14 @@ def cases():
         ("seed_index_put", UpdateModel(), (torch.ones(4, 4, 10), r(1, 1, 2), torch.tensor([1, 2])), {}, None),
         ("block_causal_attention", MiniBlock(), (r(2, 8, 32),), {}, {"x": {1: Dim("seq", min=2, max=64)}}),
         ("block_embedding_argmax", Embed(), (torch.randint(0, 50, (3, 7)),), {}, {"ids": {0: Dim("b"), 1: Dim("t")}}),
+        ("tutorial_cond_sin_cos", CondSinCos(), (r(3, 3),), {}, None),
+        # tutorial_cond_dynamic_batch is left out: PyTorch 2.15 fails to export it (a guard
+        # batch != 3 from duck sizing), where pt2 exports it
+        ("tutorial_map_cond", MapCond(), (r(4, 3),), {}, None),
+        ("map_dynamic_length", MapCond(), (r(4, 3),), {}, {"xs": {0: Dim("rows")}}),
+        ("seed_scan_cumsum", ScanCumsum(), (r(3, 3),), {}, None),
+        ("while_loop_doubling", CountedLoop(), (torch.tensor([0.6, 0.9, 1.2]),), {}, None),
+        ("tutorial_custom_op", CustomOp(), (r(3, 3),), {}, None),
     ]
 
 
