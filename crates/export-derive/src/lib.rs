@@ -102,3 +102,33 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
     }
     .into()
 }
+
+/// `#[derive(PyTree)]`: a struct travels as a dict node of its fields (in declaration order);
+/// every field's type implements `PyTree` (tensors, or other derived structs).
+#[proc_macro_derive(PyTree)]
+pub fn derive_pytree(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let name = &input.ident;
+    let Data::Struct(data) = &input.data else {
+        return syn::Error::new_spanned(name, "#[derive(PyTree)] works on structs").to_compile_error().into();
+    };
+    let Fields::Named(fields) = &data.fields else {
+        return syn::Error::new_spanned(name, "#[derive(PyTree)] needs named fields").to_compile_error().into();
+    };
+    let idents: Vec<_> = fields.named.iter().map(|f| f.ident.clone().expect("named")).collect();
+    let keys: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    quote! {
+        impl #impl_g ::export::tree::PyTree for #name #ty_g #where_g {
+            fn into_tree(self) -> ::export::Tree {
+                ::export::Tree::Dict(vec![#((#keys.to_string(), ::export::tree::PyTree::into_tree(self.#idents))),*])
+            }
+            fn from_tree(tree: &::export::Tree) -> ::export::Result<Self> {
+                Ok(Self {
+                    #(#idents: ::export::tree::PyTree::from_tree(tree.get(#keys).ok_or_else(|| ::export::Error(format!("{} has no field `{}`", stringify!(#name), #keys)))?)?,)*
+                })
+            }
+        }
+    }
+    .into()
+}

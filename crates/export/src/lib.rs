@@ -34,12 +34,12 @@ pub mod tree;
 pub use control_flow::{cond, map, scan, while_loop, Pred};
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
 /// `#[derive(Module)]`: `visit` from the struct's fields (see the `export-derive` crate).
-pub use export_derive::Module;
+pub use export_derive::{Module, PyTree};
 pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};
 pub use symbolic::{Dim, DimSpec};
 pub use symint::{check, check_is_size, SymBool, SymFloat, SymInt};
 pub use tensor::{arange, cat, full, ones, stack, where_, zeros, Tensor};
-pub use tree::Tree;
+pub use tree::{PyTree as IntoPyTree, Tree};
 
 /// An error while building or tracing a program: what was expected, what came, and where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -89,3 +89,62 @@ impl<T: Into<Tree>> From<Vec<T>> for Tree {
         Tree::List(v.into_iter().map(Into::into).collect())
     }
 }
+
+macro_rules! tuple_into_tree {
+    ($($t:ident),+) => {
+        impl<$($t: Into<Tree>),+> From<($($t,)+)> for Tree {
+            #[allow(non_snake_case)]
+            fn from(($($t,)+): ($($t,)+)) -> Tree {
+                Tree::Tuple(vec![$($t.into()),+])
+            }
+        }
+    };
+}
+
+tuple_into_tree!(A);
+tuple_into_tree!(A, B);
+tuple_into_tree!(A, B, C);
+tuple_into_tree!(A, B, C, D);
+tuple_into_tree!(A, B, C, D, E);
+
+impl Tree {
+    /// The entry `key` of a dict node.
+    pub fn get(&self, key: &str) -> Option<&Tree> {
+        match self {
+            Tree::Dict(v) => v.iter().find(|(k, _)| k == key).map(|(_, t)| t),
+            _ => None,
+        }
+    }
+
+    /// Element `i` of a tuple or list node.
+    pub fn at(&self, i: usize) -> Option<&Tree> {
+        match self {
+            Tree::Tuple(v) | Tree::List(v) => v.get(i),
+            _ => None,
+        }
+    }
+
+    /// The tensor of a leaf.
+    pub fn tensor(&self) -> Option<&Tensor> {
+        match self {
+            Tree::Tensor(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// A user type that travels as a pytree node (a dict of its fields, as `#[derive(PyTree)]`
+/// writes it): model inputs and outputs can be structs.
+pub trait PyTree: Sized {
+    fn into_tree(self) -> Tree;
+    fn from_tree(tree: &Tree) -> crate::Result<Self>;
+}
+
+impl PyTree for Tensor {
+    fn into_tree(self) -> Tree {
+        Tree::Tensor(self)
+    }
+    fn from_tree(tree: &Tree) -> crate::Result<Tensor> {
+        tree.tensor().cloned().ok_or_else(|| crate::Error(format!("expected a tensor, got {}", tree.kind())))
+    }
+}

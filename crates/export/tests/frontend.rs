@@ -150,3 +150,32 @@ fn dynamic_dims_from_several_input_sets_or_by_tensor() {
     let ep = export(&m, Inputs::new().arg("x", t), &ExportOptions { dynamic_shapes: shapes, strict: false }).unwrap();
     assert!(ep.to_string().contains("Range constraints: {s77: VR[0, 64]}"), "{ep}");
 }
+
+#[derive(export::PyTree)]
+struct Pair {
+    left: Tensor,
+    right: Tensor,
+}
+
+#[derive(Module)]
+struct SwapsPair;
+
+impl Program for SwapsPair {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        use export::IntoPyTree;
+        let p = Pair::from_tree(inputs.get("p")?)?;
+        Ok(Pair { left: p.right.mul(2)?, right: p.left.clone() }.into_tree())
+    }
+}
+
+#[test]
+fn user_structs_travel_as_pytree_nodes() {
+    use export::IntoPyTree;
+    let p = Pair { left: Tensor::rand_uniform(&[2], 1), right: Tensor::rand_uniform(&[3], 2) };
+    let ep = export(&SwapsPair, Inputs::new().arg("p", p.into_tree()), &ExportOptions::default()).unwrap();
+    let text = ep.to_string();
+    assert!(text.contains(r#"p_left: "f32[2]", p_right: "f32[3]""#), "{text}");
+    // the output keeps the struct's shape: a dict of its fields
+    let spec = ep.model.graph_module.module_call_graph[0].signature.as_ref().unwrap().out_spec.clone();
+    assert!(spec.contains(r#"builtins.dict"#) && spec.contains(r#"left"#) && spec.contains(r#"right"#), "{spec}");
+}
