@@ -14,6 +14,8 @@ use crate::DecompTable;
 pub fn register(t: &mut DecompTable) {
     t.insert("aten::linear.default", linear);
     t.insert("aten::matmul.default", matmul);
+    t.insert("aten::lstm.input", lstm);
+    t.insert("aten::squeeze.dim", squeeze_dim);
     t.insert("aten::scaled_dot_product_attention.default", sdpa);
     t.insert("aten::conv1d.default", conv);
     t.insert("aten::conv2d.default", conv);
@@ -93,7 +95,9 @@ fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
 fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
-    if x.data().is_contiguous() {
+    // a view exactly when the strides allow one (PyTorch's rule), judged on the example
+    let hint: Vec<i64> = sizes.iter().map(SymInt::hint).collect();
+    if x.data().view(&hint).is_ok() {
         view(x, sizes)
     } else {
         let c = call("aten::clone.default", vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
@@ -108,7 +112,12 @@ fn product(v: &[SymInt]) -> SymInt {
 /// `x @ w.T + b` as PyTorch lowers it: `permute` + `addmm` (`mm` without a bias), with the
 /// leading dims folded into one by `view`s.
 fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    let (x, w, b) = (c.args.tensor("input")?, c.args.tensor("weight")?, c.args.opt_tensor("bias")?);
+    one(linear_of(&c.args.tensor("input")?, &c.args.tensor("weight")?, c.args.opt_tensor("bias")?)?)
+}
+
+fn linear_of(x: &Tensor, w: &Tensor, b: Option<Tensor>) -> Result<Tensor> {
+    let (x, w) = (x.clone(), w.clone());
+    let one = Ok::<Tensor, Error>;
     let mm = |x2: &Tensor| -> Result<Tensor> {
         let wt = permute(&w, &[1, 0])?;
         match &b {
@@ -119,6 +128,14 @@ fn linear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let sizes = x.sizes();
     if sizes.len() == 2 {
         return one(mm(&x)?);
+    }
+    if !x.data().is_contiguous() {
+        // a layout that cannot be folded: a batched product, then the bias
+        let y = matmul_of(&x, &permute(&w, &[1, 0])?)?;
+        return one(match &b {
+            Some(b) => op1("aten::add.Tensor", vec![Arg::Tensor(y), Arg::Tensor(b.clone())])?,
+            None => y,
+        });
     }
     // the input is folded first, then the weight transposed, as PyTorch orders them
     let (lead, k) = sizes.split_at(sizes.len() - 1);
@@ -148,7 +165,7 @@ fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             one(op1("aten::squeeze.dim", vec![t(&m), 0.into()])?)
         }
         (2, 2) => one(op1("aten::mm.default", vec![t(&a), t(&b)])?),
-        (da, 1 | 2) if da >= 3 => {
+        (da, 1 | 2) if da >= 3 && a.data().is_contiguous() => {
             // fold a's batch dims into its rows
             let sa = a.sizes();
             let (lead, k) = sa.split_at(da - 1);
@@ -262,6 +279,97 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let zeros = call("aten::full_like.default", vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve)])?.remove(0);
     let safe = op1("aten::where.self", vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
     one(matmul_of(&safe, &v)?)
+}
+
+/// `squeeze(dim)` → `squeeze.dims([dim])`.
+fn squeeze_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1("aten::squeeze.dims", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(vec![c.args.int("dim")?])])?)
+}
+
+fn squeeze0(x: &Tensor) -> Result<Tensor> {
+    op1("aten::squeeze.dims", vec![Arg::Tensor(x.clone()), ints(&[0])])
+}
+
+/// `x[i]` along dim 0 as iteration over a tensor records it: one slice each, then the squeezes.
+fn unbind0(x: &Tensor) -> Result<Vec<Tensor>> {
+    let n = x.size(0)?.guard_int()?;
+    let slices: Vec<Tensor> = (0..n).map(|i| op1("aten::slice.Tensor", vec![Arg::Tensor(x.clone()), 0.into(), i.into(), (i + 1).into()])).collect::<Result<_>>()?;
+    slices.iter().map(squeeze0).collect()
+}
+
+/// `lstm` as `torch._decomp` unrolls it: the input projection for all steps at once, then one
+/// cell per step (gates from a linear of the hidden state, chunked into four).
+fn lstm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let input = c.args.tensor("input")?;
+    let hx = c.args.tensors("hx")?;
+    let params = c.args.tensors("params")?;
+    let has_biases = c.args.bool("has_biases")?;
+    let layers = c.args.int("num_layers")?.hint() as usize;
+    let bidirectional = c.args.bool("bidirectional")?;
+    let batch_first = c.args.bool("batch_first")?;
+    if hx.len() != 2 {
+        return Err(Error(format!("lstm expects two hidden states, got {}", hx.len())));
+    }
+    let group = if has_biases { 4 } else { 2 };
+    if params.len() % group != 0 || hx[0].size(2)?.hint() != hx[1].size(2)?.hint() {
+        return Err(Error("lstm: projections are not supported".into()));
+    }
+    let groups: Vec<&[Tensor]> = params.chunks(group).collect();
+    let (h0, c0) = (unbind0(&hx[0])?, unbind0(&hx[1])?);
+    let mut x = if batch_first { permute(&input, &[1, 0, 2])? } else { input };
+    let layer = |x: &Tensor, h: &Tensor, cell: &Tensor, p: &[Tensor], reverse: bool| -> Result<(Tensor, Tensor, Tensor)> {
+        let (w_ih, w_hh) = (&p[0], &p[1]);
+        let (b_ih, b_hh) = if has_biases { (Some(p[2].clone()), Some(p[3].clone())) } else { (None, None) };
+        let mut hx = op1("aten::unsqueeze.default", vec![Arg::Tensor(h.clone()), 0.into()])?;
+        let mut cx = op1("aten::unsqueeze.default", vec![Arg::Tensor(cell.clone()), 0.into()])?;
+        let mut pre = linear_of(x, w_ih, b_ih)?;
+        if reverse {
+            pre = op1("aten::flip.default", vec![Arg::Tensor(pre), ints(&[0])])?;
+        }
+        let mut steps = Vec::new();
+        for inp in unbind0(&pre)? {
+            let gates = op1("aten::add.Tensor", vec![Arg::Tensor(linear_of(&hx, w_hh, b_hh.clone())?), Arg::Tensor(inp)])?;
+            let each = gates.size(2)?.hint() / 4;
+            let g = op("aten::split_with_sizes.default", vec![Arg::Tensor(gates), ints(&[each; 4]), 2.into()])?;
+            let i = op1("aten::sigmoid.default", vec![Arg::Tensor(g[0].clone())])?;
+            let f = op1("aten::sigmoid.default", vec![Arg::Tensor(g[1].clone())])?;
+            let cg = op1("aten::tanh.default", vec![Arg::Tensor(g[2].clone())])?;
+            let o = op1("aten::sigmoid.default", vec![Arg::Tensor(g[3].clone())])?;
+            let fc = op1("aten::mul.Tensor", vec![Arg::Tensor(f), Arg::Tensor(cx)])?;
+            let ic = op1("aten::mul.Tensor", vec![Arg::Tensor(i), Arg::Tensor(cg)])?;
+            cx = op1("aten::add.Tensor", vec![Arg::Tensor(fc), Arg::Tensor(ic)])?;
+            let tc = op1("aten::tanh.default", vec![Arg::Tensor(cx.clone())])?;
+            hx = op1("aten::mul.Tensor", vec![Arg::Tensor(o), Arg::Tensor(tc)])?;
+            steps.push(hx.clone());
+        }
+        if reverse {
+            steps.reverse();
+        }
+        let out = op1("aten::cat.default", vec![Arg::Tensors(steps)])?;
+        Ok((out, squeeze0(&hx)?, squeeze0(&cx)?))
+    };
+    let (mut final_h, mut final_c) = (Vec::new(), Vec::new());
+    for l in 0..layers {
+        let dirs = if bidirectional { 2 } else { 1 };
+        let (idx, bidx) = (l * dirs, l * dirs + 1);
+        let (out, h, cell) = layer(&x, &h0[idx], &c0[idx], groups[idx], false)?;
+        final_h.push(h);
+        final_c.push(cell);
+        x = if bidirectional {
+            let (bout, bh, bc) = layer(&x, &h0[bidx], &c0[bidx], groups[bidx], true)?;
+            final_h.push(bh);
+            final_c.push(bc);
+            let last = out.dim() as i64 - 1;
+            op1("aten::cat.default", vec![Arg::Tensors(vec![out, bout]), last.into()])?
+        } else {
+            out
+        };
+    }
+    if batch_first {
+        x = permute(&x, &[1, 0, 2])?;
+    }
+    let stack = |v: Vec<Tensor>| op1("aten::stack.default", vec![Arg::Tensors(v), 0.into()]);
+    Ok(vec![Arg::Tensor(x), Arg::Tensor(stack(final_h)?), Arg::Tensor(stack(final_c)?)])
 }
 
 /// `conv1d/2d/3d` → `convolution(..., transposed=False, output_padding=0, groups)`.
