@@ -95,9 +95,19 @@ fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
 fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
-    // a view exactly when the strides allow one (PyTorch's rule), judged on the example
-    let hint: Vec<i64> = sizes.iter().map(SymInt::hint).collect();
-    if x.data().view(&hint).is_ok() {
+    reshape_with_layout(x, sizes, x.data().is_contiguous())
+}
+
+/// `reshape` given whether PyTorch's tensor is contiguous: pt2's element-wise kernels return
+/// contiguous results where PyTorch's keep a permuted input's layout, so a caller that knows
+/// better says so.
+fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], contiguous: bool) -> Result<Tensor> {
+    // a view when the layout surely allows one: a contiguous tensor, or the same sizes (an
+    // expanded operand); otherwise a contiguous copy first. (Other strided cases can be
+    // viewable too, but whether they are depends on strides PyTorch's kernels may choose
+    // differently, so they are copied.)
+    let same = x.sizes().iter().zip(sizes).all(|(a, b)| a.expr() == b.expr()) && x.dim() == sizes.len();
+    if same || contiguous {
         view(x, sizes)
     } else {
         let c = call("aten::clone.default", vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
@@ -152,6 +162,11 @@ fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// `a @ b` by the ranks of the operands, as `at::native::matmul` does it.
 fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    matmul_with_layout(a, b, a.data().is_contiguous(), b.data().is_contiguous())
+}
+
+/// [`matmul_of`] given whether PyTorch's operands are contiguous (see [`reshape_with_layout`]).
+fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool, b_contiguous: bool) -> Result<Tensor> {
     let (a, b) = (a.clone(), b.clone());
     let (da, db) = (a.dim(), b.dim());
     let one = Ok::<Tensor, Error>;
@@ -165,7 +180,7 @@ fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             one(op1("aten::squeeze.dim", vec![t(&m), 0.into()])?)
         }
         (2, 2) => one(op1("aten::mm.default", vec![t(&a), t(&b)])?),
-        (da, 1 | 2) if da >= 3 && a.data().is_contiguous() => {
+        (da, 1 | 2) if da >= 3 && a_contiguous => {
             // fold a's batch dims into its rows
             let sa = a.sizes();
             let (lead, k) = sa.split_at(da - 1);
@@ -209,10 +224,11 @@ fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             ea.extend([n.clone(), k.clone()]);
             let mut eb = batch.clone();
             eb.extend([sb[db - 2].clone(), m.clone()]);
+            // expanding keeps a contiguous operand contiguous only when nothing broadcasts
             let xa = op1("aten::expand.default", vec![t(&a), sym_ints(&ea)])?;
-            let xa = reshape_to(&xa, &[bp.clone(), n.clone(), k.clone()])?;
+            let xa = reshape_with_layout(&xa, &[bp.clone(), n.clone(), k.clone()], a_contiguous && xa.data().is_contiguous())?;
             let xb = op1("aten::expand.default", vec![t(&b), sym_ints(&eb)])?;
-            let xb = reshape_to(&xb, &[bp, sb[db - 2].clone(), m.clone()])?;
+            let xb = reshape_with_layout(&xb, &[bp, sb[db - 2].clone(), m.clone()], b_contiguous && xb.data().is_contiguous())?;
             let r = op1("aten::bmm.default", vec![t(&xa), t(&xb)])?;
             let mut out = batch;
             out.extend([n, m]);
@@ -265,7 +281,8 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let mut perm: Vec<i64> = (0..rank).collect();
     perm.swap(rank as usize - 1, rank as usize - 2);
     let kt = op1("aten::mul.Scalar", vec![Arg::Tensor(permute(&k, &perm)?), sf.into()])?;
-    let mut scores = matmul_of(&qs, &kt)?;
+    // the scaled operands keep their inputs' layouts in PyTorch: q's, and k's transposed
+    let mut scores = matmul_with_layout(&qs, &kt, q.data().is_contiguous(), false)?;
     if let Some(b) = bias {
         scores = op1("aten::add.Tensor", vec![Arg::Tensor(scores), Arg::Tensor(b)])?;
     }
