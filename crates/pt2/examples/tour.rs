@@ -54,7 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join("pt2-tour.pt2");
     pt2::save(&ep, &path)?;
     println!("saved to {}", path.display());
-    run_archive(&path)
+    run_archive(&path)?;
+
+    // a batch outside the declared range is refused before anything runs
+    let loaded = pt2::load(&path)?;
+    let too_big = Value::Tensor(pt2::Tensor::full(&[2000, 16], 0.5, pt2::DType::F32));
+    if let Err(e) = loaded.module()?.call_flat(vec![too_big]) {
+        println!("refused as expected: {e}");
+    }
+    Ok(())
 }
 
 /// Loads an archive, runs it on inputs shaped like its example (the batch doubled where it is
