@@ -213,15 +213,13 @@ impl Retracer<'_> {
                 }
             }
         }
+        // a placeholder updated for the first time, or again (its latest value replaced)
         let hit: Vec<String> = self.placeholders.iter().filter(|(_, t)| t.same_as(old)).map(|(n, _)| n.clone()).collect();
         for n in hit {
             self.latest.insert(n, new.clone());
         }
-        for (name, cur) in self.latest.iter_mut() {
-            let _ = name;
-            if cur.same_as(old) {
-                *cur = new.clone();
-            }
+        for cur in self.latest.values_mut().filter(|cur| cur.same_as(old)) {
+            *cur = new.clone();
         }
     }
 
