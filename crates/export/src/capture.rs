@@ -278,13 +278,13 @@ fn assemble(
     let out_spec = output_leaves(&mut tracer, &out, &mut outputs)?;
 
     // sizes in final form: replacements found after a value was recorded apply to it too
-    let (tensor_values, sym_int_values, sym_bool_values) = tracer.finished_values();
+    let values = tracer.finished_values();
     let env = &tracer.env;
 
     // range constraints: every symbol the inputs' sizes use, and derived sizes
     let mut range_constraints = IndexMap::new();
     for (name, _) in &user_inputs {
-        let Some(meta) = tensor_values.get(name) else { continue };
+        let Some(meta) = values.0.get(name) else { continue };
         for s in &meta.sizes {
             let schema::SymInt::AsExpr(x) = s else { continue };
             let Ok(e) = Expr::parse_srepr(&x.expr_str) else { continue };
@@ -358,17 +358,7 @@ fn assemble(
     }];
     module_call_graph.extend(visitor.modules.iter().skip(1).map(|(fqn, _, _)| schema::ModuleCallEntry { fqn: fqn.clone(), signature: None }));
 
-    let graph = schema::Graph {
-        inputs: graph_inputs,
-        outputs: outputs.clone(),
-        nodes: std::mem::take(&mut tracer.nodes),
-        tensor_values,
-        sym_int_values,
-        sym_bool_values,
-        is_single_tensor_return: false,
-        custom_obj_values: IndexMap::new(),
-        sym_float_values: IndexMap::new(),
-    };
+    let graph = crate::trace::graph_of(graph_inputs, outputs.clone(), std::mem::take(&mut tracer.nodes), values);
     let model = schema::ExportedProgram {
         graph_module: schema::GraphModule {
             graph,

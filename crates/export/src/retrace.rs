@@ -410,27 +410,17 @@ impl Retracer<'_> {
             name: node.name.clone().map(|n| crate::trace::with_tracer(|tr| tr.expect("tracing").fresh_name(&n))),
         };
         // run the node alone to get its outputs' data
-        let mut mini = schema::Graph {
-            inputs: operand_names
-                .iter()
-                .map(|(n, v)| match v {
-                    Value::Bool(_) => Argument::AsSymBool(schema::SymBoolArgument::AsName(n.clone())),
-                    Value::Int(_) => Argument::AsSymInt(SymIntArgument::AsName(n.clone())),
-                    _ => Argument::AsTensor(TensorArgument { name: n.clone() }),
-                })
-                .collect(),
-            outputs: out_args,
-            nodes: vec![new_node.clone()],
-            tensor_values: IndexMap::new(),
-            sym_int_values: IndexMap::new(),
-            sym_bool_values: IndexMap::new(),
-            is_single_tensor_return: false,
-            custom_obj_values: IndexMap::new(),
-            sym_float_values: IndexMap::new(),
-        };
+        let mini_inputs = operand_names
+            .iter()
+            .map(|(n, v)| match v {
+                Value::Bool(_) => Argument::AsSymBool(schema::SymBoolArgument::AsName(n.clone())),
+                Value::Int(_) => Argument::AsSymInt(SymIntArgument::AsName(n.clone())),
+                _ => Argument::AsTensor(TensorArgument { name: n.clone() }),
+            })
+            .collect();
+        let mini = crate::trace::graph_of(mini_inputs, out_args, vec![new_node.clone()], Default::default());
         let values: Vec<Value> = operand_names.iter().map(|(_, v)| v.clone()).collect();
         let results = ir::interpret::run_graph(&mini, values, Registry::global()).map_err(|e| Error(format!("node `{label}`: {e}")))?;
-        mini.nodes.clear();
         let mut results = results.into_iter();
         let mut bound = Vec::new();
         crate::trace::with_tracer(|tr| -> Result<()> {
@@ -518,8 +508,7 @@ impl Retracer<'_> {
 
     /// A subgraph re-traced into a new graph of its own.
     fn subgraph(&mut self, g: &schema::Graph, label: &str) -> Result<schema::Graph> {
-        let saved_nodes = crate::trace::with_tracer(|tr| std::mem::take(&mut tr.expect("tracing").nodes));
-        let saved_top = crate::trace::with_tracer(|tr| std::mem::replace(&mut tr.expect("tracing").sym_nodes_at_top, 0));
+        crate::trace::with_tracer(|tr| tr.expect("tracing").enter_subgraph());
         let mut inner = Retracer {
             env: HashMap::new(),
             latest: IndexMap::new(),
@@ -529,6 +518,7 @@ impl Retracer<'_> {
             meta: g.tensor_values.clone(),
         };
         let mut new_inputs = Vec::new();
+        let name_of = |t: &Tensor| crate::trace::with_tracer(|tr| t.name_in(tr.expect("tracing").id));
         let result = (|| -> Result<Vec<Argument>> {
             for input in &g.inputs {
                 let Argument::AsTensor(TensorArgument { name }) = input else {
@@ -542,10 +532,15 @@ impl Retracer<'_> {
                 let t = crate::trace::with_tracer(|tr| {
                     let tr = tr.expect("tracing");
                     let n = tr.fresh_name(name);
+                    // the subgraph reads symbolic sizes from its own inputs
+                    for (d, s) in sizes.iter().enumerate() {
+                        if let Some(sym) = s.as_symbol() {
+                            tr.symbol_sources.entry(sym.to_string()).or_insert(SymbolSource { value: n.clone(), dim: d, input: true });
+                        }
+                    }
                     tr.new_value(n, data, sizes, false)
                 });
-                let new_name = crate::trace::with_tracer(|tr| t.name_in(tr.expect("tracing").id)).expect("traced");
-                new_inputs.push(Argument::AsTensor(TensorArgument { name: new_name }));
+                new_inputs.push(Argument::AsTensor(TensorArgument { name: name_of(&t).expect("traced") }));
                 inner.env.insert(name.clone(), Arg::Tensor(t));
             }
             for n in &g.nodes {
@@ -557,7 +552,7 @@ impl Retracer<'_> {
                 .map(|o| match o {
                     Argument::AsTensor(t) => match inner.env.get(&t.name) {
                         Some(Arg::Tensor(v)) => {
-                            let n = crate::trace::with_tracer(|tr| v.name_in(tr.expect("tracing").id)).ok_or_else(|| Error("a subgraph output is not one of its values".into()))?;
+                            let n = name_of(v).ok_or_else(|| Error("a subgraph output is not one of its values".into()))?;
                             Ok(Argument::AsTensor(TensorArgument { name: n }))
                         }
                         _ => Err(Error(format!("subgraph output `{}` was not computed", t.name))),
@@ -566,32 +561,18 @@ impl Retracer<'_> {
                 })
                 .collect()
         })();
-        let nodes = crate::trace::with_tracer(|tr| {
-            let tr = tr.expect("tracing");
-            tr.sym_nodes_at_top = saved_top;
-            std::mem::replace(&mut tr.nodes, saved_nodes)
-        });
-        let outputs = result?;
-        let nodes = dead_code_eliminated(nodes, &outputs);
-        let mut names = Vec::new();
-        for a in new_inputs.iter().chain(nodes.iter().flat_map(|n| n.outputs.iter())) {
-            ir::print::arg_names(a, &mut names);
+        // the subgraph's own frame is left whatever happened inside it
+        let outputs = result.as_ref().cloned().unwrap_or_default();
+        let mut sub = crate::trace::with_tracer(|tr| tr.expect("tracing").exit_subgraph(new_inputs, outputs)).graph;
+        result?;
+        sub.nodes = dead_code_eliminated(std::mem::take(&mut sub.nodes), &sub.outputs);
+        let mut live = Vec::new();
+        for a in sub.inputs.iter().chain(sub.nodes.iter().flat_map(|n| n.outputs.iter())) {
+            ir::print::arg_names(a, &mut live);
         }
-        let tensor_values = crate::trace::with_tracer(|tr| {
-            let tr = tr.expect("tracing");
-            names.iter().filter_map(|n| tr.tensor_values.get(n).map(|(m, _)| (n.clone(), m.clone()))).collect()
-        });
-        Ok(schema::Graph {
-            inputs: new_inputs,
-            outputs,
-            nodes,
-            tensor_values,
-            sym_int_values: IndexMap::new(),
-            sym_bool_values: IndexMap::new(),
-            is_single_tensor_return: g.is_single_tensor_return,
-            custom_obj_values: IndexMap::new(),
-            sym_float_values: IndexMap::new(),
-        })
+        sub.tensor_values.retain(|n, _| live.contains(n));
+        sub.is_single_tensor_return = g.is_single_tensor_return;
+        Ok(sub)
     }
 
     /// Python operators on symbolic ints (`_operator.mul`), re-done on `SymInt`s.

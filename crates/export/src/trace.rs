@@ -41,6 +41,24 @@ pub(crate) struct Frame {
     captured: Vec<(Tensor, Tensor)>,
 }
 
+/// A graph's value metadata: tensors, symbolic ints, symbolic bools, by name.
+pub(crate) type Values = (IndexMap<String, schema::TensorMeta>, IndexMap<String, schema::SymInt>, IndexMap<String, schema::SymBool>);
+
+/// A graph from its inputs, outputs, nodes and value metadata.
+pub(crate) fn graph_of(inputs: Vec<Argument>, outputs: Vec<Argument>, nodes: Vec<Node>, (tensor_values, sym_int_values, sym_bool_values): Values) -> schema::Graph {
+    schema::Graph {
+        inputs,
+        outputs,
+        nodes,
+        tensor_values,
+        sym_int_values,
+        sym_bool_values,
+        is_single_tensor_return: false,
+        custom_obj_values: IndexMap::new(),
+        sym_float_values: IndexMap::new(),
+    }
+}
+
 /// A recorded subgraph: its graph and the enclosing tensors it captured (extra operands).
 pub(crate) struct Subgraph {
     pub graph: schema::Graph,
@@ -172,23 +190,12 @@ impl Tracer {
         self.symbol_nodes = f.symbol_nodes;
         self.computed_syms = f.computed_syms;
         let captured = std::mem::replace(&mut self.captured, f.captured);
-        let graph = schema::Graph {
-            inputs,
-            outputs,
-            nodes,
-            tensor_values,
-            sym_int_values,
-            sym_bool_values,
-            is_single_tensor_return: false,
-            custom_obj_values: IndexMap::new(),
-            sym_float_values: IndexMap::new(),
-        };
-        Subgraph { graph, captured }
+        Subgraph { graph: graph_of(inputs, outputs, nodes, (tensor_values, sym_int_values, sym_bool_values)), captured }
     }
 
     /// The recorded values' metadata in final form: sizes, strides and symbolic values with
     /// every replacement the guards found applied (also to values recorded before them).
-    pub fn finished_values(&self) -> (IndexMap<String, schema::TensorMeta>, IndexMap<String, schema::SymInt>, IndexMap<String, schema::SymBool>) {
+    pub fn finished_values(&self) -> Values {
         let env = &self.env;
         let sym = |e: &Expr, hint: Option<i64>| match env.simplify(e) {
             Expr::Int(v) => schema::SymInt::AsInt(v),
