@@ -13,6 +13,16 @@ pub trait Layer: Module {
     fn forward(&self, x: &Tensor) -> Result<Tensor>;
 }
 
+/// A normalization's affine parameters as PyTorch initializes them: weight ones, bias zeros.
+fn affine(shape: &[usize]) -> (Option<Parameter>, Option<Parameter>) {
+    (Some(Parameter::new(tensor::Tensor::full(shape, 1.0, DType::F32))), Some(Parameter::new(tensor::Tensor::zeros(shape, DType::F32))))
+}
+
+/// The tensor of an optional parameter.
+fn opt(p: &Option<Parameter>) -> Option<Tensor> {
+    p.as_ref().map(Parameter::tensor)
+}
+
 /// Uniform values in `[-bound, bound)`, from a seed (PyTorch's default initializations are
 /// uniform with `bound = 1/sqrt(fan_in)`; the values differ, the scale matches).
 fn uniform(shape: &[usize], bound: f32, seed: u64) -> tensor::Tensor {
@@ -44,7 +54,7 @@ impl Layer for Linear {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let _s = Scope::enter(self);
         let w = self.weight.as_ref().expect("weight").tensor();
-        F::linear(x, &w, self.bias.as_ref().map(Parameter::tensor).as_ref())
+        F::linear(x, &w, opt(&self.bias).as_ref())
     }
 }
 
@@ -88,7 +98,7 @@ impl Layer for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let _s = Scope::enter(self);
         let w = self.weight.as_ref().expect("weight").tensor();
-        F::conv2d(x, &w, self.bias.as_ref().map(Parameter::tensor).as_ref(), self.stride, self.padding, self.dilation, self.groups)
+        F::conv2d(x, &w, opt(&self.bias).as_ref(), self.stride, self.padding, self.dilation, self.groups)
     }
 }
 
@@ -115,9 +125,10 @@ impl BatchNorm {
         BatchNorm::new(num_features, 1)
     }
     fn new(n: usize, dims: u8) -> BatchNorm {
+        let (weight, bias) = affine(&[n]);
         BatchNorm {
-            weight: Some(Parameter::new(tensor::Tensor::full(&[n], 1.0, DType::F32))),
-            bias: Some(Parameter::new(tensor::Tensor::zeros(&[n], DType::F32))),
+            weight,
+            bias,
             running_mean: Some(Buffer::new(tensor::Tensor::zeros(&[n], DType::F32))),
             running_var: Some(Buffer::new(tensor::Tensor::full(&[n], 1.0, DType::F32))),
             num_batches_tracked: Some(Buffer::new(tensor::Tensor::zeros(&[], DType::I64))),
@@ -161,8 +172,7 @@ impl Layer for BatchNorm {
             }
         }
         let t = |b: &Option<Buffer>| b.as_ref().map(Buffer::tensor);
-        let p = |b: &Option<Parameter>| b.as_ref().map(Parameter::tensor);
-        F::batch_norm(x, t(&self.running_mean).as_ref(), t(&self.running_var).as_ref(), p(&self.weight).as_ref(), p(&self.bias).as_ref(), self.training, self.momentum, self.eps)
+        F::batch_norm(x, t(&self.running_mean).as_ref(), t(&self.running_var).as_ref(), opt(&self.weight).as_ref(), opt(&self.bias).as_ref(), self.training, self.momentum, self.eps)
     }
 }
 
@@ -178,9 +188,10 @@ pub struct LayerNorm {
 
 impl LayerNorm {
     pub fn new(normalized_shape: &[usize]) -> LayerNorm {
+        let (weight, bias) = affine(normalized_shape);
         LayerNorm {
-            weight: Some(Parameter::new(tensor::Tensor::full(normalized_shape, 1.0, DType::F32))),
-            bias: Some(Parameter::new(tensor::Tensor::zeros(normalized_shape, DType::F32))),
+            weight,
+            bias,
             normalized_shape: normalized_shape.iter().map(|&d| d as i64).collect(),
             eps: 1e-5,
         }
@@ -191,8 +202,7 @@ impl Layer for LayerNorm {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let _s = Scope::enter(self);
-        let p = |b: &Option<Parameter>| b.as_ref().map(Parameter::tensor);
-        F::layer_norm(x, &self.normalized_shape, p(&self.weight).as_ref(), p(&self.bias).as_ref(), self.eps)
+        F::layer_norm(x, &self.normalized_shape, opt(&self.weight).as_ref(), opt(&self.bias).as_ref(), self.eps)
     }
 }
 
@@ -343,7 +353,7 @@ impl Layer for Conv1d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let _s = Scope::enter(self);
         let w = self.weight.as_ref().expect("weight").tensor();
-        F::conv1d(x, &w, self.bias.as_ref().map(Parameter::tensor).as_ref(), self.stride, self.padding, self.dilation, self.groups)
+        F::conv1d(x, &w, opt(&self.bias).as_ref(), self.stride, self.padding, self.dilation, self.groups)
     }
 }
 
@@ -361,9 +371,10 @@ pub struct GroupNorm {
 
 impl GroupNorm {
     pub fn new(num_groups: usize, num_channels: usize) -> GroupNorm {
+        let (weight, bias) = affine(&[num_channels]);
         GroupNorm {
-            weight: Some(Parameter::new(tensor::Tensor::full(&[num_channels], 1.0, DType::F32))),
-            bias: Some(Parameter::new(tensor::Tensor::zeros(&[num_channels], DType::F32))),
+            weight,
+            bias,
             num_groups: num_groups as i64,
             eps: 1e-5,
         }
@@ -374,8 +385,7 @@ impl Layer for GroupNorm {
     #[track_caller]
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let _s = Scope::enter(self);
-        let p = |b: &Option<Parameter>| b.as_ref().map(Parameter::tensor);
-        F::group_norm(x, self.num_groups, p(&self.weight).as_ref(), p(&self.bias).as_ref(), self.eps)
+        F::group_norm(x, self.num_groups, opt(&self.weight).as_ref(), opt(&self.bias).as_ref(), self.eps)
     }
 }
 
