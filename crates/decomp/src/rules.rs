@@ -81,6 +81,22 @@ fn strided() -> Arg {
     Arg::Literal(Value::Layout("torch.strided".into()), Argument::AsLayout(Layout::STRIDED))
 }
 
+fn preserve_format() -> Arg {
+    Arg::Literal(Value::MemoryFormat("torch.preserve_format".into()), Argument::AsMemoryFormat(MemoryFormat::PRESERVE_FORMAT))
+}
+
+/// The factory arguments (`dtype`, `layout`, `device`, `pin_memory`) a call was given, to pass on.
+fn factory_kwargs(c: &DecompCall) -> Result<Vec<(&'static str, Arg)>> {
+    let mut kwargs = Vec::new();
+    for name in ["dtype", "layout", "device", "pin_memory"] {
+        match c.args.get(name)? {
+            Arg::None => {}
+            a => kwargs.push((name, a.clone())),
+        }
+    }
+    Ok(kwargs)
+}
+
 fn contiguous_format() -> Arg {
     Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(MemoryFormat::CONTIGUOUS_FORMAT))
 }
@@ -256,13 +272,7 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (l, s_len) = (q.size(-2)?, k.size(-2)?);
     let bias = if causal {
         let full = call("aten::full.default", vec![Arg::Ints(vec![l.clone(), s_len.clone()]), true.into()], vec![("dtype", Arg::Dtype(DType::Bool)), ("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0);
-        let arange = |n: SymInt| -> Result<Tensor> {
-            Ok(call("aten::arange.start_step", vec![0.into(), Arg::Int(n)], vec![("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0))
-        };
-        let cols = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(s_len.clone())?), (-2).into()])?;
-        let rows = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(l.clone())?), (-1).into()])?;
-        let diff = op1("aten::sub.Tensor", vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
-        let lower = op1("aten::le.Scalar", vec![Arg::Tensor(diff), 0.into()])?;
+        let lower = triangle_mask(l.clone(), s_len.clone(), 0.into(), false)?;
         let allowed = op1("aten::logical_and.default", vec![Arg::Tensor(lower), Arg::Tensor(full)])?;
         let neg_inf = call("aten::scalar_tensor.default", vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
         let zero = scalar_tensor(0.0.into(), dtype)?;
@@ -292,8 +302,7 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let live = op1("aten::logical_not.default", vec![Arg::Tensor(masked)])?;
     let any = op1("aten::any.dim", vec![Arg::Tensor(live), (-1).into(), true.into()])?;
     let dead = op1("aten::logical_not.default", vec![Arg::Tensor(any)])?;
-    let preserve = Arg::Literal(Value::MemoryFormat("torch.preserve_format".into()), Argument::AsMemoryFormat(MemoryFormat::PRESERVE_FORMAT));
-    let zeros = call("aten::full_like.default", vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve)])?.remove(0);
+    let zeros = call("aten::full_like.default", vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve_format())])?.remove(0);
     let safe = op1("aten::where.self", vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
     one(matmul_of(&safe, &v)?)
 }
@@ -595,15 +604,8 @@ fn zeros(c: &mut DecompCall) -> Result<Vec<Arg>> {
 /// factory arguments passed on.
 fn like(c: &mut DecompCall, value: i64) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
-    let mut kwargs: Vec<(&str, Arg)> = Vec::new();
-    for name in ["dtype", "layout", "device", "pin_memory"] {
-        match c.args.get(name)? {
-            Arg::None => {}
-            a => kwargs.push((name, a.clone())),
-        }
-    }
-    let preserve = Arg::Literal(Value::MemoryFormat("torch.preserve_format".into()), Argument::AsMemoryFormat(MemoryFormat::PRESERVE_FORMAT));
-    kwargs.push(("memory_format", preserve));
+    let mut kwargs = factory_kwargs(c)?;
+    kwargs.push(("memory_format", preserve_format()));
     one(call("aten::full_like.default", vec![Arg::Tensor(x), value.into()], kwargs)?.remove(0))
 }
 
@@ -621,6 +623,18 @@ fn triangle(c: &mut DecompCall, upper: bool) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let diagonal = c.args.int("diagonal")?;
     let (h, w) = (x.size(-2)?, x.size(-1)?);
+    let mask = triangle_mask(h, w, diagonal, upper)?;
+    if x.dtype() == DType::Bool {
+        one(op1("aten::logical_and.default", vec![Arg::Tensor(mask), Arg::Tensor(x)])?)
+    } else {
+        let zero = scalar_tensor(Arg::Int(0.into()), x.dtype())?;
+        one(op1("aten::where.self", vec![Arg::Tensor(mask), Arg::Tensor(x), Arg::Tensor(zero)])?)
+    }
+}
+
+/// The `h`×`w` mask of `col - row >= diagonal` (upper) or `<= diagonal` (lower), from two
+/// `arange`s as `torch._refs` builds it.
+fn triangle_mask(h: SymInt, w: SymInt, diagonal: SymInt, upper: bool) -> Result<Tensor> {
     let arange = |n: SymInt| -> Result<Tensor> {
         let kwargs = vec![("layout", strided()), ("device", Arg::Device("cpu".into())), ("pin_memory", false.into())];
         Ok(call("aten::arange.start_step", vec![0.into(), Arg::Int(n)], kwargs)?.remove(0))
@@ -628,13 +642,7 @@ fn triangle(c: &mut DecompCall, upper: bool) -> Result<Vec<Arg>> {
     let cols = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(w)?), (-2).into()])?;
     let rows = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(h)?), (-1).into()])?;
     let diff = op1("aten::sub.Tensor", vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
-    let mask = op1(if upper { "aten::ge.Scalar" } else { "aten::le.Scalar" }, vec![Arg::Tensor(diff), Arg::Int(diagonal)])?;
-    if x.dtype() == DType::Bool {
-        one(op1("aten::logical_and.default", vec![Arg::Tensor(mask), Arg::Tensor(x)])?)
-    } else {
-        let zero = scalar_tensor(Arg::Int(0.into()), x.dtype())?;
-        one(op1("aten::where.self", vec![Arg::Tensor(mask), Arg::Tensor(x), Arg::Tensor(zero)])?)
-    }
+    op1(if upper { "aten::ge.Scalar" } else { "aten::le.Scalar" }, vec![Arg::Tensor(diff), Arg::Int(diagonal)])
 }
 
 fn triu(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -726,14 +734,7 @@ fn adaptive_avg_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
 /// `arange(end)` → `arange.start_step(0, end)`, the factory arguments passed on.
 fn arange(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let end = c.args.get("end")?.clone();
-    let mut kwargs: Vec<(&str, Arg)> = Vec::new();
-    for name in ["dtype", "layout", "device", "pin_memory"] {
-        match c.args.get(name)? {
-            Arg::None => {}
-            a => kwargs.push((name, a.clone())),
-        }
-    }
-    one(call("aten::arange.start_step", vec![0.into(), end], kwargs)?.remove(0))
+    one(call("aten::arange.start_step", vec![0.into(), end], factory_kwargs(c)?)?.remove(0))
 }
 
 /// Dropout in eval mode is the identity; in training, `native_dropout`.
