@@ -637,16 +637,17 @@ impl Arg {
             _ => None,
         }
     }
+}
 
-    fn is_symbolic(&self, tracer: &Tracer) -> bool {
-        let sym = |e: &Expr| e.as_int().is_none();
-        match self.symbolic(tracer) {
-            Some(SymArg::Tensor(s)) => s.iter().any(sym),
-            Some(SymArg::Tensors(v)) => v.iter().flatten().flatten().any(sym),
-            Some(SymArg::Int(e)) => sym(&e),
-            Some(SymArg::Ints(v)) => v.iter().any(sym),
-            None => false,
-        }
+/// Whether a symbolic overlay holds any size that is not a constant.
+fn has_symbols(a: &Option<SymArg>) -> bool {
+    let sym = |e: &Expr| e.as_int().is_none();
+    match a {
+        Some(SymArg::Tensor(s)) => s.iter().any(sym),
+        Some(SymArg::Tensors(v)) => v.iter().flatten().flatten().any(sym),
+        Some(SymArg::Int(e)) => sym(e),
+        Some(SymArg::Ints(v)) => v.iter().any(sym),
+        None => false,
     }
 }
 
@@ -689,13 +690,13 @@ fn record(
     for (i, a) in args.iter().enumerate() {
         if i < sym.len() {
             sym[i] = a.symbolic(tracer);
-            symbolic |= a.is_symbolic(tracer);
+            symbolic |= has_symbols(&sym[i]);
         }
     }
     for (k, a) in kwargs {
         if let Some(i) = schema.param_index(k) {
             sym[i] = a.symbolic(tracer);
-            symbolic |= a.is_symbolic(tracer);
+            symbolic |= has_symbols(&sym[i]);
         }
     }
     let location = format!("{}:{}", at.file(), at.line());
