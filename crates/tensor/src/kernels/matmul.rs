@@ -1,5 +1,6 @@
 //! Matrix products: `gemm` for floating point, a plain loop for integers.
 
+use super::sgemm;
 use crate::{bail, with_dtype, DType, Element, Result, Tensor};
 
 /// `out[b] = a[b] @ c[b]` for 3-d `a: [B, M, K]` and `c: [B, K, N]`; reads any strides.
@@ -19,6 +20,7 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     }
     let (batch, m, k, n) = (sa[0], sa[1], sa[2], sc[2]);
     match a.dtype() {
+        DType::F32 if sgemm::Isa::best() != sgemm::Isa::Portable => Ok(sgemm_batched(a, c, batch, m, k, n)),
         DType::F32 => Ok(gemm_batched::<f32>(a, c, batch, m, k, n)),
         DType::F64 => Ok(gemm_batched::<f64>(a, c, batch, m, k, n)),
         DType::F16 | DType::BF16 => {
@@ -41,6 +43,36 @@ pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         );
     }
     bmm(&a.unsqueeze(0)?, &c.unsqueeze(0)?)?.squeeze(Some(&[0]))
+}
+
+/// Float32 products through our own [`sgemm`]: batches in parallel when there are enough of
+/// them, else each product spread over the threads.
+fn sgemm_batched(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
+    let mut out = vec![0f32; batch * m * n];
+    if m == 0 || n == 0 || batch == 0 {
+        return Tensor::from_vec(out, &[batch, m, n]).unwrap();
+    }
+    let ga = a.storage().read();
+    let gc = c.storage().read();
+    let da: &[f32] = bytemuck::cast_slice(ga.bytes());
+    let dc: &[f32] = bytemuck::cast_slice(gc.bytes());
+    let (sa, sc) = (a.strides(), c.strides());
+    let threads = rayon::current_num_threads();
+    let work = m * n * k;
+    let big = work >= 64 * 64 * 64;
+    let by_batch = batch >= threads && threads > 1 && batch * work >= 64 * 64 * 64;
+    let one = |(b, dst): (usize, &mut [f32])| {
+        let lhs = sgemm::StridedMatrix { data: da, offset: (a.storage_offset() as isize + b as isize * sa[0]) as usize, rows: m, cols: k, rs: sa[1], cs: sa[2] };
+        let rhs = sgemm::StridedMatrix { data: dc, offset: (c.storage_offset() as isize + b as isize * sc[0]) as usize, rows: k, cols: n, rs: sc[1], cs: sc[2] };
+        sgemm::sgemm(m, n, k, &lhs, &rhs, dst, n, false, big && !by_batch);
+    };
+    if by_batch {
+        use rayon::prelude::*;
+        out.par_chunks_mut(m * n).enumerate().for_each(one);
+    } else {
+        out.chunks_mut(m * n).enumerate().for_each(one);
+    }
+    Tensor::from_vec(out, &[batch, m, n]).unwrap()
 }
 
 fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {

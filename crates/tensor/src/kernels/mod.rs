@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
+pub mod sgemm;
 
 /// Element count above which a kernel splits its work across rayon's threads.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;

@@ -1,0 +1,85 @@
+use super::*;
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// The product in f64 by the textbook triple loop.
+fn reference(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &StridedMatrix) -> Vec<f64> {
+    let at = |x: &StridedMatrix, i: usize, j: usize| x.data[(x.offset as isize + i as isize * x.rs + j as isize * x.cs) as usize] as f64;
+    let mut out = vec![0.0; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            out[i * n + j] = (0..k).map(|p| at(a, i, p) * at(b, p, j)).sum();
+        }
+    }
+    out
+}
+
+fn assert_close(got: &[f32], want: &[f64], k: usize, what: &str) {
+    for (idx, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let tol = 1e-5 * (k as f64).sqrt() * 4.0 + 1e-6;
+        assert!((g as f64 - w).abs() <= tol, "{what}: element {idx}: got {g}, want {w}");
+    }
+}
+
+#[test]
+fn every_kernel_matches_the_triple_loop_on_ragged_shapes() {
+    // sizes straddle every kernel's tile edges and the KC block
+    let shapes = [(1, 1, 1), (7, 5, 3), (8, 48, 256), (9, 49, 257), (13, 100, 300), (33, 17, 600), (64, 130, 77)];
+    for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+        for &(m, n, k) in &shapes {
+            let (av, bv) = (values(m * k, 1), values(k * n, 2));
+            let a = StridedMatrix::row_major(&av, m, k);
+            let b = StridedMatrix::row_major(&bv, k, n);
+            let want = reference(m, n, k, &a, &b);
+            for parallel in [false, true] {
+                let mut c = vec![f32::NAN; m * n];
+                sgemm_with(isa, m, n, k, &a, &b, &mut c, n, false, parallel);
+                assert_close(&c, &want, k, &format!("{isa:?} {m}x{n}x{k} parallel={parallel}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn transposed_operands_offsets_and_accumulation() {
+    let (m, n, k) = (19, 53, 270);
+    for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+        // A stored as k×m (read transposed) after 3 unused floats; B stored n×k (transposed)
+        let av = values(3 + m * k, 3);
+        let bv = values(k * n, 4);
+        let a = StridedMatrix { data: &av, offset: 3, rows: m, cols: k, rs: 1, cs: m as isize };
+        let b = StridedMatrix { data: &bv, offset: 0, rows: k, cols: n, rs: 1, cs: k as isize };
+        let product = reference(m, n, k, &a, &b);
+        // C has a wider row stride; accumulate onto its existing values
+        let ldc = n + 5;
+        let start = values(m * ldc, 5);
+        let mut c = start.clone();
+        sgemm_with(isa, m, n, k, &a, &b, &mut c, ldc, true, true);
+        for i in 0..m {
+            let want: Vec<f64> = (0..n).map(|j| product[i * n + j] + start[i * ldc + j] as f64).collect();
+            assert_close(&c[i * ldc..i * ldc + n], &want, k, &format!("{isa:?} row {i}"));
+            assert_eq!(&c[i * ldc + n..i * ldc + ldc], &start[i * ldc + n..i * ldc + ldc], "{isa:?}: padding of row {i} was written");
+        }
+    }
+}
+
+#[test]
+fn empty_depth_zeroes_or_keeps_the_output() {
+    let a = StridedMatrix::row_major(&[], 2, 0);
+    let b = StridedMatrix::row_major(&[], 0, 3);
+    let mut c = vec![1.0f32; 6];
+    sgemm(2, 3, 0, &a, &b, &mut c, 3, true, false);
+    assert_eq!(c, vec![1.0; 6]);
+    sgemm(2, 3, 0, &a, &b, &mut c, 3, false, false);
+    assert_eq!(c, vec![0.0; 6]);
+}
