@@ -12,7 +12,10 @@ import torch
 
 
 def median_time(fn, repeats):
-    fn()  # warm up
+    # warm up for a quarter second (caches, allocator, clock), as pt2's bench does
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.25:
+        fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -28,14 +31,14 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     out = {}
-    for n, reps in ((512, 20), (2048, 5)):
+    for n, reps in ((512, 50), (2048, 10)):
         a, b = torch.randn(n, n), torch.randn(n, n)
         out[f"matmul_{n}"] = median_time(lambda: torch.mm(a, b), reps)
     x = torch.randn(8, 64, 56, 56)
     w = torch.randn(64, 64, 3, 3)
     bias = torch.randn(64)
     out["conv3x3"] = median_time(
-        lambda: torch.ops.aten.convolution(x, w, bias, [1, 1], [1, 1], [1, 1], False, [0, 0], 1), 10
+        lambda: torch.ops.aten.convolution(x, w, bias, [1, 1], [1, 1], [1, 1], False, [0, 0], 1), 30
     )
     print(json.dumps(out))
 

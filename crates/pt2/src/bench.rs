@@ -33,7 +33,12 @@ fn random(shape: &[usize], seed: u64) -> Tensor {
 }
 
 fn median_seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm up: page faults, thread pool start
+    // warm up for a quarter second: page faults, thread pool start, buffers, the clock
+    // (tools/bench_torch_kernels.py does the same)
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < 0.25 {
+        f();
+    }
     let mut times: Vec<f64> = (0..repeats)
         .map(|_| {
             let t = Instant::now();
@@ -52,7 +57,7 @@ fn call(op: &str, args: Vec<Value>) -> Value {
 /// Runs the kernels on the current rayon pool.
 pub fn run_kernels() -> Vec<Kernel> {
     let mut out = Vec::new();
-    for (n, reps) in [(512usize, 20usize), (2048, 5)] {
+    for (n, reps) in [(512usize, 50usize), (2048, 10)] {
         let (a, b) = (random(&[n, n], 1), random(&[n, n], 2));
         let seconds = median_seconds(reps, || {
             call("aten::mm", vec![a.clone().into(), b.clone().into()]);
@@ -68,7 +73,7 @@ pub fn run_kernels() -> Vec<Kernel> {
     let w = random(&[64, 64, 3, 3], 4);
     let bias = random(&[64], 5);
     let ints = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(i)).collect());
-    let seconds = median_seconds(10, || {
+    let seconds = median_seconds(30, || {
         call(
             "aten::convolution",
             vec![
@@ -96,18 +101,19 @@ pub fn run_kernels() -> Vec<Kernel> {
 /// The machine's rough float32 peak and how it was derived.
 pub fn peak_gflops(threads: usize) -> (f64, String) {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let mhz = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("cpu MHz"))
-        .and_then(|l| l.split(':').nth(1))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or(2000.0);
+    let mhz = cpuinfo.lines().find(|l| l.starts_with("cpu MHz")).and_then(|l| l.split(':').nth(1)).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(2000.0);
     let amd = cpuinfo.contains("AuthenticAMD");
     let avx512 = cpuinfo.contains(" avx512f");
     let fma = cpuinfo.contains(" fma");
     // the widest vector the CPU reports; Zen 4 splits AVX-512 into two 256-bit halves, for
     // which this peak is twice too high (Zen 5 and Intel have the full width)
-    let lanes = if avx512 { 16.0 } else if fma { 8.0 } else { 4.0 };
+    let lanes = if avx512 {
+        16.0
+    } else if fma {
+        8.0
+    } else {
+        4.0
+    };
     let pipes = 2.0;
     let flops_per_fma = if fma { 2.0 } else { 1.0 };
     let peak = threads as f64 * pipes * lanes * flops_per_fma * mhz / 1000.0;
@@ -121,18 +127,10 @@ pub fn peak_gflops(threads: usize) -> (f64, String) {
 
 /// Runs `tools/bench_torch_kernels.py` with `python`, returning seconds per kernel name.
 pub fn torch_seconds(python: &str, script: &std::path::Path, threads: usize) -> Result<Vec<(String, f64)>, String> {
-    let out = Command::new(python)
-        .arg(script)
-        .args(["--threads", &threads.to_string()])
-        .output()
-        .map_err(|e| format!("cannot run {python}: {e}"))?;
+    let out = Command::new(python).arg(script).args(["--threads", &threads.to_string()]).output().map_err(|e| format!("cannot run {python}: {e}"))?;
     if !out.status.success() {
         return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&out.stderr)));
     }
-    let json: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("bad output from {}: {e}", script.display()))?;
-    Ok(json
-        .as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_f64().map(|s| (k.clone(), s))).collect())
-        .unwrap_or_default())
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("bad output from {}: {e}", script.display()))?;
+    Ok(json.as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_f64().map(|s| (k.clone(), s))).collect()).unwrap_or_default())
 }

@@ -10,10 +10,7 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         bail!("bmm: expected 3-D tensors, got {}-D and {}-D", a.dim(), c.dim());
     }
     if sa[0] != sc[0] || sa[2] != sc[1] {
-        bail!(
-            "Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].",
-            sa[0], sa[2], sc[0], sc[1]
-        );
+        bail!("Expected size for first two dimensions of batch2 tensor to be: [{}, {}] but got: [{}, {}].", sa[0], sa[2], sc[0], sc[1]);
     }
     if a.dtype() != c.dtype() {
         bail!("expected m1 and m2 to have the same dtype, but got: {} != {}", a.dtype().name(), c.dtype().name());
@@ -37,10 +34,7 @@ pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         bail!("mm: expected 2-D tensors, got {}-D and {}-D", a.dim(), c.dim());
     }
     if a.shape()[1] != c.shape()[0] {
-        bail!(
-            "mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})",
-            a.shape()[0], a.shape()[1], c.shape()[0], c.shape()[1]
-        );
+        bail!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", a.shape()[0], a.shape()[1], c.shape()[0], c.shape()[1]);
     }
     bmm(&a.unsqueeze(0)?, &c.unsqueeze(0)?)?.squeeze(Some(&[0]))
 }
@@ -62,8 +56,10 @@ fn sgemm_batched(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: us
     let big = work >= 64 * 64 * 64;
     let by_batch = batch >= threads && threads > 1 && batch * work >= 64 * 64 * 64;
     let one = |(b, dst): (usize, &mut [f32])| {
-        let lhs = sgemm::StridedMatrix { data: da, offset: (a.storage_offset() as isize + b as isize * sa[0]) as usize, rows: m, cols: k, rs: sa[1], cs: sa[2] };
-        let rhs = sgemm::StridedMatrix { data: dc, offset: (c.storage_offset() as isize + b as isize * sc[0]) as usize, rows: k, cols: n, rs: sc[1], cs: sc[2] };
+        let lhs =
+            sgemm::StridedMatrix { data: da, offset: (a.storage_offset() as isize + b as isize * sa[0]) as usize, rows: m, cols: k, rs: sa[1], cs: sa[2] };
+        let rhs =
+            sgemm::StridedMatrix { data: dc, offset: (c.storage_offset() as isize + b as isize * sc[0]) as usize, rows: k, cols: n, rs: sc[1], cs: sc[2] };
         sgemm::sgemm(m, n, k, &lhs, &rhs, dst, n, false, big && !by_batch);
     };
     if by_batch {
@@ -101,10 +97,24 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m
             // built; band `i` reads rows `i*band..` of `a` and writes its own slice of `dst`.
             unsafe {
                 gemm::gemm(
-                    r, n, k, rows.as_mut_ptr(), 1, n as isize, false,
-                    da.as_ptr().offset(pa + (i * band) as isize * sa[1]), sa[2], sa[1],
-                    dc.as_ptr().offset(pc), sc[2], sc[1],
-                    T::zero(), T::one(), false, false, false,
+                    r,
+                    n,
+                    k,
+                    rows.as_mut_ptr(),
+                    1,
+                    n as isize,
+                    false,
+                    da.as_ptr().offset(pa + (i * band) as isize * sa[1]),
+                    sa[2],
+                    sa[1],
+                    dc.as_ptr().offset(pc),
+                    sc[2],
+                    sc[1],
+                    T::zero(),
+                    T::one(),
+                    false,
+                    false,
+                    false,
                     if bands > 1 { gemm::Parallelism::None } else { parallelism },
                 );
             }
@@ -159,25 +169,6 @@ impl GemmScalar for f64 {
     }
 }
 
-/// `dst[m×n] = lhs[m×k] @ rhs[k×n]` on contiguous row-major slices, on this thread or (with
-/// `parallel`) on rayon's pool. The building block of convolution.
-pub fn gemm_slices<T: GemmScalar>(m: usize, n: usize, k: usize, dst: &mut [T], lhs: &[T], rhs: &[T], parallel: bool) {
-    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n, "gemm_slices: operand too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        dst[..m * n].iter_mut().for_each(|v| *v = T::zero());
-        return;
-    }
-    let threads = rayon::current_num_threads();
-    let parallelism = if parallel && threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    // SAFETY: the asserts above bound every access of a row-major m×k, k×n and m×n operand.
-    unsafe {
-        gemm::gemm(m, n, k, dst.as_mut_ptr(), 1, n as isize, false, lhs.as_ptr(), 1, k as isize, rhs.as_ptr(), 1, n as isize, T::zero(), T::one(), false, false, false, parallelism);
-    }
-}
-
 /// A strided operand of [`gemm_strided`]: a slice and its (row, column) strides in elements.
 pub struct Strided<'a, T> {
     pub data: &'a [T],
@@ -196,7 +187,17 @@ fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
 /// `dst[m×n] = lhs[m×k] @ rhs[k×n]` with every operand strided (row stride, column stride),
 /// e.g. to compute a transposed product without copying.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_strided<T: GemmScalar>(m: usize, n: usize, k: usize, dst: &mut [T], dst_rs: usize, dst_cs: usize, lhs: Strided<T>, rhs: Strided<T>, parallel: bool) {
+pub fn gemm_strided<T: GemmScalar>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    dst_rs: usize,
+    dst_cs: usize,
+    lhs: Strided<T>,
+    rhs: Strided<T>,
+    parallel: bool,
+) {
     assert!(dst.len() >= extent(m, n, dst_rs, dst_cs), "gemm_strided: dst too small");
     assert!(lhs.data.len() >= extent(m, k, lhs.rs, lhs.cs) && rhs.data.len() >= extent(k, n, rhs.rs, rhs.cs), "gemm_strided: operand too small");
     if m == 0 || n == 0 || k == 0 {
@@ -207,10 +208,25 @@ pub fn gemm_strided<T: GemmScalar>(m: usize, n: usize, k: usize, dst: &mut [T], 
     // SAFETY: the asserts bound every element each strided operand addresses.
     unsafe {
         gemm::gemm(
-            m, n, k, dst.as_mut_ptr(), dst_cs as isize, dst_rs as isize, false,
-            lhs.data.as_ptr(), lhs.cs as isize, lhs.rs as isize,
-            rhs.data.as_ptr(), rhs.cs as isize, rhs.rs as isize,
-            T::zero(), T::one(), false, false, false, parallelism,
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            dst_cs as isize,
+            dst_rs as isize,
+            false,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            T::zero(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
         );
     }
 }

@@ -4,6 +4,7 @@
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;
+pub mod scratch;
 pub mod sgemm;
 
 /// Element count above which a kernel splits its work across rayon's threads.

@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 use tensor::kernels::matmul;
+use tensor::kernels::scratch::with_scratch;
+use tensor::kernels::sgemm::{put_run, sgemm, sgemm_gathered, zero_run, GatheredMatrix, PanelSource, StridedMatrix};
 use tensor::{DType, Tensor};
 
 use crate::aten::common::*;
@@ -34,7 +36,9 @@ fn per_dim(v: &[i64], n: usize, name: &str) -> Result<Vec<i64>> {
     match v.len() {
         1 => Ok(vec![v[0]; n]),
         l if l == n => Ok(v.to_vec()),
-        l => bail!("expected {name} to be a single integer value or a list of {n} values to match the convolution dimensions, but got {name}={v:?} ({l} values)"),
+        l => {
+            bail!("expected {name} to be a single integer value or a list of {n} values to match the convolution dimensions, but got {name}={v:?} ({l} values)")
+        }
     }
 }
 
@@ -211,8 +215,12 @@ fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &
                     // computed as out^T[l×og] = cols^T[l×k] @ w^T[k×og]: the long output dim
                     // as gemm's row dim suits its kernels better than the few channels
                     matmul::gemm_strided(
-                        l, og, k,
-                        &mut out[gi * og * l..(gi + 1) * og * l], 1, l,
+                        l,
+                        og,
+                        k,
+                        &mut out[gi * og * l..(gi + 1) * og * l],
+                        1,
+                        l,
                         matmul::Strided { data: cols, rs: 1, cs: l },
                         matmul::Strided { data: wg, rs: 1, cs: k },
                         n == 1,
@@ -224,6 +232,207 @@ fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &
             } else {
                 let mut cols = vec![T::default(); k * l];
                 data.chunks_mut(c_out * l).enumerate().for_each(|item| one_image(&mut cols, item));
+            }
+        })
+    });
+    Tensor::from_vec(data, out_shape)
+}
+
+/// One image's im2col matrix (`[channels * kernel_elems, output_elems]`) as a right-hand
+/// operand of [`sgemm`]: each packed panel is gathered straight from the image, so the whole
+/// column matrix (often larger than the cache) never exists.
+struct ImageColumns<'a> {
+    image: &'a [f32],
+    g: &'a Geometry,
+}
+
+impl PanelSource for ImageColumns<'_> {
+    fn cols(&self) -> usize {
+        self.g.output_elems()
+    }
+
+    fn pack_panels(&self, k0: usize, kc: usize, j0: usize, panels: usize, nr: usize, dst: &mut [f32]) {
+        let g = self.g;
+        let [id, ih, iw] = g.input;
+        let [kd, kh, kw] = g.kernel;
+        let [_, oh, ow] = g.output;
+        let cols = (panels * nr).min(self.cols().saturating_sub(j0));
+        let plane_elems = id * ih * iw;
+        // the output position of the block's first column
+        let (z0, y0, x0) = (j0 / (oh * ow), (j0 / ow) % oh, j0 % ow);
+        for p in 0..kc {
+            let r = k0 + p;
+            let (c, tap) = (r / (kd * kh * kw), r % (kd * kh * kw));
+            let (a, b, e) = (tap / (kh * kw), (tap / kw) % kh, tap % kw);
+            let plane = &self.image[c * plane_elems..(c + 1) * plane_elems];
+            let (base, lo, hi) = g.columns(e);
+            let sx = g.stride[2] as isize;
+            let (mut z, mut y, mut x) = (z0, y0, x0);
+            let mut o = 0;
+            while o < cols {
+                // one output row's run: output columns x..x + run
+                let run = (ow - x).min(cols - o);
+                let iz = (z * g.stride[0] + a * g.dilation[0]) as isize - g.padding[0] as isize;
+                let iy = (y * g.stride[1] + b * g.dilation[1]) as isize - g.padding[1] as isize;
+                if iz >= 0 && (iz as usize) < id && iy >= 0 && (iy as usize) < ih {
+                    let src = &plane[(iz as usize * ih + iy as usize) * iw..][..iw];
+                    let v0 = lo.clamp(x, x + run);
+                    let v1 = hi.clamp(v0, x + run);
+                    zero_run(dst, p, kc, nr, o, v0 - x);
+                    zero_run(dst, p, kc, nr, o + v1 - x, x + run - v1);
+                    if sx == 1 {
+                        let start = (base + v0 as isize) as usize;
+                        put_run(dst, p, kc, nr, o + v0 - x, &src[start..start + v1 - v0]);
+                    } else {
+                        for t in v0..v1 {
+                            let v = src[(base + t as isize * sx) as usize];
+                            put_run(dst, p, kc, nr, o + t - x, &[v]);
+                        }
+                    }
+                } else {
+                    zero_run(dst, p, kc, nr, o, run);
+                }
+                o += run;
+                x = 0;
+                y += 1;
+                if y == oh {
+                    y = 0;
+                    z += 1;
+                }
+            }
+            zero_run(dst, p, kc, nr, cols, panels * nr - cols);
+        }
+    }
+}
+
+/// A stride-1 image zero-padded by the convolution's padding, in which every im2col row is
+/// one contiguous run: output position `(z, y, x)` is flat column `(z * ph + y) * pw + x` of
+/// the padded grid, and kernel tap `(c, a, b, e)` shifts it by a fixed offset. Computing the
+/// product over the padded grid's columns wastes the few columns past each output row
+/// (`pw - ow` of every `pw`) and needs no packing.
+struct PaddedImage {
+    dims: [usize; 3],
+    /// Each im2col row's offset into the padded image.
+    row_offsets: Vec<usize>,
+    /// Columns of the padded-grid product: up to the last output position.
+    cols: usize,
+}
+
+impl PaddedImage {
+    fn new(g: &Geometry, channels: usize) -> Self {
+        let dims: [usize; 3] = std::array::from_fn(|d| g.input[d] + 2 * g.padding[d]);
+        let [_, ph, pw] = dims;
+        let plane = dims.iter().product::<usize>();
+        let [kd, kh, kw] = g.kernel;
+        let mut row_offsets = Vec::with_capacity(channels * kd * kh * kw);
+        for c in 0..channels {
+            for a in 0..kd {
+                for b in 0..kh {
+                    for e in 0..kw {
+                        row_offsets.push(c * plane + (a * g.dilation[0] * ph + b * g.dilation[1]) * pw + e * g.dilation[2]);
+                    }
+                }
+            }
+        }
+        let [od, oh, ow] = g.output;
+        PaddedImage { dims, row_offsets, cols: ((od - 1) * ph + (oh - 1)) * pw + ow }
+    }
+
+    /// Writes `channels` planes of `image` (unpadded, `g.input` each) into `dst`, padded.
+    fn fill(&self, g: &Geometry, image: &[f32], channels: usize, dst: &mut Vec<f32>) {
+        let [pd, ph, pw] = self.dims;
+        let [id, ih, iw] = g.input;
+        let [zp, yp, xp] = g.padding;
+        dst.clear();
+        dst.resize(channels * pd * ph * pw, 0.0);
+        for c in 0..channels {
+            for z in 0..id {
+                for y in 0..ih {
+                    let src = &image[((c * id + z) * ih + y) * iw..][..iw];
+                    let at = ((c * pd + z + zp) * ph + y + yp) * pw + xp;
+                    dst[at..at + iw].copy_from_slice(src);
+                }
+            }
+        }
+    }
+
+    /// Copies the output positions of the padded-grid product `grid` (`rows` rows of
+    /// `self.cols`) into `out` (`rows` rows of `g.output_elems()`).
+    fn compact(&self, g: &Geometry, grid: &[f32], rows: usize, out: &mut [f32]) {
+        let [_, ph, pw] = self.dims;
+        let [od, oh, ow] = g.output;
+        for r in 0..rows {
+            let src = &grid[r * self.cols..(r + 1) * self.cols];
+            let dst = &mut out[r * od * oh * ow..(r + 1) * od * oh * ow];
+            for z in 0..od {
+                for y in 0..oh {
+                    let from = (z * ph + y) * pw;
+                    dst[(z * oh + y) * ow..][..ow].copy_from_slice(&src[from..from + ow]);
+                }
+            }
+        }
+    }
+}
+
+/// The float32 forward convolution: per image and group, `out[og × l] = w[og × k] @
+/// columns[k × l]`, the columns read in place from a padded image when the stride is 1
+/// ([`PaddedImage`]) and else packed from the image ([`ImageColumns`]); the bias is written
+/// first so that the product adds onto it. Images go to threads when there are enough of
+/// them, else each product is spread over the threads.
+fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
+    let (n, c_in, c_out) = (out_shape[0], x.shape()[1], out_shape[1]);
+    let (cg, og) = (c_in / groups, c_out / groups);
+    let k = cg * g.kernel_elems();
+    let l = g.output_elems();
+    let in_elems: usize = g.input.iter().product();
+    let bias: Option<Vec<f32>> = bias.map(|b| b.to_dtype(DType::F32).to_f64_vec().into_iter().map(|v| v as f32).collect());
+    let mut data = vec![0f32; n * c_out * l];
+    if l == 0 {
+        return Tensor::from_vec(data, out_shape);
+    }
+    let (x, w) = (x.contiguous(), w.contiguous());
+    let threads = rayon::current_num_threads();
+    let by_image = threads > 1 && n >= threads;
+    let padded = (g.stride == [1, 1, 1]).then(|| PaddedImage::new(g, cg));
+    // fills `rows` output rows with the bias of channels `first..`, or leaves them zero
+    let start_with_bias = |out: &mut [f32], row_len: usize, first: usize| {
+        if let Some(bias) = &bias {
+            for (row, &v) in out.chunks_mut(row_len).zip(&bias[first..]) {
+                row.fill(v);
+            }
+        }
+    };
+    x.with_contiguous::<f32, _>(|xs| {
+        w.with_contiguous::<f32, _>(|ws| {
+            let one_image = |(b, out): (usize, &mut [f32])| {
+                // the padded image and the padded-grid output
+                with_scratch(|pad_buf, grid| {
+                    for gi in 0..groups {
+                        let image = &xs[(b * c_in + gi * cg) * in_elems..(b * c_in + (gi + 1) * cg) * in_elems];
+                        let weights = StridedMatrix::row_major(&ws[gi * og * k..(gi + 1) * og * k], og, k);
+                        let dst = &mut out[gi * og * l..(gi + 1) * og * l];
+                        match &padded {
+                            Some(p) => {
+                                p.fill(g, image, cg, pad_buf);
+                                grid.clear();
+                                grid.resize(og * p.cols, 0.0);
+                                start_with_bias(grid, p.cols, gi * og);
+                                let columns = GatheredMatrix::new(pad_buf, &p.row_offsets, p.cols);
+                                sgemm_gathered(og, p.cols, k, &weights, &columns, grid, p.cols, bias.is_some(), !by_image);
+                                p.compact(g, grid, og, dst);
+                            }
+                            None => {
+                                start_with_bias(dst, l, gi * og);
+                                sgemm(og, l, k, &weights, &ImageColumns { image, g }, dst, l, bias.is_some(), !by_image);
+                            }
+                        }
+                    }
+                })
+            };
+            if by_image {
+                data.par_chunks_mut(c_out * l).enumerate().for_each(one_image);
+            } else {
+                data.chunks_mut(c_out * l).enumerate().for_each(one_image);
             }
         })
     });
@@ -295,7 +504,11 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
             let span = dilation[d] * (k_sp[d] as i64 - 1) + 1;
             let o = (in_sp[d] as i64 + 2 * padding[d] - span) / stride[d] + 1;
             if o <= 0 || in_sp[d] as i64 + 2 * padding[d] < span {
-                bail!("Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size", in_sp[d] as i64 + 2 * padding[d], span);
+                bail!(
+                    "Calculated padded input size per channel: ({}). Kernel size: ({}). Kernel size can't be greater than actual input size",
+                    in_sp[d] as i64 + 2 * padding[d],
+                    span
+                );
             }
             out_sp.push(o as usize);
         }
@@ -308,14 +521,19 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
         } else if depthwise_case {
             depthwise::<f64>(&xc, &wc, &g, &out_shape)?
         } else if compute == DType::F32 {
-            forward::<f32>(&xc, &wc, &g, groups, &out_shape)?
+            return finish(forward_f32(&xc, &wc, bias, &g, groups, &out_shape)?, dtype, batched);
         } else {
             forward::<f64>(&xc, &wc, &g, groups, &out_shape)?
         }
     } else {
         let output_padding = per_dim(&p.output_padding, spatial, "output_padding")?;
         if c_in != w.shape()[0] {
-            bail!("Given transposed=1, weight of size {:?}, expected input{:?} to have {} channels, but got {c_in} channels instead", w.shape(), x.shape(), w.shape()[0]);
+            bail!(
+                "Given transposed=1, weight of size {:?}, expected input{:?} to have {} channels, but got {c_in} channels instead",
+                w.shape(),
+                x.shape(),
+                w.shape()[0]
+            );
         }
         let og = w.shape()[1];
         let c_out = og * groups;
@@ -361,6 +579,11 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
             }
         }
     };
+    finish(out, dtype, batched)
+}
+
+/// The result in the promoted dtype, without the batch dim an unbatched input was given.
+fn finish(out: Tensor, dtype: DType, batched: bool) -> Result<Tensor> {
     let out = if dtype.is_float() { out.to_dtype(dtype) } else { map_f64(&out, dtype, |v| v.round()) };
     if batched {
         Ok(out)
@@ -415,7 +638,14 @@ pub fn im2col(a: &Args) -> Result<Value> {
     if oh <= 0 || ow <= 0 {
         bail!("Given input with spatial size ({h}, {w}), kernel_size={k:?}, dilation={d:?}, padding={p:?}, calculated shape of the array of sliding blocks as ({oh}, {ow}), but its components must be at least one.");
     }
-    let g = Geometry { input: [1, h, w], kernel: [1, k[0], k[1]], stride: [1, s[0], s[1]], padding: [0, p[0], p[1]], dilation: [1, d[0], d[1]], output: [1, oh as usize, ow as usize] };
+    let g = Geometry {
+        input: [1, h, w],
+        kernel: [1, k[0], k[1]],
+        stride: [1, s[0], s[1]],
+        padding: [0, p[0], p[1]],
+        dilation: [1, d[0], d[1]],
+        output: [1, oh as usize, ow as usize],
+    };
     let (rows, l) = (c * k[0] * k[1], (oh * ow) as usize);
     let xf = x.to_dtype(DType::F64);
     let mut data = vec![0f64; n * rows * l];
@@ -443,7 +673,14 @@ pub fn col2im(a: &Args) -> Result<Value> {
     if oh * ow != l {
         bail!("Given output_size={osz:?}, kernel_size={k:?}, dilation={d:?}, padding={p:?}, stride={s:?}, expected size of input's dimension 2 to match the calculated number of sliding blocks {oh} * {ow} = {}, but got input.size(2)={l}.", oh * ow);
     }
-    let g = Geometry { input: [1, osz[0], osz[1]], kernel: [1, k[0], k[1]], stride: [1, s[0], s[1]], padding: [0, p[0], p[1]], dilation: [1, d[0], d[1]], output: [1, oh, ow] };
+    let g = Geometry {
+        input: [1, osz[0], osz[1]],
+        kernel: [1, k[0], k[1]],
+        stride: [1, s[0], s[1]],
+        padding: [0, p[0], p[1]],
+        dilation: [1, d[0], d[1]],
+        output: [1, oh, ow],
+    };
     let xv = x.to_f64_vec();
     let plane = c * osz[0] * osz[1];
     let mut data = vec![0f64; n * plane];

@@ -5,17 +5,52 @@
 /// The largest `MR * NR` of any kernel (the edge tiles' scratch size).
 pub const MAX_TILE: usize = 8 * 48;
 
-/// A register-blocked tile product over packed panels.
+/// Where a tile's `B` rows are: `NR` consecutive floats each.
+pub trait Rows: Copy {
+    /// # Safety
+    /// `p` is below the tile's depth.
+    unsafe fn row(self, p: usize) -> *const f32;
+}
+
+/// A packed panel: row `p` at `p * width`.
+#[derive(Clone, Copy)]
+pub struct PackedRows {
+    pub ptr: *const f32,
+    pub width: usize,
+}
+
+impl Rows for PackedRows {
+    #[inline(always)]
+    unsafe fn row(self, p: usize) -> *const f32 {
+        self.ptr.add(p * self.width)
+    }
+}
+
+/// Rows read in place: row `p` at `base + offsets[p]` (see [`super::GatheredMatrix`]).
+#[derive(Clone, Copy)]
+pub struct GatheredRows {
+    pub base: *const f32,
+    pub offsets: *const usize,
+}
+
+impl Rows for GatheredRows {
+    #[inline(always)]
+    unsafe fn row(self, p: usize) -> *const f32 {
+        self.base.add(*self.offsets.add(p))
+    }
+}
+
+/// A register-blocked tile product.
 pub trait MicroKernel {
     const MR: usize;
     const NR: usize;
 
-    /// `c[i*ldc + j] (+)= sum_p a[p*MR + i] * b[p*NR + j]` for the whole tile.
+    /// `c[i*ldc + j] (+)= sum_p a[p*MR + i] * b.row(p)[j]` for the whole tile.
     ///
     /// # Safety
-    /// `a` holds `MR * kc` floats, `b` `NR * kc`, `c` an `MR`-row tile of stride `ldc`; the
-    /// CPU has the kernel's instruction set.
-    unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, add: bool);
+    /// `a` holds `MR * kc` floats, every `b` row `p < kc` `NR` floats, `c` an `MR`-row tile
+    /// of stride `ldc`; the CPU has the kernel's instruction set.
+    unsafe fn run<R: Rows>(kc: usize, a: *const f32, b: R, c: *mut f32, ldc: usize, add: bool);
 }
 
 /// The instruction sets a microkernel is written for.
@@ -59,11 +94,11 @@ impl MicroKernel for Avx512 {
     const NR: usize = 48;
 
     #[inline]
-    unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, add: bool) {
+    unsafe fn run<R: Rows>(kc: usize, a: *const f32, b: R, c: *mut f32, ldc: usize, add: bool) {
         #[cfg(target_arch = "x86_64")]
         x86::avx512_8x48(kc, a, b, c, ldc, add);
         #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("AVX-512 kernel on a CPU without it {:?}", (kc, a, b, c, ldc, add));
+        unreachable!("AVX-512 kernel on a CPU without it {:?}", (kc, a, b.row(0), c, ldc, add));
     }
 }
 
@@ -72,11 +107,11 @@ impl MicroKernel for Avx2 {
     const NR: usize = 16;
 
     #[inline]
-    unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, add: bool) {
+    unsafe fn run<R: Rows>(kc: usize, a: *const f32, b: R, c: *mut f32, ldc: usize, add: bool) {
         #[cfg(target_arch = "x86_64")]
         x86::avx2_6x16(kc, a, b, c, ldc, add);
         #[cfg(not(target_arch = "x86_64"))]
-        unreachable!("AVX2 kernel on a CPU without it {:?}", (kc, a, b, c, ldc, add));
+        unreachable!("AVX2 kernel on a CPU without it {:?}", (kc, a, b.row(0), c, ldc, add));
     }
 }
 
@@ -84,13 +119,13 @@ impl MicroKernel for Portable {
     const MR: usize = 4;
     const NR: usize = 16;
 
-    unsafe fn run(kc: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, add: bool) {
+    unsafe fn run<R: Rows>(kc: usize, a: *const f32, b: R, c: *mut f32, ldc: usize, add: bool) {
         const MR: usize = Portable::MR;
         const NR: usize = Portable::NR;
         let a = std::slice::from_raw_parts(a, MR * kc);
-        let b = std::slice::from_raw_parts(b, NR * kc);
         let mut acc = [[0f32; NR]; MR];
-        for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+        for (p, ap) in a.chunks_exact(MR).enumerate() {
+            let bp = std::slice::from_raw_parts(b.row(p), NR);
             for (row, &av) in acc.iter_mut().zip(ap) {
                 for (s, &bv) in row.iter_mut().zip(bp) {
                     *s = av.mul_add(bv, *s);
@@ -108,12 +143,14 @@ impl MicroKernel for Portable {
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    use super::Rows;
     use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn avx512_8x48(kc: usize, mut a: *const f32, mut b: *const f32, c: *mut f32, ldc: usize, add: bool) {
+    pub unsafe fn avx512_8x48<R: Rows>(kc: usize, mut a: *const f32, rows: R, c: *mut f32, ldc: usize, add: bool) {
         let mut acc = [[_mm512_setzero_ps(); 3]; 8];
-        for _ in 0..kc {
+        for p in 0..kc {
+            let b = rows.row(p);
             let b0 = _mm512_loadu_ps(b);
             let b1 = _mm512_loadu_ps(b.add(16));
             let b2 = _mm512_loadu_ps(b.add(32));
@@ -124,7 +161,6 @@ mod x86 {
                 row[2] = _mm512_fmadd_ps(av, b2, row[2]);
             }
             a = a.add(8);
-            b = b.add(48);
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, &sum) in row.iter().enumerate() {
@@ -136,9 +172,10 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn avx2_6x16(kc: usize, mut a: *const f32, mut b: *const f32, c: *mut f32, ldc: usize, add: bool) {
+    pub unsafe fn avx2_6x16<R: Rows>(kc: usize, mut a: *const f32, rows: R, c: *mut f32, ldc: usize, add: bool) {
         let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-        for _ in 0..kc {
+        for p in 0..kc {
+            let b = rows.row(p);
             let b0 = _mm256_loadu_ps(b);
             let b1 = _mm256_loadu_ps(b.add(8));
             for (i, row) in acc.iter_mut().enumerate() {
@@ -147,7 +184,6 @@ mod x86 {
                 row[1] = _mm256_fmadd_ps(av, b1, row[1]);
             }
             a = a.add(6);
-            b = b.add(16);
         }
         for (i, row) in acc.iter().enumerate() {
             for (v, &sum) in row.iter().enumerate() {

@@ -19,9 +19,9 @@ mod kernels;
 mod pack;
 
 pub use kernels::Isa;
-pub use pack::{PanelSource, StridedMatrix};
+pub use pack::{put_run, zero_run, GatheredMatrix, PanelSource, StridedMatrix};
 
-use kernels::MicroKernel;
+use kernels::{GatheredRows, MicroKernel, PackedRows, Rows};
 use std::cell::RefCell;
 
 /// Depth of one packed block: an `A` panel (`MR × KC`) stays in L1 while `B` panels stream.
@@ -33,15 +33,57 @@ const NC: usize = 1024;
 /// microkernel this CPU runs. `accumulate` adds to `c` instead of overwriting it; `parallel`
 /// spreads the work over rayon's threads.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm<B: PanelSource + ?Sized>(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &B, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
+pub fn sgemm<B: PanelSource>(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &B, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
     sgemm_with(Isa::best(), m, n, k, a, b, c, ldc, accumulate, parallel)
+}
+
+/// [`sgemm`] with a right-hand operand whose rows are read in place instead of packed (see
+/// [`GatheredMatrix`]).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_gathered(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &GatheredMatrix, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
+    sgemm_right(Isa::best(), m, n, k, a, Right::Gathered(b), c, ldc, accumulate, parallel)
 }
 
 /// [`sgemm`] with a chosen microkernel (tests run every one the machine has).
 ///
 /// Panics if `isa` is not available on this CPU or `c` is too short for `m` rows of `ldc`.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_with<B: PanelSource + ?Sized>(isa: Isa, m: usize, n: usize, k: usize, a: &StridedMatrix, b: &B, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
+pub fn sgemm_with<B: PanelSource>(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &StridedMatrix,
+    b: &B,
+    c: &mut [f32],
+    ldc: usize,
+    accumulate: bool,
+    parallel: bool,
+) {
+    sgemm_right(isa, m, n, k, a, Right::Packed(b), c, ldc, accumulate, parallel)
+}
+
+/// The right-hand operand as the driver reads it.
+#[derive(Clone, Copy)]
+pub enum Right<'a> {
+    /// Packed block by block from its source.
+    Packed(&'a dyn PanelSource),
+    /// Read in place, but for a ragged last panel.
+    Gathered(&'a GatheredMatrix<'a>),
+}
+
+impl Right<'_> {
+    fn cols(&self) -> usize {
+        match self {
+            Right::Packed(s) => s.cols(),
+            Right::Gathered(g) => g.cols(),
+        }
+    }
+}
+
+/// [`sgemm`] with a chosen microkernel and either kind of right-hand operand.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_right(isa: Isa, m: usize, n: usize, k: usize, a: &StridedMatrix, b: Right, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
     assert!(isa.available(), "sgemm: {isa:?} is not supported by this CPU");
     if m == 0 || n == 0 {
         return;
@@ -49,6 +91,9 @@ pub fn sgemm_with<B: PanelSource + ?Sized>(isa: Isa, m: usize, n: usize, k: usiz
     assert!(ldc >= n && c.len() >= (m - 1) * ldc + n, "sgemm: output too small");
     a.check(m, k);
     assert_eq!(b.cols(), n, "sgemm: right operand has {} columns, expected {n}", b.cols());
+    if let Right::Gathered(g) = b {
+        assert!(g.row_offsets.len() >= k, "sgemm: right operand has {} rows, expected {k}", g.row_offsets.len());
+    }
     if k == 0 {
         if !accumulate {
             c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(0.0));
@@ -56,10 +101,18 @@ pub fn sgemm_with<B: PanelSource + ?Sized>(isa: Isa, m: usize, n: usize, k: usiz
         return;
     }
     let out = Output { ptr: c.as_mut_ptr(), ldc, m, n };
-    match isa {
+    let run = || match isa {
         Isa::Avx512 => drive::<kernels::Avx512>(k, a, b, out, accumulate, parallel),
         Isa::Avx2 => drive::<kernels::Avx2>(k, a, b, out, accumulate, parallel),
         Isa::Portable => drive::<kernels::Portable>(k, a, b, out, accumulate, parallel),
+    };
+    // The driver's parallel steps (pack A, then the tasks, per k-block) are cheap joins
+    // between rayon's workers, but each one started from outside the pool would wake the
+    // workers and park the caller: so the whole product runs on a worker.
+    if parallel && rayon::current_thread_index().is_none() {
+        rayon::scope(|_| run());
+    } else {
+        run();
     }
 }
 
@@ -83,7 +136,7 @@ thread_local! {
     static A_BLOCK: RefCell<AlignedBuf> = RefCell::new(AlignedBuf::default());
 }
 
-fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: &(impl PanelSource + ?Sized), out: Output, accumulate: bool, parallel: bool) {
+fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, accumulate: bool, parallel: bool) {
     let (m, n) = (out.m, out.n);
     let threads = if parallel { rayon::current_num_threads().max(1) } else { 1 };
     let m_panels = m.div_ceil(K::MR);
@@ -92,8 +145,10 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: &(impl PanelSource + ?S
     let (col_tasks, row_tasks) = (grid.col_tasks, grid.row_tasks);
     let (per_task, rows_per_task) = (n_panels.div_ceil(col_tasks), m_panels.div_ceil(row_tasks));
     with_buffer(&A_BLOCK, |a_buf| {
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
+        // equal k-blocks: a short last one would pay a whole tile load and store for little
+        let kc = k.div_ceil(k.div_ceil(KC));
+        for k0 in (0..k).step_by(kc) {
+            let kc = kc.min(k - k0);
             let a_pack = a_buf.get(m_panels * K::MR * kc);
             let pack_a = |(panel, dst): (usize, &mut [f32])| a.pack_rows(panel * K::MR, K::MR, m, k0, kc, dst);
             if threads > 1 && m_panels > 1 {
@@ -108,27 +163,57 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: &(impl PanelSource + ?S
                 let (ct, rt) = (t % col_tasks, t / col_tasks);
                 let panels = ct * per_task..((ct + 1) * per_task).min(n_panels);
                 let rows = rt * rows_per_task..((rt + 1) * rows_per_task).min(m_panels);
-                with_buffer(&B_BLOCK, |b_buf| {
-                    let b_pack = b_buf.get(panels.len() * K::NR * kc);
-                    for (q, dst) in panels.clone().zip(b_pack.chunks_mut(K::NR * kc)) {
-                        b.pack_panel(k0, kc, q * K::NR, K::NR, dst);
+                with_buffer(&B_BLOCK, |b_buf| match b {
+                    Right::Packed(source) => {
+                        let b_pack = b_buf.get(panels.len() * K::NR * kc);
+                        source.pack_panels(k0, kc, panels.start * K::NR, panels.len(), K::NR, b_pack);
+                        for r in rows.clone() {
+                            let a_panel = &a_pack[r * K::MR * kc..(r + 1) * K::MR * kc];
+                            for (q, b_panel) in panels.clone().zip(b_pack.chunks(K::NR * kc)) {
+                                let rows = PackedRows { ptr: b_panel.as_ptr(), width: K::NR };
+                                // SAFETY: tile (r, q) lies in this task's rows × columns, which no
+                                // other task writes; `tile` bounds it by the output's m × n.
+                                unsafe { tile::<K>(kc, a_panel, rows, out, r * K::MR, q * K::NR, add) };
+                            }
+                        }
                     }
-                    for r in rows.clone() {
-                        let a_panel = &a_pack[r * K::MR * kc..(r + 1) * K::MR * kc];
-                        for (q, b_panel) in panels.clone().zip(b_pack.chunks(K::NR * kc)) {
-                            // SAFETY: tile (r, q) lies in this task's rows × columns, which no
-                            // other task writes; `tile` bounds it by the output's m × n.
-                            unsafe { tile::<K>(kc, a_panel, b_panel, out, r * K::MR, q * K::NR, add) };
+                    Right::Gathered(g) => {
+                        // a panel's rows are reread from cache for every A panel: panels outer
+                        for q in panels.clone() {
+                            let j0 = q * K::NR;
+                            let offsets = &g.row_offsets[k0..k0 + kc];
+                            let whole = j0 + K::NR <= n;
+                            let packed = if whole {
+                                None
+                            } else {
+                                let dst = b_buf.get(K::NR * kc);
+                                g.pack_panels(k0, kc, j0, 1, K::NR, dst);
+                                Some(&*dst)
+                            };
+                            for r in rows.clone() {
+                                let a_panel = &a_pack[r * K::MR * kc..(r + 1) * K::MR * kc];
+                                // SAFETY: as above; a whole panel's rows lie inside `g.data`
+                                // (checked when `g` was built: every offset + cols fits).
+                                unsafe {
+                                    match packed {
+                                        None => {
+                                            let rows = GatheredRows { base: g.data.as_ptr().add(j0), offsets: offsets.as_ptr() };
+                                            tile::<K>(kc, a_panel, rows, out, r * K::MR, j0, add)
+                                        }
+                                        Some(p) => tile::<K>(kc, a_panel, PackedRows { ptr: p.as_ptr(), width: K::NR }, out, r * K::MR, j0, add),
+                                    }
+                                }
+                            }
                         }
                     }
                 });
             };
             let tasks = col_tasks * row_tasks;
-            if tasks > 1 {
+            if threads > 1 && tasks > 1 {
                 use rayon::prelude::*;
                 (0..tasks).into_par_iter().for_each(task);
             } else {
-                task(0);
+                (0..tasks).for_each(task);
             }
         }
     });
@@ -171,16 +256,16 @@ impl Grid {
 /// # Safety
 /// No other thread may access the tile's elements of `out` during the call.
 #[inline]
-unsafe fn tile<K: MicroKernel>(kc: usize, a_panel: &[f32], b_panel: &[f32], out: Output, i0: usize, j0: usize, add: bool) {
-    debug_assert!(a_panel.len() >= K::MR * kc && b_panel.len() >= K::NR * kc);
+unsafe fn tile<K: MicroKernel>(kc: usize, a_panel: &[f32], b: impl Rows, out: Output, i0: usize, j0: usize, add: bool) {
+    debug_assert!(a_panel.len() >= K::MR * kc);
     let (rows, cols) = (K::MR.min(out.m - i0), K::NR.min(out.n - j0));
     let c = out.ptr.add(i0 * out.ldc + j0);
     if rows == K::MR && cols == K::NR {
-        K::run(kc, a_panel.as_ptr(), b_panel.as_ptr(), c, out.ldc, add);
+        K::run(kc, a_panel.as_ptr(), b, c, out.ldc, add);
         return;
     }
     let mut scratch = [0f32; kernels::MAX_TILE];
-    K::run(kc, a_panel.as_ptr(), b_panel.as_ptr(), scratch.as_mut_ptr(), K::NR, false);
+    K::run(kc, a_panel.as_ptr(), b, scratch.as_mut_ptr(), K::NR, false);
     for i in 0..rows {
         let dst = std::slice::from_raw_parts_mut(c.add(i * out.ldc), cols);
         let src = &scratch[i * K::NR..i * K::NR + cols];

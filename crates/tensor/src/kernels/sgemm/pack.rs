@@ -8,9 +8,9 @@ pub trait PanelSource: Sync {
     /// The operand's column count; columns at and past it pack as zeros.
     fn cols(&self) -> usize;
 
-    /// Writes rows `k0..k0 + kc` of columns `j0..j0 + nr` into `dst` (`kc * nr` floats, row
-    /// by row).
-    fn pack_panel(&self, k0: usize, kc: usize, j0: usize, nr: usize, dst: &mut [f32]);
+    /// Writes rows `k0..k0 + kc` of columns `j0..j0 + panels * nr` into `dst` as `panels`
+    /// consecutive panels of `kc * nr` floats, each row by row.
+    fn pack_panels(&self, k0: usize, kc: usize, j0: usize, panels: usize, nr: usize, dst: &mut [f32]);
 }
 
 /// A read-only matrix over a slice: element `(i, j)` at `data[offset + i * rs + j * cs]`.
@@ -72,6 +72,14 @@ impl PanelSource for StridedMatrix<'_> {
         self.cols
     }
 
+    fn pack_panels(&self, k0: usize, kc: usize, j0: usize, panels: usize, nr: usize, dst: &mut [f32]) {
+        for (q, panel) in dst[..panels * kc * nr].chunks_exact_mut(kc * nr).enumerate() {
+            self.pack_panel(k0, kc, j0 + q * nr, nr, panel);
+        }
+    }
+}
+
+impl StridedMatrix<'_> {
     fn pack_panel(&self, k0: usize, kc: usize, j0: usize, nr: usize, dst: &mut [f32]) {
         let cols = nr.min(self.cols.saturating_sub(j0));
         for (p, row) in dst[..kc * nr].chunks_exact_mut(nr).enumerate() {
@@ -85,5 +93,69 @@ impl PanelSource for StridedMatrix<'_> {
             }
             row[cols..].fill(0.0);
         }
+    }
+}
+
+/// A matrix whose rows are contiguous runs at arbitrary offsets of one slice: row `p` is
+/// `data[row_offsets[p]..row_offsets[p] + cols]`. Convolution with stride 1 reads its im2col
+/// matrix this way from a padded image, with no packing at all.
+#[derive(Clone, Copy, Debug)]
+pub struct GatheredMatrix<'a> {
+    pub(super) data: &'a [f32],
+    pub(super) row_offsets: &'a [usize],
+    cols: usize,
+}
+
+impl<'a> GatheredMatrix<'a> {
+    /// Panics unless every row lies inside `data`.
+    pub fn new(data: &'a [f32], row_offsets: &'a [usize], cols: usize) -> Self {
+        assert!(row_offsets.iter().all(|&o| o + cols <= data.len()), "GatheredMatrix: a row reaches past its data");
+        GatheredMatrix { data, row_offsets, cols }
+    }
+}
+
+impl PanelSource for GatheredMatrix<'_> {
+    fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn pack_panels(&self, k0: usize, kc: usize, j0: usize, panels: usize, nr: usize, dst: &mut [f32]) {
+        let width = panels * nr;
+        let cols = width.min(self.cols.saturating_sub(j0));
+        for p in 0..kc {
+            let start = self.row_offsets[k0 + p] + j0;
+            put_run(dst, p, kc, nr, 0, &self.data[start..start + cols]);
+            zero_run(dst, p, kc, nr, cols, width - cols);
+        }
+    }
+}
+
+/// Writes `src` as row `p`, columns `o..o + src.len()` (relative to the block's first column)
+/// of a packed block of `kc × nr` panels, splitting it at panel edges: for sources that
+/// produce contiguous runs of a row, like convolution's image columns.
+#[inline]
+pub fn put_run(dst: &mut [f32], p: usize, kc: usize, nr: usize, o: usize, mut src: &[f32]) {
+    let mut col = o;
+    while !src.is_empty() {
+        let (q, j) = (col / nr, col % nr);
+        let len = (nr - j).min(src.len());
+        let at = q * kc * nr + p * nr + j;
+        dst[at..at + len].copy_from_slice(&src[..len]);
+        src = &src[len..];
+        col += len;
+    }
+}
+
+/// Like [`put_run`], for a run of `len` zeros.
+#[inline]
+pub fn zero_run(dst: &mut [f32], p: usize, kc: usize, nr: usize, o: usize, len: usize) {
+    let mut col = o;
+    let end = o + len;
+    while col < end {
+        let (q, j) = (col / nr, col % nr);
+        let l = (nr - j).min(end - col);
+        let at = q * kc * nr + p * nr + j;
+        dst[at..at + l].fill(0.0);
+        col += l;
     }
 }

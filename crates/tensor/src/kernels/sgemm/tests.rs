@@ -83,3 +83,39 @@ fn empty_depth_zeroes_or_keeps_the_output() {
     sgemm(2, 3, 0, &a, &b, &mut c, 3, false, false);
     assert_eq!(c, vec![0.0; 6]);
 }
+
+#[test]
+fn gathered_rows_match_the_same_matrix_packed() {
+    // rows at scattered, overlapping offsets of one slice, as a padded image's taps are
+    let (m, n, k) = (21, 100, 300);
+    let data = values(4000, 6);
+    let offsets: Vec<usize> = (0..k).map(|p| (p * 37) % 3900).collect();
+    let dense: Vec<f32> = offsets.iter().flat_map(|&o| data[o..o + n].iter().copied()).collect();
+    let av = values(m * k, 7);
+    let a = StridedMatrix::row_major(&av, m, k);
+    let want = reference(m, n, k, &a, &StridedMatrix::row_major(&dense, k, n));
+    let gathered = GatheredMatrix::new(&data, &offsets, n);
+    for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+        for parallel in [false, true] {
+            let mut c = vec![f32::NAN; m * n];
+            sgemm_right(isa, m, n, k, &a, Right::Gathered(&gathered), &mut c, n, false, parallel);
+            assert_close(&c, &want, k, &format!("{isa:?} gathered parallel={parallel}"));
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "a row reaches past its data")]
+fn gathered_rows_are_bounds_checked() {
+    GatheredMatrix::new(&[0.0; 10], &[0, 5], 6);
+}
+
+#[test]
+fn the_grid_splits_rows_when_columns_are_few_and_keeps_blocks_in_cache() {
+    // 512 columns are 11 panels: halving the 64 row panels balances two threads better
+    assert_eq!(Grid::choose(64, 11, 8, 48, 2), Grid { col_tasks: 1, row_tasks: 2 });
+    // 2048 columns exceed one packed block: at least 3 column blocks
+    assert!(Grid::choose(256, 43, 8, 48, 2).col_tasks >= 43usize.div_ceil(NC / 48));
+    // one thread: one task unless the block limit forces more
+    assert_eq!(Grid::choose(4, 5, 8, 48, 1), Grid { col_tasks: 1, row_tasks: 1 });
+}
