@@ -52,6 +52,14 @@ impl<'a> StridedMatrix<'a> {
         if rows < mr {
             dst[..mr * kc].fill(0.0);
         }
+        if self.cs == 1 && rows == 8 && mr == 8 {
+            let row = |i: usize| {
+                let start = (self.offset as isize + (i0 + i) as isize * self.rs) as usize + k0;
+                &self.data[start..start + kc]
+            };
+            interleave::<8>(std::array::from_fn(row), &mut dst[..8 * kc]);
+            return;
+        }
         for i in 0..rows {
             if self.cs == 1 {
                 let start = (self.offset as isize + (i0 + i) as isize * self.rs) as usize + k0;
@@ -63,6 +71,18 @@ impl<'a> StridedMatrix<'a> {
                     dst[p * mr + i] = self.at(i0 + i, k0 + p);
                 }
             }
+        }
+    }
+}
+
+/// `dst[p * R + i] = rows[i][p]`: `R` equal rows side by side, written straight through.
+fn interleave<const R: usize>(rows: [&[f32]; R], dst: &mut [f32]) {
+    let kc = dst.len() / R;
+    assert!(rows.iter().all(|r| r.len() == kc), "interleave: rows of unequal length");
+    for (p, column) in dst.chunks_exact_mut(R).enumerate() {
+        for (d, row) in column.iter_mut().zip(&rows) {
+            // SAFETY: p < kc == row.len(), asserted above
+            *d = unsafe { *row.get_unchecked(p) };
         }
     }
 }
