@@ -118,7 +118,7 @@ pub fn peak_gflops(threads: usize) -> (f64, String) {
     let flops_per_fma = if fma { 2.0 } else { 1.0 };
     let peak = threads as f64 * pipes * lanes * flops_per_fma * mhz / 1000.0;
     let how = format!(
-        "{threads} threads x {pipes} FMA pipes x {lanes} f32 lanes x {flops_per_fma} flops x {:.2} GHz (/proc/cpuinfo{})",
+        "{threads} threads x {pipes} FMA pipes x {lanes} f32 lanes x {flops_per_fma} flops x {:.2} GHz (/proc/cpuinfo's clock, often the nominal one: turbo can run above it{})",
         mhz / 1000.0,
         if amd && avx512 { "; on Zen 4, which halves AVX-512, the peak is half this" } else { "" }
     );

@@ -17,7 +17,9 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
     }
     let (batch, m, k, n) = (sa[0], sa[1], sa[2], sc[2]);
     match a.dtype() {
-        DType::F32 if sgemm::Isa::best() != sgemm::Isa::Portable => Ok(sgemm_batched(a, c, batch, m, k, n)),
+        // thin products (a few rows or columns) are bandwidth-bound: gemm's matrix-vector paths
+        // beat packing a whole operand for them
+        DType::F32 if m >= 8 && n >= 16 && sgemm::Isa::best() != sgemm::Isa::Portable => Ok(sgemm_batched(a, c, batch, m, k, n)),
         DType::F32 => Ok(gemm_batched::<f32>(a, c, batch, m, k, n)),
         DType::F64 => Ok(gemm_batched::<f64>(a, c, batch, m, k, n)),
         DType::F16 | DType::BF16 => {
