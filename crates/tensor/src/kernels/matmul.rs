@@ -22,10 +22,8 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         DType::F32 if m >= 8 && n >= 16 && sgemm::Isa::best() != sgemm::Isa::Portable => Ok(sgemm_batched(a, c, batch, m, k, n)),
         DType::F32 => Ok(gemm_batched::<f32>(a, c, batch, m, k, n)),
         DType::F64 => Ok(gemm_batched::<f64>(a, c, batch, m, k, n)),
-        DType::F16 | DType::BF16 => {
-            let r = gemm_batched::<f32>(&a.to_dtype(DType::F32), &c.to_dtype(DType::F32), batch, m, k, n);
-            Ok(r.to_dtype(a.dtype()))
-        }
+        // computed in f32, through the f32 choice of kernel above
+        DType::F16 | DType::BF16 => Ok(bmm(&a.to_dtype(DType::F32), &c.to_dtype(DType::F32))?.to_dtype(a.dtype())),
         dt => with_dtype!(dt, T => Ok(int_batched::<T>(a, c, batch, m, k, n))),
     }
 }

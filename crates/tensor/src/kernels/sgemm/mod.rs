@@ -22,6 +22,7 @@ pub use kernels::Isa;
 pub use pack::{put_run, zero_run, GatheredMatrix, PanelSource, StridedMatrix};
 
 use kernels::{GatheredRows, MicroKernel, PackedRows, Rows};
+use super::scratch::with_local;
 use std::cell::RefCell;
 
 /// Depth of one packed block: an `A` panel (`MR × KC`) stays in L1 while `B` panels stream.
@@ -144,7 +145,7 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, acc
     let grid = Grid::choose(m_panels, n_panels, K::MR, K::NR, threads);
     let (col_tasks, row_tasks) = (grid.col_tasks, grid.row_tasks);
     let (per_task, rows_per_task) = (n_panels.div_ceil(col_tasks), m_panels.div_ceil(row_tasks));
-    with_buffer(&A_BLOCK, |a_buf| {
+    with_local(&A_BLOCK, |a_buf| {
         // equal k-blocks: a short last one would pay a whole tile load and store for little
         let kc = k.div_ceil(k.div_ceil(KC));
         for k0 in (0..k).step_by(kc) {
@@ -163,7 +164,7 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, acc
                 let (ct, rt) = (t % col_tasks, t / col_tasks);
                 let panels = ct * per_task..((ct + 1) * per_task).min(n_panels);
                 let rows = rt * rows_per_task..((rt + 1) * rows_per_task).min(m_panels);
-                with_buffer(&B_BLOCK, |b_buf| match b {
+                with_local(&B_BLOCK, |b_buf| match b {
                     Right::Packed(source) => {
                         let b_pack = b_buf.get(panels.len() * K::NR * kc);
                         source.pack_panels(k0, kc, panels.start * K::NR, panels.len(), K::NR, b_pack);
@@ -275,15 +276,6 @@ unsafe fn tile<K: MicroKernel>(kc: usize, a_panel: &[f32], b: impl Rows, out: Ou
             dst.copy_from_slice(src);
         }
     }
-}
-
-/// Runs `f` with this thread's buffer, or with a fresh one when the thread's is in use: a rayon
-/// worker waiting inside one product may pick up a task of another.
-fn with_buffer<R>(key: &'static std::thread::LocalKey<RefCell<AlignedBuf>>, f: impl FnOnce(&mut AlignedBuf) -> R) -> R {
-    key.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut AlignedBuf::default()),
-    })
 }
 
 /// A growable f32 buffer whose slices start on a 64-byte (cache line) boundary.
