@@ -12,6 +12,7 @@ pub struct Module<'a> {
     ep: &'a ExportedProgram,
     in_spec: TreeSpec,
     out_spec: TreeSpec,
+    memory_budget: Option<u64>,
 }
 
 impl ExportedProgram {
@@ -23,7 +24,7 @@ impl ExportedProgram {
             return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
         }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
-        Ok(Module { ep: self, in_spec: TreeSpec::parse(&sig.in_spec)?, out_spec: TreeSpec::parse(&sig.out_spec)? })
+        Ok(Module { ep: self, in_spec: TreeSpec::parse(&sig.in_spec)?, out_spec: TreeSpec::parse(&sig.out_spec)?, memory_budget: None })
     }
 
     fn root_call_signature(&self) -> Option<&crate::schema::ModuleCallSignature> {
@@ -41,6 +42,15 @@ impl ExportedProgram {
 }
 
 impl Module<'_> {
+    /// Limits each call to `bytes` of tensor memory held at once (intermediates and outputs
+    /// allocated on the calling thread; the inputs and the program's memory-mapped weights are
+    /// not counted). A call that would go past it fails with an error naming the node and the
+    /// bytes, as an allocation the system refuses does.
+    pub fn with_memory_budget(mut self, bytes: u64) -> Self {
+        self.memory_budget = Some(bytes);
+        self
+    }
+
     /// Calls the program with positional and keyword arguments.
     pub fn call(&self, args: Vec<PyTree>, kwargs: Vec<(String, PyTree)>) -> Result<PyTree> {
         let tree = PyTree::Tuple(vec![
@@ -58,7 +68,11 @@ impl Module<'_> {
     /// flat outputs.
     pub fn call_flat(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
         self.ep.check_inputs(&inputs)?;
-        self.ep.run(inputs)
+        let run = || tensor::alloc::catch(|| self.ep.run(inputs)).unwrap_or_else(|e| Err(Error::msg(e.to_string())));
+        match self.memory_budget {
+            Some(bytes) => tensor::alloc::with_budget(&tensor::alloc::MemoryBudget::new(bytes), run),
+            None => run(),
+        }
     }
 
     pub fn in_spec(&self) -> &TreeSpec {

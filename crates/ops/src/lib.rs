@@ -6,6 +6,7 @@
 pub mod args;
 pub mod aten;
 pub mod meta;
+pub mod random;
 pub mod registry;
 pub mod schema;
 pub mod value;

@@ -50,10 +50,12 @@ impl OpDef {
         self.schema.qualified_name()
     }
 
-    /// Binds arguments and runs the kernel.
+    /// Binds arguments and runs the kernel. Memory the kernel cannot have is this call's error
+    /// (the operator boundary of [`tensor::alloc`]), never an abort.
     pub fn call(&self, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
         let args = Args::bind(&self.schema, positional, kwargs)?;
-        (self.kernel)(&args).map_err(|e| Error::msg(format!("{}: {}", self.name(), e.0.trim_start_matches(&format!("{}: ", self.name())))))
+        let result = tensor::alloc::catch(|| (self.kernel)(&args)).unwrap_or_else(|e| Err(e.into()));
+        result.map_err(|e| Error::msg(format!("{}: {}", self.name(), e.0.trim_start_matches(&format!("{}: ", self.name())))))
     }
 }
 

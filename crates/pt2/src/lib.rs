@@ -22,8 +22,10 @@ pub mod run;
 
 pub use ir::pytree::PyTree;
 pub use ir::{Error, ExportedProgram};
+pub use ops::random::manual_seed;
 pub use ops::{Registry, Value};
-pub use serialize::{load, save};
+pub use serialize::{load, load_within, save, LoadLimits};
+pub use tensor::alloc::{AllocError, MemoryBudget};
 pub use tensor::{DType, Tensor};
 
 /// Writing models: the torch-like front end and `export`.

@@ -43,13 +43,20 @@ enum Command {
     Verify {
         /// The .pt2 file.
         file: PathBuf,
+        /// Also check every entry's bytes (weights included) against the zip's CRC-32.
+        #[arg(long)]
+        deep: bool,
     },
     /// Load a PT2 archive and save it again (a round trip through pt2's reader and writer).
     Resave {
         /// The .pt2 file to read.
         input: PathBuf,
         /// Where to write.
-        output: PathBuf,
+        #[arg(short, long, required_unless_present = "output_positional")]
+        output: Option<PathBuf>,
+        /// The old spelling, `pt2 resave IN OUT` (deprecated: use -o).
+        #[arg(hide = true, conflicts_with = "output")]
+        output_positional: Option<PathBuf>,
     },
     /// Measure kernel speed.
     #[command(subcommand)]
@@ -184,13 +191,13 @@ enum Conformance {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Resave { input, output } => match serialize::load(&input).and_then(|ep| serialize::save(&ep, &output)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("pt2: {e}");
-                ExitCode::from(1)
+        Command::Resave { input, output, output_positional } => {
+            if output_positional.is_some() {
+                eprintln!("pt2: note: `pt2 resave IN OUT` is deprecated; write `pt2 resave IN -o OUT`");
             }
-        },
+            let output = output.or(output_positional).expect("clap requires one of them");
+            resave(&input, &output)
+        }
         Command::Run { file, inputs, output } => match pt2::run::run_file(&file, &inputs, &output) {
             Ok(summary) => {
                 println!("{summary}");
@@ -201,15 +208,19 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Verify { file } => {
-            let ep = match serialize::load(&file) {
-                Ok(ep) => ep,
+        Command::Verify { file, deep } => {
+            let loaded = serialize::Archive::open(&file).and_then(|archive| Ok((archive.load_main()?, archive)));
+            let (ep, archive) = match loaded {
+                Ok(loaded) => loaded,
                 Err(e) => {
                     eprintln!("pt2: {e}");
                     return ExitCode::from(1);
                 }
             };
-            let problems = ep.verify(ops::Registry::global());
+            let mut problems = ep.verify(ops::Registry::global());
+            if deep {
+                problems.extend(archive.verify_checksums());
+            }
             for p in &problems {
                 println!("{}: {p}", file.display());
             }
@@ -365,7 +376,7 @@ fn main() -> ExitCode {
                         }
                     }
                     println!("{}", report.summary());
-                    ExitCode::SUCCESS
+                    all_passed(report.cases.iter().all(|c| c.outcome.is_ok() && !matches!(c.multiset, Some(Some(_)))))
                 }
                 Err(e) => {
                     eprintln!("pt2: {e}");
@@ -393,7 +404,7 @@ fn main() -> ExitCode {
                 }
             }
             println!("{}", report.summary());
-            ExitCode::SUCCESS
+            all_passed(report.passed() == report.archives.len())
         }
         Command::Conformance(Conformance::Ops { dir, filter, table, core_ops }) => {
             let registry = ops::Registry::global();
@@ -422,8 +433,27 @@ fn main() -> ExitCode {
                 }
             }
             println!("{}", report.summary());
-            ExitCode::SUCCESS
+            all_passed(report.passed() == report.cases.len())
         }
+    }
+}
+
+fn resave(input: &std::path::Path, output: &std::path::Path) -> ExitCode {
+    match serialize::load(input).and_then(|ep| serialize::save(&ep, output)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pt2: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A conformance run's exit status: 1 when any case did not pass, so scripts and CI can tell.
+fn all_passed(yes: bool) -> ExitCode {
+    if yes {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -4,5 +4,5 @@
 pub mod archive;
 pub mod write;
 
-pub use archive::{load, Archive};
+pub use archive::{load, load_within, Archive, LoadLimits};
 pub use write::{save, write_archive};

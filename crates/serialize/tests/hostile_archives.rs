@@ -77,3 +77,44 @@ fn huge_declared_shapes_and_cycles_are_caught_before_running() {
     let e = cyclic.module().err().expect("a cycle must be refused").to_string();
     assert!(e.contains("node `add`") && e.contains("before it is defined"), "{e}");
 }
+
+/// `Add(Add(... Symbol('s27') ..., Integer(1)), Integer(1))`, `depth` levels deep.
+fn nested_size(depth: usize) -> String {
+    format!("{}Symbol('s27', positive=True, integer=True){}", "Add(".repeat(depth), ", Integer(1))".repeat(depth))
+}
+
+#[test]
+fn deeply_nested_size_expressions_are_refused_at_load() {
+    let as_expr = |depth: usize| {
+        move |t: &str| t.replacen("\"sizes\": [{\"as_int\": ", &format!("\"sizes\": [{{\"as_expr\": {{\"expr_str\": \"{}\", \"hint\": null}}}}, {{\"as_int\": ", nested_size(depth)), 1)
+    };
+    // 100,000 levels (3.5 MB of text): refused by length before any parsing
+    let e = load_err(&rewrite("nested-100000", "models/model.json", as_expr(100_000)));
+    assert!(e.contains("models/model.json") && e.contains("tensor_values[`") && e.contains("past the limit of 65536"), "{e}");
+    assert!(e.len() < 1000, "the message quotes a bounded part of the expression: {} bytes", e.len());
+    // 1,000 levels (35 KB): refused by depth
+    let e = load_err(&rewrite("nested-1000", "models/model.json", as_expr(1000)));
+    assert!(e.contains("models/model.json") && e.contains("deeper than the limit of 200 levels"), "{e}");
+    // a limit raised by the caller lets it through the loader
+    let limits = serialize::LoadLimits { expr: symbolic::ParseLimits { max_depth: 2000, max_len: 1 << 20 }, ..Default::default() };
+    assert!(serialize::load_within(rewrite("nested-raised", "models/model.json", as_expr(1000)), limits).is_ok());
+}
+
+#[test]
+fn deep_verification_finds_a_changed_weight_byte() {
+    // the weight file's bytes change; the zip directory keeps the CRC of the original
+    let bytes = std::fs::read(fixture()).unwrap();
+    let archive = serialize::Archive::open(&fixture()).unwrap();
+    assert!(archive.verify_checksums().is_empty(), "{:?}", archive.verify_checksums());
+    let mut zin = zip::ZipArchive::new(Cursor::new(bytes.clone())).unwrap();
+    let start = zin.by_name("program/data/weights/weight_0").unwrap().data_start() as usize;
+    let mut corrupt = bytes;
+    corrupt[start + 17] ^= 0x40;
+    let path = std::env::temp_dir().join(format!("pt2-hostile-{}-crc.pt2", std::process::id()));
+    std::fs::write(&path, corrupt).unwrap();
+    // an ordinary load does not read every byte; the deep check does
+    assert!(serialize::load(&path).is_ok());
+    let bad = serialize::Archive::open(&path).unwrap().verify_checksums();
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(bad[0].starts_with("program/data/weights/weight_0: CRC-32"), "{bad:?}");
+}

@@ -23,7 +23,7 @@ mod simplify;
 
 pub use dims::{ConstraintViolation, DerivedDim, Dim, DimSpec};
 pub use expr::{floor_div, python_mod, CmpOp, Expr};
-pub use parse::ParseError;
+pub use parse::{ParseError, ParseLimits};
 pub use range::{Bound, ValueRange};
 pub use runtime::{InputConstraints, SizeViolation};
 pub use shape_env::{Guard, ShapeEnv, SymbolInfo, SymbolicError};

@@ -11,14 +11,53 @@ pub struct ParseError {
     pub why: String,
 }
 
+/// Bounds on the text the parsers accept, so that a hostile archive's expression is refused
+/// with a message instead of overflowing the stack or holding megabytes of terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// Deepest nesting of calls, parentheses and unary operators.
+    pub max_depth: usize,
+    /// Longest text, in bytes.
+    pub max_len: usize,
+}
+
+impl Default for ParseLimits {
+    /// Nesting 200 deep and 64 KiB of text: far past any size expression PyTorch writes (a few
+    /// levels, a few hundred bytes), far below what the recursive parser and the recursive
+    /// algorithms over the tree can take on a 2 MiB thread stack.
+    fn default() -> ParseLimits {
+        ParseLimits { max_depth: 200, max_len: 64 * 1024 }
+    }
+}
+
 pub(crate) struct Cursor<'a> {
     pub s: &'a [u8],
     pub pos: usize,
+    depth: usize,
+    limits: ParseLimits,
 }
 
 impl Cursor<'_> {
     pub fn new(text: &str) -> Cursor<'_> {
-        Cursor { s: text.as_bytes(), pos: 0 }
+        Cursor::with_limits(text, ParseLimits::default())
+    }
+
+    fn with_limits(text: &str, limits: ParseLimits) -> Cursor<'_> {
+        Cursor { s: text.as_bytes(), pos: 0, depth: 0, limits }
+    }
+
+    /// One level deeper; refused past the limit. (An error ends the parse, so the matching
+    /// `ascend` is skipped only when nothing follows.)
+    fn descend(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(format!("nested deeper than the limit of {} levels (at offset {})", self.limits.max_depth, self.pos));
+        }
+        Ok(())
+    }
+
+    fn ascend(&mut self) {
+        self.depth -= 1;
     }
 
     pub fn peek(&mut self) -> Option<u8> {
@@ -84,7 +123,16 @@ impl Cursor<'_> {
     }
 
     fn error(&self, text: &str, why: String) -> ParseError {
-        ParseError { text: text.into(), why }
+        ParseError { text: shortened(text), why }
+    }
+}
+
+/// The text as an error shows it: whole when short, its first 120 characters otherwise.
+fn shortened(text: &str) -> String {
+    const SHOWN: usize = 120;
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &text[..cut], text.len()),
+        None => text.to_string(),
     }
 }
 
@@ -182,6 +230,13 @@ impl Srepr<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr, String> {
+        self.0.descend()?;
+        let e = self.term();
+        self.0.ascend();
+        e
+    }
+
+    fn term(&mut self) -> Result<Expr, String> {
         match self.0.peek() {
             Some(b'\'') => {
                 self.0.pos += 1;
@@ -220,6 +275,13 @@ struct Infix<'a>(Cursor<'a>);
 
 impl Infix<'_> {
     fn expr(&mut self) -> Result<Expr, String> {
+        self.0.descend()?;
+        let e = self.disjunction();
+        self.0.ascend();
+        e
+    }
+
+    fn disjunction(&mut self) -> Result<Expr, String> {
         let mut terms = vec![self.conjunction()?];
         while self.0.keyword("or") || self.0.eat("|") {
             terms.push(self.conjunction()?);
@@ -237,7 +299,10 @@ impl Infix<'_> {
 
     fn negation(&mut self) -> Result<Expr, String> {
         if self.0.keyword("not") || self.0.eat("~") {
-            return Ok(Expr::not(self.negation()?));
+            self.0.descend()?;
+            let inner = self.negation()?;
+            self.0.ascend();
+            return Ok(Expr::not(inner));
         }
         self.comparison()
     }
@@ -283,6 +348,13 @@ impl Infix<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, String> {
+        self.0.descend()?;
+        let e = self.signed();
+        self.0.ascend();
+        e
+    }
+
+    fn signed(&mut self) -> Result<Expr, String> {
         if self.0.peek() == Some(b'-') {
             self.0.pos += 1;
             return Ok(-self.unary()?);
@@ -331,10 +403,25 @@ impl Infix<'_> {
     }
 }
 
+/// Refuses text longer than the limit before any parsing.
+fn check_len(text: &str, limits: ParseLimits) -> Result<(), ParseError> {
+    if text.len() > limits.max_len {
+        return Err(ParseError { text: shortened(text), why: format!("{} bytes, past the limit of {}", text.len(), limits.max_len) });
+    }
+    Ok(())
+}
+
 impl Expr {
-    /// Parses SymPy's `srepr` form, as PT2 archives store sizes, keeping the tree as written.
+    /// Parses SymPy's `srepr` form, as PT2 archives store sizes, keeping the tree as written,
+    /// within the default [`ParseLimits`].
     pub fn parse_srepr(text: &str) -> Result<Expr, ParseError> {
-        let mut p = Srepr(Cursor::new(text));
+        Expr::parse_srepr_within(text, ParseLimits::default())
+    }
+
+    /// [`Expr::parse_srepr`] within the given limits.
+    pub fn parse_srepr_within(text: &str, limits: ParseLimits) -> Result<Expr, ParseError> {
+        check_len(text, limits)?;
+        let mut p = Srepr(Cursor::with_limits(text, limits));
         let e = p.expr().map_err(|why| p.0.error(text, why))?;
         if !p.0.at_end() {
             return Err(p.0.error(text, format!("trailing text at offset {}", p.0.pos)));
@@ -342,8 +429,10 @@ impl Expr {
         Ok(e)
     }
 
-    /// Parses PyTorch's printed form (`2*s0 + 1`, `Eq(s0, s1)`, `s0 <= 16`), in canonical form.
+    /// Parses PyTorch's printed form (`2*s0 + 1`, `Eq(s0, s1)`, `s0 <= 16`), in canonical form,
+    /// within the default [`ParseLimits`].
     pub fn parse(text: &str) -> Result<Expr, ParseError> {
+        check_len(text, ParseLimits::default())?;
         let mut p = Infix(Cursor::new(text));
         let e = p.expr().map_err(|why| p.0.error(text, why))?;
         if !p.0.at_end() {
@@ -374,6 +463,21 @@ mod tests {
         assert_eq!(Expr::parse("2*s0 + s1 - s0").unwrap(), Expr::parse("s1 + s0").unwrap());
         assert_eq!(Expr::parse("(s0//2)").unwrap(), Expr::parse("((s0)//(2))").unwrap());
         assert_eq!(Expr::parse("s0 % 2").unwrap(), Expr::parse("PythonMod(s0, 2)").unwrap());
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_not_a_stack_overflow() {
+        let deep = |n: usize| format!("{}Symbol('s27', integer=True){}", "Add(".repeat(n), ", Integer(1))".repeat(n));
+        assert!(Expr::parse_srepr(&deep(150)).is_ok());
+        let e = Expr::parse_srepr_within(&deep(100_000), ParseLimits { max_depth: 200, max_len: usize::MAX }).unwrap_err();
+        assert!(e.why.contains("deeper than the limit of 200"), "{e}");
+        assert!(e.to_string().len() < 400, "the message quotes a bounded part of the text: {e}");
+        let e = Expr::parse_srepr(&deep(100_000)).unwrap_err();
+        assert!(e.why.contains("past the limit of 65536"), "{e}");
+        let e = Expr::parse(&format!("{}s0{}", "(".repeat(100_000), ")".repeat(100_000))).unwrap_err();
+        assert!(e.why.contains("past the limit"), "{e}");
+        let e = Expr::parse(&format!("{}s0", "-".repeat(5_000))).unwrap_err();
+        assert!(e.why.contains("deeper than the limit"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! memory-mapped storage, type promotion, broadcasting, and the CPU compute primitives the
 //! operator kernels are built from.
 
+pub mod alloc;
 pub mod dtype;
 pub mod kernels;
 pub mod promote;
@@ -28,6 +29,12 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<alloc::AllocError> for Error {
+    fn from(e: alloc::AllocError) -> Error {
+        Error(e.to_string())
+    }
+}
 
 /// Returns early with an [`Error`] built from a format string.
 #[macro_export]

@@ -18,8 +18,10 @@ pub fn contiguous_strides(shape: &[usize]) -> Strides {
     strides
 }
 
+/// The element count of a shape; saturates at `usize::MAX` (a size no allocation can have)
+/// instead of wrapping, so that a huge broadcast view is refused when materialized.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).unwrap_or(usize::MAX)
 }
 
 /// Wraps a possibly negative dim into `0..rank` (rank 0 accepts -1 and 0, as PyTorch does).

@@ -8,6 +8,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use memmap2::MmapMut;
 
+use crate::alloc::Charge;
+
 /// A vector of plain elements, owned by a storage without copying it into bytes.
 pub trait ElementVec: Send + Sync {
     fn bytes(&self) -> &[u8];
@@ -35,8 +37,15 @@ pub enum Buffer {
 }
 
 impl Buffer {
+    /// `len` zero bytes. A size that cannot be had unwinds to the operator boundary
+    /// ([`crate::alloc`]).
     pub fn zeroed(len: usize) -> Buffer {
-        Buffer::Heap { words: vec![0u64; len.div_ceil(8)], len }
+        Buffer::try_zeroed(len).unwrap_or_else(|e| crate::alloc::fail(e))
+    }
+
+    /// `len` zero bytes, or why they cannot be had.
+    pub fn try_zeroed(len: usize) -> Result<Buffer, crate::alloc::AllocError> {
+        Ok(Buffer::Heap { words: crate::alloc::try_vec_filled(0u64, len.div_ceil(8))?, len })
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Buffer {
@@ -82,11 +91,20 @@ impl Buffer {
 /// The storage behind one or more tensor views.
 pub struct Storage {
     buffer: RwLock<Buffer>,
+    /// The bytes counted against the call's memory budget, released with the storage.
+    _charge: Option<Charge>,
 }
 
 impl Storage {
+    /// A storage owning `buffer`. Heap memory is counted against the thread's memory budget if
+    /// one is in force ([`crate::alloc::with_budget`]); past it, this unwinds to the operator
+    /// boundary.
     pub fn new(buffer: Buffer) -> Arc<Storage> {
-        Arc::new(Storage { buffer: RwLock::new(buffer) })
+        let charge = match &buffer {
+            Buffer::Mapped { .. } => None,
+            heap => Charge::for_new_storage(heap.len() as u64),
+        };
+        Arc::new(Storage { buffer: RwLock::new(buffer), _charge: charge })
     }
 
     /// A storage over `len` bytes of a mapping starting at `start`. Returns `None` if the region

@@ -44,18 +44,48 @@ impl Tensor {
     }
 
     /// A tensor of `dtype` and `shape` with every element `value` (converted as by a cast).
+    /// Fails with the bytes asked for when the memory cannot be had.
+    pub fn try_full(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        with_dtype!(dtype, T => Tensor::filled(shape, T::from_f64(value)))
+    }
+
+    /// Like [`Tensor::try_full`] with an integer value, exact for every integer dtype.
+    pub fn try_full_i64(shape: &[usize], value: i64, dtype: DType) -> Result<Tensor> {
+        with_dtype!(dtype, T => Tensor::filled(shape, T::from_i64(value)))
+    }
+
+    /// A tensor of zeros (over 8-byte aligned memory, so any dtype can view it); fails when the
+    /// memory cannot be had.
+    pub fn try_zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::zeros_within(shape, dtype)?)
+    }
+
+    fn zeros_within(shape: &[usize], dtype: DType) -> std::result::Result<Tensor, crate::alloc::AllocError> {
+        let buffer = crate::alloc::bytes_for(crate::alloc::elements(shape), dtype.size())
+            .and_then(|bytes| Buffer::try_zeroed(bytes as usize))
+            .map_err(|e| e.for_tensor(shape, dtype))?;
+        Ok(Tensor::from_storage(Storage::new(buffer), dtype, shape, &contiguous_strides(shape), 0))
+    }
+
+    fn filled<T: Element>(shape: &[usize], value: T) -> Result<Tensor> {
+        Tensor::from_vec(crate::alloc::try_tensor_vec(value, shape)?, shape)
+    }
+
+    /// [`Tensor::try_full`] where there is no error path. When the memory cannot be had, this
+    /// unwinds with an [`AllocError`](crate::alloc::AllocError) that the operator boundary turns
+    /// into the operator's error ([`crate::alloc`]); outside an operator, use the `try_` form.
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
-        with_dtype!(dtype, T => Tensor::from_vec(vec![T::from_f64(value); shape::numel(shape)], shape).unwrap())
+        with_dtype!(dtype, T => Tensor::from_vec(crate::alloc::tensor_vec(T::from_f64(value), shape), shape).expect("sized by shape"))
     }
 
-    /// Like [`Tensor::full`] with an integer value, exact for every integer dtype.
+    /// [`Tensor::try_full_i64`] where there is no error path (see [`Tensor::full`]).
     pub fn full_i64(shape: &[usize], value: i64, dtype: DType) -> Tensor {
-        with_dtype!(dtype, T => Tensor::from_vec(vec![T::from_i64(value); shape::numel(shape)], shape).unwrap())
+        with_dtype!(dtype, T => Tensor::from_vec(crate::alloc::tensor_vec(T::from_i64(value), shape), shape).expect("sized by shape"))
     }
 
+    /// [`Tensor::try_zeros`] where there is no error path (see [`Tensor::full`]).
     pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
-        let n = shape::numel(shape) * dtype.size();
-        Tensor::from_storage(Storage::new(Buffer::zeroed(n)), dtype, shape, &contiguous_strides(shape), 0)
+        Tensor::zeros_within(shape, dtype).unwrap_or_else(|e| crate::alloc::fail(e))
     }
 
     /// A tensor from any storage and layout. The layout is not checked against the storage:
@@ -174,7 +204,7 @@ impl Tensor {
                 convert_slice::<S, T>(&src)
             });
         }
-        let mut out = vec![T::default(); self.numel()];
+        let mut out = crate::alloc::tensor_vec(T::default(), &self.shape);
         let guard = self.storage.read();
         let all: &[T] = bytemuck::cast_slice(guard.bytes());
         if self.is_contiguous() {

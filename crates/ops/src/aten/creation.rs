@@ -3,8 +3,6 @@
 //! Default dtypes follow PyTorch: float32 for floating values and unspecified `zeros`/`ones`,
 //! int64 for integer ranges and fills, the input's dtype for `*_like` and `new_*`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use tensor::{DType, Scalar, Tensor};
 
 use super::common::*;
@@ -190,37 +188,17 @@ fn tri_indices(a: &Args, lower: bool) -> Result<Value> {
     Ok(Tensor::from_vec(rs, &[2, n])?.to_dtype(a.opt_dtype("dtype")?.unwrap_or(DType::I64)).into())
 }
 
-/// A process-wide xorshift generator: random operators are `Nondeterministic`, so their values
-/// only need to be well distributed, not PyTorch's.
-fn next_u64() -> u64 {
-    static STATE: AtomicU64 = AtomicU64::new(0x2545_F491_4F6C_DD1D);
-    let mut x = STATE.load(Ordering::Relaxed);
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    STATE.store(x, Ordering::Relaxed);
-    x
-}
-
-fn uniform() -> f64 {
-    (next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 fn random_tensor(a: &Args, normal: bool) -> Result<Value> {
     let shape = sizes(a, "size")?;
-    let n: usize = shape.iter().product();
-    let v: Vec<f64> = (0..n)
-        .map(|_| {
-            if normal {
-                // Box-Muller
-                let (u1, u2) = (uniform().max(f64::MIN_POSITIVE), uniform());
-                (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-            } else {
-                uniform()
-            }
-        })
-        .collect();
-    Ok(Tensor::from_vec(v, &shape)?.to_dtype(a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
+    let dtype = a.opt_dtype("dtype")?.unwrap_or(DType::F32);
+    let mut v = tensor::alloc::try_tensor_vec(0f64, &shape)?;
+    let bits = crate::random::precision_bits(dtype);
+    crate::random::with_generator(|g| {
+        for x in &mut v {
+            *x = if normal { g.normal() } else { g.uniform_bits(bits) };
+        }
+    });
+    Ok(Tensor::from_vec(v, &shape)?.to_dtype(dtype).into())
 }
 
 fn randperm(a: &Args) -> Result<Value> {
@@ -228,10 +206,12 @@ fn randperm(a: &Args) -> Result<Value> {
     if n < 0 {
         bail!("n must be non-negative, got {n}");
     }
-    let mut v: Vec<i64> = (0..n).collect();
-    for i in (1..v.len()).rev() {
-        let j = (next_u64() % (i as u64 + 1)) as usize;
-        v.swap(i, j);
-    }
+    let mut v: Vec<i64> = tensor::alloc::try_tensor_vec(0i64, &[n as usize])?;
+    v.iter_mut().zip(0..).for_each(|(x, i)| *x = i);
+    crate::random::with_generator(|g| {
+        for i in (1..v.len()).rev() {
+            v.swap(i, g.below(i as u64 + 1) as usize);
+        }
+    });
     Ok(Tensor::from_vec(v, &[n as usize])?.to_dtype(a.opt_dtype("dtype")?.unwrap_or(DType::I64)).into())
 }

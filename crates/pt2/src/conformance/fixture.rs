@@ -116,21 +116,54 @@ pub struct Tolerance {
 
 /// Compares a result with the recorded one. `Err` says where and how they differ.
 pub fn compare(got: &Value, want: &Value, tol: Tolerance, path: &str) -> Result<(), String> {
+    compare_with(got, want, &|_| tol, path)
+}
+
+/// Like [`compare`], with the tolerance chosen by each recorded tensor's dtype.
+pub fn compare_with(got: &Value, want: &Value, tol: &dyn Fn(DType) -> Tolerance, path: &str) -> Result<(), String> {
     match (got, want) {
-        (Value::Tensor(g), Value::Tensor(w)) => compare_tensors(g, w, tol, path),
+        (Value::Tensor(g), Value::Tensor(w)) => compare_tensors(g, w, tol(w.dtype()), path),
         (Value::List(g), Value::List(w)) => {
-            if g.len() != w.len() {
-                return Err(format!("{path}: {} outputs, expected {}", g.len(), w.len()));
-            }
-            for (i, (a, b)) in g.iter().zip(w).enumerate() {
-                compare(a, b, tol, &format!("{path}[{i}]"))?;
-            }
-            Ok(())
+            same_length(g, w, path)?;
+            g.iter().zip(w).enumerate().try_for_each(|(i, (a, b))| compare_with(a, b, tol, &format!("{path}[{i}]")))
         }
-        (Value::Float(a), Value::Float(b)) => close(*a, *b, tol).then_some(()).ok_or_else(|| format!("{path}: {a} != {b}")),
+        (Value::Float(a), Value::Float(b)) => {
+            close(*a, *b, tol(DType::F64)).then_some(()).ok_or_else(|| format!("{path}: {a} != {b}"))
+        }
         (a, b) if a == b => Ok(()),
         (a, b) => Err(format!("{path}: got {a:?}, expected {b:?}")),
     }
+}
+
+/// Compares only what does not depend on values: the structure, each tensor's dtype and shape,
+/// and non-tensor values exactly (for random operators, whose values cannot match PyTorch's).
+pub fn compare_layout(got: &Value, want: &Value, path: &str) -> Result<(), String> {
+    match (got, want) {
+        (Value::Tensor(g), Value::Tensor(w)) => same_dtype_and_shape(g, w, path),
+        (Value::List(g), Value::List(w)) => {
+            same_length(g, w, path)?;
+            g.iter().zip(w).enumerate().try_for_each(|(i, (a, b))| compare_layout(a, b, &format!("{path}[{i}]")))
+        }
+        (a, b) if a == b => Ok(()),
+        (a, b) => Err(format!("{path}: got {a:?}, expected {b:?}")),
+    }
+}
+
+fn same_length(g: &[Value], w: &[Value], path: &str) -> Result<(), String> {
+    if g.len() != w.len() {
+        return Err(format!("{path}: {} outputs, expected {}", g.len(), w.len()));
+    }
+    Ok(())
+}
+
+fn same_dtype_and_shape(g: &Tensor, w: &Tensor, path: &str) -> Result<(), String> {
+    if g.dtype() != w.dtype() {
+        return Err(format!("{path}: dtype {} but PyTorch gives {}", g.dtype().name(), w.dtype().name()));
+    }
+    if g.shape() != w.shape() {
+        return Err(format!("{path}: shape {:?} but PyTorch gives {:?}", g.shape(), w.shape()));
+    }
+    Ok(())
 }
 
 fn close(a: f64, b: f64, tol: Tolerance) -> bool {
@@ -144,12 +177,7 @@ fn close(a: f64, b: f64, tol: Tolerance) -> bool {
 }
 
 fn compare_tensors(g: &Tensor, w: &Tensor, tol: Tolerance, path: &str) -> Result<(), String> {
-    if g.dtype() != w.dtype() {
-        return Err(format!("{path}: dtype {} but PyTorch gives {}", g.dtype().name(), w.dtype().name()));
-    }
-    if g.shape() != w.shape() {
-        return Err(format!("{path}: shape {:?} but PyTorch gives {:?}", g.shape(), w.shape()));
-    }
+    same_dtype_and_shape(g, w, path)?;
     if w.dtype().is_float() {
         let (gv, wv) = (g.to_f64_vec(), w.to_f64_vec());
         let mut bad = 0;

@@ -4,3 +4,4 @@ pub mod decompose;
 pub mod fixture;
 pub mod ops;
 pub mod programs;
+pub mod tolerance;

@@ -17,7 +17,7 @@ pub const TOLERANCE: Tolerance = Tolerance { rtol: 1e-4, atol: 1e-5 };
 pub struct ArchiveResult {
     pub case: String,
     pub archive: String,
-    pub outcome: Result<(), String>,
+    pub outcome: Result<Checked, String>,
 }
 
 pub struct Report {
@@ -47,7 +47,7 @@ impl Report {
         s.push_str(&format!("**{}**\n\n| case | archive | result |\n|---|---|---|\n", self.summary()));
         for a in &self.archives {
             let r = match &a.outcome {
-                Ok(()) => "pass".to_string(),
+                Ok(_) => "pass".to_string(),
                 Err(e) => format!("FAIL: {}", e.replace('|', "\\|").replace('\n', " ")),
             };
             s.push_str(&format!("| {} | {} | {} |\n", a.case, a.archive, r));
@@ -77,16 +77,31 @@ pub fn leaves(list: &Json, store: &TensorStore) -> Result<Vec<Value>, String> {
     list.as_array().ok_or("expected a list of leaves")?.iter().map(|v| value_of(v, store)).collect()
 }
 
-fn run_archive(path: &Path, case: &Json, store: &TensorStore) -> Result<(), String> {
+fn run_archive(path: &Path, case: &Json, store: &TensorStore) -> Result<Checked, String> {
     let ep = serialize::load(path).map_err(|e| format!("load: {e}"))?;
     check_program(&ep, case, store)
 }
 
+/// What a passing archive was checked on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    /// Input sets run, outputs compared.
+    pub sets: usize,
+    /// Input sets refused (recorded by PyTorch, or one of a changed rank where it recorded none).
+    pub rejects: usize,
+}
+
 /// Runs every input set of `case` through `ep` (outputs must match) and every reject set
-/// (each must be refused; plain guards must read as PyTorch's).
-pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore) -> Result<(), String> {
+/// (each must be refused; plain guards must read as PyTorch's). A case with no input set is an
+/// error, not a pass; where PyTorch recorded no reject, the first tensor input with one more
+/// leading dimension is refused instead (PyTorch's `ep.module()` refuses a rank change).
+pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore) -> Result<Checked, String> {
     let module = ep.module().map_err(|e| format!("module: {e}"))?;
-    for (i, set) in case["sets"].as_array().into_iter().flatten().enumerate() {
+    let sets = case["sets"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if sets.is_empty() {
+        return Err("case.json records no input set: nothing to check".into());
+    }
+    for (i, set) in sets.iter().enumerate() {
         let inputs = leaves(&set["inputs"], store)?;
         let want = leaves(&set["outputs"], store)?;
         // inputs are copied so that a program mutating its inputs does not change the fixture
@@ -100,7 +115,8 @@ pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore)
         let got = module.call_flat(inputs).map_err(|e| format!("set {i}: {e}"))?;
         compare(&Value::List(got), &Value::List(want), TOLERANCE, &format!("set {i} outputs"))?;
     }
-    for (i, reject) in case["rejects"].as_array().into_iter().flatten().enumerate() {
+    let rejects = case["rejects"].as_array().map(Vec::as_slice).unwrap_or_default();
+    for (i, reject) in rejects.iter().enumerate() {
         let inputs = leaves(&reject["inputs"], store)?;
         let theirs = reject["pytorch_error"].as_str().unwrap_or_default();
         match ep.check_inputs(&inputs) {
@@ -113,7 +129,17 @@ pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore)
             Err(_) => {}
         }
     }
-    Ok(())
+    if rejects.is_empty() {
+        let mut inputs = leaves(&sets[0]["inputs"], store)?;
+        let first = inputs.iter().position(|v| matches!(v, Value::Tensor(_))).ok_or("no reject recorded and no tensor input to change")?;
+        if let Value::Tensor(t) = &inputs[first] {
+            inputs[first] = Value::Tensor(t.unsqueeze(0).map_err(|e| e.to_string())?);
+        }
+        if ep.check_inputs(&inputs).is_ok() {
+            return Err(format!("input {first} with one more dimension was accepted; PyTorch refuses a change of rank"));
+        }
+    }
+    Ok(Checked { sets: sets.len(), rejects: rejects.len().max(1) })
 }
 
 /// The case folders (those holding a `case.json`) under `dir`, sorted.

@@ -33,7 +33,7 @@ fn fill<U: Element + Send>(n: usize, out: &mut [U], f: impl Fn(usize) -> U + Syn
 /// `out[i] = f(x[i])`. `x` must have dtype `T`.
 pub fn map<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync) -> Tensor {
     let n = x.numel();
-    let mut out = vec![U::default(); n];
+    let mut out = crate::alloc::tensor_vec(U::default(), x.shape());
     x.with_contiguous::<T, _>(|xs| fill(n, &mut out, |i| f(xs[i])));
     Tensor::from_vec(out, x.shape()).unwrap()
 }
@@ -43,7 +43,7 @@ pub fn zip<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl F
     let shape = broadcast_all(&[a.shape(), b.shape()])?;
     let (ea, eb) = (expanded::<A>(a, &shape)?, expanded::<B>(b, &shape)?);
     let n = crate::shape::numel(&shape);
-    let mut out = vec![U::default(); n];
+    let mut out = crate::alloc::tensor_vec(U::default(), &shape);
     ea.with_contiguous::<A, _>(|xa| eb.with_contiguous::<B, _>(|xb| fill(n, &mut out, |i| f(xa[i], xb[i]))));
     Tensor::from_vec(out, &shape)
 }
@@ -58,7 +58,7 @@ pub fn zip3<A: Element, B: Element, C: Element, U: Element>(
     let shape = broadcast_all(&[a.shape(), b.shape(), c.shape()])?;
     let (ea, eb, ec) = (expanded::<A>(a, &shape)?, expanded::<B>(b, &shape)?, expanded::<C>(c, &shape)?);
     let n = crate::shape::numel(&shape);
-    let mut out = vec![U::default(); n];
+    let mut out = crate::alloc::tensor_vec(U::default(), &shape);
     ea.with_contiguous::<A, _>(|xa| {
         eb.with_contiguous::<B, _>(|xb| ec.with_contiguous::<C, _>(|xc| fill(n, &mut out, |i| f(xa[i], xb[i], xc[i]))))
     });

@@ -42,7 +42,7 @@ pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
 /// Float32 products through our own [`sgemm`]: batches in parallel when there are enough of
 /// them, else each product spread over the threads.
 fn sgemm_batched(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
-    let mut out = vec![0f32; batch * m * n];
+    let mut out = crate::alloc::tensor_vec(0f32, &[batch, m, n]);
     if m == 0 || n == 0 || batch == 0 {
         return Tensor::from_vec(out, &[batch, m, n]).unwrap();
     }
@@ -72,7 +72,7 @@ fn sgemm_batched(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: us
 }
 
 fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
-    let mut out = vec![T::default(); batch * m * n];
+    let mut out = crate::alloc::tensor_vec(T::default(), &[batch, m, n]);
     let ga = a.storage().read();
     let gc = c.storage().read();
     let da: &[T] = bytemuck::cast_slice(ga.bytes());
@@ -132,7 +132,7 @@ fn gemm_batched<T: Element + GemmScalar>(a: &Tensor, c: &Tensor, batch: usize, m
 fn int_batched<T: Element>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
     let av = a.to_i64_vec();
     let cv = c.to_i64_vec();
-    let mut out = vec![T::default(); batch * m * n];
+    let mut out = crate::alloc::tensor_vec(T::default(), &[batch, m, n]);
     for b in 0..batch {
         for i in 0..m {
             for j in 0..n {

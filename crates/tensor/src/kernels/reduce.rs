@@ -57,7 +57,7 @@ pub fn reduce<T: Element, U: Element>(x: &Tensor, dims: &[usize], keepdim: bool,
     let group: usize = dims.iter().map(|&d| x.shape()[d]).product();
     let out_shape = reduced_shape(x.shape(), dims, keepdim);
     let groups: usize = kept.iter().map(|&d| x.shape()[d]).product();
-    let mut out = vec![U::default(); groups];
+    let mut out = crate::alloc::vec_filled(U::default(), groups);
     moved.with_contiguous::<T, _>(|xs| {
         let run = |(g, o): (usize, &mut U)| *o = f(&xs[g * group..(g + 1) * group]);
         if groups * group >= PARALLEL_THRESHOLD && groups > 1 {
@@ -88,7 +88,7 @@ pub fn map_lanes<T: Element, U: Element>(
     let moved = x.permute(&order)?;
     let lane = x.shape()[dim];
     let lanes: usize = x.shape().iter().enumerate().filter(|(d, _)| *d != dim).map(|(_, s)| s).product();
-    let mut out = vec![U::default(); lanes * out_len];
+    let mut out = crate::alloc::vec_filled(U::default(), crate::shape::numel(&[lanes, out_len]));
     moved.with_contiguous::<T, _>(|xs| {
         if out_len == 0 {
             return;
