@@ -260,9 +260,14 @@ impl Expr {
                 }
                 let g = rest.0.values().fold(k, |g, c| gcd(g, *c));
                 let rest = Poly(rest.0.into_iter().map(|(m, c)| (m, c / g)).collect());
-                let divided = match rest.as_constant() {
-                    Some(c) => Expr::Int(floor_div(c, k / g).expect("positive divisor")),
-                    None => raw(rest.to_expr(), Expr::Int(k / g)),
+                let divided = match (rest.as_constant(), rest.to_expr()) {
+                    (Some(c), _) => Expr::Int(floor_div(c, k / g).expect("positive divisor")),
+                    // what is left is itself a division by a constant: the two merge, as they
+                    // would had it come alone (`(2*s0 + (x//3)) // 2` is `s0 + x//6`)
+                    (None, e @ Expr::FloorDiv(_, _)) if matches!(&e, Expr::FloorDiv(_, d) if matches!(**d, Expr::Int(d) if d > 0)) => {
+                        Expr::floordiv(e, Expr::Int(k / g))
+                    }
+                    (None, e) => raw(e, Expr::Int(k / g)),
                 };
                 Expr::add_all([quotient.to_expr(), divided])
             }

@@ -74,7 +74,7 @@ impl CmpOp {
         }
     }
 
-    pub fn holds(self, x: i64, y: i64) -> bool {
+    pub fn holds<T: Ord>(self, x: T, y: T) -> bool {
         match self {
             CmpOp::Eq => x == y,
             CmpOp::Ne => x != y,
@@ -177,27 +177,34 @@ impl Expr {
         self.eval_with(&|s| env.get(s).copied())
     }
 
-    /// [`Expr::eval`] with the symbol values given by a function.
+    /// [`Expr::eval`] with the symbol values given by a function. Intermediates are 128-bit, so
+    /// an expanded polynomial whose terms pass `i64` but whose value does not still evaluates;
+    /// `None` when the value itself does not fit.
     pub fn eval_with(&self, value: &dyn Fn(&str) -> Option<i64>) -> Option<i64> {
-        let all = |v: &Vec<Expr>| v.iter().map(|e| e.eval_with(value)).collect::<Option<Vec<_>>>();
+        i64::try_from(self.eval_wide(value)?).ok()
+    }
+
+    fn eval_wide(&self, value: &dyn Fn(&str) -> Option<i64>) -> Option<i128> {
+        let all = |v: &Vec<Expr>| v.iter().map(|e| e.eval_wide(value)).collect::<Option<Vec<_>>>();
+        let narrow = |e: &Expr| i64::try_from(e.eval_wide(value)?).ok();
         Some(match self {
-            Expr::Int(i) => *i,
-            Expr::Bool(b) => *b as i64,
-            Expr::Sym(s) => value(s)?,
-            Expr::Add(v) => all(v)?.into_iter().try_fold(0i64, |a, x| a.checked_add(x))?,
-            Expr::Mul(v) => all(v)?.into_iter().try_fold(1i64, |a, x| a.checked_mul(x))?,
+            Expr::Int(i) => *i as i128,
+            Expr::Bool(b) => *b as i128,
+            Expr::Sym(s) => value(s)? as i128,
+            Expr::Add(v) => all(v)?.into_iter().try_fold(0i128, |a, x| a.checked_add(x))?,
+            Expr::Mul(v) => all(v)?.into_iter().try_fold(1i128, |a, x| a.checked_mul(x))?,
             Expr::Pow(a, b) => {
-                let e = b.eval_with(value)?;
-                a.eval_with(value)?.checked_pow(u32::try_from(e).ok()?)?
+                let e = b.eval_wide(value)?;
+                a.eval_wide(value)?.checked_pow(u32::try_from(e).ok()?)?
             }
-            Expr::FloorDiv(a, b) => floor_div(a.eval_with(value)?, b.eval_with(value)?)?,
-            Expr::Mod(a, b) => python_mod(a.eval_with(value)?, b.eval_with(value)?)?,
+            Expr::FloorDiv(a, b) => floor_div(narrow(a)?, narrow(b)?)? as i128,
+            Expr::Mod(a, b) => python_mod(narrow(a)?, narrow(b)?)? as i128,
             Expr::Max(v) => all(v)?.into_iter().max()?,
             Expr::Min(v) => all(v)?.into_iter().min()?,
-            Expr::Cmp(op, a, b) => op.holds(a.eval_with(value)?, b.eval_with(value)?) as i64,
-            Expr::Not(a) => (a.eval_with(value)? == 0) as i64,
-            Expr::And(v) => all(v)?.iter().all(|&x| x != 0) as i64,
-            Expr::Or(v) => all(v)?.iter().any(|&x| x != 0) as i64,
+            Expr::Cmp(op, a, b) => op.holds(a.eval_wide(value)?, b.eval_wide(value)?) as i128,
+            Expr::Not(a) => (a.eval_wide(value)? == 0) as i128,
+            Expr::And(v) => all(v)?.iter().all(|&x| x != 0) as i128,
+            Expr::Or(v) => all(v)?.iter().any(|&x| x != 0) as i128,
         })
     }
 

@@ -43,6 +43,14 @@ impl Bound {
     fn add(self, other: Bound, lower: bool) -> Bound {
         match (self, other) {
             (Bound::Int(a), Bound::Int(b)) => a.checked_add(b).map(Bound::Int).unwrap_or(if lower { Bound::NegInf } else { Bound::PosInf }),
+            // -oo + oo is unknown: outward is -oo for a lower bound, oo for an upper one
+            (Bound::NegInf, Bound::PosInf) | (Bound::PosInf, Bound::NegInf) => {
+                if lower {
+                    Bound::NegInf
+                } else {
+                    Bound::PosInf
+                }
+            }
             (Bound::NegInf, _) | (_, Bound::NegInf) => Bound::NegInf,
             _ => Bound::PosInf,
         }

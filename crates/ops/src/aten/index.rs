@@ -885,7 +885,7 @@ fn embedding_dense_backward(a: &Args) -> Result<Value> {
     let scale = a.bool("scale_grad_by_freq")?;
     // Scale each gradient row by 1/count of its index before summing.
     let g = grad.reshape(&[idx.len() as i64, cols as i64])?.to_f64_vec();
-    let mut out = vec![0.0f64; num_weights * cols];
+    let mut out = tensor::alloc::tensor_vec(0.0f64, &[num_weights, cols]);
     for (n, &i) in idx.iter().enumerate() {
         if i == padding {
             continue;

@@ -165,7 +165,7 @@ fn depthwise<T: tensor::Element + Copy + Default + Send + Sync + std::ops::Mul<O
     let [od, oh, ow] = g.output;
     let (in_plane, out_plane, kn) = (id * ih * iw, od * oh * ow, kd * kh * kw);
     let (x, w) = (x.contiguous(), w.contiguous());
-    let mut data = vec![T::default(); n * c * out_plane];
+    let mut data = tensor::alloc::tensor_vec(T::default(), &[n, c, out_plane]);
     x.with_contiguous::<T, _>(|xs| {
         w.with_contiguous::<T, _>(|ws| {
             data.par_chunks_mut(out_plane).enumerate().for_each(|(plane, out)| {
@@ -202,7 +202,7 @@ fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &
     let k = cg * g.kernel_elems();
     let l = g.output_elems();
     let in_elems: usize = g.input.iter().product();
-    let mut data = vec![T::default(); n * c_out * l];
+    let mut data = tensor::alloc::tensor_vec(T::default(), &[n, c_out, l]);
     let (x, w) = (x.contiguous(), w.contiguous());
     x.with_contiguous::<T, _>(|xs| {
         w.with_contiguous::<T, _>(|ws| {
@@ -386,7 +386,7 @@ fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, grou
     let l = g.output_elems();
     let in_elems: usize = g.input.iter().product();
     let bias: Option<Vec<f32>> = bias.map(|b| b.to_dtype(DType::F32).to_f64_vec().into_iter().map(|v| v as f32).collect());
-    let mut data = vec![0f32; n * c_out * l];
+    let mut data = tensor::alloc::tensor_vec(0f32, &[n, c_out, l]);
     if l == 0 {
         return Tensor::from_vec(data, out_shape);
     }
@@ -553,7 +553,7 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
         let l = in_sp.iter().product::<usize>();
         let out_elems: usize = out_sp.iter().product();
         let w2 = wc.reshape(&[groups as i64, cg as i64, k as i64])?;
-        let mut data = vec![0f64; n * c_out * out_elems];
+        let mut data = tensor::alloc::tensor_vec(0f64, &[n, c_out, out_elems]);
         for b in 0..n {
             for gi in 0..groups {
                 let xin = xc.select(0, b as i64)?.narrow(0, (gi * cg) as i64, cg)?.reshape(&[cg as i64, l as i64])?;
@@ -648,7 +648,7 @@ pub fn im2col(a: &Args) -> Result<Value> {
     };
     let (rows, l) = (c * k[0] * k[1], (oh * ow) as usize);
     let xf = x.to_dtype(DType::F64);
-    let mut data = vec![0f64; n * rows * l];
+    let mut data = tensor::alloc::tensor_vec(0f64, &[n, rows, l]);
     for b in 0..n {
         let img = xf.select(0, b as i64)?.contiguous();
         img.with_contiguous::<f64, _>(|xs| im2col_image(xs, &g, &mut data[b * rows * l..(b + 1) * rows * l]));
@@ -683,7 +683,7 @@ pub fn col2im(a: &Args) -> Result<Value> {
     };
     let xv = x.to_f64_vec();
     let plane = c * osz[0] * osz[1];
-    let mut data = vec![0f64; n * plane];
+    let mut data = tensor::alloc::tensor_vec(0f64, &[n, plane]);
     for b in 0..n {
         col2im_image(&xv[b * rows * l..(b + 1) * rows * l], c, &g, &mut data[b * plane..(b + 1) * plane]);
     }

@@ -212,7 +212,7 @@ fn grid_sampler_2d(a: &Args) -> Result<Value> {
         }
         c
     };
-    let mut out = vec![0f64; n * c * oh * ow];
+    let mut out = tensor::alloc::tensor_vec(0f64, &[n, c, oh, ow]);
     for b in 0..n {
         for y in 0..oh {
             for xo in 0..ow {
@@ -651,7 +651,7 @@ fn scatter_planes(values: &Tensor, indices: &Tensor, lead: &[usize], out_sp: &[u
         bail!("Expected shape of indices to be same as that of the input tensor ({:?}) but got indices tensor with shape: {:?}", values.shape(), indices.shape());
     }
     let per_plane = if planes == 0 { 0 } else { v.len() / planes };
-    let mut out = vec![0f64; planes * out_elems];
+    let mut out = tensor::alloc::tensor_vec(0f64, &[planes, out_elems]);
     for p in 0..planes {
         for k in 0..per_plane {
             let i = idx[p * per_plane + k];
@@ -889,7 +889,7 @@ fn fractional_max_pool(a: &Args, spatial: usize) -> Result<Value> {
     let plane_out: usize = o.iter().map(|&v| v as usize).product();
     let xv = x.to_f64_vec();
     let sv = samples.to_f64_vec();
-    let (mut vals, mut idx) = (vec![0f64; planes * plane_out], vec![0i64; planes * plane_out]);
+    let (mut vals, mut idx) = (tensor::alloc::tensor_vec(0f64, &[planes, plane_out]), tensor::alloc::tensor_vec(0i64, &[planes, plane_out]));
     // lifted to three dims; samples are ordered (t, h, w) for 3-d and (w, h) for 2-d
     let lift = |v: &[usize]| -> [usize; 3] { let mut r = [1; 3]; r[3 - v.len()..].copy_from_slice(v); r };
     let (ins, ks, os) = (lift(&sp), lift(&k.iter().map(|&v| v as usize).collect::<Vec<_>>()), lift(&o.iter().map(|&v| v as usize).collect::<Vec<_>>()));
@@ -934,7 +934,7 @@ fn fractional_max_pool(a: &Args, spatial: usize) -> Result<Value> {
 fn histogram_counts(points: &[f64], d: usize, edges: &[Vec<f64>], weights: Option<&[f64]>, density: bool) -> Vec<f64> {
     let bins: Vec<usize> = edges.iter().map(|e| e.len().saturating_sub(1)).collect();
     let total: usize = bins.iter().product();
-    let mut hist = vec![0f64; total];
+    let mut hist = tensor::alloc::tensor_vec(0f64, &[total]);
     let n = if d == 0 { 0 } else { points.len() / d };
     'points: for i in 0..n {
         let mut flat = 0;

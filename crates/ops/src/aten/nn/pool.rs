@@ -121,8 +121,8 @@ fn max_pool(a: &Args, spatial: usize, with_indices: bool) -> Result<Value> {
     let v = xp.to_f64_vec();
     let in_plane = ax[0].input * ax[1].input * ax[2].input;
     let out_plane = ax[0].output * ax[1].output * ax[2].output;
-    let mut vals = vec![0f64; n_planes * out_plane];
-    let mut idx = vec![0i64; n_planes * out_plane];
+    let mut vals = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
+    let mut idx = tensor::alloc::tensor_vec(0i64, &[n_planes, out_plane]);
     // planes are independent: in parallel when there is enough work
     let one_plane = |pl: usize, vals: &mut [f64], idx: &mut [i64]| {
         let src = &v[pl * in_plane..(pl + 1) * in_plane];
@@ -205,7 +205,7 @@ fn avg_pool(a: &Args, spatial: usize) -> Result<Value> {
     let v = xp.to_f64_vec();
     let in_plane = ax[0].input * ax[1].input * ax[2].input;
     let out_plane = ax[0].output * ax[1].output * ax[2].output;
-    let mut out = vec![0f64; n_planes * out_plane];
+    let mut out = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
     // window bounds along one axis: (start, end) with padding, then clipped to the input
     let window = |a: &Axis, o: usize| -> (i64, i64, i64, i64) {
         let start = (o * a.stride) as i64 - a.padding as i64;
@@ -272,8 +272,8 @@ fn adaptive(a: &Args, spatial: usize, max: bool) -> Result<Value> {
     let v = xp.to_f64_vec();
     let in_plane: usize = ins.iter().product();
     let out_plane: usize = outs.iter().product();
-    let mut vals = vec![0f64; n_planes * out_plane];
-    let mut idx = vec![0i64; n_planes * out_plane];
+    let mut vals = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
+    let mut idx = tensor::alloc::tensor_vec(0i64, &[n_planes, out_plane]);
     let bounds = |o: usize, out: usize, inp: usize| ((o * inp) / out, ((o + 1) * inp).div_ceil(out));
     for pl in 0..n_planes {
         let src = &v[pl * in_plane..(pl + 1) * in_plane];
