@@ -193,7 +193,7 @@ impl Retracer<'_> {
             Argument::AsSymInts(ss) => Arg::Ints(ss.iter().map(|s| self.sym(s, node)).collect::<Result<_>>()?),
             Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => self.value(n, node)?,
             other => {
-                let v = ir::interpret::literal(other).ok_or_else(|| Error(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
+                let v = ir::plan::literal(other).ok_or_else(|| Error(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
                 match &v {
                     Value::List(items) if items.iter().all(|i| matches!(i, Value::Int(_))) => arg_of_value(&v),
                     // kept as recorded
@@ -420,7 +420,9 @@ impl Retracer<'_> {
             .collect();
         let mini = crate::trace::graph_of(mini_inputs, out_args, vec![new_node.clone()], Default::default());
         let values: Vec<Value> = operand_names.iter().map(|(_, v)| v.clone()).collect();
-        let results = ir::interpret::run_graph(&mini, values, Registry::global()).map_err(|e| Error(format!("node `{label}`: {e}")))?;
+        let results = ir::plan::GraphPlan::compile(&mini, Registry::global())
+            .and_then(|plan| plan.run(values))
+            .map_err(|e| Error(format!("node `{label}`: {e}")))?;
         let mut results = results.into_iter();
         let mut bound = Vec::new();
         crate::trace::with_tracer(|tr| -> Result<()> {

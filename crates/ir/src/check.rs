@@ -1,63 +1,112 @@
 //! Checking user inputs against what the program was exported for, before running it: the
 //! number of inputs, each tensor's dtype and rank, static sizes, the range of each symbolic
 //! size (`range_constraints`), and every size written as an expression of symbols (derived
-//! dims such as `2*s77`), evaluated with the symbols the other inputs bind.
+//! dims such as `2*s77`), evaluated with the symbols the other inputs bind. The checks are
+//! compiled once per program ([`InputChecks`]); a call only compares numbers.
 
 use ops::Value;
 use symbolic::{Expr, InputConstraints, ValueRange};
+use tensor::DType;
 
 use crate::program::ExportedProgram;
 use crate::schema::{Argument, InputSpec, SymInt};
 use crate::{dtype, Error, Result};
 
-impl ExportedProgram {
-    /// Refuses inputs the program was not exported for, with a message that names the input and
-    /// the dimension.
-    pub fn check_inputs(&self, user_inputs: &[Value]) -> Result<()> {
-        let graph = self.graph();
-        let names = self.input_names();
-        let expected = self.user_input_names().len();
-        if user_inputs.len() != expected {
-            return Err(Error::msg(format!("the program takes {expected} inputs, got {}", user_inputs.len())));
-        }
-        let user_specs = self.signature().input_specs.iter().filter_map(|s| match s {
+/// What one user input must be.
+#[derive(Debug, Clone)]
+struct Expected {
+    /// The name users know it by (`x`, `inp['x']`).
+    name: String,
+    /// `None` for non-tensor inputs, which are not checked.
+    tensor: Option<(DType, usize)>,
+}
+
+/// A program's input checks, parsed once.
+#[derive(Debug, Clone)]
+pub struct InputChecks {
+    inputs: Vec<Expected>,
+    /// Every size of every tensor input, in input order, with the place it is reported as.
+    constraints: InputConstraints,
+}
+
+impl InputChecks {
+    pub fn compile(ep: &ExportedProgram) -> Result<InputChecks> {
+        let graph = ep.graph();
+        let names = ep.input_names();
+        let user_specs = ep.signature().input_specs.iter().filter_map(|s| match s {
             InputSpec::UserInput(u) => Some(Some(&u.arg)),
             InputSpec::ConstantInput(_) => Some(None),
             _ => None,
         });
-        let ranges = self
-            .model
-            .range_constraints
-            .iter()
-            .map(|(sym, rc)| (sym.clone(), ValueRange::between(rc.min_val, rc.max_val)))
-            .collect();
+        let ranges = ep.model.range_constraints.iter().map(|(sym, rc)| (sym.clone(), ValueRange::between(rc.min_val, rc.max_val))).collect();
         let mut constraints = InputConstraints::new(ranges);
-        let mut actual = Vec::new();
-        for (i, (arg, value)) in user_specs.zip(user_inputs).enumerate() {
-            let Some(Argument::AsTensor(t)) = arg else { continue };
-            let Some(meta) = graph.tensor_values.get(&t.name) else { continue };
-            let name = names.get(i).map(String::as_str).unwrap_or(&t.name);
-            let Value::Tensor(x) = value else {
-                return Err(Error::msg(format!("{name} must be a tensor, got {}", value.kind())));
+        let mut inputs = Vec::new();
+        for (i, arg) in user_specs.enumerate() {
+            let fallback = match arg {
+                Some(Argument::AsTensor(t)) => t.name.as_str(),
+                _ => "",
             };
-            let want = dtype::to_dtype(meta.dtype)?;
-            if x.dtype() != want {
-                return Err(Error::msg(format!("{name} must have dtype {}, got {}", want, x.dtype())));
-            }
-            if x.dim() != meta.sizes.len() {
-                return Err(Error::msg(format!("{name} must have {} dimensions, got {} (shape {:?})", meta.sizes.len(), x.dim(), x.shape())));
-            }
-            for (d, (size, &got)) in meta.sizes.iter().zip(x.shape()).enumerate() {
+            let name = names.get(i).cloned().unwrap_or_else(|| fallback.to_string());
+            let meta = match arg {
+                Some(Argument::AsTensor(t)) => graph.tensor_values.get(&t.name),
+                _ => None,
+            };
+            let Some(meta) = meta else {
+                inputs.push(Expected { name, tensor: None });
+                continue;
+            };
+            for (d, size) in meta.sizes.iter().enumerate() {
                 let size = match size {
                     SymInt::AsInt(n) => Expr::Int(*n),
                     SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(format!("{name}.size()[{d}]: {err}")))?,
                 };
                 constraints.push(format!("{name}.size()[{d}]"), size);
-                actual.push(got as i64);
             }
+            inputs.push(Expected { name, tensor: Some((dtype::to_dtype(meta.dtype)?, meta.sizes.len())) });
         }
-        constraints.check(&actual).map_err(|v| Error::msg(v.to_string()))?;
+        Ok(InputChecks { inputs, constraints })
+    }
+
+    /// The number of user inputs the program takes.
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Refuses inputs the program was not exported for, with a message that names the input and
+    /// the dimension.
+    pub fn check(&self, user_inputs: &[Value]) -> Result<()> {
+        if user_inputs.len() != self.inputs.len() {
+            return Err(Error::msg(format!("the program takes {} inputs, got {}", self.inputs.len(), user_inputs.len())));
+        }
+        let mut actual = Vec::with_capacity(self.constraints.len());
+        for (want, value) in self.inputs.iter().zip(user_inputs) {
+            let Some((dtype, rank)) = want.tensor else { continue };
+            let name = &want.name;
+            let Value::Tensor(x) = value else {
+                return Err(Error::msg(format!("{name} must be a tensor, got {}", value.kind())));
+            };
+            if x.dtype() != dtype {
+                return Err(Error::msg(format!("{name} must have dtype {}, got {}", dtype, x.dtype())));
+            }
+            if x.dim() != rank {
+                return Err(Error::msg(format!("{name} must have {rank} dimensions, got {} (shape {:?})", x.dim(), x.shape())));
+            }
+            actual.extend(x.shape().iter().map(|&s| s as i64));
+        }
+        self.constraints.check(&actual).map_err(|v| Error::msg(v.to_string()))?;
         Ok(())
     }
 }
 
+impl ExportedProgram {
+    /// Refuses inputs the program was not exported for, with a message that names the input and
+    /// the dimension. (A [`crate::module::Module`] compiles these checks once; this compiles
+    /// them for one call.)
+    pub fn check_inputs(&self, user_inputs: &[Value]) -> Result<()> {
+        InputChecks::compile(self)?.check(user_inputs)
+    }
+}

@@ -6,16 +6,18 @@
 //! constants or user inputs, and the module call graph with the input/output pytree specs.
 //! Keeping one model means that every field PyTorch writes survives a load and a save, and
 //! there is no second set of types to keep in step. [`ExportedProgram`] adds the tensors (state
-//! dict and constants); [`interpret`] runs a program on inputs.
+//! dict and constants); [`plan`] compiles a graph for running once and runs it many times,
+//! [`run`] does so for a whole program, and [`module`] is PyTorch's `ep.module()` over both.
 
 pub mod check;
 pub mod dtype;
 pub mod float;
-pub mod interpret;
 pub mod module;
+pub mod plan;
 pub mod print;
 pub mod program;
 pub mod pytree;
+pub mod run;
 pub mod schema;
 pub mod verify;
 

@@ -1,17 +1,22 @@
 //! `ep.module()`: the program as a callable that takes and returns pytrees, checks its inputs
 //! first, and keeps the program's state (buffers mutated by a call stay mutated).
 
-use ops::Value;
+use ops::{Registry, Value};
 
+use crate::check::InputChecks;
 use crate::program::ExportedProgram;
+use crate::run::ProgramPlan;
 use crate::pytree::{input_names, PyTree, TreeSpec};
 use crate::{Error, Result};
 
-/// A callable view of an [`ExportedProgram`].
+/// A callable view of an [`ExportedProgram`], compiled once: its input checks, its graph's
+/// operators and arguments, its state. A call checks the inputs and runs the plan.
 pub struct Module<'a> {
     ep: &'a ExportedProgram,
     in_spec: TreeSpec,
     out_spec: TreeSpec,
+    checks: InputChecks,
+    plan: ProgramPlan,
     memory_budget: Option<u64>,
 }
 
@@ -19,12 +24,25 @@ impl ExportedProgram {
     /// The program as a callable, like PyTorch's `ep.module()`. The program is verified first:
     /// a malformed program is refused with every problem listed, before anything runs.
     pub fn module(&self) -> Result<Module<'_>> {
-        let problems = self.verify(ops::Registry::global());
+        self.module_in(Registry::global())
+    }
+
+    /// [`ExportedProgram::module`] with the operators of `registry` (one that holds custom
+    /// operators, say).
+    pub fn module_in(&self, registry: &Registry) -> Result<Module<'_>> {
+        let problems = self.verify(registry);
         if !problems.is_empty() {
             return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
         }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
-        Ok(Module { ep: self, in_spec: TreeSpec::parse(&sig.in_spec)?, out_spec: TreeSpec::parse(&sig.out_spec)?, memory_budget: None })
+        Ok(Module {
+            ep: self,
+            in_spec: TreeSpec::parse(&sig.in_spec)?,
+            out_spec: TreeSpec::parse(&sig.out_spec)?,
+            checks: InputChecks::compile(self)?,
+            plan: ProgramPlan::compile(self, registry)?,
+            memory_budget: None,
+        })
     }
 
     fn root_call_signature(&self) -> Option<&crate::schema::ModuleCallSignature> {
@@ -67,12 +85,17 @@ impl Module<'_> {
     /// Calls the program with inputs already flattened in PyTorch's pytree order; returns the
     /// flat outputs.
     pub fn call_flat(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
-        self.ep.check_inputs(&inputs)?;
-        let run = || tensor::alloc::catch(|| self.ep.run(inputs)).unwrap_or_else(|e| Err(Error::msg(e.to_string())));
+        self.checks.check(&inputs)?;
+        let run = || tensor::alloc::catch(|| self.plan.run(inputs)).unwrap_or_else(|e| Err(Error::msg(e.to_string())));
         match self.memory_budget {
             Some(bytes) => tensor::alloc::with_budget(&tensor::alloc::MemoryBudget::new(bytes), run),
             None => run(),
         }
+    }
+
+    /// The program this module runs.
+    pub fn program(&self) -> &ExportedProgram {
+        self.ep
     }
 
     pub fn in_spec(&self) -> &TreeSpec {

@@ -16,47 +16,15 @@ pub struct Args<'a> {
 impl<'a> Args<'a> {
     /// Binds positional and keyword arguments to `schema`'s parameters.
     pub fn bind(schema: &'a Schema, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Args<'a>> {
-        let n = schema.params.len();
-        if positional.len() > n {
-            return Err(Error::msg(format!(
-                "{}() takes at most {n} arguments ({} given)",
-                schema.qualified_name(),
-                positional.len()
-            )));
-        }
-        let mut slots: Vec<Option<Value>> = vec![None; n];
-        for (i, v) in positional.into_iter().enumerate() {
-            slots[i] = Some(v);
-        }
-        for (name, v) in kwargs {
-            let i = schema.param_index(&name).ok_or_else(|| {
-                Error::msg(format!("{}() got an unexpected keyword argument '{name}'", schema.qualified_name()))
-            })?;
-            if slots[i].is_some() {
-                return Err(Error::msg(format!("{}() got multiple values for argument '{name}'", schema.qualified_name())));
-            }
-            slots[i] = Some(v);
-        }
-        let mut values = Vec::with_capacity(n);
-        for (slot, p) in slots.into_iter().zip(&schema.params) {
-            values.push(match slot {
-                Some(v) => v,
-                None => match (&p.default, &p.ty) {
-                    (Some(d), _) => d.clone(),
-                    (None, Type::Optional(_)) => Value::None,
-                    (None, _) => {
-                        return Err(Error::msg(format!(
-                            "{}() missing required argument '{}' ({})",
-                            schema.qualified_name(),
-                            p.name,
-                            p.ty
-                        )))
-                    }
-                },
-            });
-        }
-        Ok(Args { schema, values })
+        Ok(Args { schema, values: bind(schema, positional, kwargs, |v| v)? })
     }
+
+    /// Arguments already in schema order with defaults filled in, as [`bind`] gives them.
+    pub fn bound(schema: &'a Schema, values: Vec<Value>) -> Args<'a> {
+        debug_assert_eq!(values.len(), schema.params.len());
+        Args { schema, values }
+    }
+
 
     pub fn schema(&self) -> &Schema {
         self.schema
@@ -255,4 +223,51 @@ impl<'a> Args<'a> {
             _ => self.str(name).map(Some),
         }
     }
+}
+
+/// Binds positional and keyword arguments to `schema`'s parameters, in schema order, defaults
+/// filled in — Python's rules, with PyTorch's messages. Generic over what stands for a value, so
+/// that a compiled plan binds argument *sources* once with the same rules the interpreter binds
+/// values with.
+pub fn bind<T>(schema: &Schema, positional: Vec<T>, kwargs: Vec<(String, T)>, lift: impl Fn(Value) -> T) -> Result<Vec<T>> {
+    let n = schema.params.len();
+    if positional.len() > n {
+        return Err(Error::msg(format!(
+            "{}() takes at most {n} arguments ({} given)",
+            schema.qualified_name(),
+            positional.len()
+        )));
+    }
+    let mut slots: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    for (i, v) in positional.into_iter().enumerate() {
+        slots[i] = Some(v);
+    }
+    for (name, v) in kwargs {
+        let i = schema.param_index(&name).ok_or_else(|| {
+            Error::msg(format!("{}() got an unexpected keyword argument '{name}'", schema.qualified_name()))
+        })?;
+        if slots[i].is_some() {
+            return Err(Error::msg(format!("{}() got multiple values for argument '{name}'", schema.qualified_name())));
+        }
+        slots[i] = Some(v);
+    }
+    let mut values = Vec::with_capacity(n);
+    for (slot, p) in slots.into_iter().zip(&schema.params) {
+        values.push(match slot {
+            Some(v) => v,
+            None => match (&p.default, &p.ty) {
+                (Some(d), _) => lift(d.clone()),
+                (None, Type::Optional(_)) => lift(Value::None),
+                (None, _) => {
+                    return Err(Error::msg(format!(
+                        "{}() missing required argument '{}' ({})",
+                        schema.qualified_name(),
+                        p.name,
+                        p.ty
+                    )))
+                }
+            },
+        });
+    }
+    Ok(values)
 }

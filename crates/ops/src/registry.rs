@@ -53,9 +53,22 @@ impl OpDef {
     /// Binds arguments and runs the kernel. Memory the kernel cannot have is this call's error
     /// (the operator boundary of [`tensor::alloc`]), never an abort.
     pub fn call(&self, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
-        let args = Args::bind(&self.schema, positional, kwargs)?;
+        self.run(Args::bind(&self.schema, positional, kwargs)?)
+    }
+
+    /// Runs the kernel on arguments already bound to the schema ([`crate::args::bind`]): what a
+    /// compiled plan calls, having bound each node's arguments once.
+    pub fn call_bound(&self, values: Vec<Value>) -> Result<Value> {
+        self.run(Args::bound(&self.schema, values))
+    }
+
+    fn run(&self, args: Args<'_>) -> Result<Value> {
         let result = tensor::alloc::catch(|| (self.kernel)(&args)).unwrap_or_else(|e| Err(e.into()));
-        result.map_err(|e| Error::msg(format!("{}: {}", self.name(), e.0.trim_start_matches(&format!("{}: ", self.name())))))
+        result.map_err(|e| {
+            let name = self.name();
+            let prefix = format!("{name}: ");
+            Error::msg(format!("{name}: {}", e.0.trim_start_matches(prefix.as_str())))
+        })
     }
 }
 

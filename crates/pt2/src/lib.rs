@@ -14,6 +14,7 @@
 
 pub mod bench;
 pub mod bench_export;
+pub mod bench_nodes;
 pub mod bench_programs;
 pub mod bench_symbolic;
 pub mod conformance;

@@ -118,6 +118,14 @@ enum Bench {
         #[arg(long)]
         python: Option<String>,
     },
+    /// The interpreter's cost per node: a chain of small element-wise nodes, called through the
+    /// loaded program's module and, for comparison, as bare kernel calls.
+    Nodes {
+        #[arg(long, default_value_t = 3000)]
+        nodes: usize,
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
     /// Time to build, simplify and evaluate many shape guards in the symbolic engine.
     Symbolic {
         #[arg(long, default_value_t = 10_000)]
@@ -350,6 +358,23 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Bench(Bench::Nodes { nodes, runs }) => match pt2::bench_nodes::run(nodes.max(1), runs) {
+            Ok(c) => {
+                println!(
+                    "{} nodes: {:.3} ms a call, {:.3} µs a node, of which the walk adds {:.3} µs (bare kernel calls: {:.3} ms)",
+                    c.nodes,
+                    c.call_seconds * 1e3,
+                    c.per_node_us(),
+                    c.overhead_per_node_us(),
+                    c.kernels_seconds * 1e3
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -1,0 +1,603 @@
+//! A graph compiled for running: every node's operator looked up once, its arguments bound to
+//! the operator's schema once (as slots, constants and lists of them), every value given a slot
+//! number instead of a name, and the step after which each value is dropped worked out once.
+//! Running a plan does no string work and no lookups; `cond`, `map_impl`, `scan`, `while_loop`
+//! and `wrap_with_set_grad_enabled` hold their subgraphs as plans of their own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ops::{OpDef, Registry, Value};
+use tensor::Tensor;
+
+use crate::schema::{self, Argument, Graph, Node};
+use crate::{dtype, Error, Result};
+
+/// Where an argument's value comes from when its step runs.
+#[derive(Clone, Debug)]
+enum Operand {
+    Slot(usize),
+    Const(Value),
+    List(Vec<Operand>),
+}
+
+/// Where one of a node's outputs goes.
+#[derive(Debug)]
+enum Bind {
+    One(usize),
+    /// A `Tensor[]` output: exactly this many values.
+    Many(Vec<usize>),
+    /// A `Tensor?[]` output: the named ones.
+    Optional(Vec<Option<usize>>),
+    Ignore,
+}
+
+impl Bind {
+    fn is_list(&self) -> bool {
+        matches!(self, Bind::Many(_) | Bind::Optional(_))
+    }
+}
+
+#[derive(Debug)]
+enum Action {
+    Kernel { def: Arc<OpDef>, args: Vec<Operand> },
+    Python { op: String, args: Vec<Operand> },
+    Cond { pred: Operand, branches: Box<[GraphPlan; 2]>, operands: Option<Operand> },
+    Map { body: GraphPlan, xs: Option<Operand>, extra: Option<Operand>, cat: Arc<OpDef> },
+    Scan { combine: GraphPlan, init: Option<Operand>, xs: Option<Operand>, extra: Option<Operand>, cat: Arc<OpDef> },
+    While { cond: GraphPlan, body: GraphPlan, carried: Option<Operand>, extra: Option<Operand> },
+    WithGradMode { body: GraphPlan, operands: Vec<Operand> },
+}
+
+#[derive(Debug)]
+struct Step {
+    /// The node's name, for errors and the profile.
+    label: String,
+    target: String,
+    action: Action,
+    outputs: Vec<Bind>,
+    /// Slots whose last use is this step, dropped after it (values never used are dropped right
+    /// after the step that makes them).
+    frees: Vec<usize>,
+}
+
+/// A graph resolved against a registry, ready to run many times.
+#[derive(Debug)]
+pub struct GraphPlan {
+    slots: usize,
+    inputs: Vec<Bind>,
+    steps: Vec<Step>,
+    outputs: Vec<Operand>,
+    profile: bool,
+}
+
+/// Names to slot numbers while a graph compiles.
+#[derive(Default)]
+struct Slots {
+    by_name: HashMap<String, usize>,
+}
+
+impl Slots {
+    fn define(&mut self, name: &str) -> usize {
+        let n = self.by_name.len();
+        *self.by_name.entry(name.to_string()).or_insert(n)
+    }
+
+    fn get(&self, name: &str, node: &str) -> Result<usize> {
+        self.by_name
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::msg(format!("node `{node}`: value `{name}` is not defined before its use")))
+    }
+}
+
+/// The PyTorch spelling of a layout or memory format code, as `Value` keeps it.
+fn layout_name(l: schema::Layout) -> &'static str {
+    match l.0 {
+        7 => "torch.strided",
+        1 => "torch.sparse_coo",
+        _ => "torch.unknown_layout",
+    }
+}
+
+fn memory_format_name(m: schema::MemoryFormat) -> &'static str {
+    match m.0 {
+        1 => "torch.contiguous_format",
+        2 => "torch.channels_last",
+        3 => "torch.channels_last_3d",
+        4 => "torch.preserve_format",
+        _ => "torch.unknown_memory_format",
+    }
+}
+
+/// The value of an argument that names no graph value (a literal: ints, floats, dtypes, ...);
+/// `None` for arguments that refer to values.
+pub fn literal(a: &Argument) -> Option<Value> {
+    fn constant(o: Operand) -> Option<Value> {
+        match o {
+            Operand::Const(v) => Some(v),
+            Operand::List(items) => items.into_iter().map(constant).collect::<Option<Vec<_>>>().map(Value::List),
+            Operand::Slot(_) => None,
+        }
+    }
+    constant(operand(&Slots::default(), a, "").ok()?)
+}
+
+/// An argument as an operand: graph values by slot, literals as constants.
+fn operand(slots: &Slots, a: &Argument, node: &str) -> Result<Operand> {
+    use Argument::*;
+    let slot = |name: &str| slots.get(name, node).map(Operand::Slot);
+    let consts = |vs: Vec<Value>| Operand::List(vs.into_iter().map(Operand::Const).collect());
+    let sym_int = |s: &schema::SymIntArgument| match s {
+        schema::SymIntArgument::AsName(n) => slot(n),
+        schema::SymIntArgument::AsInt(i) => Ok(Operand::Const(Value::Int(*i))),
+    };
+    let sym_bool = |s: &schema::SymBoolArgument| match s {
+        schema::SymBoolArgument::AsName(n) => slot(n),
+        schema::SymBoolArgument::AsBool(b) => Ok(Operand::Const(Value::Bool(*b))),
+    };
+    let sym_float = |s: &schema::SymFloatArgument| match s {
+        schema::SymFloatArgument::AsName(n) => slot(n),
+        schema::SymFloatArgument::AsFloat(f) => Ok(Operand::Const(Value::Float(f.0))),
+    };
+    let optional = |t: &schema::OptionalTensorArgument| match t {
+        schema::OptionalTensorArgument::AsTensor(t) => slot(&t.name),
+        schema::OptionalTensorArgument::AsNone(_) => Ok(Operand::Const(Value::None)),
+    };
+    let list = |ops: Result<Vec<Operand>>| ops.map(Operand::List);
+    Ok(match a {
+        AsNone(_) => Operand::Const(Value::None),
+        AsTensor(t) => slot(&t.name)?,
+        AsTensors(ts) => list(ts.iter().map(|t| slot(&t.name)).collect())?,
+        AsInt(i) => Operand::Const(Value::Int(*i)),
+        AsInts(is) => consts(is.iter().map(|&i| Value::Int(i)).collect()),
+        AsFloat(f) => Operand::Const(Value::Float(f.0)),
+        AsFloats(fs) => consts(fs.iter().map(|f| Value::Float(f.0)).collect()),
+        AsString(s) => Operand::Const(Value::Str(s.clone())),
+        AsStrings(ss) => consts(ss.iter().map(|s| Value::Str(s.clone())).collect()),
+        AsSymInt(s) => sym_int(s)?,
+        AsSymInts(ss) => list(ss.iter().map(sym_int).collect())?,
+        AsScalarType(s) => Operand::Const(Value::Dtype(dtype::to_dtype(*s).map_err(|e| Error::msg(format!("node `{node}`: {e}")))?)),
+        AsMemoryFormat(m) => Operand::Const(Value::MemoryFormat(memory_format_name(*m).into())),
+        AsLayout(l) => Operand::Const(Value::Layout(layout_name(*l).into())),
+        AsDevice(d) => Operand::Const(Value::Device(d.type_.clone())),
+        AsBool(b) => Operand::Const(Value::Bool(*b)),
+        AsBools(bs) => consts(bs.iter().map(|&b| Value::Bool(b)).collect()),
+        AsSymBool(s) => sym_bool(s)?,
+        AsSymBools(ss) => list(ss.iter().map(sym_bool).collect())?,
+        AsOptionalTensors(ts) => list(ts.iter().map(optional).collect())?,
+        AsOptionalTensor(t) => optional(t)?,
+        AsSymFloat(s) => sym_float(s)?,
+        AsSymFloats(ss) => list(ss.iter().map(sym_float).collect())?,
+        AsOperator(s) => Operand::Const(Value::Str(s.clone())),
+        AsIntLists(ls) => Operand::List(ls.iter().map(|l| consts(l.iter().map(|&i| Value::Int(i)).collect())).collect()),
+        AsFloatLists(ls) => Operand::List(ls.iter().map(|l| consts(l.iter().map(|f| Value::Float(f.0)).collect())).collect()),
+        AsGraph(_) | AsCustomObj(_) | AsComplex(_) | AsNestedTensors(_) | AsStringToArgument(_) => {
+            return Err(Error::msg(format!("node `{node}`: argument kind {a:?} is not supported by pt2's interpreter")))
+        }
+    })
+}
+
+/// Where an output argument's values go, defining their slots.
+fn bind(slots: &mut Slots, a: &Argument) -> Bind {
+    match a {
+        Argument::AsTensor(t) => Bind::One(slots.define(&t.name)),
+        Argument::AsSymInt(schema::SymIntArgument::AsName(n))
+        | Argument::AsSymBool(schema::SymBoolArgument::AsName(n))
+        | Argument::AsSymFloat(schema::SymFloatArgument::AsName(n)) => Bind::One(slots.define(n)),
+        Argument::AsTensors(ts) => Bind::Many(ts.iter().map(|t| slots.define(&t.name)).collect()),
+        Argument::AsOptionalTensors(ts) => Bind::Optional(
+            ts.iter()
+                .map(|t| match t {
+                    schema::OptionalTensorArgument::AsTensor(t) => Some(slots.define(&t.name)),
+                    schema::OptionalTensorArgument::AsNone(_) => None,
+                })
+                .collect(),
+        ),
+        _ => Bind::Ignore,
+    }
+}
+
+fn node_label(node: &Node) -> &str {
+    node.name.as_deref().unwrap_or(&node.target)
+}
+
+fn subgraph<'a>(node: &'a Node, index: usize) -> Result<&'a Graph> {
+    match node.inputs.get(index).map(|a| &a.arg) {
+        Some(Argument::AsGraph(g)) => Ok(&g.graph),
+        _ => Err(Error::msg(format!("node `{}`: argument {index} of {} must be a subgraph", node_label(node), node.target))),
+    }
+}
+
+impl GraphPlan {
+    /// Resolves `graph` against `registry`: unknown operators, undefined values and arguments
+    /// that do not fit an operator's schema are refused here, naming the node.
+    pub fn compile(graph: &Graph, registry: &Registry) -> Result<GraphPlan> {
+        let mut slots = Slots::default();
+        let inputs: Vec<Bind> = graph.inputs.iter().map(|a| bind(&mut slots, a)).collect();
+        let mut steps = Vec::with_capacity(graph.nodes.len());
+        for node in &graph.nodes {
+            let action = compile_node(&slots, node, registry)?;
+            let outputs = node.outputs.iter().map(|a| bind(&mut slots, a)).collect();
+            steps.push(Step { label: node_label(node).to_string(), target: node.target.clone(), action, outputs, frees: Vec::new() });
+        }
+        let outputs = graph.outputs.iter().map(|a| operand(&slots, a, "output")).collect::<Result<Vec<_>>>()?;
+        let mut plan = GraphPlan { slots: slots.by_name.len(), inputs, steps, outputs, profile: std::env::var_os("PT2_PROFILE").is_some() };
+        plan.place_frees();
+        Ok(plan)
+    }
+
+    /// Each slot is freed after its last use; a slot a step defines and nothing reads is freed
+    /// after that step. Graph outputs are never freed.
+    fn place_frees(&mut self) {
+        const KEEP: usize = usize::MAX;
+        let mut last: Vec<Option<usize>> = vec![None; self.slots];
+        for (i, step) in self.steps.iter().enumerate() {
+            step.action.for_each_slot(&mut |s| last[s] = Some(i));
+            for b in &step.outputs {
+                b.for_each_slot(&mut |s| {
+                    last[s].get_or_insert(i);
+                });
+            }
+        }
+        for o in &self.outputs {
+            o.for_each_slot(&mut |s| last[s] = Some(KEEP));
+        }
+        for (slot, at) in last.into_iter().enumerate() {
+            if let Some(i) = at.filter(|&i| i != KEEP) {
+                self.steps[i].frees.push(slot);
+            }
+        }
+    }
+
+    /// Runs the plan on values for the graph's placeholders; returns the graph's outputs.
+    pub fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(Error::msg(format!("graph takes {} inputs but {} were given", self.inputs.len(), inputs.len())));
+        }
+        let mut env: Vec<Value> = vec![Value::None; self.slots];
+        for (b, v) in self.inputs.iter().zip(inputs) {
+            bind_one(&mut env, b, v, "placeholder")?;
+        }
+        for step in &self.steps {
+            let t0 = self.profile.then(std::time::Instant::now);
+            let result = step.action.run(&env, &step.label, &step.target)?;
+            if let Some(t0) = t0 {
+                eprintln!("PROFILE {} {:.3}", step.target, t0.elapsed().as_secs_f64() * 1e3);
+            }
+            bind_outputs(&mut env, step, result)?;
+            for &s in &step.frees {
+                env[s] = Value::None;
+            }
+        }
+        Ok(self.outputs.iter().map(|o| o.value(&env)).collect())
+    }
+}
+
+fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Action> {
+    let label = node_label(node);
+    let target = node.target.as_str();
+    let arg = |i: usize| node.inputs.get(i).map(|a| operand(slots, &a.arg, label)).transpose();
+    if let Some(op) = target.strip_prefix("torch.ops.higher_order.") {
+        let plan = |i: usize| GraphPlan::compile(subgraph(node, i)?, registry);
+        let cat = || registry.lookup("aten::cat").map_err(|e| Error::msg(e.to_string()));
+        return Ok(match op {
+            "cond" => Action::Cond {
+                pred: arg(0)?.ok_or_else(|| Error::msg(format!("node `{label}`: cond needs a predicate")))?,
+                branches: Box::new([plan(1)?, plan(2)?]),
+                operands: arg(3)?,
+            },
+            "map_impl" => Action::Map { body: plan(0)?, xs: arg(1)?, extra: arg(2)?, cat: cat()? },
+            "scan" => Action::Scan { combine: plan(0)?, init: arg(1)?, xs: arg(2)?, extra: arg(3)?, cat: cat()? },
+            "while_loop" => Action::While { cond: plan(0)?, body: plan(1)?, carried: arg(2)?, extra: arg(3)? },
+            "wrap_with_set_grad_enabled" => Action::WithGradMode {
+                body: plan(1)?,
+                operands: node.inputs.iter().skip(2).map(|a| operand(slots, &a.arg, label)).collect::<Result<_>>()?,
+            },
+            other => return Err(Error::msg(format!("node `{label}`: higher-order operator {other} is not supported"))),
+        });
+    }
+    if let Some(op) = target.strip_prefix("_operator.") {
+        let args = node.inputs.iter().map(|a| operand(slots, &a.arg, label)).collect::<Result<_>>()?;
+        return Ok(Action::Python { op: op.to_string(), args });
+    }
+    let name = target.strip_prefix("torch.ops.").unwrap_or(target);
+    let def = registry.get(name).ok_or_else(|| {
+        Error::msg(format!(
+            "node `{label}`: operator {name} is not registered{}",
+            if name.starts_with("aten.") { "" } else { "; register a kernel for this custom operator with ops::Registry::register before loading" }
+        ))
+    })?;
+    let mut positional = Vec::new();
+    let mut kwargs = Vec::new();
+    for a in &node.inputs {
+        let o = operand(slots, &a.arg, label)?;
+        if a.kind == Some(schema::ArgumentKind::KEYWORD) {
+            kwargs.push((a.name.clone(), o));
+        } else {
+            positional.push(o);
+        }
+    }
+    let args = ops::args::bind(&def.schema, positional, kwargs, Operand::Const).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
+    Ok(Action::Kernel { def, args })
+}
+
+impl Operand {
+    fn value(&self, env: &[Value]) -> Value {
+        match self {
+            Operand::Slot(s) => env[*s].clone(),
+            Operand::Const(v) => v.clone(),
+            Operand::List(items) => Value::List(items.iter().map(|o| o.value(env)).collect()),
+        }
+    }
+
+    /// A list operand's items (a single value is a list of one; no operand, an empty list).
+    fn values(op: &Option<Operand>, env: &[Value]) -> Vec<Value> {
+        match op.as_ref().map(|o| o.value(env)) {
+            None => Vec::new(),
+            Some(Value::List(vs)) => vs,
+            Some(v) => vec![v],
+        }
+    }
+
+    fn for_each_slot(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            Operand::Slot(s) => f(*s),
+            Operand::Const(_) => {}
+            Operand::List(items) => items.iter().for_each(|o| o.for_each_slot(f)),
+        }
+    }
+}
+
+impl Bind {
+    fn for_each_slot(&self, f: &mut dyn FnMut(usize)) {
+        match self {
+            Bind::One(s) => f(*s),
+            Bind::Many(ss) => ss.iter().for_each(|&s| f(s)),
+            Bind::Optional(ss) => ss.iter().flatten().for_each(|&s| f(s)),
+            Bind::Ignore => {}
+        }
+    }
+}
+
+impl Action {
+    fn for_each_slot(&self, f: &mut dyn FnMut(usize)) {
+        let mut each = |o: &Option<Operand>| {
+            if let Some(o) = o {
+                o.for_each_slot(f)
+            }
+        };
+        match self {
+            Action::Kernel { args, .. } | Action::Python { args, .. } | Action::WithGradMode { operands: args, .. } => {
+                args.iter().for_each(|o| o.for_each_slot(f))
+            }
+            Action::Cond { pred, operands, .. } => {
+                pred.for_each_slot(f);
+                if let Some(o) = operands {
+                    o.for_each_slot(f)
+                }
+            }
+            Action::Map { xs, extra, .. } => {
+                each(xs);
+                each(extra);
+            }
+            Action::Scan { init, xs, extra, .. } => {
+                each(init);
+                each(xs);
+                each(extra);
+            }
+            Action::While { carried, extra, .. } => {
+                each(carried);
+                each(extra);
+            }
+        }
+    }
+
+    fn run(&self, env: &[Value], label: &str, target: &str) -> Result<Value> {
+        match self {
+            Action::Kernel { def, args } => {
+                def.call_bound(args.iter().map(|o| o.value(env)).collect()).map_err(|e| Error::msg(format!("node `{label}`: {e}")))
+            }
+            Action::Python { op, args } => {
+                let args: Vec<Value> = args.iter().map(|o| o.value(env)).collect();
+                python_operator(op, &args).map_err(|e| Error::msg(format!("node `{label}` ({target}): {e}")))
+            }
+            Action::Cond { pred, branches, operands } => {
+                let take_true = match pred.value(env) {
+                    Value::Bool(b) => b,
+                    Value::Int(i) => i != 0,
+                    Value::Tensor(t) => t.item_f64().map_err(|e| Error::msg(format!("node `{label}`: cond predicate: {e}")))? != 0.0,
+                    other => {
+                        return Err(Error::msg(format!("node `{label}`: cond predicate must be a bool or a one-element tensor, got {}", other.kind())))
+                    }
+                };
+                let branch = &branches[if take_true { 0 } else { 1 }];
+                Ok(Value::List(branch.run(Operand::values(operands, env))?))
+            }
+            Action::Map { body, xs, extra, cat } => {
+                let xs: Vec<Tensor> = Operand::values(xs, env).iter().map(|v| as_tensor(v, label)).collect::<Result<_>>()?;
+                let extra = Operand::values(extra, env);
+                let n = xs.first().map(|t| t.shape().first().copied().unwrap_or(0)).unwrap_or(0);
+                let mut per_output: Vec<Vec<Tensor>> = Vec::new();
+                for i in 0..n {
+                    let mut args: Vec<Value> = xs.iter().map(|x| x.select(0, i as i64).map(Value::Tensor)).collect::<std::result::Result<_, _>>()?;
+                    args.extend(extra.iter().cloned());
+                    let outs = body.run(args)?;
+                    per_output.resize(outs.len(), Vec::new());
+                    for (k, o) in outs.iter().enumerate() {
+                        per_output[k].push(as_tensor(o, label)?);
+                    }
+                }
+                let stacked = per_output.into_iter().map(|ts| stack(cat, ts, label).map(Value::Tensor)).collect::<Result<Vec<_>>>()?;
+                Ok(Value::List(stacked))
+            }
+            Action::Scan { combine, init, xs, extra, cat } => {
+                let mut carry = Operand::values(init, env);
+                let xs: Vec<Tensor> = Operand::values(xs, env).iter().map(|v| as_tensor(v, label)).collect::<Result<_>>()?;
+                let extra = Operand::values(extra, env);
+                let n = xs.first().map(|t| t.shape().first().copied().unwrap_or(0)).unwrap_or(0);
+                let mut ys: Vec<Vec<Tensor>> = Vec::new();
+                for i in 0..n {
+                    let mut args = carry.clone();
+                    for x in &xs {
+                        args.push(Value::Tensor(x.select(0, i as i64)?));
+                    }
+                    args.extend(extra.iter().cloned());
+                    let mut outs = combine.run(args)?;
+                    let rest = outs.split_off(carry.len().min(outs.len()));
+                    carry = outs;
+                    ys.resize(rest.len(), Vec::new());
+                    for (k, y) in rest.iter().enumerate() {
+                        ys[k].push(as_tensor(y, label)?);
+                    }
+                }
+                let mut result = carry;
+                for y in ys {
+                    result.push(Value::Tensor(stack(cat, y, label)?));
+                }
+                Ok(Value::List(result))
+            }
+            Action::While { cond, body, carried, extra } => {
+                let mut carried = Operand::values(carried, env);
+                let extra = Operand::values(extra, env);
+                loop {
+                    let mut args = carried.clone();
+                    args.extend(extra.iter().cloned());
+                    let pred = cond.run(args.clone())?;
+                    let go = match pred.first() {
+                        Some(Value::Tensor(t)) => t.item_f64()? != 0.0,
+                        Some(Value::Bool(b)) => *b,
+                        _ => return Err(Error::msg(format!("node `{label}`: while_loop cond_fn must return a bool"))),
+                    };
+                    if !go {
+                        return Ok(Value::List(carried));
+                    }
+                    carried = body.run(args)?;
+                }
+            }
+            // pt2 computes no gradients, so the grad mode changes nothing
+            Action::WithGradMode { body, operands } => Ok(Value::List(body.run(operands.iter().map(|o| o.value(env)).collect())?)),
+        }
+    }
+}
+
+fn as_tensor(v: &Value, what: &str) -> Result<Tensor> {
+    match v {
+        Value::Tensor(t) => Ok(t.clone()),
+        other => Err(Error::msg(format!("{what}: expected a tensor, got {}", other.kind()))),
+    }
+}
+
+fn stack(cat: &OpDef, values: Vec<Tensor>, what: &str) -> Result<Tensor> {
+    let unsqueezed = values.iter().map(|t| t.unsqueeze(0)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let r = cat
+        .call(vec![Value::List(unsqueezed.into_iter().map(Value::Tensor).collect())], vec![])
+        .map_err(|e| Error::msg(format!("{what}: stacking results: {e}")))?;
+    as_tensor(&r, what)
+}
+
+fn bind_one(env: &mut [Value], b: &Bind, v: Value, name: &str) -> Result<()> {
+    match b {
+        Bind::One(s) => env[*s] = v,
+        Bind::Many(slots) => {
+            let Value::List(vs) = v else {
+                return Err(Error::msg(format!("node `{name}`: expected a list of tensors")));
+            };
+            if vs.len() != slots.len() {
+                return Err(Error::msg(format!("node `{name}`: {} outputs named but {} returned", slots.len(), vs.len())));
+            }
+            for (s, v) in slots.iter().zip(vs) {
+                env[*s] = v;
+            }
+        }
+        Bind::Optional(slots) => {
+            let Value::List(vs) = v else {
+                return Err(Error::msg(format!("node `{name}`: expected a list")));
+            };
+            for (s, v) in slots.iter().zip(vs) {
+                if let Some(s) = s {
+                    env[*s] = v;
+                }
+            }
+        }
+        Bind::Ignore => {}
+    }
+    Ok(())
+}
+
+/// Binds a step's result to its outputs: one value per output, a one-element tuple return
+/// unwrapped for a single non-list output.
+fn bind_outputs(env: &mut [Value], step: &Step, result: Value) -> Result<()> {
+    let (outs, name) = (&step.outputs, step.label.as_str());
+    match (outs.len(), result) {
+        (0, _) => Ok(()),
+        (1, Value::List(vs)) if !outs[0].is_list() => {
+            let v = vs.into_iter().next().ok_or_else(|| Error::msg(format!("node `{name}`: no value returned")))?;
+            bind_one(env, &outs[0], v, name)
+        }
+        (1, v) => bind_one(env, &outs[0], v, name),
+        (n, Value::List(vs)) => {
+            if vs.len() != n {
+                return Err(Error::msg(format!("node `{name}`: {n} outputs named but {} returned", vs.len())));
+            }
+            outs.iter().zip(vs).try_for_each(|(b, v)| bind_one(env, b, v, name))
+        }
+        (n, v) => Err(Error::msg(format!("node `{name}`: {n} outputs named but one {} returned", v.kind()))),
+    }
+}
+
+/// `_operator.add` and friends, on the ints, floats and bools of symbolic sizes, with Python's
+/// `//` and `%` (rounding toward negative infinity, the divisor's sign) from `symbolic`.
+fn python_operator(op: &str, args: &[Value]) -> std::result::Result<Value, String> {
+    let num = |v: &Value| -> std::result::Result<f64, String> {
+        v.as_scalar().map(|s| s.to_f64()).ok_or_else(|| format!("expected a number, got {}", v.kind()))
+    };
+    let ints = |v: &Value| matches!(v, Value::Int(_) | Value::Bool(_));
+    let int = |v: &Value| v.as_scalar().map(|s| s.to_i64()).unwrap_or(0);
+    let [a, b] = args else {
+        return match (op, args) {
+            ("neg", [a]) if ints(a) => Ok(Value::Int(-int(a))),
+            ("neg", [a]) => Ok(Value::Float(-num(a)?)),
+            ("not_", [a]) => Ok(Value::Bool(num(a)? == 0.0)),
+            _ => Err(format!("_operator.{op} with {} arguments is not supported", args.len())),
+        };
+    };
+    let both_int = ints(a) && ints(b);
+    Ok(match op {
+        "add" if both_int => Value::Int(int(a).wrapping_add(int(b))),
+        "sub" if both_int => Value::Int(int(a).wrapping_sub(int(b))),
+        "mul" if both_int => Value::Int(int(a).wrapping_mul(int(b))),
+        "floordiv" if both_int => Value::Int(symbolic::floor_div(int(a), int(b)).ok_or("integer division by zero")?),
+        "mod" if both_int => Value::Int(symbolic::python_mod(int(a), int(b)).ok_or("integer modulo by zero")?),
+        "add" => Value::Float(num(a)? + num(b)?),
+        "sub" => Value::Float(num(a)? - num(b)?),
+        "mul" => Value::Float(num(a)? * num(b)?),
+        "truediv" => Value::Float(num(a)? / num(b)?),
+        "floordiv" => Value::Float((num(a)? / num(b)?).floor()),
+        "pow" if both_int && int(b) >= 0 => Value::Int(int(a).wrapping_pow(int(b) as u32)),
+        "pow" => Value::Float(num(a)?.powf(num(b)?)),
+        "eq" => Value::Bool(num(a)? == num(b)?),
+        "ne" => Value::Bool(num(a)? != num(b)?),
+        "lt" => Value::Bool(num(a)? < num(b)?),
+        "le" => Value::Bool(num(a)? <= num(b)?),
+        "gt" => Value::Bool(num(a)? > num(b)?),
+        "ge" => Value::Bool(num(a)? >= num(b)?),
+        "and_" => Value::Bool(num(a)? != 0.0 && num(b)? != 0.0),
+        "or_" => Value::Bool(num(a)? != 0.0 || num(b)? != 0.0),
+        _ => return Err(format!("_operator.{op} is not supported")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_division_rounds_toward_negative_infinity() {
+        let op = |name: &str, a: i64, b: i64| python_operator(name, &[Value::Int(a), Value::Int(b)]);
+        assert_eq!(op("floordiv", -7, 2), Ok(Value::Int(-4)));
+        assert_eq!(op("mod", -7, 2), Ok(Value::Int(1)));
+        assert_eq!(op("mod", 7, -2), Ok(Value::Int(-1)));
+        assert!(op("floordiv", 1, 0).is_err());
+    }
+}
