@@ -9,7 +9,9 @@
 //!   `nn_module_stack` records.
 
 use proc_macro::TokenStream;
-use quote::quote;
+use proc_macro2::TokenStream as Tokens;
+use proc_macro_crate::{crate_name, FoundCrate};
+use quote::{format_ident, quote};
 use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
 fn last_segment(ty: &Type) -> Option<(String, Option<Type>)> {
@@ -53,6 +55,28 @@ fn type_name(attrs: &[syn::Attribute]) -> Option<String> {
     out
 }
 
+/// The path of the front-end crate as the deriving crate sees it: `::export` where it depends
+/// on `pt2-export` (whose library is named `export`), `::pt2::frontend` where it depends only on
+/// the `pt2` facade, or whatever either was renamed to in its `Cargo.toml`.
+fn front_end() -> Tokens {
+    match crate_name("pt2-export") {
+        Ok(FoundCrate::Name(n)) if n != "pt2_export" => {
+            let n = format_ident!("{n}");
+            return quote!(::#n);
+        }
+        Ok(_) => return quote!(::export),
+        Err(_) => {}
+    }
+    match crate_name("pt2") {
+        Ok(FoundCrate::Name(n)) => {
+            let n = format_ident!("{n}");
+            quote!(::#n::frontend)
+        }
+        Ok(FoundCrate::Itself) => quote!(crate::frontend),
+        Err(_) => quote!(::export),
+    }
+}
+
 #[proc_macro_derive(Module, attributes(module))]
 pub fn derive_module(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -60,6 +84,7 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
     let Data::Struct(data) = &input.data else {
         return syn::Error::new_spanned(name, "#[derive(Module)] works on structs").to_compile_error().into();
     };
+    let export = front_end();
     let mut visits = Vec::new();
     if let Fields::Named(fields) = &data.fields {
         for f in &fields.named {
@@ -80,7 +105,7 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
                 ("Option", Some(s)) if PLAIN.contains(&s) => continue,
                 ("Option", _) => quote! { if let Some(x) = &self.#ident { v.module(#key, x); } },
                 ("Vec", Some(s)) if PLAIN.contains(&s) => continue,
-                ("Vec", _) => quote! { v.module_list(#key, self.#ident.iter().map(|m| m as &dyn ::export::Module)); },
+                ("Vec", _) => quote! { v.module_list(#key, self.#ident.iter().map(|m| m as &dyn #export::Module)); },
                 (s, _) if PLAIN.contains(&s) => continue,
                 _ => quote! { v.module(#key, &self.#ident); },
             };
@@ -93,8 +118,8 @@ pub fn derive_module(input: TokenStream) -> TokenStream {
     };
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     quote! {
-        impl #impl_g ::export::Module for #name #ty_g #where_g {
-            fn visit<'a>(&'a self, v: &mut ::export::Visitor<'a>) {
+        impl #impl_g #export::Module for #name #ty_g #where_g {
+            fn visit<'a>(&'a self, v: &mut #export::Visitor<'a>) {
                 #(#visits)*
             }
             #type_name
@@ -112,6 +137,7 @@ pub fn derive_pytree(input: TokenStream) -> TokenStream {
     let Data::Struct(data) = &input.data else {
         return syn::Error::new_spanned(name, "#[derive(PyTree)] works on structs").to_compile_error().into();
     };
+    let export = front_end();
     let Fields::Named(fields) = &data.fields else {
         return syn::Error::new_spanned(name, "#[derive(PyTree)] needs named fields").to_compile_error().into();
     };
@@ -119,13 +145,13 @@ pub fn derive_pytree(input: TokenStream) -> TokenStream {
     let keys: Vec<String> = idents.iter().map(|i| i.to_string()).collect();
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     quote! {
-        impl #impl_g ::export::tree::PyTree for #name #ty_g #where_g {
-            fn into_tree(self) -> ::export::Tree {
-                ::export::Tree::Dict(vec![#((#keys.to_string(), ::export::tree::PyTree::into_tree(self.#idents))),*])
+        impl #impl_g #export::tree::PyTree for #name #ty_g #where_g {
+            fn into_tree(self) -> #export::Tree {
+                #export::Tree::Dict(vec![#((#keys.to_string(), #export::tree::PyTree::into_tree(self.#idents))),*])
             }
-            fn from_tree(tree: &::export::Tree) -> ::export::Result<Self> {
+            fn from_tree(tree: &#export::Tree) -> #export::Result<Self> {
                 Ok(Self {
-                    #(#idents: ::export::tree::PyTree::from_tree(tree.get(#keys).ok_or_else(|| ::export::Error(format!("{} has no field `{}`", stringify!(#name), #keys)))?)?,)*
+                    #(#idents: #export::tree::PyTree::from_tree(tree.get(#keys).ok_or_else(|| #export::Error(format!("{} has no field `{}`", stringify!(#name), #keys)))?)?,)*
                 })
             }
         }

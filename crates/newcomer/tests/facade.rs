@@ -1,0 +1,40 @@
+//! Everything a newcomer does first, through the `pt2` facade alone.
+
+use pt2::frontend::Tensor;
+use pt2::{Dim, DynamicShapes, ExportOptions, Inputs, Program, Value};
+use pt2_newcomer::Mlp;
+
+#[test]
+fn derive_export_run_save_load_and_run_again() {
+    let model = Mlp::new(4, 8, 3);
+    let x = Tensor::rand_uniform(&[5, 4], 3);
+
+    // eager
+    let eager = model.forward(&Inputs::new().arg("x", x.clone())).unwrap();
+    let eager = eager.tensor().expect("one tensor").data();
+
+    // export with a dynamic batch, then run the exported program
+    let options = ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch").min(2).max(64)), ..Default::default() };
+    let ep = pt2::export(&model, Inputs::new().arg("x", x.clone()), &options).unwrap();
+    let printed = ep.to_string();
+    assert!(printed.contains("torch.ops.aten.linear.default") && printed.contains("torch.ops.aten.relu.default"), "{printed}");
+    let run = |ep: &pt2::ExportedProgram, x: &Tensor| -> pt2::Tensor {
+        match ep.module().unwrap().call_flat(vec![Value::Tensor(x.data())]).unwrap().remove(0) {
+            Value::Tensor(t) => t,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(run(&ep, &x).to_f64_vec(), eager.to_f64_vec());
+
+    // save, load, run the archive: same numbers; another batch size within the range works
+    let path = std::env::temp_dir().join(format!("pt2-newcomer-{}.pt2", std::process::id()));
+    pt2::save(&ep, &path).unwrap();
+    let loaded = pt2::load(&path).unwrap();
+    assert_eq!(run(&loaded, &x).to_f64_vec(), eager.to_f64_vec());
+    assert_eq!(run(&loaded, &Tensor::rand_uniform(&[9, 4], 4)).shape(), &[9, 3]);
+
+    // a batch outside 2..=64 is refused, naming the input
+    let err = loaded.module().unwrap().call_flat(vec![Value::Tensor(Tensor::rand_uniform(&[65, 4], 5).data())]).unwrap_err();
+    assert!(err.to_string().contains("x.size()[0]"), "{err}");
+    let _ = std::fs::remove_file(path);
+}
