@@ -82,19 +82,35 @@ pub fn elements(shape: &[usize]) -> u128 {
     shape.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128)).unwrap_or(u128::MAX)
 }
 
-/// A vector of `n` copies of `value`, or the reason it cannot be had.
-pub fn try_vec_filled<T: Clone>(value: T, n: usize) -> Result<Vec<T>, AllocError> {
+/// A vector of `n` copies of `value`, or the reason it cannot be had. Zeros come from the
+/// allocator already zeroed (`calloc`: fresh pages cost nothing until written), as `vec![0; n]`
+/// does, so a kernel's output buffer is touched once, by the kernel.
+pub fn try_vec_filled<T: bytemuck::Pod>(value: T, n: usize) -> Result<Vec<T>, AllocError> {
     let bytes = bytes_for(n as u128, std::mem::size_of::<T>())?;
     check_budget(bytes)?;
+    let out_of_memory = || AllocError::new(AllocFailure::OutOfMemory { bytes });
+    if bytemuck::bytes_of(&value).iter().all(|&b| b == 0) && bytes > 0 {
+        let layout = std::alloc::Layout::array::<T>(n).map_err(|_| out_of_memory())?;
+        // SAFETY: the layout has a non-zero size; a null pointer is refused; the memory is
+        // zeroed, and all-zero bytes are a valid `T` (`Pod`); it was allocated by the global
+        // allocator with `T`'s layout for exactly `n` elements, as `Vec` requires.
+        unsafe {
+            let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+            if ptr.is_null() {
+                return Err(out_of_memory());
+            }
+            return Ok(Vec::from_raw_parts(ptr, n, n));
+        }
+    }
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| AllocError::new(AllocFailure::OutOfMemory { bytes }))?;
+    v.try_reserve_exact(n).map_err(|_| out_of_memory())?;
     v.resize(n, value);
     Ok(v)
 }
 
 /// [`try_vec_filled`] for helpers with no error path: a failure unwinds to the operator
 /// boundary ([`catch`]).
-pub fn vec_filled<T: Clone>(value: T, n: usize) -> Vec<T> {
+pub fn vec_filled<T: bytemuck::Pod>(value: T, n: usize) -> Vec<T> {
     try_vec_filled(value, n).unwrap_or_else(|e| fail(e))
 }
 

@@ -16,6 +16,12 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         bail!("expected m1 and m2 to have the same dtype, but got: {} != {}", a.dtype().name(), c.dtype().name());
     }
     let (batch, m, k, n) = (sa[0], sa[1], sa[2], sc[2]);
+    if batch > 1 && c.strides()[0] == 0 {
+        // one right operand for every batch (a weight expanded by `matmul`'s decomposition):
+        // a single product over all the batches' rows packs it once instead of once a batch
+        let rows = a.contiguous().reshape(&[(batch * m) as i64, k as i64])?;
+        return bmm(&rows.unsqueeze(0)?, &c.select(0, 0)?.unsqueeze(0)?)?.reshape(&[batch as i64, m as i64, n as i64]);
+    }
     match a.dtype() {
         // thin products (a few rows or columns) are bandwidth-bound: gemm's matrix-vector paths
         // beat packing a whole operand for them
@@ -37,6 +43,40 @@ pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         bail!("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})", a.shape()[0], a.shape()[1], c.shape()[0], c.shape()[1]);
     }
     bmm(&a.unsqueeze(0)?, &c.unsqueeze(0)?)?.squeeze(Some(&[0]))
+}
+
+/// `bias + a @ b` for float32 `a: [M, K]`, `b: [K, N]` (any strides) and a `bias` that
+/// broadcasts to `[M, N]` (`linear`'s `[N]`, `addmm`'s `self`): the bias is written into the
+/// output first and the product accumulates onto it, so adding it costs no pass of its own.
+/// `None` when the product is thin (a few rows or columns, where packing does not pay), the
+/// dtypes are not float32, or the machine has only the portable kernel: the caller takes the
+/// general path.
+pub fn addmm_f32(bias: Option<&Tensor>, a: &Tensor, b: &Tensor) -> Option<Tensor> {
+    let ([m, k], [k2, n]) = (<[usize; 2]>::try_from(a.shape()).ok()?, <[usize; 2]>::try_from(b.shape()).ok()?);
+    let dtypes_fit = a.dtype() == DType::F32 && b.dtype() == DType::F32 && bias.is_none_or(|t| t.dtype() == DType::F32);
+    if !dtypes_fit || k != k2 || m < 8 || n < 16 || sgemm::Isa::best() == sgemm::Isa::Portable {
+        return None;
+    }
+    let mut out = match bias {
+        None => crate::alloc::tensor_vec(0f32, &[m, n]),
+        // one row repeated: copied row by row
+        Some(t) if t.shape() == [n] || t.shape() == [1, n] => {
+            let row = t.to_vec::<f32>();
+            let mut out = crate::alloc::tensor_vec(0f32, &[m, n]);
+            out.chunks_mut(n).for_each(|r| r.copy_from_slice(&row));
+            out
+        }
+        Some(t) => t.broadcast_to(&[m, n]).ok()?.to_vec::<f32>(),
+    };
+    if k > 0 {
+        let (ga, gb) = (a.storage().read(), b.storage().read());
+        let (da, db): (&[f32], &[f32]) = (bytemuck::cast_slice(ga.bytes()), bytemuck::cast_slice(gb.bytes()));
+        let (sa, sb) = (a.strides(), b.strides());
+        let lhs = sgemm::StridedMatrix { data: da, offset: a.storage_offset(), rows: m, cols: k, rs: sa[0], cs: sa[1] };
+        let rhs = sgemm::StridedMatrix { data: db, offset: b.storage_offset(), rows: k, cols: n, rs: sb[0], cs: sb[1] };
+        sgemm::sgemm(m, n, k, &lhs, &rhs, &mut out, n, bias.is_some(), m * n * k >= 64 * 64 * 64);
+    }
+    Some(Tensor::from_vec(out, &[m, n]).expect("sized by shape"))
 }
 
 /// Float32 products through our own [`sgemm`]: batches in parallel when there are enough of

@@ -54,8 +54,13 @@ fn betas(a: &Args) -> Result<(f64, f64)> {
 pub fn addmm(a: &Args) -> Result<Value> {
     let (s, m1, m2) = (a.tensor("self")?, a.tensor("mat1")?, a.tensor("mat2")?);
     same_dtype(m1, m2, "addmm")?;
-    let p = matmul::mm(m1, m2)?;
     let (beta, alpha) = betas(a)?;
+    if (beta, alpha) == (1.0, 1.0) {
+        if let Some(y) = matmul::addmm_f32(Some(s), m1, m2) {
+            return Ok(y.into());
+        }
+    }
+    let p = matmul::mm(m1, m2)?;
     let s = s.broadcast_to(p.shape())?;
     Ok(scaled_sum(&s, &p, beta, alpha)?.into())
 }
@@ -146,6 +151,14 @@ pub fn matmul_tensors(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if dx == 2 && dy == 2 {
         return matmul::mm(x, y);
     }
+    if dx >= 3 && dy == 2 {
+        // [..., n, k] @ [k, m]: one product over the folded leading dims, as PyTorch folds them
+        // (the right operand is packed once, not once per batch)
+        let lead = &x.shape()[..dx - 1];
+        let folded = x.reshape(&[-1, x.shape()[dx - 1] as i64])?;
+        let out: Vec<i64> = lead.iter().map(|&s| s as i64).chain([y.shape()[1] as i64]).collect();
+        return matmul::mm(&folded, y)?.reshape(&out);
+    }
     // batched: treat vectors as matrices, broadcast the batch dims, run bmm
     let xm = if dx == 1 { x.unsqueeze(0)? } else { x.clone() };
     let ym = if dy == 1 { y.unsqueeze(1)? } else { y.clone() };
@@ -178,6 +191,15 @@ pub fn matmul(a: &Args) -> Result<Value> {
 
 /// `x @ weight.T + bias`.
 pub fn linear_tensors(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    if x.dim() >= 2 && w.dim() == 2 {
+        // float32 over the folded leading dims, the bias accumulated into by the product
+        let lead = &x.shape()[..x.dim() - 1];
+        let folded = x.reshape(&[-1, x.shape()[x.dim() - 1] as i64])?;
+        if let Some(y) = matmul::addmm_f32(bias, &folded, &w.transpose(0, 1)?) {
+            let out: Vec<i64> = lead.iter().map(|&s| s as i64).chain([w.shape()[0] as i64]).collect();
+            return y.reshape(&out);
+        }
+    }
     let y = matmul_tensors(x, &w.transpose(-1, -2).or_else(|_| Ok::<_, tensor::Error>(w.clone()))?)?;
     match bias {
         None => Ok(y),
