@@ -298,6 +298,15 @@ impl Tensor {
     /// view's storage. Other views of the storage see the change.
     pub fn copy_(&self, src: &Tensor) -> Result<()> {
         let src = src.expand(&self.shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?;
+        let n = self.numel();
+        if src.dtype == self.dtype && !Arc::ptr_eq(&src.storage, &self.storage) && self.is_contiguous() && src.is_contiguous() && n > 0 {
+            // two storages, both contiguous: one copy of the bytes, nothing materialized between
+            let size = self.dtype.size();
+            let from = src.storage.read();
+            let mut to = self.storage.write();
+            to.bytes_mut()[self.offset * size..(self.offset + n) * size].copy_from_slice(&from.bytes()[src.offset * size..(src.offset + n) * size]);
+            return Ok(());
+        }
         with_dtype!(self.dtype, T => {
             let values = src.to_vec::<T>(); // materialized first, so aliasing views are safe
             let mut guard = self.storage.write();

@@ -38,9 +38,118 @@ pub fn map<T: Element, U: Element>(x: &Tensor, f: impl Fn(T) -> U + Sync) -> Ten
     Tensor::from_vec(out, x.shape()).unwrap()
 }
 
+/// How an operand is read along one run of the output's innermost dims.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Read {
+    /// Element `j` of the run is at `start + j`.
+    Contiguous,
+    /// Every element of the run is the one at `start` (a broadcast dim).
+    Repeated,
+}
+
+/// The output seen as runs of `inner` elements over its innermost dims (from `split` on), each
+/// operand reading a run contiguously or as one repeated element — what TensorIterator calls
+/// coalescing. A bias `[C]` over `[N, T, C]`, or a per-channel `[1, C, 1, 1]` scale over
+/// `[N, C, H, W]`, is read in place this way, never expanded into a copy.
+struct Runs {
+    inner: usize,
+    split: usize,
+    reads: [Read; 2],
+}
+
+fn runs(shape: &[usize], strides: [&[isize]; 2]) -> Runs {
+    let mut inner = 1usize;
+    let mut split = shape.len();
+    let mut reads: [Option<Read>; 2] = [None, None];
+    for d in (0..shape.len()).rev() {
+        if shape[d] == 1 {
+            split = d;
+            continue;
+        }
+        let mut next = reads;
+        let fits = strides.iter().zip(next.iter_mut()).all(|(s, read)| {
+            let here = match s[d] {
+                0 => Read::Repeated,
+                s if s == inner as isize => Read::Contiguous,
+                _ => return false,
+            };
+            *read.get_or_insert(here) == here
+        });
+        if !fits {
+            break;
+        }
+        reads = next;
+        inner *= shape[d];
+        split = d;
+    }
+    Runs { inner, split, reads: reads.map(|r| r.unwrap_or(Read::Repeated)) }
+}
+
+/// Where run `r` starts in an operand laid out with `strides` from `offset`.
+fn run_start(r: usize, outer: &[usize], strides: &[isize], offset: usize) -> usize {
+    let (mut rest, mut at) = (r, offset as isize);
+    for (d, &size) in outer.iter().enumerate().rev() {
+        at += (rest % size) as isize * strides[d];
+        rest /= size;
+    }
+    at as usize
+}
+
+/// `zip` over runs read in place; `None` when the runs are too short for this to pay.
+fn zip_runs<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: &(impl Fn(A, B) -> U + Sync)) -> Result<Option<Tensor>> {
+    if shape.contains(&0) {
+        return Ok(None);
+    }
+    let (ea, eb) = (a.broadcast_to(shape)?, b.broadcast_to(shape)?);
+    let plan = runs(shape, [ea.strides(), eb.strides()]);
+    if plan.inner < 64 {
+        return Ok(None);
+    }
+    let outer = &shape[..plan.split];
+    let (ga, gb) = (ea.storage().read(), eb.storage().read());
+    let (xa, xb): (&[A], &[B]) = (bytemuck::cast_slice(ga.bytes()), bytemuck::cast_slice(gb.bytes()));
+    let mut out = crate::alloc::tensor_vec(U::default(), shape);
+    let one_run = |(r, o): (usize, &mut [U])| {
+        let sa = run_start(r, outer, ea.strides(), ea.storage_offset());
+        let sb = run_start(r, outer, eb.strides(), eb.storage_offset());
+        let n = o.len();
+        match plan.reads {
+            [Read::Contiguous, Read::Contiguous] => {
+                for ((o, &p), &q) in o.iter_mut().zip(&xa[sa..sa + n]).zip(&xb[sb..sb + n]) {
+                    *o = f(p, q);
+                }
+            }
+            [Read::Contiguous, Read::Repeated] => {
+                let q = xb[sb];
+                for (o, &p) in o.iter_mut().zip(&xa[sa..sa + n]) {
+                    *o = f(p, q);
+                }
+            }
+            [Read::Repeated, Read::Contiguous] => {
+                let p = xa[sa];
+                for (o, &q) in o.iter_mut().zip(&xb[sb..sb + n]) {
+                    *o = f(p, q);
+                }
+            }
+            [Read::Repeated, Read::Repeated] => o.fill(f(xa[sa], xb[sb])),
+        }
+    };
+    if out.len() >= PARALLEL_THRESHOLD {
+        out.par_chunks_mut(plan.inner).enumerate().for_each(one_run);
+    } else {
+        out.chunks_mut(plan.inner).enumerate().for_each(one_run);
+    }
+    drop((ga, gb));
+    Ok(Some(Tensor::from_vec(out, shape)?))
+}
+
 /// `out[i] = f(a[i], b[i])` after broadcasting `a` and `b`. Inputs must have dtypes `A` and `B`.
 pub fn zip<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl Fn(A, B) -> U + Sync) -> Result<Tensor> {
     let shape = broadcast_all(&[a.shape(), b.shape()])?;
+    assert_eq!((A::DTYPE, B::DTYPE), (a.dtype(), b.dtype()), "zip: element types do not match the dtypes");
+    if let Some(t) = zip_runs(a, b, &shape, &f)? {
+        return Ok(t);
+    }
     let (ea, eb) = (expanded::<A>(a, &shape)?, expanded::<B>(b, &shape)?);
     let n = crate::shape::numel(&shape);
     let mut out = crate::alloc::tensor_vec(U::default(), &shape);
@@ -63,4 +172,32 @@ pub fn zip3<A: Element, B: Element, C: Element, U: Element>(
         eb.with_contiguous::<B, _>(|xb| ec.with_contiguous::<C, _>(|xc| fill(n, &mut out, |i| f(xa[i], xb[i], xc[i]))))
     });
     Tensor::from_vec(out, &shape)
+}
+
+/// `x * scale[c] + shift[c]` for float32 `x: [N, C, ...]`, `c` the channel (dim 1): eval-mode
+/// batch norm in one pass, plane by plane (two roundings, as PyTorch's CPU kernel computes it).
+pub fn channel_affine_f32(x: &Tensor, scale: &[f32], shift: &[f32]) -> Result<Tensor> {
+    let c = x.shape().get(1).copied().unwrap_or(1);
+    if x.dim() < 2 || scale.len() != c || shift.len() != c || x.dtype() != crate::DType::F32 {
+        crate::bail!("channel_affine_f32: expected a float32 [N, {}, ...] tensor, got {} {:?}", scale.len(), x.dtype().name(), x.shape());
+    }
+    let plane: usize = x.shape()[2..].iter().product();
+    let mut out = crate::alloc::tensor_vec(0f32, x.shape());
+    if plane > 0 {
+        x.with_contiguous::<f32, _>(|xs| {
+            let one = |(p, (o, i)): (usize, (&mut [f32], &[f32]))| {
+                let (s, t) = (scale[p % c], shift[p % c]);
+                for (o, &v) in o.iter_mut().zip(i) {
+                    *o = v * s + t;
+                }
+            };
+            let planes = out.chunks_mut(plane).zip(xs.chunks(plane));
+            if xs.len() >= PARALLEL_THRESHOLD {
+                planes.collect::<Vec<_>>().into_par_iter().enumerate().for_each(one);
+            } else {
+                planes.enumerate().for_each(one);
+            }
+        });
+    }
+    Tensor::from_vec(out, x.shape())
 }

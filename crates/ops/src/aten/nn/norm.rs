@@ -30,14 +30,13 @@ fn normalize_channels(x: &Tensor, mean: &[f64], invstd: &[f64], weight: Option<&
     // fold into scale and shift per channel
     let scale: Vec<f64> = (0..c).map(|i| invstd[i] * w[i]).collect();
     let shift: Vec<f64> = (0..c).map(|i| b[i] - mean[i] * invstd[i] * w[i]).collect();
-    let s = Tensor::from_vec(scale, &[c])?.reshape(&shape)?;
-    let t = Tensor::from_vec(shift, &[c])?.reshape(&shape)?;
     let out = x.dtype();
     if out == DType::F32 {
-        let (s, t) = (s.to_dtype(DType::F32), t.to_dtype(DType::F32));
-        let xs = tensor::kernels::elementwise::zip::<f32, f32, f32>(x, &s, |p, q| p * q)?;
-        return tensor::kernels::elementwise::zip::<f32, f32, f32>(&xs, &t, |p, q| p + q);
+        let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        return tensor::kernels::elementwise::channel_affine_f32(x, &narrow(&scale), &narrow(&shift));
     }
+    let s = Tensor::from_vec(scale, &[c])?.reshape(&shape)?;
+    let t = Tensor::from_vec(shift, &[c])?.reshape(&shape)?;
     let xs = tensor::kernels::elementwise::zip::<f64, f64, f64>(&x.to_dtype(DType::F64), &s, |p, q| p * q)?;
     Ok(tensor::kernels::elementwise::zip::<f64, f64, f64>(&xs, &t, |p, q| p + q)?.to_dtype(out))
 }
