@@ -47,7 +47,6 @@ const KNOWN_OTHER_DTYPES: &[(&str, usize, &str)] = &[
     ("aten.linalg_lstsq.default", 3, "rank and singular-value outputs are shaped for another driver than PyTorch's gelsy"),
     ("aten.triangular_solve.default", 1, "the cloned-coefficient output of an empty batch takes the right-hand side's shape"),
     ("aten._embedding_bag_forward_only.default", 3, "offset2bag is returned empty in float64, PyTorch fills it"),
-    ("aten._scaled_dot_product_flash_attention_for_cpu.default", 3, "the logsumexp output is float32 for float64 inputs"),
     ("aten.linalg_matrix_exp.default", 4, "PyTorch overflows to NaN in half precision where pt2's float intermediates do not"),
     ("aten.soft_margin_loss.default", 2, "PyTorch overflows to inf in half precision where pt2's float intermediates do not"),
     ("aten.nextafter.default", 6, "float16/bfloat16 not implemented"),
@@ -99,7 +98,7 @@ fn every_recorded_half_double_and_small_int_case_passes_but_the_known_ones() {
     assert_eq!(report.cases.len(), 6296, "every recorded case runs");
     let bad = regressions(report, KNOWN_OTHER_DTYPES);
     assert!(bad.is_empty(), "regressions:\n{}", bad.join("\n"));
-    assert!(report.passed() >= 6246, "{} passed; the floor is 6246", report.passed());
+    assert!(report.passed() >= 6249, "{} passed; the floor is 6249", report.passed());
 }
 
 #[test]

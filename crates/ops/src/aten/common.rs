@@ -65,12 +65,20 @@ pub fn compute_dtype(dt: DType) -> DType {
 
 /// Applies `f` to every element in f64 and stores the result as `out` (any dtype).
 pub fn map_f64(x: &Tensor, out: DType, f: impl Fn(f64) -> f64 + Sync) -> Tensor {
-    let r = elementwise::map::<f64, f64>(&x.to_dtype(DType::F64), f);
-    r.to_dtype(out)
+    // float32 and float64 in and out: one pass, widened and rounded element by element (the
+    // same values as converting the whole tensor first)
+    match (x.dtype(), out) {
+        (DType::F32, DType::F32) => elementwise::map::<f32, f32>(x, |v| f(v as f64) as f32),
+        (DType::F64, DType::F64) => elementwise::map::<f64, f64>(x, f),
+        _ => elementwise::map::<f64, f64>(&x.to_dtype(DType::F64), f).to_dtype(out),
+    }
 }
 
 /// Applies `f` to every pair of broadcast elements in f64, storing the result as `out`.
 pub fn zip_f64(a: &Tensor, b: &Tensor, out: DType, f: impl Fn(f64, f64) -> f64 + Sync) -> Result<Tensor> {
+    if (a.dtype(), b.dtype(), out) == (DType::F32, DType::F32, DType::F32) {
+        return elementwise::zip::<f32, f32, f32>(a, b, |p, q| f(p as f64, q as f64) as f32);
+    }
     let r = elementwise::zip::<f64, f64, f64>(&a.to_dtype(DType::F64), &b.to_dtype(DType::F64), f)?;
     Ok(r.to_dtype(out))
 }

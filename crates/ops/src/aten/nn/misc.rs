@@ -286,6 +286,9 @@ fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: 
         }
     }
     let dt = q.dtype();
+    if (dt, k.dtype(), v.dtype()) == (DType::F32, DType::F32, DType::F32) && mask.is_none_or(|m| matches!(m.dtype(), DType::Bool | DType::F32)) {
+        return attention_f32(q, &k, &v, mask, causal, scale);
+    }
     let (qf, kf, vf) = (q.to_dtype(DType::F64), k.to_dtype(DType::F64), v.to_dtype(DType::F64));
     let scores = matmul_tensors(&qf, &kf.transpose(-2, -1)?)?;
     let scores = tensor::kernels::elementwise::map::<f64, f64>(&scores, move |s| s * scale);
@@ -320,7 +323,66 @@ fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: 
         }
     })?;
     let out = matmul_tensors(&probs, &vf)?;
-    Ok((out.to_dtype(dt), lse.to_dtype(DType::F32)))
+    // the flash kernel's log-sum-exp is float32 for reduced precisions, float64 for float64
+    Ok((out.to_dtype(dt), lse.to_dtype(if dt == DType::F64 { DType::F64 } else { DType::F32 })))
+}
+
+/// [`attention`] for float32: both products in float32 through the matrix kernels, and one pass
+/// over each row of scores that scales, masks, and turns it into probabilities (in float64,
+/// rounded once) and its log-sum-exp.
+fn attention_f32(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: f64) -> Result<(Tensor, Tensor)> {
+    use rayon::prelude::*;
+    let scores = matmul_tensors(q, &k.transpose(-2, -1)?)?;
+    let shape = scores.shape().to_vec();
+    let (l, s) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+    // an additive mask over the scores' shape: boolean masks keep (0) or drop (-inf)
+    let additive = match mask {
+        None => None,
+        Some(m) if m.dtype() == DType::Bool => {
+            let zero = Tensor::zeros(&[], DType::F32);
+            Some(tensor::kernels::elementwise::zip::<tensor::Bool8, f32, f32>(m, &zero.broadcast_to(&shape)?, |keep, z| if keep.get() { z } else { f32::NEG_INFINITY })?)
+        }
+        Some(m) => Some(m.broadcast_to(&shape)?.contiguous()),
+    };
+    let additive = additive.map(|t| t.to_vec::<f32>());
+    let lanes = shape[..shape.len() - 1].iter().product::<usize>();
+    let mut probs = tensor::alloc::tensor_vec(0f32, &shape);
+    let mut lse = tensor::alloc::tensor_vec(0f32, &shape[..shape.len() - 1]);
+    scores.with_contiguous::<f32, _>(|xs| {
+        let one = |(r, (o, lse)): (usize, (&mut [f32], &mut f32))| {
+            let row = r % l.max(1);
+            let x = &xs[r * s..(r + 1) * s];
+            let add = additive.as_ref().map(|a| &a[r * s..(r + 1) * s]);
+            let value = |j: usize| -> f64 {
+                if causal && j > row {
+                    return f64::NEG_INFINITY;
+                }
+                let v = x[j] as f64 * scale;
+                add.map_or(v, |a| v + a[j] as f64)
+            };
+            let m = (0..s).map(value).fold(f64::NEG_INFINITY, f64::max);
+            if m == f64::NEG_INFINITY {
+                o.iter_mut().for_each(|p| *p = f32::NAN);
+                *lse = f32::NEG_INFINITY;
+                return;
+            }
+            let sum: f64 = (0..s).map(|j| (value(j) - m).exp()).sum();
+            for (j, p) in o.iter_mut().enumerate() {
+                *p = ((value(j) - m).exp() / sum) as f32;
+            }
+            *lse = (m + sum.ln()) as f32;
+        };
+        if s > 0 {
+            if lanes * s >= 1 << 15 {
+                probs.par_chunks_mut(s).zip(lse.par_iter_mut()).enumerate().for_each(one);
+            } else {
+                probs.chunks_mut(s).zip(lse.iter_mut()).enumerate().for_each(one);
+            }
+        }
+    });
+    let probs = Tensor::from_vec(probs, &shape)?;
+    let out = matmul_tensors(&probs, v)?;
+    Ok((out, Tensor::from_vec(lse, &shape[..shape.len() - 1])?))
 }
 
 fn sdpa(a: &Args) -> Result<Value> {
