@@ -84,7 +84,7 @@ fn planes(x: &Tensor, spatial: usize, op: &str) -> Result<(Tensor, Vec<usize>)> 
     let mut shape = vec![-1i64];
     shape.extend(std::iter::repeat_n(1i64, 3 - spatial));
     shape.extend(sp.iter().map(|&s| s as i64));
-    // the values are read once as f64 by the callers (`to_f64_vec`): no conversion here
+    // a reshape only: each caller reads the values in the type it computes in
     Ok((x.reshape(&shape)?, lead))
 }
 
@@ -117,67 +117,77 @@ fn max_pool(a: &Args, spatial: usize, with_indices: bool) -> Result<Value> {
     let p = pool_args(a, spatial, true)?;
     let ax = axes(x, &p, &op)?;
     let (xp, lead) = planes(x, spatial, &op)?;
-    let n_planes = xp.shape()[0];
-    let v = xp.to_f64_vec();
-    let in_plane = ax[0].input * ax[1].input * ax[2].input;
-    let out_plane = ax[0].output * ax[1].output * ax[2].output;
-    let mut vals = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
-    let mut idx = tensor::alloc::tensor_vec(0i64, &[n_planes, out_plane]);
-    // planes are independent: in parallel when there is enough work
-    let one_plane = |pl: usize, vals: &mut [f64], idx: &mut [i64]| {
-        let src = &v[pl * in_plane..(pl + 1) * in_plane];
-        let mut o = 0;
-        for z in 0..ax[0].output {
-            for y in 0..ax[1].output {
-                for xo in 0..ax[2].output {
-                    let (mut best, mut bi) = (f64::NEG_INFINITY, -1i64);
-                    for a0 in 0..ax[0].kernel {
-                        let iz = (z * ax[0].stride + a0 * ax[0].dilation) as isize - ax[0].padding as isize;
-                        if iz < 0 || iz as usize >= ax[0].input {
-                            continue;
-                        }
-                        for a1 in 0..ax[1].kernel {
-                            let iy = (y * ax[1].stride + a1 * ax[1].dilation) as isize - ax[1].padding as isize;
-                            if iy < 0 || iy as usize >= ax[1].input {
-                                continue;
-                            }
-                            for a2 in 0..ax[2].kernel {
-                                let ix = (xo * ax[2].stride + a2 * ax[2].dilation) as isize - ax[2].padding as isize;
-                                if ix < 0 || ix as usize >= ax[2].input {
-                                    continue;
-                                }
-                                let flat = (iz as usize * ax[1].input + iy as usize) * ax[2].input + ix as usize;
-                                let val = src[flat];
-                                if bi < 0 || val > best || val.is_nan() && !best.is_nan() {
-                                    best = val;
-                                    bi = flat as i64;
-                                }
-                            }
-                        }
-                    }
-                    vals[o] = best;
-                    idx[o] = bi.max(0);
-                    o += 1;
-                }
-            }
-        }
-    };
-    if n_planes * out_plane >= 1 << 14 {
-        use rayon::prelude::*;
-        vals.par_chunks_mut(out_plane).zip(idx.par_chunks_mut(out_plane)).enumerate().for_each(|(pl, (v, i))| one_plane(pl, v, i));
-    } else {
-        for (pl, (v, i)) in vals.chunks_mut(out_plane).zip(idx.chunks_mut(out_plane)).enumerate() {
-            one_plane(pl, v, i);
-        }
-    }
     let out_sp: Vec<usize> = ax[3 - spatial..].iter().map(|a| a.output).collect();
-    let values = finish(vals, &lead, &out_sp, x.dtype())?;
+    let mut shape = lead.clone();
+    shape.extend(&out_sp);
+    // a maximum is one of the values: computed in the input's own dtype, exactly
+    let (values, idx) = tensor::with_dtype!(x.dtype(), T => max_pool_planes::<T>(&xp, &ax, &shape)?);
     if !with_indices {
         return Ok(values.into());
     }
-    let mut shape = lead.clone();
-    shape.extend(&out_sp);
     Ok((values, Tensor::from_vec(idx, &shape)?).into())
+}
+
+/// The maximum of each window of each plane of `xp` (`[planes, d, h, w]`), and its flat index
+/// in the plane; NaN wins, the first of equal values wins, as in PyTorch.
+fn max_pool_planes<T: tensor::Element>(xp: &Tensor, ax: &[Axis; 3], shape: &[usize]) -> Result<(Tensor, Vec<i64>)> {
+    let n_planes = xp.shape()[0];
+    let in_plane = ax[0].input * ax[1].input * ax[2].input;
+    let out_plane = ax[0].output * ax[1].output * ax[2].output;
+    let mut vals = tensor::alloc::tensor_vec(T::default(), &[n_planes, out_plane]);
+    let mut idx = tensor::alloc::tensor_vec(0i64, &[n_planes, out_plane]);
+    #[allow(clippy::eq_op)]
+    let is_nan = |v: T| v != v;
+    xp.with_contiguous::<T, _>(|v| {
+        let one_plane = |pl: usize, vals: &mut [T], idx: &mut [i64]| {
+            let src = &v[pl * in_plane..(pl + 1) * in_plane];
+            let mut o = 0;
+            for z in 0..ax[0].output {
+                for y in 0..ax[1].output {
+                    for xo in 0..ax[2].output {
+                        let (mut best, mut bi) = (T::default(), -1i64);
+                        for a0 in 0..ax[0].kernel {
+                            let iz = (z * ax[0].stride + a0 * ax[0].dilation) as isize - ax[0].padding as isize;
+                            if iz < 0 || iz as usize >= ax[0].input {
+                                continue;
+                            }
+                            for a1 in 0..ax[1].kernel {
+                                let iy = (y * ax[1].stride + a1 * ax[1].dilation) as isize - ax[1].padding as isize;
+                                if iy < 0 || iy as usize >= ax[1].input {
+                                    continue;
+                                }
+                                let row = (iz as usize * ax[1].input + iy as usize) * ax[2].input;
+                                for a2 in 0..ax[2].kernel {
+                                    let ix = (xo * ax[2].stride + a2 * ax[2].dilation) as isize - ax[2].padding as isize;
+                                    if ix < 0 || ix as usize >= ax[2].input {
+                                        continue;
+                                    }
+                                    let flat = row + ix as usize;
+                                    let val = src[flat];
+                                    if bi < 0 || val > best || is_nan(val) && !is_nan(best) {
+                                        best = val;
+                                        bi = flat as i64;
+                                    }
+                                }
+                            }
+                        }
+                        vals[o] = best;
+                        idx[o] = bi.max(0);
+                        o += 1;
+                    }
+                }
+            }
+        };
+        if n_planes * out_plane >= 1 << 14 {
+            use rayon::prelude::*;
+            vals.par_chunks_mut(out_plane).zip(idx.par_chunks_mut(out_plane)).enumerate().for_each(|(pl, (v, i))| one_plane(pl, v, i));
+        } else {
+            for (pl, (v, i)) in vals.chunks_mut(out_plane).zip(idx.chunks_mut(out_plane)).enumerate() {
+                one_plane(pl, v, i);
+            }
+        }
+    });
+    Ok((Tensor::from_vec(vals, shape)?, idx))
 }
 
 pub fn max_pool2d_with_indices(a: &Args) -> Result<Value> {
