@@ -32,6 +32,13 @@ struct Inner {
 #[derive(Clone)]
 pub struct Tensor(Arc<Inner>);
 
+/// The values, as `print(tensor)` writes them (see `tensor::Tensor`'s `Display`).
+impl std::fmt::Display for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.data().fmt(f)
+    }
+}
+
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = self.data();

@@ -38,3 +38,12 @@ fn derive_export_run_save_load_and_run_again() {
     assert!(err.to_string().contains("x.size()[0]"), "{err}");
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn tensors_print_as_pytorch_prints_them() {
+    // PyTorch 2.15: print(torch.tensor([[1., 2.], [3., 4.]])) and a float64 vector
+    let x = Tensor::from_data(pt2::Tensor::from_vec(vec![1f32, 2., 3., 4.], &[2, 2]).unwrap());
+    assert_eq!(x.to_string(), "tensor([[1., 2.],\n        [3., 4.]])");
+    let y = pt2::Tensor::from_vec(vec![1.5f64, 2.25], &[2]).unwrap();
+    assert_eq!(format!("{y}"), "tensor([1.5000, 2.2500], dtype=torch.float64)");
+}

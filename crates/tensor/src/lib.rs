@@ -9,6 +9,7 @@ pub mod promote;
 pub mod shape;
 pub mod storage;
 pub mod strided;
+mod display;
 mod tensor;
 
 pub use dtype::{Bool8, Category, DType, Element};
