@@ -175,6 +175,13 @@ class NoGradBlock(nn.Module):
         return y + 1
 
 
+class ReturnTypes(nn.Module):
+    """Operators whose results are PyTorch's named tuples (torch.return_types.max/sort/topk)."""
+
+    def forward(self, x):
+        return torch.max(x, dim=1), torch.sort(x, dim=-1), torch.topk(x, 2)
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -209,8 +216,13 @@ def cases():
         dict(name="zoo_no_grad", model=NoGradBlock(), args=(torch.randn(2, 4),),
              extra_sets=[((torch.randn(2, 4),), None)], rejects=[((torch.randn(3, 4),), None)], tags=("zoo",),
              description="a torch.no_grad() region, exported as wrap_with_set_grad_enabled"),
+        dict(name="zoo_return_types", model=ReturnTypes(), args=(torch.randn(3, 5),), dynamic_shapes=({0: batch},),
+             extra_sets=[((torch.randn(6, 5),), None)], rejects=[((torch.randn(3, 4),), None)], tags=("zoo",),
+             description="outputs that are PyTorch's named tuples (torch.return_types.max, sort, topk), dynamic batch"),
     ]
 
 
 if __name__ == "__main__":
-    run_all(sys.argv[1], cases())
+    # python tools/gen_zoo.py OUT_DIR [NAME ...]: only the named cases when names are given
+    only = set(sys.argv[2:])
+    run_all(sys.argv[1], [c for c in cases() if not only or c["name"] in only])

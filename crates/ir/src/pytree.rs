@@ -52,6 +52,9 @@ pub enum TreeSpec {
     Tuple(Vec<TreeSpec>),
     List(Vec<TreeSpec>),
     Dict(Vec<(DictKey, TreeSpec)>),
+    /// One of PyTorch's named result tuples (`torch.return_types.max`, `sort`, `topk`, ...):
+    /// flattened as a tuple, its type and context kept for writing back.
+    StructSeq { type_name: String, context: String, children: Vec<TreeSpec> },
     /// A `None` node (no leaves).
     NoneNode,
 }
@@ -98,6 +101,11 @@ impl TreeSpec {
                 TreeSpec::Dict(keys.into_iter().zip(children).collect())
             }
             Some("builtins.NoneType") => TreeSpec::NoneNode,
+            Some(t) if t.starts_with("torch.return_types.") => TreeSpec::StructSeq {
+                type_name: t.to_string(),
+                context: j.get("context").and_then(|c| c.as_str()).unwrap_or("null").to_string(),
+                children,
+            },
             Some(other) => return Err(Error::msg(format!("pytree node type `{other}` is not supported by pt2"))),
         })
     }
@@ -118,6 +126,7 @@ impl TreeSpec {
             TreeSpec::Leaf => node("null", "null", vec![]),
             TreeSpec::NoneNode => node(&quote("builtins.NoneType"), &quote("null"), vec![]),
             TreeSpec::Tuple(c) => node(&quote("builtins.tuple"), &quote("null"), all(c)),
+            TreeSpec::StructSeq { type_name, context, children } => node(&quote(type_name), &quote(context), all(children)),
             TreeSpec::List(c) => node(&quote("builtins.list"), &quote("null"), all(c)),
             TreeSpec::Dict(c) => {
                 let keys: Vec<String> = c
@@ -137,7 +146,7 @@ impl TreeSpec {
         match self {
             TreeSpec::Leaf => 1,
             TreeSpec::NoneNode => 0,
-            TreeSpec::Tuple(c) | TreeSpec::List(c) => c.iter().map(TreeSpec::num_leaves).sum(),
+            TreeSpec::Tuple(c) | TreeSpec::List(c) | TreeSpec::StructSeq { children: c, .. } => c.iter().map(TreeSpec::num_leaves).sum(),
             TreeSpec::Dict(c) => c.iter().map(|(_, s)| s.num_leaves()).sum(),
         }
     }
@@ -149,7 +158,7 @@ impl TreeSpec {
         match (self, tree) {
             (TreeSpec::Leaf, PyTree::Leaf(v)) => out.push(v.clone()),
             (TreeSpec::NoneNode, PyTree::Leaf(Value::None)) => {}
-            (TreeSpec::Tuple(cs), PyTree::Tuple(vs)) | (TreeSpec::List(cs), PyTree::List(vs)) | (TreeSpec::Tuple(cs), PyTree::List(vs)) => {
+            (TreeSpec::Tuple(cs) | TreeSpec::StructSeq { children: cs, .. }, PyTree::Tuple(vs) | PyTree::List(vs)) | (TreeSpec::List(cs), PyTree::List(vs)) => {
                 if cs.len() != vs.len() {
                     return Err(Error::msg(format!("{path} must have {} elements, got {}", cs.len(), vs.len())));
                 }
@@ -173,6 +182,7 @@ impl TreeSpec {
             (TreeSpec::Leaf, _) => return Err(mismatch("a tensor or number")),
             (TreeSpec::NoneNode, _) => return Err(mismatch("None")),
             (TreeSpec::Tuple(_), _) => return Err(mismatch("a tuple")),
+            (TreeSpec::StructSeq { type_name, .. }, _) => return Err(mismatch(&format!("a {type_name}"))),
             (TreeSpec::List(_), _) => return Err(mismatch("a list")),
             (TreeSpec::Dict(_), _) => return Err(mismatch("a dict")),
         }
@@ -184,7 +194,7 @@ impl TreeSpec {
         Ok(match self {
             TreeSpec::Leaf => PyTree::Leaf(leaves.next().ok_or_else(|| Error::msg("too few outputs for the output structure"))?),
             TreeSpec::NoneNode => PyTree::Leaf(Value::None),
-            TreeSpec::Tuple(cs) => PyTree::Tuple(cs.iter().map(|c| c.unflatten(leaves)).collect::<Result<_>>()?),
+            TreeSpec::Tuple(cs) | TreeSpec::StructSeq { children: cs, .. } => PyTree::Tuple(cs.iter().map(|c| c.unflatten(leaves)).collect::<Result<_>>()?),
             TreeSpec::List(cs) => PyTree::List(cs.iter().map(|c| c.unflatten(leaves)).collect::<Result<_>>()?),
             TreeSpec::Dict(cs) => PyTree::Dict(cs.iter().map(|(k, c)| Ok((k.clone(), c.unflatten(leaves)?))).collect::<Result<_>>()?),
         })
@@ -196,7 +206,7 @@ impl TreeSpec {
         match self {
             TreeSpec::Leaf => out.push(root.to_string()),
             TreeSpec::NoneNode => {}
-            TreeSpec::Tuple(cs) | TreeSpec::List(cs) => {
+            TreeSpec::Tuple(cs) | TreeSpec::List(cs) | TreeSpec::StructSeq { children: cs, .. } => {
                 for (i, c) in cs.iter().enumerate() {
                     c.leaf_paths(&format!("{root}[{i}]"), out);
                 }
