@@ -66,3 +66,26 @@ fn traced_operators_agree_with_eager_at_other_sizes() {
         }
     }
 }
+
+#[derive(Module)]
+struct Pooled;
+
+impl Program for Pooled {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        // average pooling's schema has no `dilation`: its shape rule must not read one
+        Ok(export::functional::avg_pool2d(inputs.tensor("x")?, [2, 2], None)?.into())
+    }
+}
+
+#[test]
+fn average_pooling_traces_with_a_dynamic_batch() {
+    let shapes = DynamicShapes::new().dim("x", 0, Dim::new("batch"));
+    let example = Inputs::new().arg("x", Tensor::rand_uniform(&[3, 2, 6, 6], 1));
+    let ep = export(&Pooled, example, &ExportOptions { dynamic_shapes: shapes, ..Default::default() }).unwrap();
+    assert!(ep.to_string().contains("f32[s77, 2, 3, 3]"), "{ep}");
+    let x = Tensor::rand_uniform(&[5, 2, 6, 6], 2);
+    let eager = Pooled.forward(&Inputs::new().arg("x", x.clone())).unwrap().tensors()[0].data().to_f64_vec();
+    let got = ep.module().unwrap().call_flat(vec![ops::Value::Tensor(x.data())]).unwrap();
+    let ops::Value::Tensor(got) = &got[0] else { panic!("{got:?}") };
+    assert_eq!(got.to_f64_vec(), eager);
+}

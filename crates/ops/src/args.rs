@@ -34,6 +34,12 @@ impl<'a> Args<'a> {
         &self.values
     }
 
+    /// Whether the schema has a parameter `name` (rules shared by overloads with different
+    /// parameters ask before reading).
+    pub fn has(&self, name: &str) -> bool {
+        self.schema.param_index(name).is_some()
+    }
+
     /// The value of parameter `name`. Panics if the schema has no such parameter: that is a
     /// bug in the kernel, not in the caller's input.
     pub fn get(&self, name: &str) -> &Value {

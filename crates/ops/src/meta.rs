@@ -472,7 +472,9 @@ fn pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let kernel = fill(kernel.clone(), &kernel);
     let stride = fill(call.args.int_list("stride").unwrap_or_default(), &kernel);
     let padding = fill(call.args.int_list("padding").unwrap_or_default(), &vec![0; spatial]);
-    let dilation = fill(call.args.int_list("dilation").unwrap_or_default(), &vec![1; spatial]);
+    // average pooling has no dilation parameter
+    let dilation = if call.args.has("dilation") { call.args.int_list("dilation").unwrap_or_default() } else { Vec::new() };
+    let dilation = fill(dilation, &vec![1; spatial]);
     let ceil = call.args.opt_bool("ceil_mode").ok().flatten().unwrap_or(false);
     let lead = x.len() - spatial;
     let mut out = x[..lead].to_vec();
