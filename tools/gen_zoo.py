@@ -182,6 +182,13 @@ class ReturnTypes(nn.Module):
         return torch.max(x, dim=1), torch.sort(x, dim=-1), torch.topk(x, 2)
 
 
+class Scale(nn.Module):
+    """A dim declared with min=2: PyTorch's module still accepts sizes 1 and 0 (0/1 specialization)."""
+
+    def forward(self, x):
+        return x * 2.0 + 1.0
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -219,6 +226,10 @@ def cases():
         dict(name="zoo_return_types", model=ReturnTypes(), args=(torch.randn(3, 5),), dynamic_shapes=({0: batch},),
              extra_sets=[((torch.randn(6, 5),), None)], rejects=[((torch.randn(3, 4),), None)], tags=("zoo",),
              description="outputs that are PyTorch's named tuples (torch.return_types.max, sort, topk), dynamic batch"),
+        dict(name="zoo_batch_one", model=Scale(), args=(torch.randn(4, 3),), dynamic_shapes=({0: Dim("b", min=2, max=63)},),
+             extra_sets=[((torch.randn(1, 3),), None), ((torch.randn(0, 3),), None)],
+             rejects=[((torch.randn(64, 3),), None), ((torch.randn(4, 2),), None)], tags=("zoo",),
+             description="a batch declared 2..63 that PyTorch's module accepts at sizes 1 and 0, and refuses at 64"),
     ]
 
 

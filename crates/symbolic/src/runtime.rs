@@ -67,7 +67,10 @@ impl InputConstraints {
             let Some(sym) = size.as_symbol() else { continue };
             if let Some(range) = self.ranges.get(sym) {
                 let shown = format!("[{}, {}]", range.lo, range.hi);
-                if range.lo > Bound::Int(got) {
+                // A lower bound of 2 or less is not checked, as PyTorch's `ep.module()` does not
+                // check it: export's 0/1 specialization records 2 as the least size of every
+                // dynamic dim, yet sizes 0 and 1 are accepted.
+                if range.lo > Bound::Int(got) && range.lo > Bound::Int(2) {
                     return Err(SizeViolation { guard: format!("{place} >= {}", range.lo), detail: format!("got {got}; the dynamic range is {shown}") });
                 }
                 if range.hi < Bound::Int(got) {
@@ -124,6 +127,13 @@ mod tests {
         assert!(c.check(&[2, 3, 4, 2]).unwrap_err().to_string().starts_with("Guard failed: x.size()[0] >= 4 ("));
         assert!(c.check(&[300, 3, 600, 300]).unwrap_err().to_string().starts_with("Guard failed: x.size()[0] <= 256 ("));
         assert!(c.check(&[8, 3, 15, 8]).unwrap_err().to_string().starts_with("Guard failed: y.size()[0] == 2 * x.size()[0] ("));
+        // PyTorch 2.15: export(..., dynamic_shapes={0: Dim("b", min=2, max=63)}) records
+        // VR[2, 63], and its module accepts sizes 1 and 0 but refuses 64; with min=3 it refuses 2
+        for (lo, got, accepted) in [(2, 1, true), (2, 0, true), (3, 2, false), (3, 1, false)] {
+            let mut c = InputConstraints::new([("s77".to_string(), ValueRange::between(Some(lo), Some(63)))].into());
+            c.push("x.size()[0]", Expr::sym("s77"));
+            assert_eq!(c.check(&[got]).is_ok(), accepted, "min {lo}, size {got}");
+        }
         assert!(c.check(&[8, 3, 16, 9]).unwrap_err().to_string().starts_with("Guard failed: z.size()[0] == x.size()[0] ("));
     }
 }
