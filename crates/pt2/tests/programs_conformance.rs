@@ -38,3 +38,23 @@ fn model_zoo_programs_load_run_and_refuse_as_pytorch_does() {
     let report = run(&repo().join("fixtures/zoo"), None).expect("fixtures/zoo");
     assert_all_pass(&report, 20, 42, 22);
 }
+
+#[test]
+fn an_unreadable_case_fails_alone() {
+    // two cases: one intact, one whose io file is not safetensors
+    let dir = std::env::temp_dir().join(format!("pt2-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for case in ["tutorial_linear_relu", "exportdb_static_if"] {
+        let (from, to) = (repo().join("fixtures/pytorch").join(case), dir.join(case));
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["case.json", "io.safetensors", "program.pt2"] {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+    std::fs::write(dir.join("exportdb_static_if/io.safetensors"), b"not a safetensors file").unwrap();
+    let report = run(&dir, None).expect("the run goes on past an unreadable case");
+    let outcome = |case: &str| report.archives.iter().find(|a| a.case == case).map(|a| a.outcome.clone()).unwrap();
+    assert!(outcome("tutorial_linear_relu").is_ok());
+    assert!(outcome("exportdb_static_if").unwrap_err().contains("io.safetensors"), "{:?}", outcome("exportdb_static_if"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

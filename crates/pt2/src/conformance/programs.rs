@@ -175,16 +175,24 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
         if filter.is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let case: Json = std::fs::read_to_string(case_dir.join("case.json"))
+        let case: std::result::Result<Json, String> = std::fs::read_to_string(case_dir.join("case.json"))
             .map_err(|e| e.to_string())
             .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{name}/case.json: {e}"))?;
-        let store = TensorStore::load(&case_dir.join("io.safetensors"))?;
+            .map_err(|e| format!("{name}/case.json: {e}"));
+        // an unreadable case fails its archives, not the whole run
+        let loaded = case.and_then(|case| TensorStore::load(&case_dir.join("io.safetensors")).map(|store| (case, store)));
         for archive in ["program.pt2", "program.core.pt2"] {
             let path = case_dir.join(archive);
             if !path.exists() {
                 continue;
             }
+            let (case, store) = match &loaded {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    archives.push(ArchiveResult { case: name.clone(), archive: archive.to_string(), outcome: Err(e.clone()) });
+                    continue;
+                }
+            };
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_archive(&path, &case, &store)))
                 .unwrap_or_else(|p| {
                     Err(format!(
