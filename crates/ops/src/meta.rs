@@ -271,6 +271,12 @@ fn permute(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out])
 }
 
+fn movedim(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let order = crate::aten::shape::movedim_order(s.len(), call.args.int("source")?, call.args.int("destination")?)?;
+    Ok(vec![order.iter().map(|&d| s[d as usize].clone()).collect()])
+}
+
 fn unsqueeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len() + 1)?;
@@ -697,6 +703,7 @@ pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
         "flip" | "roll" => same_as_self,
         "t" | "numpy_T" => t,
         "permute" => permute,
+        "movedim" => movedim,
         "unsqueeze" => unsqueeze,
         "squeeze" => squeeze,
         "flatten" => flatten,

@@ -52,6 +52,7 @@ pub fn register(r: &Registry) {
         ("aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", "aten::sub.Tensor"),
         ("aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", "aten::div.Tensor"),
         ("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", "aten::fill.Scalar"),
+        ("aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)", "aten::fill.Tensor"),
         ("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)", "aten::copy"),
         ("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::dropout"),
         ("aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::feature_dropout"),

@@ -50,6 +50,21 @@ pub fn register(r: &Registry) {
         let x = a.tensor("self")?;
         Ok(filled(x.shape(), a.scalar("value")?, x.dtype()).into())
     });
+    // what exporters before PyTorch 2.15 wrote for `x.fill_(tensor)`
+    r.def("aten::fill.Tensor(Tensor self, Tensor value) -> Tensor", none, |a| {
+        let (x, v) = (a.tensor("self")?, a.tensor("value")?);
+        if v.dim() != 0 {
+            bail!("fill_ only supports 0-dimension value tensor but got tensor with {} dimensions.", v.dim());
+        }
+        Ok(v.to_dtype(x.dtype()).broadcast_to(x.shape())?.contiguous().into())
+    });
+    r.def("aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)", none, |a| {
+        let x = a.tensor("self")?;
+        Ok(x.permute(&movedim_order(x.dim(), a.int("source")?, a.int("destination")?)?)?.into())
+    });
+    for name in ["sym_constrain_range", "sym_constrain_range_for_size"] {
+        r.def(&format!("aten::{name}(Scalar size, *, int? min=None, int? max=None) -> ()"), none, constrain_range);
+    }
 
     // joining and splitting
     r.def("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into()));
@@ -605,6 +620,26 @@ fn item(a: &Args) -> Result<Value> {
         d if d.is_float() => Value::Float(x.item_f64()?),
         _ => Value::Int(x.item_i64()?),
     })
+}
+
+/// The permutation `movedim(source, destination)` applies: `source` moved to `destination`,
+/// the other dims in their order.
+pub fn movedim_order(rank: usize, source: i64, destination: i64) -> Result<Vec<i64>> {
+    let (s, d) = (wrap_dim(source, rank)?, wrap_dim(destination, rank)?);
+    let mut rest: Vec<i64> = (0..rank as i64).filter(|&i| i != s as i64).collect();
+    rest.insert(d, s as i64);
+    Ok(rest)
+}
+
+/// `torch._constrain_as_size` and friends at run time: the value must lie in `[min, max]`.
+fn constrain_range(a: &Args) -> Result<Value> {
+    let v = a.scalar("size")?.to_i64();
+    let (lo, hi) = (a.opt_int("min")?, a.opt_int("max")?);
+    if lo.is_some_and(|lo| v < lo) || hi.is_some_and(|hi| v > hi) {
+        let bound = |b: Option<i64>, inf: &str| b.map_or(inf.to_string(), |b| b.to_string());
+        bail!("Invalid value range for {v} between [{}, {}].", bound(lo, "-int_oo"), bound(hi, "int_oo"));
+    }
+    Ok(Value::None)
 }
 
 fn assert_scalar(a: &Args) -> Result<Value> {
