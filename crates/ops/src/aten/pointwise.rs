@@ -152,7 +152,9 @@ pub fn register(r: &Registry) {
 // ----- shared shapes of computation ---------------------------------------------------------
 
 /// A float function of one tensor; integer and bool inputs promote to float32.
-fn float_unary(a: &Args, f32f: fn(f32) -> f32, f64f: fn(f64) -> f64) -> Result<Value> {
+/// Generic over the two functions (not `fn` pointers) so that each operator's loop is its own,
+/// with the function inlined into it.
+fn float_unary(a: &Args, f32f: impl Fn(f32) -> f32 + Sync, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
     let x = a.tensor("self")?;
     let out = float_dtype(x.dtype());
     Ok(apply_float(x, out, f32f, f64f).into())
@@ -168,7 +170,7 @@ fn apply_float(x: &Tensor, out: DType, f32f: impl Fn(f32) -> f32 + Sync, f64f: i
 }
 
 /// A float function defined only on floating-point tensors.
-fn float_only_unary(a: &Args, name: &str, f32f: fn(f32) -> f32, f64f: fn(f64) -> f64) -> Result<Value> {
+fn float_only_unary(a: &Args, name: &str, f32f: impl Fn(f32) -> f32 + Sync, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
     let x = a.tensor("self")?;
     if !x.dtype().is_float() {
         bail!("\"{name}_cpu\" not implemented for '{}'", torch_type_name(x.dtype()));
