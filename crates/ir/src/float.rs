@@ -51,3 +51,19 @@ impl<'de> Deserialize<'de> for F64 {
         d.deserialize_any(V)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::F64;
+
+    #[test]
+    fn json_floats_read_back_exactly() {
+        // float32's lowest value as Python writes it (HuggingFace attention masks hold it): read
+        // and printed back digit for digit, as Python's repr gives it
+        for text in ["-3.4028234663852886e+38", "0.1", "1e-05", "2.2250738585072014e-308"] {
+            let v: F64 = serde_json::from_str(text).unwrap();
+            assert_eq!(crate::print::python_float(v.0), text);
+            assert_eq!(v.0, text.parse::<f64>().unwrap(), "{text}");
+        }
+    }
+}
