@@ -189,6 +189,21 @@ class Scale(nn.Module):
         return x * 2.0 + 1.0
 
 
+class SharedFrame(nn.Module):
+    """Two linear layers called from two lines: consecutive nodes share their innermost frame
+    (nn.Linear's forward), which PyTorch's printer groups under one header although the full
+    stack traces differ."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(3, 3)
+        self.b = nn.Linear(3, 3)
+
+    def forward(self, x):
+        h = self.a(x)
+        return self.b(h)
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -230,6 +245,9 @@ def cases():
              extra_sets=[((torch.randn(1, 3),), None), ((torch.randn(0, 3),), None)],
              rejects=[((torch.randn(64, 3),), None), ((torch.randn(4, 2),), None)], tags=("zoo",),
              description="a batch declared 2..63 that PyTorch's module accepts at sizes 1 and 0, and refuses at 64"),
+        dict(name="zoo_shared_frame", model=SharedFrame(), args=(torch.randn(2, 3),), dynamic_shapes=({0: batch},),
+             extra_sets=[((torch.randn(5, 3),), None)], rejects=[((torch.randn(2, 4),), None)], tags=("zoo",),
+             description="two linear layers called from two lines: printed groups follow the innermost frame"),
     ]
 
 

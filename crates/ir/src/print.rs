@@ -320,22 +320,24 @@ fn write_graph(f: &mut String, p: &Printer, class: &str, indent: usize, names: O
         used_anywhere.extend(v);
     }
 
-    // FX compares raw stack traces (starting from "none seen yet", so a first node without one
-    // says so); a trace whose last frame has no code line prints as "No stacktrace found".
-    let mut prev_trace: Option<Option<&String>> = None;
+    // FX (2.15) starts a group when the summary line changes — the innermost frame as printed,
+    // not the whole stack trace — starting from "none seen yet", so a first node without a
+    // trace says so; a trace whose last frame has no code line prints as "No stacktrace found".
+    let mut prev_summary: Option<String> = None;
     let mut printed_any = false;
     let mut subgraphs: Vec<(&str, &Graph)> = Vec::new();
     for (i, n) in g.nodes.iter().enumerate() {
-        let trace = n.metadata.get("stack_trace");
-        if prev_trace != Some(trace) {
+        let summary = n
+            .metadata
+            .get("stack_trace")
+            .and_then(|t| frame_comment(t))
+            .unwrap_or_else(|| "No stacktrace found for following nodes".to_string());
+        if prev_summary.as_ref() != Some(&summary) {
             if printed_any {
                 writeln!(f, "    ")?;
             }
-            match trace.and_then(|t| frame_comment(t)) {
-                Some(c) => writeln!(f, "{body}# {c}")?,
-                None => writeln!(f, "{body}# No stacktrace found for following nodes")?,
-            }
-            prev_trace = Some(trace);
+            writeln!(f, "{body}# {summary}")?;
+            prev_summary = Some(summary);
         }
         printed_any = true;
         let node_name = n.name.clone().unwrap_or_else(|| n.target.rsplit('.').next().unwrap_or("node").to_string());

@@ -128,5 +128,5 @@ fn zoo_programs_lower_and_stay_correct() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.cases.len(), 10);
+    assert_eq!(report.cases.len(), 11);
 }
