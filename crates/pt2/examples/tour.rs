@@ -93,8 +93,8 @@ fn run_archive(path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let outputs = module.call_flat(inputs)?;
     for (i, o) in outputs.iter().enumerate() {
         if let Value::Tensor(t) = o {
-            let v = t.to_f64_vec();
-            println!("loaded {} and ran it: output {i} has shape {:?}, first values {:?}", path.display(), t.shape(), &v[..v.len().min(4)]);
+            // printed as PyTorch's print(tensor) prints it (summarized past 1,000 elements)
+            println!("loaded {} and ran it: output {i} has shape {:?}:\n{t}", path.display(), t.shape());
         }
     }
     // a rank-1 input is outside every program's constraints here
