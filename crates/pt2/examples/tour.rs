@@ -65,8 +65,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Loads an archive, runs it on inputs shaped like its example (the batch doubled where it is
-/// dynamic), then shows a refused input.
+/// Loads an archive, runs it on inputs shaped like its example (a dynamic size takes the
+/// example's size, which its range always holds), then shows a refused input.
 fn run_archive(path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let ep = pt2::load(path)?;
     let module = ep.module()?;
@@ -81,7 +81,7 @@ fn run_archive(path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
                 .map(|s| match s {
                     pt2::ir::schema::SymInt::AsInt(n) => *n as usize,
                     pt2::ir::schema::SymInt::AsExpr(e) => match &e.hint {
-                        Some(pt2::ir::schema::SymExprHint::AsInt(h)) => *h as usize * 2,
+                        Some(pt2::ir::schema::SymExprHint::AsInt(h)) => *h as usize,
                         _ => 4,
                     },
                 })
