@@ -74,7 +74,8 @@ fn run_archive(path: &PathBuf) -> Result<(), Box<dyn std::error::Error>> {
         .user_input_names()
         .iter()
         .map(|name| {
-            let meta = &ep.graph().tensor_values[*name];
+            // a constant input (a string, a number) takes the program's own value
+            let Some(meta) = ep.graph().tensor_values.get(*name) else { return Value::None };
             let shape: Vec<usize> = meta
                 .sizes
                 .iter()
