@@ -689,36 +689,26 @@ fn softmax(a: &Args, log: bool, safe: bool) -> Result<Value> {
         bail!("\"softmax_lastdim_kernel_impl\" not implemented for '{}'", dtype_title(x.dtype()));
     }
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    // float32 lanes are read and written as they are; other dtypes go through float64
     if (x.dtype(), out) == (DType::F32, DType::F32) {
-        // the same float64 arithmetic as below, read from and written to float32 lanes directly
         return Ok(map_lanes::<f32, f32>(x, d, n, move |l, o| softmax_lane(l, o, log, safe))?.into());
     }
-    let r = map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, move |l, o| {
-        let m = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        if safe && m == f64::NEG_INFINITY {
-            o.iter_mut().for_each(|v| *v = 0.0);
-            return;
-        }
-        let sum: f64 = l.iter().map(|v| (v - m).exp()).sum();
-        for (o, v) in o.iter_mut().zip(l) {
-            *o = if log { (v - m) - sum.ln() } else { (v - m).exp() / sum };
-        }
-    })?;
+    let r = map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, move |l, o| softmax_lane(l, o, log, safe))?;
     Ok(r.to_dtype(out).into())
 }
 
-/// Softmax (or log-softmax) of one float32 lane, computed in float64 and rounded once.
-pub fn softmax_lane(l: &[f32], o: &mut [f32], log: bool, safe: bool) {
-    let m = l.iter().map(|&v| v as f64).fold(f64::NEG_INFINITY, f64::max);
+/// Softmax (or log-softmax) of one lane, computed in float64 and rounded once to `T`.
+fn softmax_lane<T: tensor::Element>(l: &[T], o: &mut [T], log: bool, safe: bool) {
+    let m = l.iter().map(|v| v.to_f64()).fold(f64::NEG_INFINITY, f64::max);
     if safe && m == f64::NEG_INFINITY {
-        o.iter_mut().for_each(|v| *v = 0.0);
+        o.iter_mut().for_each(|v| *v = T::from_f64(0.0));
         return;
     }
-    let sum: f64 = l.iter().map(|&v| (v as f64 - m).exp()).sum();
+    let sum: f64 = l.iter().map(|v| (v.to_f64() - m).exp()).sum();
     let log_sum = sum.ln();
-    for (o, &v) in o.iter_mut().zip(l) {
-        let d = v as f64 - m;
-        *o = (if log { d - log_sum } else { d.exp() / sum }) as f32;
+    for (o, v) in o.iter_mut().zip(l) {
+        let d = v.to_f64() - m;
+        *o = T::from_f64(if log { d - log_sum } else { d.exp() / sum });
     }
 }
 

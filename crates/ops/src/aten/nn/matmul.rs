@@ -133,6 +133,14 @@ pub fn dot(a: &Args) -> Result<Value> {
     Ok(matmul::mm(&x.unsqueeze(0)?, &y.unsqueeze(1)?)?.reshape(&[])?.into())
 }
 
+/// `x: [..., k]` as a `[rows, k]` matrix, and the shape `[..., cols]` a `[rows, cols]` product
+/// of it unfolds to.
+fn fold_leading(x: &Tensor, cols: usize) -> Result<(Tensor, Vec<i64>)> {
+    let last = x.dim() - 1;
+    let unfold = x.shape()[..last].iter().map(|&s| s as i64).chain([cols as i64]).collect();
+    Ok((x.reshape(&[-1, x.shape()[last] as i64])?, unfold))
+}
+
 /// `torch.matmul`: vectors are promoted to matrices and back, batch dims broadcast.
 pub fn matmul_tensors(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let (dx, dy) = (x.dim(), y.dim());
@@ -154,10 +162,8 @@ pub fn matmul_tensors(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     if dx >= 3 && dy == 2 {
         // [..., n, k] @ [k, m]: one product over the folded leading dims, as PyTorch folds them
         // (the right operand is packed once, not once per batch)
-        let lead = &x.shape()[..dx - 1];
-        let folded = x.reshape(&[-1, x.shape()[dx - 1] as i64])?;
-        let out: Vec<i64> = lead.iter().map(|&s| s as i64).chain([y.shape()[1] as i64]).collect();
-        return matmul::mm(&folded, y)?.reshape(&out);
+        let (rows, unfold) = fold_leading(x, y.shape()[1])?;
+        return matmul::mm(&rows, y)?.reshape(&unfold);
     }
     // batched: treat vectors as matrices, broadcast the batch dims, run bmm
     let xm = if dx == 1 { x.unsqueeze(0)? } else { x.clone() };
@@ -193,11 +199,9 @@ pub fn matmul(a: &Args) -> Result<Value> {
 pub fn linear_tensors(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     if x.dim() >= 2 && w.dim() == 2 {
         // float32 over the folded leading dims, the bias accumulated into by the product
-        let lead = &x.shape()[..x.dim() - 1];
-        let folded = x.reshape(&[-1, x.shape()[x.dim() - 1] as i64])?;
-        if let Some(y) = matmul::addmm_f32(bias, &folded, &w.transpose(0, 1)?) {
-            let out: Vec<i64> = lead.iter().map(|&s| s as i64).chain([w.shape()[0] as i64]).collect();
-            return y.reshape(&out);
+        let (rows, unfold) = fold_leading(x, w.shape()[0])?;
+        if let Some(y) = matmul::addmm_f32(bias, &rows, &w.transpose(0, 1)?) {
+            return y.reshape(&unfold);
         }
     }
     let y = matmul_tensors(x, &w.transpose(-1, -2).or_else(|_| Ok::<_, tensor::Error>(w.clone()))?)?;

@@ -336,15 +336,13 @@ fn attention_f32(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, caus
     let shape = scores.shape().to_vec();
     let (l, s) = (shape[shape.len() - 2], shape[shape.len() - 1]);
     // an additive mask over the scores' shape: boolean masks keep (0) or drop (-inf)
-    let additive = match mask {
+    let additive: Option<Vec<f32>> = match mask {
         None => None,
         Some(m) if m.dtype() == DType::Bool => {
-            let zero = Tensor::zeros(&[], DType::F32);
-            Some(tensor::kernels::elementwise::zip::<tensor::Bool8, f32, f32>(m, &zero.broadcast_to(&shape)?, |keep, z| if keep.get() { z } else { f32::NEG_INFINITY })?)
+            Some(m.broadcast_to(&shape)?.to_vec::<tensor::Bool8>().iter().map(|k| if k.get() { 0.0 } else { f32::NEG_INFINITY }).collect())
         }
-        Some(m) => Some(m.broadcast_to(&shape)?.contiguous()),
+        Some(m) => Some(m.broadcast_to(&shape)?.to_vec::<f32>()),
     };
-    let additive = additive.map(|t| t.to_vec::<f32>());
     let lanes = shape[..shape.len() - 1].iter().product::<usize>();
     let mut probs = tensor::alloc::tensor_vec(0f32, &shape);
     let mut lse = tensor::alloc::tensor_vec(0f32, &shape[..shape.len() - 1]);
