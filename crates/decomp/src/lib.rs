@@ -9,6 +9,8 @@
 
 mod rules;
 
+use ops::names::aten;
+use ops::OpName;
 use indexmap::IndexMap;
 
 pub use export::retrace::{Bound, DecompCall, DecompFn};
@@ -26,14 +28,14 @@ impl DecompTable {
     }
 
     /// Adds or replaces the decomposition of `op` (`aten::conv2d.default`, or `aten.conv2d`).
-    pub fn insert(&mut self, op: &str, f: DecompFn) -> &mut Self {
-        self.entries.insert(ops::canonical_name(op), f);
+    pub fn insert(&mut self, op: impl AsRef<str>, f: DecompFn) -> &mut Self {
+        self.entries.insert(ops::canonical_name(op.as_ref()), f);
         self
     }
 
     /// Keeps `op` as it is (removes its decomposition).
-    pub fn remove(&mut self, op: &str) -> &mut Self {
-        self.entries.shift_remove(&ops::canonical_name(op));
+    pub fn remove(&mut self, op: impl AsRef<str>) -> &mut Self {
+        self.entries.shift_remove(&ops::canonical_name(op.as_ref()));
         self
     }
 
@@ -55,12 +57,12 @@ pub fn default_decompositions() -> DecompTable {
 
 /// Operators that update their inputs without saying so in their schema (a training batch
 /// norm's running statistics): functionalizing means decomposing them, whatever the table.
-const NOT_FUNCTIONAL: &[&str] = &["aten::batch_norm.default"];
+const NOT_FUNCTIONAL: &[OpName] = &[aten::batch_norm];
 
 /// The program re-traced with `table`'s decompositions, functionalized.
 pub fn run_decompositions(ep: &ir::ExportedProgram, table: &DecompTable) -> export::Result<ir::ExportedProgram> {
     let defaults = default_decompositions();
-    let lookup = |op: &str| table.get(op).or_else(|| if NOT_FUNCTIONAL.contains(&op) { defaults.get(op) } else { None });
+    let lookup = |op: &str| table.get(op).or_else(|| if NOT_FUNCTIONAL.iter().any(|n| n.as_str() == op) { defaults.get(op) } else { None });
     let mut out = export::retrace::retrace(ep, &lookup, true)?;
     if !out.model.verifiers.is_empty() {
         out.model.verifiers = vec![];

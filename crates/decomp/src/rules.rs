@@ -2,6 +2,8 @@
 //! as PyTorch's own decomposition computes it (`torch/_decomp`, `torch/_refs` and the
 //! composite-implicit kernels), so that a lowered program holds the operators PyTorch's does.
 
+use ops::names::aten;
+use ops::OpName;
 use export::retrace::DecompCall;
 use export::trace::{call, Arg};
 use export::{Error, Result, SymInt, Tensor};
@@ -12,52 +14,52 @@ use tensor::DType;
 use crate::DecompTable;
 
 pub fn register(t: &mut DecompTable) {
-    t.insert("aten::linear.default", linear);
-    t.insert("aten::matmul.default", matmul);
-    t.insert("aten::lstm.input", lstm);
-    t.insert("aten::squeeze.dim", squeeze_dim);
-    t.insert("aten::scaled_dot_product_attention.default", sdpa);
-    t.insert("aten::conv1d.default", conv);
-    t.insert("aten::conv2d.default", conv);
-    t.insert("aten::conv3d.default", conv);
-    t.insert("aten::batch_norm.default", batch_norm);
-    t.insert("aten::layer_norm.default", layer_norm);
-    t.insert("aten::softmax.int", softmax);
-    t.insert("aten::log_softmax.int", log_softmax);
-    t.insert("aten::max_pool2d.default", max_pool2d);
-    t.insert("aten::transpose.int", transpose);
-    t.insert("aten::t.default", t_);
-    t.insert("aten::chunk.default", chunk);
-    t.insert("aten::split.Tensor", split);
-    t.insert("aten::reshape.default", reshape);
-    t.insert("aten::ones.default", ones);
-    t.insert("aten::zeros.default", zeros);
-    t.insert("aten::zeros_like.default", zeros_like);
-    t.insert("aten::ones_like.default", ones_like);
-    t.insert("aten::triu.default", triu);
-    t.insert("aten::tril.default", tril);
-    t.insert("aten::masked_fill.Scalar", masked_fill);
-    t.insert("aten::sum.default", sum);
-    t.insert("aten::to.dtype", to_dtype);
-    t.insert("aten::contiguous.default", contiguous);
-    t.insert("aten::flatten.using_ints", flatten);
-    t.insert("aten::unflatten.int", unflatten);
-    t.insert("aten::silu.default", silu);
-    t.insert("aten::hardswish.default", hardswish);
-    t.insert("aten::hardsigmoid.default", hardsigmoid);
-    t.insert("aten::adaptive_avg_pool2d.default", adaptive_avg_pool2d);
-    t.insert("aten::arange.default", arange);
-    t.insert("aten::dropout.default", dropout);
-    t.insert("aten::lift_fresh_copy.default", lift_fresh_copy);
-    t.insert("aten::detach.default", detach);
-    t.insert("aten::detach_.default", detach);
+    t.insert(aten::linear, linear);
+    t.insert(aten::matmul, matmul);
+    t.insert(aten::lstm_input, lstm);
+    t.insert(aten::squeeze_dim, squeeze_dim);
+    t.insert(aten::scaled_dot_product_attention, sdpa);
+    t.insert(aten::conv1d, conv);
+    t.insert(aten::conv2d, conv);
+    t.insert(aten::conv3d, conv);
+    t.insert(aten::batch_norm, batch_norm);
+    t.insert(aten::layer_norm, layer_norm);
+    t.insert(aten::softmax_int, softmax);
+    t.insert(aten::log_softmax_int, log_softmax);
+    t.insert(aten::max_pool2d, max_pool2d);
+    t.insert(aten::transpose_int, transpose);
+    t.insert(aten::t, t_);
+    t.insert(aten::chunk, chunk);
+    t.insert(aten::split_Tensor, split);
+    t.insert(aten::reshape, reshape);
+    t.insert(aten::ones, ones);
+    t.insert(aten::zeros, zeros);
+    t.insert(aten::zeros_like, zeros_like);
+    t.insert(aten::ones_like, ones_like);
+    t.insert(aten::triu, triu);
+    t.insert(aten::tril, tril);
+    t.insert(aten::masked_fill_Scalar, masked_fill);
+    t.insert(aten::sum, sum);
+    t.insert(aten::to_dtype, to_dtype);
+    t.insert(aten::contiguous, contiguous);
+    t.insert(aten::flatten_using_ints, flatten);
+    t.insert(aten::unflatten_int, unflatten);
+    t.insert(aten::silu, silu);
+    t.insert(aten::hardswish, hardswish);
+    t.insert(aten::hardsigmoid, hardsigmoid);
+    t.insert(aten::adaptive_avg_pool2d, adaptive_avg_pool2d);
+    t.insert(aten::arange, arange);
+    t.insert(aten::dropout, dropout);
+    t.insert(aten::lift_fresh_copy, lift_fresh_copy);
+    t.insert(aten::detach, detach);
+    t.insert(aten::detach_, detach);
 }
 
-fn op(name: &str, args: Vec<Arg>) -> Result<Vec<Tensor>> {
+fn op(name: OpName, args: Vec<Arg>) -> Result<Vec<Tensor>> {
     call(name, args, vec![])
 }
 
-fn op1(name: &str, args: Vec<Arg>) -> Result<Tensor> {
+fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
     op(name, args)?.into_iter().next().ok_or_else(|| Error(format!("{name} returned nothing")))
 }
 
@@ -102,11 +104,11 @@ fn contiguous_format() -> Arg {
 }
 
 fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    op1("aten::permute.default", vec![Arg::Tensor(x.clone()), ints(dims)])
+    op1(aten::permute, vec![Arg::Tensor(x.clone()), ints(dims)])
 }
 
 fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
-    op1("aten::view.default", vec![Arg::Tensor(x.clone()), sym_ints(sizes)])
+    op1(aten::view, vec![Arg::Tensor(x.clone()), sym_ints(sizes)])
 }
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
@@ -126,7 +128,7 @@ fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], contiguous: bool) -> Result
     if same || contiguous {
         view(x, sizes)
     } else {
-        let c = call("aten::clone.default", vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
+        let c = call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
         view(&c, sizes)
     }
 }
@@ -147,8 +149,8 @@ fn linear_of(x: &Tensor, w: &Tensor, b: Option<Tensor>) -> Result<Tensor> {
     let mm = |x2: &Tensor| -> Result<Tensor> {
         let wt = permute(&w, &[1, 0])?;
         match &b {
-            Some(b) => op1("aten::addmm.default", vec![Arg::Tensor(b.clone()), Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
-            None => op1("aten::mm.default", vec![Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
+            Some(b) => op1(aten::addmm, vec![Arg::Tensor(b.clone()), Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
+            None => op1(aten::mm, vec![Arg::Tensor(x2.clone()), Arg::Tensor(wt)]),
         }
     };
     let sizes = x.sizes();
@@ -159,7 +161,7 @@ fn linear_of(x: &Tensor, w: &Tensor, b: Option<Tensor>) -> Result<Tensor> {
         // a layout that cannot be folded: a batched product, then the bias
         let y = matmul_of(&x, &permute(&w, &[1, 0])?)?;
         return one(match &b {
-            Some(b) => op1("aten::add.Tensor", vec![Arg::Tensor(y), Arg::Tensor(b.clone())])?,
+            Some(b) => op1(aten::add_Tensor, vec![Arg::Tensor(y), Arg::Tensor(b.clone())])?,
             None => y,
         });
     }
@@ -188,23 +190,23 @@ fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool, b_contiguous: 
     let one = Ok::<Tensor, Error>;
     let t = |x: &Tensor| Arg::Tensor(x.clone());
     match (da, db) {
-        (1, 1) => one(op1("aten::dot.default", vec![t(&a), t(&b)])?),
-        (2, 1) => one(op1("aten::mv.default", vec![t(&a), t(&b)])?),
+        (1, 1) => one(op1(aten::dot, vec![t(&a), t(&b)])?),
+        (2, 1) => one(op1(aten::mv, vec![t(&a), t(&b)])?),
         (1, 2) => {
-            let u = op1("aten::unsqueeze.default", vec![t(&a), 0.into()])?;
-            let m = op1("aten::mm.default", vec![t(&u), t(&b)])?;
-            one(op1("aten::squeeze.dim", vec![t(&m), 0.into()])?)
+            let u = op1(aten::unsqueeze, vec![t(&a), 0.into()])?;
+            let m = op1(aten::mm, vec![t(&u), t(&b)])?;
+            one(op1(aten::squeeze_dim, vec![t(&m), 0.into()])?)
         }
-        (2, 2) => one(op1("aten::mm.default", vec![t(&a), t(&b)])?),
+        (2, 2) => one(op1(aten::mm, vec![t(&a), t(&b)])?),
         (da, 1 | 2) if da >= 3 && a_contiguous => {
             // fold a's batch dims into its rows
             let sa = a.sizes();
             let (lead, k) = sa.split_at(da - 1);
             let folded = reshape_to(&a, &[product(lead), k[0].clone()])?;
             let m = if db == 2 {
-                op1("aten::mm.default", vec![t(&folded), t(&b)])?
+                op1(aten::mm, vec![t(&folded), t(&b)])?
             } else {
-                op1("aten::mv.default", vec![t(&folded), t(&b)])?
+                op1(aten::mv, vec![t(&folded), t(&b)])?
             };
             let mut out = lead.to_vec();
             if db == 2 {
@@ -241,11 +243,11 @@ fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool, b_contiguous: 
             let mut eb = batch.clone();
             eb.extend([sb[db - 2].clone(), m.clone()]);
             // expanding keeps a contiguous operand contiguous only when nothing broadcasts
-            let xa = op1("aten::expand.default", vec![t(&a), sym_ints(&ea)])?;
+            let xa = op1(aten::expand, vec![t(&a), sym_ints(&ea)])?;
             let xa = reshape_with_layout(&xa, &[bp.clone(), n.clone(), k.clone()], a_contiguous && xa.data().is_contiguous())?;
-            let xb = op1("aten::expand.default", vec![t(&b), sym_ints(&eb)])?;
+            let xb = op1(aten::expand, vec![t(&b), sym_ints(&eb)])?;
             let xb = reshape_with_layout(&xb, &[bp, sb[db - 2].clone(), m.clone()], b_contiguous && xb.data().is_contiguous())?;
-            let r = op1("aten::bmm.default", vec![t(&xa), t(&xb)])?;
+            let r = op1(aten::bmm, vec![t(&xa), t(&xb)])?;
             let mut out = batch;
             out.extend([n, m]);
             one(view(&r, &out)?)
@@ -268,21 +270,21 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let sf = scale.sqrt();
     let dtype = q.dtype();
     let cpu = || Arg::Device("cpu".into());
-    let qs = op1("aten::mul.Scalar", vec![Arg::Tensor(q.clone()), sf.into()])?;
+    let qs = op1(aten::mul_Scalar, vec![Arg::Tensor(q.clone()), sf.into()])?;
     let (l, s_len) = (q.size(-2)?, k.size(-2)?);
     let bias = if causal {
-        let full = call("aten::full.default", vec![Arg::Ints(vec![l.clone(), s_len.clone()]), true.into()], vec![("dtype", Arg::Dtype(DType::Bool)), ("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0);
+        let full = call(aten::full, vec![Arg::Ints(vec![l.clone(), s_len.clone()]), true.into()], vec![("dtype", Arg::Dtype(DType::Bool)), ("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0);
         let lower = triangle_mask(l.clone(), s_len.clone(), 0.into(), false)?;
-        let allowed = op1("aten::logical_and.default", vec![Arg::Tensor(lower), Arg::Tensor(full)])?;
-        let neg_inf = call("aten::scalar_tensor.default", vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
+        let allowed = op1(aten::logical_and, vec![Arg::Tensor(lower), Arg::Tensor(full)])?;
+        let neg_inf = call(aten::scalar_tensor, vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
         let zero = scalar_tensor(0.0.into(), dtype)?;
-        Some(op1("aten::where.self", vec![Arg::Tensor(allowed), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
+        Some(op1(aten::where_self, vec![Arg::Tensor(allowed), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
     } else {
         match mask {
             Some(m) if m.dtype() == DType::Bool => {
-                let neg_inf = call("aten::scalar_tensor.default", vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
+                let neg_inf = call(aten::scalar_tensor, vec![f64::NEG_INFINITY.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
                 let zero = scalar_tensor(0.0.into(), dtype)?;
-                Some(op1("aten::where.self", vec![Arg::Tensor(m), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
+                Some(op1(aten::where_self, vec![Arg::Tensor(m), Arg::Tensor(zero), Arg::Tensor(neg_inf)])?)
             }
             other => other,
         }
@@ -290,36 +292,36 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let rank = k.dim() as i64;
     let mut perm: Vec<i64> = (0..rank).collect();
     perm.swap(rank as usize - 1, rank as usize - 2);
-    let kt = op1("aten::mul.Scalar", vec![Arg::Tensor(permute(&k, &perm)?), sf.into()])?;
+    let kt = op1(aten::mul_Scalar, vec![Arg::Tensor(permute(&k, &perm)?), sf.into()])?;
     // the scaled operands keep their inputs' layouts in PyTorch: q's, and k's transposed
     let mut scores = matmul_with_layout(&qs, &kt, q.data().is_contiguous(), false)?;
     if let Some(b) = bias {
-        scores = op1("aten::add.Tensor", vec![Arg::Tensor(scores), Arg::Tensor(b)])?;
+        scores = op1(aten::add_Tensor, vec![Arg::Tensor(scores), Arg::Tensor(b)])?;
     }
-    let p = op1("aten::_softmax.default", vec![Arg::Tensor(scores.clone()), (-1).into(), false.into()])?;
+    let p = op1(aten::_softmax, vec![Arg::Tensor(scores.clone()), (-1).into(), false.into()])?;
     // rows whose every score is -inf attend to nothing: zeros, not NaN
-    let masked = op1("aten::eq.Scalar", vec![Arg::Tensor(scores), f64::NEG_INFINITY.into()])?;
-    let live = op1("aten::logical_not.default", vec![Arg::Tensor(masked)])?;
-    let any = op1("aten::any.dim", vec![Arg::Tensor(live), (-1).into(), true.into()])?;
-    let dead = op1("aten::logical_not.default", vec![Arg::Tensor(any)])?;
-    let zeros = call("aten::full_like.default", vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve_format())])?.remove(0);
-    let safe = op1("aten::where.self", vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
+    let masked = op1(aten::eq_Scalar, vec![Arg::Tensor(scores), f64::NEG_INFINITY.into()])?;
+    let live = op1(aten::logical_not, vec![Arg::Tensor(masked)])?;
+    let any = op1(aten::any_dim, vec![Arg::Tensor(live), (-1).into(), true.into()])?;
+    let dead = op1(aten::logical_not, vec![Arg::Tensor(any)])?;
+    let zeros = call(aten::full_like, vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve_format())])?.remove(0);
+    let safe = op1(aten::where_self, vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
     one(matmul_of(&safe, &v)?)
 }
 
 /// `squeeze(dim)` → `squeeze.dims([dim])`.
 fn squeeze_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    one(op1("aten::squeeze.dims", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(vec![c.args.int("dim")?])])?)
+    one(op1(aten::squeeze_dims, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(vec![c.args.int("dim")?])])?)
 }
 
 fn squeeze0(x: &Tensor) -> Result<Tensor> {
-    op1("aten::squeeze.dims", vec![Arg::Tensor(x.clone()), ints(&[0])])
+    op1(aten::squeeze_dims, vec![Arg::Tensor(x.clone()), ints(&[0])])
 }
 
 /// `x[i]` along dim 0 as iteration over a tensor records it: one slice each, then the squeezes.
 fn unbind0(x: &Tensor) -> Result<Vec<Tensor>> {
     let n = x.size(0)?.guard_int()?;
-    let slices: Vec<Tensor> = (0..n).map(|i| op1("aten::slice.Tensor", vec![Arg::Tensor(x.clone()), 0.into(), i.into(), (i + 1).into()])).collect::<Result<_>>()?;
+    let slices: Vec<Tensor> = (0..n).map(|i| op1(aten::slice_Tensor, vec![Arg::Tensor(x.clone()), 0.into(), i.into(), (i + 1).into()])).collect::<Result<_>>()?;
     slices.iter().map(squeeze0).collect()
 }
 
@@ -346,32 +348,32 @@ fn lstm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let layer = |x: &Tensor, h: &Tensor, cell: &Tensor, p: &[Tensor], reverse: bool| -> Result<(Tensor, Tensor, Tensor)> {
         let (w_ih, w_hh) = (&p[0], &p[1]);
         let (b_ih, b_hh) = if has_biases { (Some(p[2].clone()), Some(p[3].clone())) } else { (None, None) };
-        let mut hx = op1("aten::unsqueeze.default", vec![Arg::Tensor(h.clone()), 0.into()])?;
-        let mut cx = op1("aten::unsqueeze.default", vec![Arg::Tensor(cell.clone()), 0.into()])?;
+        let mut hx = op1(aten::unsqueeze, vec![Arg::Tensor(h.clone()), 0.into()])?;
+        let mut cx = op1(aten::unsqueeze, vec![Arg::Tensor(cell.clone()), 0.into()])?;
         let mut pre = linear_of(x, w_ih, b_ih)?;
         if reverse {
-            pre = op1("aten::flip.default", vec![Arg::Tensor(pre), ints(&[0])])?;
+            pre = op1(aten::flip, vec![Arg::Tensor(pre), ints(&[0])])?;
         }
         let mut steps = Vec::new();
         for inp in unbind0(&pre)? {
-            let gates = op1("aten::add.Tensor", vec![Arg::Tensor(linear_of(&hx, w_hh, b_hh.clone())?), Arg::Tensor(inp)])?;
+            let gates = op1(aten::add_Tensor, vec![Arg::Tensor(linear_of(&hx, w_hh, b_hh.clone())?), Arg::Tensor(inp)])?;
             let each = gates.size(2)?.hint() / 4;
-            let g = op("aten::split_with_sizes.default", vec![Arg::Tensor(gates), ints(&[each; 4]), 2.into()])?;
-            let i = op1("aten::sigmoid.default", vec![Arg::Tensor(g[0].clone())])?;
-            let f = op1("aten::sigmoid.default", vec![Arg::Tensor(g[1].clone())])?;
-            let cg = op1("aten::tanh.default", vec![Arg::Tensor(g[2].clone())])?;
-            let o = op1("aten::sigmoid.default", vec![Arg::Tensor(g[3].clone())])?;
-            let fc = op1("aten::mul.Tensor", vec![Arg::Tensor(f), Arg::Tensor(cx)])?;
-            let ic = op1("aten::mul.Tensor", vec![Arg::Tensor(i), Arg::Tensor(cg)])?;
-            cx = op1("aten::add.Tensor", vec![Arg::Tensor(fc), Arg::Tensor(ic)])?;
-            let tc = op1("aten::tanh.default", vec![Arg::Tensor(cx.clone())])?;
-            hx = op1("aten::mul.Tensor", vec![Arg::Tensor(o), Arg::Tensor(tc)])?;
+            let g = op(aten::split_with_sizes, vec![Arg::Tensor(gates), ints(&[each; 4]), 2.into()])?;
+            let i = op1(aten::sigmoid, vec![Arg::Tensor(g[0].clone())])?;
+            let f = op1(aten::sigmoid, vec![Arg::Tensor(g[1].clone())])?;
+            let cg = op1(aten::tanh, vec![Arg::Tensor(g[2].clone())])?;
+            let o = op1(aten::sigmoid, vec![Arg::Tensor(g[3].clone())])?;
+            let fc = op1(aten::mul_Tensor, vec![Arg::Tensor(f), Arg::Tensor(cx)])?;
+            let ic = op1(aten::mul_Tensor, vec![Arg::Tensor(i), Arg::Tensor(cg)])?;
+            cx = op1(aten::add_Tensor, vec![Arg::Tensor(fc), Arg::Tensor(ic)])?;
+            let tc = op1(aten::tanh, vec![Arg::Tensor(cx.clone())])?;
+            hx = op1(aten::mul_Tensor, vec![Arg::Tensor(o), Arg::Tensor(tc)])?;
             steps.push(hx.clone());
         }
         if reverse {
             steps.reverse();
         }
-        let out = op1("aten::cat.default", vec![Arg::Tensors(steps)])?;
+        let out = op1(aten::cat, vec![Arg::Tensors(steps)])?;
         Ok((out, squeeze0(&hx)?, squeeze0(&cx)?))
     };
     let (mut final_h, mut final_c) = (Vec::new(), Vec::new());
@@ -386,7 +388,7 @@ fn lstm(c: &mut DecompCall) -> Result<Vec<Arg>> {
             final_h.push(bh);
             final_c.push(bc);
             let last = out.dim() as i64 - 1;
-            op1("aten::cat.default", vec![Arg::Tensors(vec![out, bout]), last.into()])?
+            op1(aten::cat, vec![Arg::Tensors(vec![out, bout]), last.into()])?
         } else {
             out
         };
@@ -394,7 +396,7 @@ fn lstm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if batch_first {
         x = permute(&x, &[1, 0, 2])?;
     }
-    let stack = |v: Vec<Tensor>| op1("aten::stack.default", vec![Arg::Tensors(v), 0.into()]);
+    let stack = |v: Vec<Tensor>| op1(aten::stack, vec![Arg::Tensors(v), 0.into()]);
     Ok(vec![Arg::Tensor(x), Arg::Tensor(stack(final_h)?), Arg::Tensor(stack(final_c)?)])
 }
 
@@ -418,7 +420,7 @@ fn conv(c: &mut DecompCall) -> Result<Vec<Arg>> {
         ints(&vec![0; spatial]),
         Arg::Int(c.args.int("groups")?),
     ];
-    one(op1("aten::convolution.default", args)?)
+    one(op1(aten::convolution, args)?)
 }
 
 /// `batch_norm`: in training, `_native_batch_norm_legit_functional` (the new running
@@ -432,7 +434,7 @@ fn batch_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     match (&rm, &rv, training) {
         (Some(m), Some(v), true) => {
             let outs = op(
-                "aten::_native_batch_norm_legit_functional.default",
+                aten::_native_batch_norm_legit_functional,
                 vec![Arg::Tensor(x), opt(&w), opt(&b), Arg::Tensor(m.clone()), Arg::Tensor(v.clone()), true.into(), momentum.into(), eps.into()],
             )?;
             c.mutate(m, outs[3].clone());
@@ -441,13 +443,13 @@ fn batch_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
         }
         (Some(m), Some(v), false) => {
             let outs = op(
-                "aten::_native_batch_norm_legit_no_training.default",
+                aten::_native_batch_norm_legit_no_training,
                 vec![Arg::Tensor(x), opt(&w), opt(&b), Arg::Tensor(m.clone()), Arg::Tensor(v.clone()), momentum.into(), eps.into()],
             )?;
             one(outs[0].clone())
         }
         _ => {
-            let outs = op("aten::_native_batch_norm_legit.no_stats", vec![Arg::Tensor(x), opt(&w), opt(&b), training.into(), momentum.into(), eps.into()])?;
+            let outs = op(aten::_native_batch_norm_legit_no_stats, vec![Arg::Tensor(x), opt(&w), opt(&b), training.into(), momentum.into(), eps.into()])?;
             one(outs[0].clone())
         }
     }
@@ -461,15 +463,15 @@ fn layer_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
         Arg::OptTensor(c.args.opt_tensor("bias")?),
         c.args.float("eps")?.into(),
     ];
-    one(op("aten::native_layer_norm.default", args)?.remove(0))
+    one(op(aten::native_layer_norm, args)?.remove(0))
 }
 
 fn softmax(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    one(op1("aten::_softmax.default", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
+    one(op1(aten::_softmax, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
 }
 
 fn log_softmax(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    one(op1("aten::_log_softmax.default", vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
+    one(op1(aten::_log_softmax, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), false.into()])?)
 }
 
 /// `max_pool2d` → `max_pool2d_with_indices`, the values kept.
@@ -488,7 +490,7 @@ fn max_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     ];
     let last = rest.iter().rposition(|(given, _)| *given).map(|i| i + 1).unwrap_or(0);
     args.extend(rest.into_iter().take(last).map(|(_, a)| a));
-    one(op("aten::max_pool2d_with_indices.default", args)?.remove(0))
+    one(op(aten::max_pool2d_with_indices, args)?.remove(0))
 }
 
 fn transpose(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -514,7 +516,7 @@ fn split_sizes(x: &Tensor, each: SymInt, dim: i64) -> Result<Vec<Arg>> {
     let size = x.size(dim)?;
     let n = (size.hint() + each.hint() - 1) / each.hint().max(1);
     let sizes: Vec<SymInt> = (0..n).map(|i| if i + 1 < n { each.clone() } else { size.clone() - each.clone() * (n - 1) }).collect();
-    Ok(vec![Arg::Tensors(op("aten::split_with_sizes.default", vec![Arg::Tensor(x.clone()), Arg::Ints(sizes), dim.into()])?)])
+    Ok(vec![Arg::Tensors(op(aten::split_with_sizes, vec![Arg::Tensor(x.clone()), Arg::Ints(sizes), dim.into()])?)])
 }
 
 fn chunk(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -578,7 +580,7 @@ fn full(size: Vec<SymInt>, value: Arg, dtype: Option<DType>) -> Result<Vec<Arg>>
         ("device", Arg::Device("cpu".into())),
         ("pin_memory", false.into()),
     ];
-    one(call("aten::full.default", vec![Arg::Ints(size), value], kwargs)?.remove(0))
+    one(call(aten::full, vec![Arg::Ints(size), value], kwargs)?.remove(0))
 }
 
 fn factory_dtype(c: &DecompCall) -> Option<DType> {
@@ -606,7 +608,7 @@ fn like(c: &mut DecompCall, value: i64) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let mut kwargs = factory_kwargs(c)?;
     kwargs.push(("memory_format", preserve_format()));
-    one(call("aten::full_like.default", vec![Arg::Tensor(x), value.into()], kwargs)?.remove(0))
+    one(call(aten::full_like, vec![Arg::Tensor(x), value.into()], kwargs)?.remove(0))
 }
 
 fn zeros_like(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -625,10 +627,10 @@ fn triangle(c: &mut DecompCall, upper: bool) -> Result<Vec<Arg>> {
     let (h, w) = (x.size(-2)?, x.size(-1)?);
     let mask = triangle_mask(h, w, diagonal, upper)?;
     if x.dtype() == DType::Bool {
-        one(op1("aten::logical_and.default", vec![Arg::Tensor(mask), Arg::Tensor(x)])?)
+        one(op1(aten::logical_and, vec![Arg::Tensor(mask), Arg::Tensor(x)])?)
     } else {
         let zero = scalar_tensor(Arg::Int(0.into()), x.dtype())?;
-        one(op1("aten::where.self", vec![Arg::Tensor(mask), Arg::Tensor(x), Arg::Tensor(zero)])?)
+        one(op1(aten::where_self, vec![Arg::Tensor(mask), Arg::Tensor(x), Arg::Tensor(zero)])?)
     }
 }
 
@@ -637,12 +639,12 @@ fn triangle(c: &mut DecompCall, upper: bool) -> Result<Vec<Arg>> {
 fn triangle_mask(h: SymInt, w: SymInt, diagonal: SymInt, upper: bool) -> Result<Tensor> {
     let arange = |n: SymInt| -> Result<Tensor> {
         let kwargs = vec![("layout", strided()), ("device", Arg::Device("cpu".into())), ("pin_memory", false.into())];
-        Ok(call("aten::arange.start_step", vec![0.into(), Arg::Int(n)], kwargs)?.remove(0))
+        Ok(call(aten::arange_start_step, vec![0.into(), Arg::Int(n)], kwargs)?.remove(0))
     };
-    let cols = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(w)?), (-2).into()])?;
-    let rows = op1("aten::unsqueeze.default", vec![Arg::Tensor(arange(h)?), (-1).into()])?;
-    let diff = op1("aten::sub.Tensor", vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
-    op1(if upper { "aten::ge.Scalar" } else { "aten::le.Scalar" }, vec![Arg::Tensor(diff), Arg::Int(diagonal)])
+    let cols = op1(aten::unsqueeze, vec![Arg::Tensor(arange(w)?), (-2).into()])?;
+    let rows = op1(aten::unsqueeze, vec![Arg::Tensor(arange(h)?), (-1).into()])?;
+    let diff = op1(aten::sub_Tensor, vec![Arg::Tensor(cols), Arg::Tensor(rows)])?;
+    op1(if upper { aten::ge_Scalar } else { aten::le_Scalar }, vec![Arg::Tensor(diff), Arg::Int(diagonal)])
 }
 
 fn triu(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -655,7 +657,7 @@ fn tril(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 fn scalar_tensor(value: Arg, dtype: DType) -> Result<Tensor> {
     let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", Arg::Device("cpu".into()))];
-    Ok(call("aten::scalar_tensor.default", vec![value], kwargs)?.remove(0))
+    Ok(call(aten::scalar_tensor, vec![value], kwargs)?.remove(0))
 }
 
 /// `masked_fill(x, mask, v)` → `where(mask, scalar_tensor(v), x)`.
@@ -663,7 +665,7 @@ fn masked_fill(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let value = c.args.get("value")?.clone();
     let fill = scalar_tensor(value, x.dtype())?;
-    one(op1("aten::where.self", vec![Arg::Tensor(c.args.tensor("mask")?), Arg::Tensor(fill), Arg::Tensor(x)])?)
+    one(op1(aten::where_self, vec![Arg::Tensor(c.args.tensor("mask")?), Arg::Tensor(fill), Arg::Tensor(x)])?)
 }
 
 fn sum(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -671,9 +673,9 @@ fn sum(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let mut args = vec![Arg::Tensor(x), ints(&[])];
     if let Ok(Arg::Dtype(d)) = c.args.get("dtype") {
         args.push(false.into());
-        return one(call("aten::sum.dim_IntList", args, vec![("dtype", Arg::Dtype(*d))])?.remove(0));
+        return one(call(aten::sum_dim_IntList, args, vec![("dtype", Arg::Dtype(*d))])?.remove(0));
     }
-    one(op1("aten::sum.dim_IntList", args)?)
+    one(op1(aten::sum_dim_IntList, args)?)
 }
 
 fn to_dtype(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -682,7 +684,7 @@ fn to_dtype(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if x.dtype() == d {
         return one(x);
     }
-    one(call("aten::_to_copy.default", vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(d))])?.remove(0))
+    one(call(aten::_to_copy, vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(d))])?.remove(0))
 }
 
 fn contiguous(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -690,35 +692,35 @@ fn contiguous(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if x.data().is_contiguous() {
         return one(x);
     }
-    one(call("aten::clone.default", vec![Arg::Tensor(x)], vec![("memory_format", contiguous_format())])?.remove(0))
+    one(call(aten::clone, vec![Arg::Tensor(x)], vec![("memory_format", contiguous_format())])?.remove(0))
 }
 
 /// `silu(x)` = `x * sigmoid(x)`.
 fn silu(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
-    let s = op1("aten::sigmoid.default", vec![Arg::Tensor(x.clone())])?;
-    one(op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(s)])?)
+    let s = op1(aten::sigmoid, vec![Arg::Tensor(x.clone())])?;
+    one(op1(aten::mul_Tensor, vec![Arg::Tensor(x), Arg::Tensor(s)])?)
 }
 
 /// `clamp(x + 3, 0, 6)`, as two clamps (PyTorch's `hardtanh`-free form).
 fn relu6_of_x_plus_3(x: &Tensor) -> Result<Tensor> {
-    let a = op1("aten::add.Tensor", vec![Arg::Tensor(x.clone()), 3.into()])?;
-    let lo = op1("aten::clamp.default", vec![Arg::Tensor(a), 0.into()])?;
-    op1("aten::clamp.default", vec![Arg::Tensor(lo), Arg::None, 6.into()])
+    let a = op1(aten::add_Tensor, vec![Arg::Tensor(x.clone()), 3.into()])?;
+    let lo = op1(aten::clamp, vec![Arg::Tensor(a), 0.into()])?;
+    op1(aten::clamp, vec![Arg::Tensor(lo), Arg::None, 6.into()])
 }
 
 /// `hardswish(x)` = `x * clamp(x + 3, 0, 6) / 6`.
 fn hardswish(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let r = relu6_of_x_plus_3(&x)?;
-    let m = op1("aten::mul.Tensor", vec![Arg::Tensor(x), Arg::Tensor(r)])?;
-    one(op1("aten::div.Tensor", vec![Arg::Tensor(m), 6.into()])?)
+    let m = op1(aten::mul_Tensor, vec![Arg::Tensor(x), Arg::Tensor(r)])?;
+    one(op1(aten::div_Tensor, vec![Arg::Tensor(m), 6.into()])?)
 }
 
 /// `hardsigmoid(x)` = `clamp(x + 3, 0, 6) / 6`.
 fn hardsigmoid(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let r = relu6_of_x_plus_3(&c.args.tensor("self")?)?;
-    one(op1("aten::div.Tensor", vec![Arg::Tensor(r), 6.into()])?)
+    one(op1(aten::div_Tensor, vec![Arg::Tensor(r), 6.into()])?)
 }
 
 /// Global average pooling is a mean over the spatial dims; other sizes, the core operator.
@@ -726,15 +728,15 @@ fn adaptive_avg_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let size = c.args.ints("output_size")?;
     if size.iter().all(|s| s.is_static() && s.hint() == 1) {
-        return one(call("aten::mean.dim", vec![Arg::Tensor(x), ints(&[-1, -2]), true.into()], vec![])?.remove(0));
+        return one(call(aten::mean_dim, vec![Arg::Tensor(x), ints(&[-1, -2]), true.into()], vec![])?.remove(0));
     }
-    one(op1("aten::_adaptive_avg_pool2d.default", vec![Arg::Tensor(x), Arg::Ints(size)])?)
+    one(op1(aten::_adaptive_avg_pool2d, vec![Arg::Tensor(x), Arg::Ints(size)])?)
 }
 
 /// `arange(end)` → `arange.start_step(0, end)`, the factory arguments passed on.
 fn arange(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let end = c.args.get("end")?.clone();
-    one(call("aten::arange.start_step", vec![0.into(), end], factory_kwargs(c)?)?.remove(0))
+    one(call(aten::arange_start_step, vec![0.into(), end], factory_kwargs(c)?)?.remove(0))
 }
 
 /// Dropout in eval mode is the identity; in training, `native_dropout`.
@@ -744,11 +746,11 @@ fn dropout(c: &mut DecompCall) -> Result<Vec<Arg>> {
         return one(x);
     }
     let p = c.args.float("p")?;
-    one(op("aten::native_dropout.default", vec![Arg::Tensor(x), p.into(), Arg::Bool(true)])?.remove(0))
+    one(op(aten::native_dropout, vec![Arg::Tensor(x), p.into(), Arg::Bool(true)])?.remove(0))
 }
 
 fn lift_fresh_copy(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    one(op1("aten::clone.default", vec![Arg::Tensor(c.args.tensor("self")?)])?)
+    one(op1(aten::clone, vec![Arg::Tensor(c.args.tensor("self")?)])?)
 }
 
 /// `detach` has no meaning without autograd: the value itself.

@@ -2,6 +2,7 @@
 //! over the leading dim), recorded as PyTorch's higher-order operators with their bodies as
 //! subgraphs. Outside tracing they simply run.
 
+use ops::names::aten;
 use std::panic::Location;
 
 use ir::schema::{self, Argument, NamedArgument, TensorArgument};
@@ -327,7 +328,7 @@ fn stack_outputs(per: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
         .map(|i| {
             let parts: Vec<tensor::Tensor> = per.iter().map(|p| p[i].data()).collect();
             let refs: Vec<ops::Value> = parts.into_iter().map(ops::Value::Tensor).collect();
-            match ops::Registry::global().call("aten::stack", vec![ops::Value::List(refs)], vec![]) {
+            match ops::Registry::global().call(aten::stack, vec![ops::Value::List(refs)], vec![]) {
                 Ok(ops::Value::Tensor(t)) => Ok(Tensor::from_data(t)),
                 Ok(_) => Err(Error("stack returned no tensor".into())),
                 Err(e) => Err(Error(e.0)),

@@ -1,5 +1,6 @@
 //! `torch.nn.functional`: the operators layers are made of, with PyTorch's defaults.
 
+use ops::names::aten;
 use tensor::DType;
 
 use crate::tensor::Tensor;
@@ -35,17 +36,17 @@ pub fn relu_(x: &Tensor) -> Result<Tensor> {
 
 #[track_caller]
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
-    one(call("aten::gelu.default", vec![x.into()], vec![])?)
+    one(call(aten::gelu, vec![x.into()], vec![])?)
 }
 
 #[track_caller]
 pub fn silu(x: &Tensor) -> Result<Tensor> {
-    one(call("aten::silu.default", vec![x.into()], vec![])?)
+    one(call(aten::silu, vec![x.into()], vec![])?)
 }
 
 #[track_caller]
 pub fn hardswish(x: &Tensor) -> Result<Tensor> {
-    one(call("aten::hardswish.default", vec![x.into()], vec![])?)
+    one(call(aten::hardswish, vec![x.into()], vec![])?)
 }
 
 #[track_caller]
@@ -65,7 +66,7 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     if let Some(b) = bias {
         args.push(b.into());
     }
-    one(call("aten::linear.default", args, vec![])?)
+    one(call(aten::linear, args, vec![])?)
 }
 
 /// `F.conv2d` with stride, padding, dilation and groups (defaults 1, 0, 1, 1 are omitted as
@@ -80,7 +81,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: [i64; 
     if bias.is_none() && last == 0 {
         args.pop();
     }
-    one(call("aten::conv2d.default", args, vec![])?)
+    one(call(aten::conv2d, args, vec![])?)
 }
 
 /// `F.conv1d`.
@@ -94,7 +95,7 @@ pub fn conv1d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: i64, p
     if bias.is_none() && last == 0 {
         args.pop();
     }
-    one_tensor(call("aten::conv1d.default", args, vec![])?)
+    one_tensor(call(aten::conv1d, args, vec![])?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -110,20 +111,20 @@ pub fn batch_norm(
     eps: f64,
 ) -> Result<Tensor> {
     let args = vec![x.into(), opt(weight), opt(bias), opt(running_mean), opt(running_var), training.into(), momentum.into(), eps.into(), false.into()];
-    one(call("aten::batch_norm.default", args, vec![])?)
+    one(call(aten::batch_norm, args, vec![])?)
 }
 
 #[track_caller]
 pub fn layer_norm(x: &Tensor, normalized_shape: &[i64], weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
     let shape = Arg::Ints(normalized_shape.iter().map(|&i| i.into()).collect());
     let args = vec![x.into(), shape, opt(weight), opt(bias), eps.into(), false.into()];
-    one(call("aten::layer_norm.default", args, vec![])?)
+    one(call(aten::layer_norm, args, vec![])?)
 }
 
 #[track_caller]
 pub fn group_norm(x: &Tensor, num_groups: i64, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64) -> Result<Tensor> {
     let args = vec![x.into(), num_groups.into(), opt(weight), opt(bias), eps.into(), false.into()];
-    one(call("aten::group_norm.default", args, vec![])?)
+    one(call(aten::group_norm, args, vec![])?)
 }
 
 /// `F.max_pool2d(x, kernel_size, stride=kernel_size, padding=0)`.
@@ -136,7 +137,7 @@ pub fn max_pool2d(x: &Tensor, kernel: [i64; 2], stride: Option<[i64; 2]>, paddin
     if padding != [0, 0] {
         args.push(pair(padding));
     }
-    one(call("aten::max_pool2d.default", args, vec![])?)
+    one(call(aten::max_pool2d, args, vec![])?)
 }
 
 #[track_caller]
@@ -145,23 +146,23 @@ pub fn avg_pool2d(x: &Tensor, kernel: [i64; 2], stride: Option<[i64; 2]>) -> Res
     if let Some(s) = stride {
         args.push(pair(s));
     }
-    one(call("aten::avg_pool2d.default", args, vec![])?)
+    one(call(aten::avg_pool2d, args, vec![])?)
 }
 
 #[track_caller]
 pub fn adaptive_avg_pool2d(x: &Tensor, output_size: [i64; 2]) -> Result<Tensor> {
-    one(call("aten::adaptive_avg_pool2d.default", vec![x.into(), pair(output_size)], vec![])?)
+    one(call(aten::adaptive_avg_pool2d, vec![x.into(), pair(output_size)], vec![])?)
 }
 
 #[track_caller]
 pub fn embedding(indices: &Tensor, weight: &Tensor) -> Result<Tensor> {
-    one(call("aten::embedding.default", vec![weight.into(), indices.into()], vec![])?)
+    one(call(aten::embedding, vec![weight.into(), indices.into()], vec![])?)
 }
 
 /// `F.dropout`: the identity in eval mode (PyTorch records it at the default IR).
 #[track_caller]
 pub fn dropout(x: &Tensor, p: f64, training: bool) -> Result<Tensor> {
-    one(call("aten::dropout.default", vec![x.into(), p.into(), training.into()], vec![])?)
+    one(call(aten::dropout, vec![x.into(), p.into(), training.into()], vec![])?)
 }
 
 #[track_caller]
@@ -174,7 +175,7 @@ pub fn scaled_dot_product_attention(q: &Tensor, k: &Tensor, v: &Tensor, attn_mas
         args.push(0.0.into());
         args.push(true.into());
     }
-    one(call("aten::scaled_dot_product_attention.default", args, vec![])?)
+    one(call(aten::scaled_dot_product_attention, args, vec![])?)
 }
 
 /// `x.to(dtype)`.

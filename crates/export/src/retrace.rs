@@ -5,6 +5,7 @@
 //! outputs of the signature, as PyTorch's functionalization does. Sizes stay symbolic: the
 //! program's symbols are recreated with their hints and ranges.
 
+use ops::names::aten;
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -234,13 +235,13 @@ impl Retracer<'_> {
         }
         let qualified = target.strip_prefix("torch.ops.").unwrap_or(target);
         let def = Registry::global().lookup(qualified).map_err(|e| Error(format!("node `{label}`: {}", e.0)))?;
-        if def.name() == "aten::_assert_scalar.default" {
+        if def.name() == aten::_assert_scalar {
             return match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::SymBool(b) => crate::symint::check(&b),
                 _ => Ok(()),
             };
         }
-        if matches!(def.name().as_str(), "aten::item.default" | "aten::_local_scalar_dense.default") {
+        if def.name() == aten::item || def.name() == aten::_local_scalar_dense {
             let t = match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::Tensor(t) => t,
                 _ => return Err(Error(format!("node `{label}`: item of a non-tensor"))),
@@ -248,7 +249,7 @@ impl Retracer<'_> {
             // core ATen reads the value with `_local_scalar_dense`
             return self.bind(node, vec![Arg::Int(t.local_scalar_dense()?)]);
         }
-        if def.name() == "aten::sym_size.int" {
+        if def.name() == aten::sym_size_int {
             let t = match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::Tensor(t) => t,
                 _ => return Err(Error(format!("node `{label}`: sym_size of a non-tensor"))),
@@ -280,7 +281,7 @@ impl Retracer<'_> {
             params.push((p.name.clone(), a));
         }
         let name = def.name();
-        let (functional, mutated) = match (self.functionalize && def.schema.is_mutating(), functional_name(&name)) {
+        let (functional, mutated) = match (self.functionalize && def.schema.is_mutating(), functional_name(&def)) {
             (true, Some(f)) => {
                 let written = def.schema.params.iter().position(|p| p.alias.as_ref().is_some_and(|a| a.is_write));
                 (f, written.and_then(|i| params.get(i)).and_then(|(_, a)| if let Arg::Tensor(t) = a { Some(t.clone()) } else { None }))
@@ -660,12 +661,9 @@ fn name_unused_outputs(mut nodes: Vec<schema::Node>, outputs: &[Argument]) -> (V
     (nodes, renamed)
 }
 
-/// `add_.Tensor` → `add.Tensor`, `relu_.default` → `relu.default`.
-fn functional_name(name: &str) -> Option<String> {
-    let (op, overload) = name.split_once('.')?;
-    let base = op.strip_suffix('_')?;
-    let f = format!("{base}.{overload}");
-    Registry::global().get(&f).map(|_| f)
+/// The registered functional operator an in-place one stands for ([`ops::Schema::functional_name`]).
+fn functional_name(def: &ops::OpDef) -> Option<String> {
+    def.schema.functional_name().filter(|f| Registry::global().get(f).is_some())
 }
 
 /// Re-traces `ep`: nodes for which `decomp` gives a decomposition are replaced by it; with

@@ -4,6 +4,8 @@
 //! A `Tensor` is a handle, like a Python reference: clones are the same tensor, and an
 //! in-place method (`add_`, `relu_`, `index_put_`) changes what every handle sees.
 
+use ops::names::aten;
+use ops::OpName;
 use std::sync::{Arc, Mutex};
 
 use symbolic::Expr;
@@ -121,8 +123,8 @@ impl Tensor {
         if !crate::trace::is_tracing() {
             return Ok(t);
         }
-        let copy = t.op("aten::lift_fresh_copy.default", vec![])?;
-        copy.op_("aten::detach_.default", vec![])
+        let copy = t.op(aten::lift_fresh_copy, vec![])?;
+        copy.op_(aten::detach_, vec![])
     }
 
     /// An int64 tensor from values and a shape.
@@ -262,14 +264,14 @@ impl Tensor {
     }
 
     #[track_caller]
-    fn op(&self, name: &str, rest: Vec<Arg>) -> Result<Tensor> {
+    fn op(&self, name: OpName, rest: Vec<Arg>) -> Result<Tensor> {
         let mut args = vec![Arg::Tensor(self.clone())];
         args.extend(rest);
         one(call(name, args, vec![])?)
     }
 
     #[track_caller]
-    fn op_(&self, name: &str, rest: Vec<Arg>) -> Result<Tensor> {
+    fn op_(&self, name: OpName, rest: Vec<Arg>) -> Result<Tensor> {
         let out = self.op(name, rest)?;
         Ok(self.become_(out))
     }
@@ -278,230 +280,230 @@ impl Tensor {
 
     #[track_caller]
     pub fn add(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op("aten::add.Tensor", vec![other.into().arg()])
+        self.op(aten::add_Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn sub(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op("aten::sub.Tensor", vec![other.into().arg()])
+        self.op(aten::sub_Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn mul(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op("aten::mul.Tensor", vec![other.into().arg()])
+        self.op(aten::mul_Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn div(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op("aten::div.Tensor", vec![other.into().arg()])
+        self.op(aten::div_Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn pow(&self, exponent: impl Into<Operand>) -> Result<Tensor> {
         match exponent.into() {
-            Operand::Tensor(t) => self.op("aten::pow.Tensor_Tensor", vec![Arg::Tensor(t)]),
-            other => self.op("aten::pow.Tensor_Scalar", vec![other.arg()]),
+            Operand::Tensor(t) => self.op(aten::pow_Tensor_Tensor, vec![Arg::Tensor(t)]),
+            other => self.op(aten::pow_Tensor_Scalar, vec![other.arg()]),
         }
     }
     #[track_caller]
     pub fn add_(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op_("aten::add_.Tensor", vec![other.into().arg()])
+        self.op_(aten::add__Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn mul_(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.op_("aten::mul_.Tensor", vec![other.into().arg()])
+        self.op_(aten::mul__Tensor, vec![other.into().arg()])
     }
     #[track_caller]
     pub fn neg(&self) -> Result<Tensor> {
-        self.op("aten::neg.default", vec![])
+        self.op(aten::neg, vec![])
     }
     #[track_caller]
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
-        self.op("aten::matmul.default", vec![other.into()])
+        self.op(aten::matmul, vec![other.into()])
     }
     /// A comparison: the `.Tensor` overload against a tensor, `.Scalar` against a number.
     #[track_caller]
-    fn compare(&self, op: &str, other: impl Into<Operand>) -> Result<Tensor> {
+    fn compare(&self, (with_tensor, with_scalar): (OpName, OpName), other: impl Into<Operand>) -> Result<Tensor> {
         match other.into() {
-            Operand::Tensor(t) => self.op(&format!("aten::{op}.Tensor"), vec![Arg::Tensor(t)]),
-            o => self.op(&format!("aten::{op}.Scalar"), vec![o.arg()]),
+            Operand::Tensor(t) => self.op(with_tensor, vec![Arg::Tensor(t)]),
+            o => self.op(with_scalar, vec![o.arg()]),
         }
     }
     #[track_caller]
     pub fn eq(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.compare("eq", other)
+        self.compare((aten::eq_Tensor, aten::eq_Scalar), other)
     }
     #[track_caller]
     pub fn gt(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.compare("gt", other)
+        self.compare((aten::gt_Tensor, aten::gt_Scalar), other)
     }
     #[track_caller]
     pub fn lt(&self, other: impl Into<Operand>) -> Result<Tensor> {
-        self.compare("lt", other)
+        self.compare((aten::lt_Tensor, aten::lt_Scalar), other)
     }
 
     // ---- element-wise functions ----
 
     #[track_caller]
     pub fn relu(&self) -> Result<Tensor> {
-        self.op("aten::relu.default", vec![])
+        self.op(aten::relu, vec![])
     }
     #[track_caller]
     pub fn relu_(&self) -> Result<Tensor> {
-        self.op_("aten::relu_.default", vec![])
+        self.op_(aten::relu_, vec![])
     }
     #[track_caller]
     pub fn sigmoid(&self) -> Result<Tensor> {
-        self.op("aten::sigmoid.default", vec![])
+        self.op(aten::sigmoid, vec![])
     }
     #[track_caller]
     pub fn tanh(&self) -> Result<Tensor> {
-        self.op("aten::tanh.default", vec![])
+        self.op(aten::tanh, vec![])
     }
     #[track_caller]
     pub fn sin(&self) -> Result<Tensor> {
-        self.op("aten::sin.default", vec![])
+        self.op(aten::sin, vec![])
     }
     #[track_caller]
     pub fn cos(&self) -> Result<Tensor> {
-        self.op("aten::cos.default", vec![])
+        self.op(aten::cos, vec![])
     }
     #[track_caller]
     pub fn exp(&self) -> Result<Tensor> {
-        self.op("aten::exp.default", vec![])
+        self.op(aten::exp, vec![])
     }
     #[track_caller]
     pub fn sqrt(&self) -> Result<Tensor> {
-        self.op("aten::sqrt.default", vec![])
+        self.op(aten::sqrt, vec![])
     }
     #[track_caller]
     pub fn abs(&self) -> Result<Tensor> {
-        self.op("aten::abs.default", vec![])
+        self.op(aten::abs, vec![])
     }
     #[track_caller]
     pub fn softmax(&self, dim: i64) -> Result<Tensor> {
-        self.op("aten::softmax.int", vec![dim.into()])
+        self.op(aten::softmax_int, vec![dim.into()])
     }
     #[track_caller]
     pub fn log_softmax(&self, dim: i64) -> Result<Tensor> {
-        self.op("aten::log_softmax.int", vec![dim.into()])
+        self.op(aten::log_softmax_int, vec![dim.into()])
     }
     #[track_caller]
     pub fn masked_fill(&self, mask: &Tensor, value: f64) -> Result<Tensor> {
-        self.op("aten::masked_fill.Scalar", vec![mask.into(), value.into()])
+        self.op(aten::masked_fill_Scalar, vec![mask.into(), value.into()])
     }
     #[track_caller]
     pub fn triu(&self, diagonal: i64) -> Result<Tensor> {
         if diagonal == 0 {
-            self.op("aten::triu.default", vec![])
+            self.op(aten::triu, vec![])
         } else {
-            self.op("aten::triu.default", vec![diagonal.into()])
+            self.op(aten::triu, vec![diagonal.into()])
         }
     }
     #[track_caller]
     pub fn tril(&self, diagonal: i64) -> Result<Tensor> {
         if diagonal == 0 {
-            self.op("aten::tril.default", vec![])
+            self.op(aten::tril, vec![])
         } else {
-            self.op("aten::tril.default", vec![diagonal.into()])
+            self.op(aten::tril, vec![diagonal.into()])
         }
     }
     #[track_caller]
     pub fn clone_(&self) -> Result<Tensor> {
-        self.op("aten::clone.default", vec![])
+        self.op(aten::clone, vec![])
     }
     #[track_caller]
     pub fn contiguous(&self) -> Result<Tensor> {
-        self.op("aten::contiguous.default", vec![])
+        self.op(aten::contiguous, vec![])
     }
     /// `x.to(dtype)`.
     #[track_caller]
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
-        self.op("aten::to.dtype", vec![Arg::Dtype(dtype)])
+        self.op(aten::to_dtype, vec![Arg::Dtype(dtype)])
     }
 
     #[track_caller]
     pub fn log(&self) -> Result<Tensor> {
-        self.op("aten::log.default", vec![])
+        self.op(aten::log, vec![])
     }
     #[track_caller]
     pub fn rsqrt(&self) -> Result<Tensor> {
-        self.op("aten::rsqrt.default", vec![])
+        self.op(aten::rsqrt, vec![])
     }
     #[track_caller]
     pub fn reciprocal(&self) -> Result<Tensor> {
-        self.op("aten::reciprocal.default", vec![])
+        self.op(aten::reciprocal, vec![])
     }
     #[track_caller]
     pub fn floor(&self) -> Result<Tensor> {
-        self.op("aten::floor.default", vec![])
+        self.op(aten::floor, vec![])
     }
     #[track_caller]
     pub fn ceil(&self) -> Result<Tensor> {
-        self.op("aten::ceil.default", vec![])
+        self.op(aten::ceil, vec![])
     }
     #[track_caller]
     pub fn erf(&self) -> Result<Tensor> {
-        self.op("aten::erf.default", vec![])
+        self.op(aten::erf, vec![])
     }
     #[track_caller]
     pub fn sign(&self) -> Result<Tensor> {
-        self.op("aten::sign.default", vec![])
+        self.op(aten::sign, vec![])
     }
     #[track_caller]
     pub fn logical_not(&self) -> Result<Tensor> {
-        self.op("aten::logical_not.default", vec![])
+        self.op(aten::logical_not, vec![])
     }
     /// `x.clamp(min, max)` (either bound may be absent).
     #[track_caller]
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
         let b = |v: Option<f64>| v.map(Arg::Float).unwrap_or(Arg::None);
-        self.op("aten::clamp.default", vec![b(min), b(max)])
+        self.op(aten::clamp, vec![b(min), b(max)])
     }
     #[track_caller]
     pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
-        self.op("aten::maximum.default", vec![other.into()])
+        self.op(aten::maximum, vec![other.into()])
     }
     #[track_caller]
     pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
-        self.op("aten::minimum.default", vec![other.into()])
+        self.op(aten::minimum, vec![other.into()])
     }
     #[track_caller]
     pub fn cumsum(&self, dim: i64) -> Result<Tensor> {
-        self.op("aten::cumsum.default", vec![dim.into()])
+        self.op(aten::cumsum, vec![dim.into()])
     }
     #[track_caller]
     pub fn flip(&self, dims: &[i64]) -> Result<Tensor> {
-        self.op("aten::flip.default", vec![ints(dims)])
+        self.op(aten::flip, vec![ints(dims)])
     }
     #[track_caller]
     pub fn index_select(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
-        self.op("aten::index_select.default", vec![dim.into(), index.into()])
+        self.op(aten::index_select, vec![dim.into(), index.into()])
     }
     #[track_caller]
     pub fn gather(&self, dim: i64, index: &Tensor) -> Result<Tensor> {
-        self.op("aten::gather.default", vec![dim.into(), index.into()])
+        self.op(aten::gather, vec![dim.into(), index.into()])
     }
     /// `x[indices]` with index tensors (`None` keeps a dim whole): `aten.index.Tensor`.
     #[track_caller]
     pub fn index(&self, indices: &[Option<&Tensor>]) -> Result<Tensor> {
-        self.op("aten::index.Tensor", vec![Arg::OptTensors(indices.iter().map(|t| t.cloned()).collect())])
+        self.op(aten::index_Tensor, vec![Arg::OptTensors(indices.iter().map(|t| t.cloned()).collect())])
     }
     /// `torch.nonzero(x)`: the indices of non-zero elements; their number is read from data.
     #[track_caller]
     pub fn nonzero(&self) -> Result<Tensor> {
-        self.op("aten::nonzero.default", vec![])
+        self.op(aten::nonzero, vec![])
     }
     #[track_caller]
     pub fn masked_select(&self, mask: &Tensor) -> Result<Tensor> {
-        self.op("aten::masked_select.default", vec![mask.into()])
+        self.op(aten::masked_select, vec![mask.into()])
     }
     /// The `k` largest (or smallest) along `dim`: values and indices.
     #[track_caller]
     pub fn topk(&self, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
-        let mut out = call("aten::topk.default", vec![Arg::Tensor(self.clone()), k.into(), dim.into(), largest.into()], vec![])?;
+        let mut out = call(aten::topk, vec![Arg::Tensor(self.clone()), k.into(), dim.into(), largest.into()], vec![])?;
         let i = out.pop().ok_or_else(|| Error("topk returned nothing".into()))?;
         Ok((out.pop().ok_or_else(|| Error("topk returned one tensor".into()))?, i))
     }
     #[track_caller]
     pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
-        let mut out = call("aten::sort.default", vec![Arg::Tensor(self.clone()), dim.into(), descending.into()], vec![])?;
+        let mut out = call(aten::sort, vec![Arg::Tensor(self.clone()), dim.into(), descending.into()], vec![])?;
         let i = out.pop().ok_or_else(|| Error("sort returned nothing".into()))?;
         Ok((out.pop().ok_or_else(|| Error("sort returned one tensor".into()))?, i))
     }
@@ -511,57 +513,57 @@ impl Tensor {
     /// `x.max(dim)`: values and indices.
     #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
-        let mut out = call("aten::max.dim", vec![Arg::Tensor(self.clone()), dim.into(), keepdim.into()], vec![])?;
+        let mut out = call(aten::max_dim, vec![Arg::Tensor(self.clone()), dim.into(), keepdim.into()], vec![])?;
         let i = out.pop().ok_or_else(|| Error("max returned nothing".into()))?;
         Ok((out.pop().ok_or_else(|| Error("max returned one tensor".into()))?, i))
     }
     #[track_caller]
     pub fn prod(&self) -> Result<Tensor> {
-        self.op("aten::prod.default", vec![])
+        self.op(aten::prod, vec![])
     }
     /// `x.var(dims, correction, keepdim)`.
     #[track_caller]
     pub fn var(&self, dims: &[i64], correction: i64, keepdim: bool) -> Result<Tensor> {
-        call("aten::var.correction", vec![Arg::Tensor(self.clone()), ints(dims)], vec![("correction", Arg::Int(correction.into())), ("keepdim", keepdim.into())])?
+        call(aten::var_correction, vec![Arg::Tensor(self.clone()), ints(dims)], vec![("correction", Arg::Int(correction.into())), ("keepdim", keepdim.into())])?
             .pop()
             .ok_or_else(|| Error("var returned nothing".into()))
     }
     #[track_caller]
     pub fn any_dim(&self, dim: i64, keepdim: bool) -> Result<Tensor> {
-        self.op("aten::any.dim", vec![dim.into(), keepdim.into()])
+        self.op(aten::any_dim, vec![dim.into(), keepdim.into()])
     }
 
     #[track_caller]
     pub fn sum(&self) -> Result<Tensor> {
-        self.op("aten::sum.default", vec![])
+        self.op(aten::sum, vec![])
     }
     #[track_caller]
     pub fn sum_dim(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
         if keepdim {
-            self.op("aten::sum.dim_IntList", vec![ints(dims), keepdim.into()])
+            self.op(aten::sum_dim_IntList, vec![ints(dims), keepdim.into()])
         } else {
-            self.op("aten::sum.dim_IntList", vec![ints(dims)])
+            self.op(aten::sum_dim_IntList, vec![ints(dims)])
         }
     }
     #[track_caller]
     pub fn mean_dim(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
         if keepdim {
-            self.op("aten::mean.dim", vec![ints(dims), keepdim.into()])
+            self.op(aten::mean_dim, vec![ints(dims), keepdim.into()])
         } else {
-            self.op("aten::mean.dim", vec![ints(dims)])
+            self.op(aten::mean_dim, vec![ints(dims)])
         }
     }
     #[track_caller]
     pub fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Result<Tensor> {
         match (dim, keepdim) {
-            (None, false) => self.op("aten::argmax.default", vec![]),
-            (Some(d), false) => self.op("aten::argmax.default", vec![d.into()]),
-            (d, true) => self.op("aten::argmax.default", vec![d.map(Arg::from).unwrap_or(Arg::None), true.into()]),
+            (None, false) => self.op(aten::argmax, vec![]),
+            (Some(d), false) => self.op(aten::argmax, vec![d.into()]),
+            (d, true) => self.op(aten::argmax, vec![d.map(Arg::from).unwrap_or(Arg::None), true.into()]),
         }
     }
     #[track_caller]
     pub fn amax(&self, dims: &[i64], keepdim: bool) -> Result<Tensor> {
-        self.op("aten::amax.default", vec![ints(dims), keepdim.into()])
+        self.op(aten::amax, vec![ints(dims), keepdim.into()])
     }
 
     // ---- shapes and views ----
@@ -569,43 +571,43 @@ impl Tensor {
     /// `x.view(sizes)`, sizes may be symbolic (`x.size(0)`) and one may be -1.
     #[track_caller]
     pub fn view(&self, sizes: &[SymInt]) -> Result<Tensor> {
-        self.op("aten::view.default", vec![Arg::Ints(sizes.to_vec())])
+        self.op(aten::view, vec![Arg::Ints(sizes.to_vec())])
     }
     #[track_caller]
     pub fn reshape(&self, sizes: &[SymInt]) -> Result<Tensor> {
-        self.op("aten::reshape.default", vec![Arg::Ints(sizes.to_vec())])
+        self.op(aten::reshape, vec![Arg::Ints(sizes.to_vec())])
     }
     #[track_caller]
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
-        self.op("aten::transpose.int", vec![dim0.into(), dim1.into()])
+        self.op(aten::transpose_int, vec![dim0.into(), dim1.into()])
     }
     #[track_caller]
     pub fn t(&self) -> Result<Tensor> {
-        self.op("aten::t.default", vec![])
+        self.op(aten::t, vec![])
     }
     #[track_caller]
     pub fn permute(&self, dims: &[i64]) -> Result<Tensor> {
-        self.op("aten::permute.default", vec![ints(dims)])
+        self.op(aten::permute, vec![ints(dims)])
     }
     #[track_caller]
     pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
-        self.op("aten::unsqueeze.default", vec![dim.into()])
+        self.op(aten::unsqueeze, vec![dim.into()])
     }
     #[track_caller]
     pub fn squeeze(&self, dim: i64) -> Result<Tensor> {
-        self.op("aten::squeeze.dim", vec![dim.into()])
+        self.op(aten::squeeze_dim, vec![dim.into()])
     }
     #[track_caller]
     pub fn flatten(&self, start_dim: i64, end_dim: i64) -> Result<Tensor> {
-        self.op("aten::flatten.using_ints", vec![start_dim.into(), end_dim.into()])
+        self.op(aten::flatten_using_ints, vec![start_dim.into(), end_dim.into()])
     }
     #[track_caller]
     pub fn expand(&self, sizes: &[SymInt]) -> Result<Tensor> {
-        self.op("aten::expand.default", vec![Arg::Ints(sizes.to_vec())])
+        self.op(aten::expand, vec![Arg::Ints(sizes.to_vec())])
     }
     #[track_caller]
     pub fn repeat(&self, repeats: &[i64]) -> Result<Tensor> {
-        self.op("aten::repeat.default", vec![ints(repeats)])
+        self.op(aten::repeat, vec![ints(repeats)])
     }
     /// `x[.., start:end, ..]` along `dim`, recorded as Python indexing records it: a missing
     /// start is 0 and a missing end is the largest int64.
@@ -613,25 +615,25 @@ impl Tensor {
     pub fn slice(&self, dim: i64, start: Option<SymInt>, end: Option<SymInt>) -> Result<Tensor> {
         let start = start.unwrap_or_else(|| SymInt::from(0));
         let end = end.unwrap_or_else(|| SymInt::from(i64::MAX));
-        self.op("aten::slice.Tensor", vec![dim.into(), Arg::Int(start), Arg::Int(end)])
+        self.op(aten::slice_Tensor, vec![dim.into(), Arg::Int(start), Arg::Int(end)])
     }
     #[track_caller]
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {
-        self.op("aten::select.int", vec![dim.into(), index.into()])
+        self.op(aten::select_int, vec![dim.into(), index.into()])
     }
     #[track_caller]
     pub fn chunk(&self, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
-        call("aten::chunk.default", vec![Arg::Tensor(self.clone()), chunks.into(), dim.into()], vec![])
+        call(aten::chunk, vec![Arg::Tensor(self.clone()), chunks.into(), dim.into()], vec![])
     }
     #[track_caller]
     pub fn split(&self, split_size: i64, dim: i64) -> Result<Vec<Tensor>> {
-        call("aten::split.Tensor", vec![Arg::Tensor(self.clone()), split_size.into(), dim.into()], vec![])
+        call(aten::split_Tensor, vec![Arg::Tensor(self.clone()), split_size.into(), dim.into()], vec![])
     }
     /// `x[indices] = values` (`None` indices take the whole dim), in place.
     #[track_caller]
     pub fn index_put_(&self, indices: &[Option<&Tensor>], values: &Tensor) -> Result<Tensor> {
         let idx = Arg::OptTensors(indices.iter().map(|t| t.cloned()).collect());
-        self.op_("aten::index_put_.default", vec![idx, values.into()])
+        self.op_(aten::index_put_, vec![idx, values.into()])
     }
 }
 
@@ -640,9 +642,9 @@ impl Tensor {
 pub fn cat(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
     let list = Arg::Tensors(tensors.iter().map(|t| (*t).clone()).collect());
     if dim == 0 {
-        one(call("aten::cat.default", vec![list], vec![])?)
+        one(call(aten::cat, vec![list], vec![])?)
     } else {
-        one(call("aten::cat.default", vec![list, dim.into()], vec![])?)
+        one(call(aten::cat, vec![list, dim.into()], vec![])?)
     }
 }
 
@@ -650,41 +652,41 @@ pub fn cat(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
 #[track_caller]
 pub fn stack(tensors: &[&Tensor], dim: i64) -> Result<Tensor> {
     let list = Arg::Tensors(tensors.iter().map(|t| (*t).clone()).collect());
-    one(call("aten::stack.default", vec![list, dim.into()], vec![])?)
+    one(call(aten::stack, vec![list, dim.into()], vec![])?)
 }
 
 /// `torch.where(cond, a, b)`.
 #[track_caller]
 pub fn where_(cond: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    one(call("aten::where.self", vec![cond.into(), a.into(), b.into()], vec![])?)
+    one(call(aten::where_self, vec![cond.into(), a.into(), b.into()], vec![])?)
 }
 
 /// `torch.arange(start, end, step)` of int64.
 #[track_caller]
 pub fn arange(start: impl Into<SymInt>, end: impl Into<SymInt>, step: i64) -> Result<Tensor> {
     let args = vec![Arg::Int(start.into()), Arg::Int(end.into()), step.into()];
-    one(call("aten::arange.start_step", args, vec![("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
+    one(call(aten::arange_start_step, args, vec![("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
 }
 
 /// `torch.full(size, value, dtype=...)`.
 #[track_caller]
 pub fn full(size: &[SymInt], value: f64, dtype: DType) -> Result<Tensor> {
-    one(call("aten::full.default", vec![Arg::Ints(size.to_vec()), value.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
+    one(call(aten::full, vec![Arg::Ints(size.to_vec()), value.into()], vec![("dtype", Arg::Dtype(dtype)), ("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
 }
 
 /// `torch.ones(size, dtype=...)`.
 #[track_caller]
 pub fn ones(size: &[SymInt], dtype: DType) -> Result<Tensor> {
-    factory("aten::ones.default", size, dtype)
+    factory(aten::ones, size, dtype)
 }
 
 /// `torch.zeros(size, dtype=...)`.
 #[track_caller]
 pub fn zeros(size: &[SymInt], dtype: DType) -> Result<Tensor> {
-    factory("aten::zeros.default", size, dtype)
+    factory(aten::zeros, size, dtype)
 }
 
 #[track_caller]
-fn factory(op: &str, size: &[SymInt], dtype: DType) -> Result<Tensor> {
+fn factory(op: OpName, size: &[SymInt], dtype: DType) -> Result<Tensor> {
     one(call(op, vec![Arg::Ints(size.to_vec())], vec![("dtype", Arg::Dtype(dtype)), ("device", Arg::Device("cpu".into())), ("pin_memory", Arg::Bool(false))])?)
 }

@@ -654,8 +654,9 @@ fn has_symbols(a: &Option<SymArg>) -> bool {
 /// Calls operator `op` (`aten::add.Tensor`) on the arguments: runs its kernel and, while
 /// tracing, records the call. Returns the tensor outputs, flattened.
 #[track_caller]
-pub fn call(op: &str, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Result<Vec<Tensor>> {
+pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Result<Vec<Tensor>> {
     let at = Location::caller();
+    let op = op.as_ref();
     let def = Registry::global().lookup(op).map_err(|e| Error(e.0))?;
     let positional: Vec<Value> = args.iter().map(Arg::value).collect();
     let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();

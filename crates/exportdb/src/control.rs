@@ -1,6 +1,7 @@
 //! Control flow and custom operators: `cond`, `map`, a user-defined operator, and the
 //! tutorial's branch on data without `cond` (which must fail).
 
+use ops::names::aten;
 use export::{cond, map, scan, while_loop, DynamicShapes, Inputs, Module, Program, Result, Tensor, Tree};
 
 use crate::{no_dynamic_shapes, none, randn, Case};
@@ -173,7 +174,7 @@ fn register_custom_op() {
     use ops::{Registry, Value};
     let r = Registry::global();
     if r.get("my_custom_library::custom_op").is_none() {
-        let kernel = |a: &ops::Args| Registry::global().call("aten::relu", vec![Value::Tensor(a.tensor("x")?.clone())], vec![]);
+        let kernel = |a: &ops::Args| Registry::global().call(aten::relu, vec![Value::Tensor(a.tensor("x")?.clone())], vec![]);
         // another thread may register it first; either registration serves
         let _ = r.register_with_meta("my_custom_library::custom_op(Tensor x) -> Tensor", &[], kernel, ops::meta::same_as_input);
     }
@@ -205,7 +206,7 @@ struct ScanCumsum;
 impl Program for ScanCumsum {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let x = inputs.tensor("x")?;
-        let init = export::trace::call("aten::zeros_like", vec![export::trace::Arg::Tensor(x.select(0, 0)?)], vec![("pin_memory", false.into())])?.remove(0);
+        let init = export::trace::call(aten::zeros_like, vec![export::trace::Arg::Tensor(x.select(0, 0)?)], vec![("pin_memory", false.into())])?.remove(0);
         // carry + y: the running sum, and a copy of it for the stacked outputs
         let add = |o: &[Tensor]| -> Result<Vec<Tensor>> {
             let next = o[0].add(&o[1])?;

@@ -4,6 +4,7 @@
 //! Running a plan does no string work and no lookups; `cond`, `map_impl`, `scan`, `while_loop`
 //! and `wrap_with_set_grad_enabled` hold their subgraphs as plans of their own.
 
+use ops::names::aten;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -280,7 +281,7 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
     let arg = |i: usize| node.inputs.get(i).map(|a| operand(slots, &a.arg, label)).transpose();
     if let Some(op) = target.strip_prefix("torch.ops.higher_order.") {
         let plan = |i: usize| GraphPlan::compile(subgraph(node, i)?, registry);
-        let cat = || registry.lookup("aten::cat").map_err(|e| Error::msg(e.to_string()));
+        let cat = || registry.lookup(aten::cat).map_err(|e| Error::msg(e.to_string()));
         return Ok(match op {
             "cond" => Action::Cond {
                 pred: arg(0)?.ok_or_else(|| Error::msg(format!("node `{label}`: cond needs a predicate")))?,

@@ -3,6 +3,7 @@
 //! defined before it is used and has metadata, every target is a registered operator whose
 //! schema accepts the node's arguments, and subgraphs are well formed.
 
+use ops::names::aten;
 use std::collections::HashSet;
 
 use ops::Registry;
@@ -187,14 +188,10 @@ pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
     if target.starts_with("_operator.") || target.starts_with("torch.ops.higher_order.") || !name.starts_with("aten.") {
         return true;
     }
-    if matches!(
-        name,
-        "aten.sym_size.int"
-            | "aten._assert_scalar.default"
-            | "aten._assert_tensor_metadata.default"
-            | "aten.sym_constrain_range_for_size.default"
-            | "aten._native_batch_norm_legit_functional.default"
-    ) {
+    let qualified = ops::canonical_name(name);
+    let beside_core =
+        [aten::sym_size_int, aten::_assert_scalar, aten::_assert_tensor_metadata, aten::sym_constrain_range_for_size, aten::_native_batch_norm_legit_functional];
+    if beside_core.iter().any(|op| *op == *qualified) {
         return true;
     }
     registry.get(name).is_some_and(|op| op.has_tag(ops::Tag::Core))

@@ -6,6 +6,8 @@
 pub mod args;
 pub mod aten;
 pub mod meta;
+pub mod names;
+pub mod op_name;
 pub mod random;
 pub mod registry;
 pub mod schema;
@@ -13,6 +15,7 @@ pub mod value;
 
 pub use args::Args;
 pub use meta::{MetaCall, MetaFn, SymArg};
+pub use op_name::OpName;
 pub use registry::{canonical_name, Kernel, OpDef, Registry, Tag};
 pub use schema::Schema;
 pub use tensor::{Error, Result};

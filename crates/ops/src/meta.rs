@@ -13,6 +13,7 @@
 use symbolic::{Expr, ShapeEnv};
 
 use crate::args::Args;
+use crate::names::aten;
 use crate::{Error, Result};
 
 /// The symbolic side of one argument, beside its concrete value in [`Args`].
@@ -370,13 +371,13 @@ fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let d = call.wrap_dim(call.args.int("dim").unwrap_or(0), s.len())?;
     let size = s[d].clone();
     let op = call.op();
-    let lens: Vec<Expr> = if op.starts_with("aten::unbind") {
+    let lens: Vec<Expr> = if op == aten::unbind_int {
         let n = call.env.guard_int(&size, call.location).map_err(|e| Error::msg(e.to_string()))?;
         return Ok((0..n).map(|_| s.iter().enumerate().filter(|(i, _)| *i != d).map(|(_, e)| e.clone()).collect()).collect());
-    } else if op.starts_with("aten::split_with_sizes") {
+    } else if op == aten::split_with_sizes {
         call.ints("split_sizes")?
     } else {
-        let each = if op.starts_with("aten::chunk") {
+        let each = if op == aten::chunk {
             let chunks = call.args.int("chunks")?;
             Expr::floordiv(size.clone() + (chunks - 1), Expr::Int(chunks))
         } else {
@@ -398,11 +399,11 @@ fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 /// `mm`, `bmm`, `matmul`, `linear`, `addmm`: batch dims broadcast, the inner dims must agree.
 fn matmul(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let op = call.op();
-    let (a, b, b_transposed) = if op.starts_with("aten::linear") {
+    let (a, b, b_transposed) = if op == aten::linear {
         (call.sizes("input")?, call.sizes("weight")?, true)
-    } else if op.starts_with("aten::addmm") || op.starts_with("aten::baddbmm") {
+    } else if op == aten::addmm || op == aten::baddbmm {
         (call.sizes("mat1").or_else(|_| call.sizes("batch1"))?, call.sizes("mat2").or_else(|_| call.sizes("batch2"))?, false)
-    } else if op.starts_with("aten::mm") || op.starts_with("aten::bmm") {
+    } else if op == aten::mm || op == aten::bmm {
         (call.sizes("self")?, call.sizes("mat2")?, false)
     } else {
         (call.sizes("self")?, call.sizes("other")?, false)
@@ -505,7 +506,7 @@ fn cat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let Some(first) = shapes.first().cloned() else { return Ok(vec![vec![Expr::Int(0)]]) };
     let op = call.op();
     let d = call.args.int("dim")?;
-    if op.starts_with("aten::stack") {
+    if op == aten::stack {
         let d = call.wrap_dim(d, first.len() + 1)?;
         let mut out = first;
         out.insert(d, Expr::Int(shapes.len() as i64));

@@ -159,16 +159,17 @@ impl Registry {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<Arc<OpDef>> {
-        self.ops.read().unwrap_or_else(|e| e.into_inner()).get(&canonical_name(name)).cloned()
+    pub fn get(&self, name: impl AsRef<str>) -> Option<Arc<OpDef>> {
+        self.ops.read().unwrap_or_else(|e| e.into_inner()).get(&canonical_name(name.as_ref())).cloned()
     }
 
     /// Looks an operator up, with an error that names it when it is not registered.
-    pub fn lookup(&self, name: &str) -> Result<Arc<OpDef>> {
+    pub fn lookup(&self, name: impl AsRef<str>) -> Result<Arc<OpDef>> {
+        let name = name.as_ref();
         self.get(name).ok_or_else(|| Error::msg(format!("operator {} is not registered", canonical_name(name))))
     }
 
-    pub fn call(&self, name: &str, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
+    pub fn call(&self, name: impl AsRef<str>, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
         self.lookup(name)?.call(positional, kwargs)
     }
 
@@ -183,15 +184,16 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::aten;
 
     #[test]
     fn every_builtin_schema_parses_and_names_are_unique() {
         // `Registry::global` panics on a malformed schema or a duplicate name.
         let r = Registry::global();
         assert!(r.names().len() > 100);
-        let add = r.lookup("aten.add.Tensor").unwrap();
+        let add = r.lookup(aten::add_Tensor).unwrap();
         assert_eq!(add.schema.params.len(), 3);
-        assert!(r.get("aten::relu").is_some(), "a bare name means the default overload");
+        assert!(r.get(aten::relu).is_some(), "a bare name means the default overload");
     }
 
     #[test]

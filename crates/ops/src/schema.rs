@@ -104,6 +104,18 @@ impl Schema {
         self.params.iter().any(|p| p.alias.as_ref().is_some_and(|a| a.is_write))
     }
 
+    /// The functional operator an in-place overload stands for, by PyTorch's naming rule:
+    /// `aten::add_.Tensor` → `aten::add.Tensor`, `aten::relu_` → `aten::relu.default`. `None`
+    /// for an operator that writes none of its inputs.
+    pub fn functional_name(&self) -> Option<String> {
+        if !self.is_mutating() {
+            return None;
+        }
+        let base = self.name.strip_suffix('_')?;
+        let overload = if self.overload.is_empty() { "default" } else { &self.overload };
+        Some(format!("{base}.{overload}"))
+    }
+
     /// True when a return aliases an input without writing it (a view op).
     pub fn is_view(&self) -> bool {
         !self.is_mutating() && self.returns.iter().any(|r| r.alias.is_some())
@@ -320,11 +332,12 @@ fn parse_default(d: &str, ty: &Type) -> std::result::Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::aten;
 
     #[test]
     fn parses_kwarg_only_defaults_and_aliases() {
         let s = Schema::parse("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)").unwrap();
-        assert_eq!(s.qualified_name(), "aten::add_.Tensor");
+        assert_eq!(s.qualified_name(), aten::add__Tensor);
         assert_eq!(s.params.len(), 3);
         assert!(s.params[2].kwarg_only && !s.params[1].kwarg_only);
         assert_eq!(s.params[2].default, Some(Value::Int(1)));

@@ -2,6 +2,7 @@
 //! multiply and 3×3 convolution), beside the machine's rough peak and, when a Python with
 //! torch is given, beside PyTorch eager on the same threads.
 
+use ops::names::aten;
 use std::process::Command;
 use std::time::Instant;
 
@@ -50,7 +51,7 @@ fn median_seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
     times[times.len() / 2]
 }
 
-fn call(op: &str, args: Vec<Value>) -> Value {
+fn call(op: ops::OpName, args: Vec<Value>) -> Value {
     Registry::global().call(op, args, vec![]).unwrap_or_else(|e| panic!("bench: {op} failed: {e}"))
 }
 
@@ -60,7 +61,7 @@ pub fn run_kernels() -> Vec<Kernel> {
     for (n, reps) in [(512usize, 50usize), (2048, 10)] {
         let (a, b) = (random(&[n, n], 1), random(&[n, n], 2));
         let seconds = median_seconds(reps, || {
-            call("aten::mm", vec![a.clone().into(), b.clone().into()]);
+            call(aten::mm, vec![a.clone().into(), b.clone().into()]);
         });
         out.push(Kernel {
             name: if n == 512 { "matmul_512" } else { "matmul_2048" },
@@ -75,7 +76,7 @@ pub fn run_kernels() -> Vec<Kernel> {
     let ints = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(i)).collect());
     let seconds = median_seconds(30, || {
         call(
-            "aten::convolution",
+            aten::convolution,
             vec![
                 x.clone().into(),
                 w.clone().into(),

@@ -2,6 +2,7 @@
 //! long chain of element-wise nodes on a four-element tensor, exported by pt2, loaded back
 //! from its archive and called many times.
 
+use ops::names::aten;
 use std::time::Instant;
 
 use export::{Inputs, Module, Program, Result, Tensor, Tree, Visitor};
@@ -75,7 +76,7 @@ pub fn run(nodes: usize, runs: usize) -> std::result::Result<NodeCost, String> {
         times.push(t.elapsed().as_secs_f64());
     }
     let registry = ops::Registry::global();
-    let (add, relu, mul) = (registry.lookup("aten::add.Tensor"), registry.lookup("aten::relu"), registry.lookup("aten::mul.Tensor"));
+    let (add, relu, mul) = (registry.lookup(aten::add_Tensor), registry.lookup(aten::relu), registry.lookup(aten::mul_Tensor));
     let (add, relu, mul) = (add.map_err(|e| e.to_string())?, relu.map_err(|e| e.to_string())?, mul.map_err(|e| e.to_string())?);
     let kernels = || -> std::result::Result<(), String> {
         let mut v = Value::Tensor(input.clone());

@@ -6,10 +6,11 @@
 use tensor::Tensor;
 
 use super::common::*;
-use crate::{Args, Registry, Result, Value};
+use crate::names::aten;
+use crate::{Args, OpName, Registry, Result, Schema, Value};
 
 /// Calls a registered operator with positional arguments.
-fn call(op: &str, args: Vec<Value>) -> Result<Value> {
+fn call(op: OpName, args: Vec<Value>) -> Result<Value> {
     Registry::global().call(op, args, vec![])
 }
 
@@ -21,13 +22,16 @@ fn ints(v: &[i64]) -> Value {
     Value::List(v.iter().map(|&i| Value::Int(i)).collect())
 }
 
-/// Registers `name_(Tensor(a!) self, ...)` as "run `functional` on the same arguments, then copy
-/// into self".
-fn inplace(r: &Registry, schema: &str, functional: &'static str) {
+/// Registers `name_(Tensor(a!) self, ...)` as "run its functional operator (the schema's
+/// [`Schema::functional_name`]) on the same arguments, then copy into self": the in-place
+/// variant is derived, never written.
+fn inplace(r: &Registry, schema: &str) {
+    let parsed = Schema::parse(schema).unwrap_or_else(|e| panic!("built-in operator: {e}"));
+    let functional = parsed.functional_name().unwrap_or_else(|| panic!("built-in operator: {schema} writes none of its inputs"));
     let f = move |a: &Args| -> Result<Value> {
         let target = a.tensor("self")?;
-        let out = Registry::global().call(functional, a.values().to_vec(), vec![])?;
-        target.copy_(&tensor_of(out, functional)?)?;
+        let out = Registry::global().call(&functional, a.values().to_vec(), vec![])?;
+        target.copy_(&tensor_of(out, &functional)?)?;
         Ok(Value::Tensor(target.clone()))
     };
     r.register(schema, &[], f).unwrap_or_else(|e| panic!("built-in operator: {e}"));
@@ -35,31 +39,31 @@ fn inplace(r: &Registry, schema: &str, functional: &'static str) {
 
 pub fn register(r: &Registry) {
     let none = &[][..];
-    for (schema, functional) in [
-        ("aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)", "aten::masked_fill.Scalar"),
-        ("aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)", "aten::masked_fill.Tensor"),
-        ("aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)", "aten::hardtanh"),
-        ("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", "aten::hardswish"),
-        ("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", "aten::hardsigmoid"),
-        ("aten::silu_(Tensor(a!) self) -> Tensor(a!)", "aten::silu"),
-        ("aten::mish_(Tensor(a!) self) -> Tensor(a!)", "aten::mish"),
-        ("aten::gelu_(Tensor(a!) self, *, str approximate=\"none\") -> Tensor(a!)", "aten::gelu"),
-        ("aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)", "aten::leaky_relu"),
-        ("aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)", "aten::elu"),
-        ("aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)", "aten::sigmoid"),
-        ("aten::tanh_(Tensor(a!) self) -> Tensor(a!)", "aten::tanh"),
-        ("aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)", "aten::clamp"),
-        ("aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", "aten::sub.Tensor"),
-        ("aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", "aten::div.Tensor"),
-        ("aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)", "aten::fill.Scalar"),
-        ("aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)", "aten::fill.Tensor"),
-        ("aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)", "aten::copy"),
-        ("aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::dropout"),
-        ("aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::feature_dropout"),
-        ("aten::alpha_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)", "aten::alpha_dropout"),
-        ("aten::relu6_(Tensor(a!) self) -> Tensor(a!)", "aten::relu6"),
+    for schema in [
+        "aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)",
+        "aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)",
+        "aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)",
+        "aten::hardswish_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::silu_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::mish_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::gelu_(Tensor(a!) self, *, str approximate=\"none\") -> Tensor(a!)",
+        "aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)",
+        "aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)",
+        "aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::tanh_(Tensor(a!) self) -> Tensor(a!)",
+        "aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)",
+        "aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)",
+        "aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+        "aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)",
+        "aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)",
+        "aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)",
+        "aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+        "aten::feature_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+        "aten::alpha_dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)",
+        "aten::relu6_(Tensor(a!) self) -> Tensor(a!)",
     ] {
-        inplace(r, schema, functional);
+        inplace(r, schema);
     }
     r.def("aten::zero_(Tensor(a!) self) -> Tensor(a!)", none, |a| {
         let t = a.tensor("self")?;
@@ -78,19 +82,19 @@ pub fn register(r: &Registry) {
     for name in ["dropout", "feature_dropout", "alpha_dropout"] {
         r.def(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, dropout);
     }
-    r.def("aten::relu6(Tensor self) -> Tensor", none, |a| call("aten::hardtanh", vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
-    r.def("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, |a| call("aten::_adaptive_avg_pool2d", a.values().to_vec()));
+    r.def("aten::relu6(Tensor self) -> Tensor", none, |a| call(aten::hardtanh, vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
+    r.def("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, |a| call(aten::_adaptive_avg_pool2d, a.values().to_vec()));
     r.def("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", none, |a| {
         let x = a.tensor("self")?;
         let mut size = vec![1i64];
         size.extend(a.int_list("output_size")?);
-        let r = tensor_of(call("aten::_adaptive_avg_pool2d", vec![x.unsqueeze(-2)?.into(), ints(&size)])?, "adaptive_avg_pool2d")?;
+        let r = tensor_of(call(aten::_adaptive_avg_pool2d, vec![x.unsqueeze(-2)?.into(), ints(&size)])?, "adaptive_avg_pool2d")?;
         Ok(r.squeeze(Some(&[-2]))?.into())
     });
-    r.def("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, |a| pool1d(a, "aten::max_pool2d"));
-    r.def("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, |a| pool1d(a, "aten::avg_pool2d"));
+    r.def("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, |a| pool1d(a, aten::max_pool2d));
+    r.def("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, |a| pool1d(a, aten::avg_pool2d));
     r.def("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, |a| {
-        let v = call("aten::max_pool3d_with_indices", a.values().to_vec())?;
+        let v = call(aten::max_pool3d_with_indices, a.values().to_vec())?;
         match v {
             Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
             other => Ok(other),
@@ -152,28 +156,28 @@ fn dropout(a: &Args) -> Result<Value> {
     if !a.bool("train")? || a.float("p")? == 0.0 {
         return Ok(x.clone().into());
     }
-    let v = call("aten::native_dropout", vec![x.clone().into(), Value::Float(a.float("p")?), Value::Bool(true)])?;
+    let v = call(aten::native_dropout, vec![x.clone().into(), Value::Float(a.float("p")?), Value::Bool(true)])?;
     match v {
         Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
         other => Ok(other),
     }
 }
 
-fn pool1d(a: &Args, pool2d: &str) -> Result<Value> {
+fn pool1d(a: &Args, pool2d: OpName) -> Result<Value> {
     let x = a.tensor("self")?;
     let lift = |name: &str, fill: i64| -> Result<Value> {
         let v = a.int_list(name)?;
         Ok(if v.is_empty() { ints(&[]) } else { ints(&[fill, v[0]]) })
     };
     let mut args = vec![x.unsqueeze(-2)?.into(), lift("kernel_size", 1)?, lift("stride", 1)?, lift("padding", 0)?];
-    if pool2d.contains("max") {
+    if pool2d == aten::max_pool2d {
         args.push(lift("dilation", 1)?);
         args.push(a.get("ceil_mode").clone());
     } else {
         args.push(a.get("ceil_mode").clone());
         args.push(a.get("count_include_pad").clone());
     }
-    let r = tensor_of(call(pool2d, args)?, pool2d)?;
+    let r = tensor_of(call(pool2d, args)?, pool2d.as_str())?;
     Ok(r.squeeze(Some(&[-2]))?.into())
 }
 
@@ -181,7 +185,7 @@ fn conv(a: &Args, transposed: bool) -> Result<Value> {
     let groups = a.get("groups").clone();
     let output_padding = if transposed { a.get("output_padding").clone() } else { ints(&[0]) };
     call(
-        "aten::convolution",
+        aten::convolution,
         vec![
             a.get("input").clone(),
             a.get("weight").clone(),
@@ -201,7 +205,7 @@ fn group_norm(a: &Args) -> Result<Value> {
     let (n, c) = (x.shape()[0] as i64, x.shape()[1] as i64);
     let hw: i64 = x.shape()[2..].iter().product::<usize>() as i64;
     let v = call(
-        "aten::native_group_norm",
+        aten::native_group_norm,
         vec![x.clone().into(), a.get("weight").clone(), a.get("bias").clone(), Value::Int(n), Value::Int(c), Value::Int(hw), a.get("num_groups").clone(), a.get("eps").clone()],
     )?;
     match v {
@@ -216,9 +220,20 @@ fn pad(a: &Args) -> Result<Value> {
     let rank = a.tensor("self")?.dim();
     let spatial = a.int_list("pad")?.len() / 2;
     match a.str("mode")? {
-        "constant" => call("aten::constant_pad_nd", vec![x, p, Value::Float(a.opt_float("value")?.unwrap_or(0.0))]),
-        "reflect" => call(&format!("aten::reflection_pad{spatial}d"), vec![x, p]),
-        "replicate" => call(&format!("aten::replication_pad{spatial}d"), vec![x, p]),
+        "constant" => call(aten::constant_pad_nd, vec![x, p, Value::Float(a.opt_float("value")?.unwrap_or(0.0))]),
+        "reflect" | "replicate" => {
+            let reflect = a.str("mode")? == "reflect";
+            let op = match (reflect, spatial) {
+                (true, 1) => aten::reflection_pad1d,
+                (true, 2) => aten::reflection_pad2d,
+                (true, 3) => aten::reflection_pad3d,
+                (false, 1) => aten::replication_pad1d,
+                (false, 2) => aten::replication_pad2d,
+                (false, 3) => aten::replication_pad3d,
+                _ => return Err(tensor::Error::msg(format!("pad: {} padding takes 2, 4 or 6 values, got {}", a.str("mode")?, 2 * spatial))),
+            };
+            call(op, vec![x, p])
+        }
         "circular" => {
             // wrap around: pad each dim with slices from its other end
             let mut t = a.tensor("self")?.clone();

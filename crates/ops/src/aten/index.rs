@@ -1227,8 +1227,9 @@ fn slice_scatter(a: &Args) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::names::aten;
 
-    fn call(op: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Result<Value> {
+    fn call(op: crate::OpName, args: Vec<Value>, kwargs: Vec<(&str, Value)>) -> Result<Value> {
         let r = Registry::new();
         register(&r);
         r.call(op, args, kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
@@ -1255,7 +1256,7 @@ mod tests {
         let i0 = t_i64(&[1, 0], &[2]);
         let i2 = t_i64(&[3, -1], &[2]);
         let idx = Value::List(vec![i0, Value::None, i2]);
-        let r = out(call("aten::index.Tensor", vec![Value::Tensor(x), idx], vec![]).unwrap());
+        let r = out(call(aten::index_Tensor, vec![Value::Tensor(x), idx], vec![]).unwrap());
         assert_eq!(r.shape(), &[2, 3]);
         assert_eq!(r.to_vec::<f32>(), vec![15.0, 19.0, 23.0, 3.0, 7.0, 11.0]);
     }
@@ -1263,9 +1264,9 @@ mod tests {
     #[test]
     fn out_of_range_index_is_an_error() {
         let idx = Value::List(vec![t_i64(&[5], &[1])]);
-        let e = call("aten::index.Tensor", vec![t_f32(&[1.0, 2.0], &[2]), idx], vec![]).unwrap_err();
+        let e = call(aten::index_Tensor, vec![t_f32(&[1.0, 2.0], &[2]), idx], vec![]).unwrap_err();
         assert!(e.to_string().ends_with("index 5 is out of bounds for dimension 0 with size 2"));
-        let e = call("aten::gather", vec![t_f32(&[1.0, 2.0], &[2]), Value::Int(0), t_i64(&[-1], &[1])], vec![]);
+        let e = call(aten::gather, vec![t_f32(&[1.0, 2.0], &[2]), Value::Int(0), t_i64(&[-1], &[1])], vec![]);
         assert!(e.is_err());
     }
 
@@ -1273,7 +1274,7 @@ mod tests {
     fn integer_index_reduce_mean_floors() {
         let args = |inc: bool| {
             call(
-                "aten::index_reduce",
+                aten::index_reduce,
                 vec![t_i64(&[5, 7], &[2]), Value::Int(0), t_i64(&[0, 0, 1], &[3]), t_i64(&[2, 3, -4], &[3]), Value::Str("mean".into())],
                 vec![("include_self", Value::Bool(inc))],
             )
@@ -1286,31 +1287,31 @@ mod tests {
     fn searchsorted_places_nan_last() {
         let b = t_f32(&[1.0, 2.0, f32::NAN], &[3]);
         let v = t_f32(&[f32::NAN, 2.0, 5.0], &[3]);
-        let r = out(call("aten::searchsorted.Tensor", vec![b, v], vec![]).unwrap());
+        let r = out(call(aten::searchsorted_Tensor, vec![b, v], vec![]).unwrap());
         assert_eq!(r.to_i64_vec(), vec![3, 1, 3]);
     }
 
     #[test]
     fn index_put_accumulates_duplicates() {
         let idx = Value::List(vec![t_i64(&[0, 0, 2], &[3])]);
-        let r = call("aten::index_put", vec![t_f32(&[0.0; 3], &[3]), idx, t_f32(&[1.0, 2.0, 3.0], &[3]), Value::Bool(true)], vec![]);
+        let r = call(aten::index_put, vec![t_f32(&[0.0; 3], &[3]), idx, t_f32(&[1.0, 2.0, 3.0], &[3]), Value::Bool(true)], vec![]);
         assert_eq!(out(r.unwrap()).to_vec::<f32>(), vec![3.0, 0.0, 3.0]);
     }
 
     #[test]
     fn isin_is_exact_for_large_int64() {
         let e = t_i64(&[(1 << 53) + 1, 1 << 53], &[2]);
-        let r = out(call("aten::isin.Tensor_Tensor", vec![e, t_i64(&[1 << 53], &[1])], vec![]).unwrap());
+        let r = out(call(aten::isin_Tensor_Tensor, vec![e, t_i64(&[1 << 53], &[1])], vec![]).unwrap());
         assert_eq!(r.to_bool_vec(), vec![false, true]);
     }
 
     #[test]
     fn unique_keeps_nans_apart() {
         let x = t_f32(&[f32::NAN, f32::NAN, 1.0], &[3]);
-        let r = call("aten::unique_consecutive", vec![x.clone()], vec![("return_counts", Value::Bool(true))]).unwrap();
+        let r = call(aten::unique_consecutive, vec![x.clone()], vec![("return_counts", Value::Bool(true))]).unwrap();
         let Value::List(parts) = r else { panic!("expected three outputs") };
         assert_eq!(out(parts[2].clone()).to_i64_vec(), vec![1, 1, 1]);
-        let r = call("aten::_unique2", vec![x], vec![("return_inverse", Value::Bool(true))]).unwrap();
+        let r = call(aten::_unique2, vec![x], vec![("return_inverse", Value::Bool(true))]).unwrap();
         let Value::List(parts) = r else { panic!("expected three outputs") };
         assert_eq!(out(parts[1].clone()).to_i64_vec(), vec![1, 2, 0]);
     }
@@ -1318,7 +1319,7 @@ mod tests {
     #[test]
     fn scatter_value_fills_indexed_positions() {
         let x = Value::Tensor(Tensor::zeros(&[3], DType::I64));
-        let r = call("aten::scatter.value", vec![x, Value::Int(0), t_i64(&[1], &[1]), Value::Float(2.5)], vec![]).unwrap();
+        let r = call(aten::scatter_value, vec![x, Value::Int(0), t_i64(&[1], &[1]), Value::Float(2.5)], vec![]).unwrap();
         assert_eq!(out(r).to_i64_vec(), vec![0, 2, 0]);
     }
 
@@ -1326,14 +1327,14 @@ mod tests {
     fn segment_reduce_takes_per_row_lengths() {
         let d = Value::Tensor(Tensor::from_vec((0..12).map(|v| v as f32).collect(), &[2, 6]).unwrap());
         let l = t_i64(&[2, 4, 3, 3], &[2, 2]);
-        let r = call("aten::segment_reduce", vec![d, Value::Str("sum".into())], vec![("lengths", l), ("axis", Value::Int(1))]);
+        let r = call(aten::segment_reduce, vec![d, Value::Str("sum".into())], vec![("lengths", l), ("axis", Value::Int(1))]);
         assert_eq!(out(r.unwrap()).to_vec::<f32>(), vec![1.0, 14.0, 21.0, 30.0]);
     }
 
     #[test]
     fn scatter_rejects_src_of_other_rank() {
         let x = Value::Tensor(Tensor::zeros(&[2, 2], DType::F32));
-        let r = call("aten::scatter.src", vec![x, Value::Int(0), t_i64(&[0, 1, 1, 0], &[2, 2]), t_f32(&[1.0, 2.0], &[2])], vec![]);
+        let r = call(aten::scatter_src, vec![x, Value::Int(0), t_i64(&[0, 1, 1, 0], &[2, 2]), t_f32(&[1.0, 2.0], &[2])], vec![]);
         assert!(r.is_err());
     }
 
@@ -1348,32 +1349,32 @@ mod tests {
         for a in shapes {
             for b in shapes {
                 for v in [-4i64, -1, 0, 2, 7] {
-                    let calls: Vec<(&str, Vec<Value>)> = vec![
-                        ("aten::index.Tensor", vec![fl(a), Value::List(vec![tensor(b, v)])]),
-                        ("aten::index.Tensor", vec![fl(a), Value::List(vec![mask(b)])]),
-                        ("aten::index_put", vec![fl(a), Value::List(vec![tensor(b, v)]), fl(b)]),
-                        ("aten::index_select", vec![fl(a), Value::Int(v), tensor(b, v)]),
-                        ("aten::index_add", vec![fl(a), Value::Int(0), tensor(b, v), fl(b)]),
-                        ("aten::index_fill.int_Scalar", vec![fl(a), Value::Int(v), tensor(b, v), Value::Float(2.0)]),
-                        ("aten::gather", vec![fl(a), Value::Int(v), tensor(b, v)]),
-                        ("aten::scatter.src", vec![fl(a), Value::Int(0), tensor(b, v), fl(b)]),
-                        ("aten::scatter_reduce.two", vec![fl(a), Value::Int(0), tensor(b, v), fl(a), Value::Str("mean".into())]),
-                        ("aten::masked_scatter", vec![fl(a), mask(b), fl(a)]),
-                        ("aten::masked_select", vec![fl(a), mask(b)]),
-                        ("aten::take", vec![fl(a), tensor(b, v)]),
-                        ("aten::put", vec![fl(a), tensor(b, v), fl(b)]),
-                        ("aten::embedding", vec![fl(a), tensor(b, v)]),
-                        ("aten::searchsorted.Tensor", vec![fl(a), fl(b)]),
-                        ("aten::unique_consecutive", vec![fl(a), Value::Bool(true), Value::Bool(true), Value::Int(v)]),
-                        ("aten::segment_reduce", vec![fl(a), Value::Str("max".into())]),
-                        ("aten::select_scatter", vec![fl(a), fl(b), Value::Int(0), Value::Int(v)]),
-                        ("aten::diagonal_scatter", vec![fl(a), fl(b), Value::Int(v)]),
-                        ("aten::nonzero_static", vec![fl(a)]),
+                    let calls: Vec<(crate::OpName, Vec<Value>)> = vec![
+                        (aten::index_Tensor, vec![fl(a), Value::List(vec![tensor(b, v)])]),
+                        (aten::index_Tensor, vec![fl(a), Value::List(vec![mask(b)])]),
+                        (aten::index_put, vec![fl(a), Value::List(vec![tensor(b, v)]), fl(b)]),
+                        (aten::index_select, vec![fl(a), Value::Int(v), tensor(b, v)]),
+                        (aten::index_add, vec![fl(a), Value::Int(0), tensor(b, v), fl(b)]),
+                        (aten::index_fill_int_Scalar, vec![fl(a), Value::Int(v), tensor(b, v), Value::Float(2.0)]),
+                        (aten::gather, vec![fl(a), Value::Int(v), tensor(b, v)]),
+                        (aten::scatter_src, vec![fl(a), Value::Int(0), tensor(b, v), fl(b)]),
+                        (aten::scatter_reduce_two, vec![fl(a), Value::Int(0), tensor(b, v), fl(a), Value::Str("mean".into())]),
+                        (aten::masked_scatter, vec![fl(a), mask(b), fl(a)]),
+                        (aten::masked_select, vec![fl(a), mask(b)]),
+                        (aten::take, vec![fl(a), tensor(b, v)]),
+                        (aten::put, vec![fl(a), tensor(b, v), fl(b)]),
+                        (aten::embedding, vec![fl(a), tensor(b, v)]),
+                        (aten::searchsorted_Tensor, vec![fl(a), fl(b)]),
+                        (aten::unique_consecutive, vec![fl(a), Value::Bool(true), Value::Bool(true), Value::Int(v)]),
+                        (aten::segment_reduce, vec![fl(a), Value::Str("max".into())]),
+                        (aten::select_scatter, vec![fl(a), fl(b), Value::Int(0), Value::Int(v)]),
+                        (aten::diagonal_scatter, vec![fl(a), fl(b), Value::Int(v)]),
+                        (aten::nonzero_static, vec![fl(a)]),
                     ];
                     for (op, args) in calls {
                         let kwargs = match op {
-                            "aten::segment_reduce" => vec![("lengths", tensor(b, v))],
-                            "aten::nonzero_static" => vec![("size", Value::Int(v.max(0)))],
+                            aten::segment_reduce => vec![("lengths", tensor(b, v))],
+                            aten::nonzero_static => vec![("size", Value::Int(v.max(0)))],
                             _ => vec![],
                         };
                         let _ = call(op, args, kwargs);

@@ -38,6 +38,7 @@ pub fn register(r: &Registry) {
     r.def("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&a.int_list("shape")?)?.into()));
     r.def("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", none, |a| Ok(a.tensor("self")?.reshape(&a.int_list("size")?)?.into()));
     r.def("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, narrow_copy);
+    r.def("aten::detach(Tensor(a) self) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.clone().into()));
     r.def("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, |a| Ok(a.tensor("self")?.clone().into()));
 
     // copies and conversions

@@ -2,6 +2,7 @@
 //! and `program.core.pt2`), loaded by pt2, run on every recorded input set and compared with
 //! PyTorch's outputs; every reject set must be refused.
 
+use ops::names::aten;
 use std::path::{Path, PathBuf};
 
 use ops::{Registry, Value};
@@ -63,7 +64,7 @@ pub fn register_custom_op_as_relu(registry: &Registry) -> Result<(), String> {
     if registry.get(NAME).is_some() {
         return Ok(());
     }
-    let kernel = |a: &ops::Args| Registry::global().call("aten::relu", vec![Value::Tensor(a.tensor("x")?.clone())], vec![]);
+    let kernel = |a: &ops::Args| Registry::global().call(aten::relu, vec![Value::Tensor(a.tensor("x")?.clone())], vec![]);
     match registry.register_with_meta("my_custom_library::custom_op(Tensor x) -> Tensor", &[], kernel, ops::meta::same_as_input) {
         Ok(_) => Ok(()),
         // another thread registered it between the check and here

@@ -241,7 +241,7 @@ pub fn native_dropout(a: &Args) -> Result<Value> {
     if !(0.0..=1.0).contains(&p) {
         bail!("dropout probability has to be between 0 and 1, but got {p}");
     }
-    let rand = crate::Registry::global().call("aten::rand", vec![Value::List(x.shape().iter().map(|&s| Value::Int(s as i64)).collect())], vec![])?;
+    let rand = crate::Registry::global().call(crate::names::aten::rand, vec![Value::List(x.shape().iter().map(|&s| Value::Int(s as i64)).collect())], vec![])?;
     let Value::Tensor(r) = rand else { bail!("rand returned no tensor") };
     let keep = map_bool(&r, move |u| u >= p);
     let scale = if p < 1.0 { 1.0 / (1.0 - p) } else { 0.0 };
