@@ -204,6 +204,24 @@ class SharedFrame(nn.Module):
         return self.b(h)
 
 
+class SignalBlock(nn.Module):
+    """A 1-d and a 3-d convolution, SiLU, a transpose, a lower-triangular mix and a detached
+    gate built with ones_like: composite operators that pt2 both runs with a kernel and lowers
+    with a decomposition, so each is checked against PyTorch both ways."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(4, 6, 3, padding=1)
+        self.conv3 = nn.Conv3d(2, 3, 2)
+        self.mix = nn.Parameter(torch.randn(6, 6))
+
+    def forward(self, x, v):
+        h = F.silu(self.conv1(x))
+        h = torch.matmul(torch.tril(self.mix), h)
+        gate = torch.ones_like(h).detach() * 0.5
+        return (h * gate).t() if h.dim() == 2 else (h * gate).sum(0).t(), self.conv3(v)
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -248,6 +266,11 @@ def cases():
         dict(name="zoo_shared_frame", model=SharedFrame(), args=(torch.randn(2, 3),), dynamic_shapes=({0: batch},),
              extra_sets=[((torch.randn(5, 3),), None)], rejects=[((torch.randn(2, 4),), None)], tags=("zoo",),
              description="two linear layers called from two lines: printed groups follow the innermost frame"),
+        dict(name="zoo_signal", model=SignalBlock().eval(), args=(torch.randn(2, 4, 7), torch.randn(1, 2, 3, 4, 4)),
+             dynamic_shapes=({2: Dim("length", min=2, max=64)}, None),
+             extra_sets=[((torch.randn(2, 4, 12), torch.randn(1, 2, 3, 4, 4)), None)],
+             rejects=[((torch.randn(2, 5, 7), torch.randn(1, 2, 3, 4, 4)), None)], tags=("zoo",),
+             description="conv1d with a dynamic length, conv3d, silu, tril, ones_like, detach and t: composites run and lowered"),
     ]
 
 

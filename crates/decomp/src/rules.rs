@@ -52,7 +52,7 @@ pub fn register(t: &mut DecompTable) {
     t.insert(aten::dropout, dropout);
     t.insert(aten::lift_fresh_copy, lift_fresh_copy);
     t.insert(aten::detach, detach);
-    t.insert(aten::detach_, detach);
+    t.insert(aten::detach_, detach_);
 }
 
 fn op(name: OpName, args: Vec<Arg>) -> Result<Vec<Tensor>> {
@@ -754,6 +754,12 @@ fn lift_fresh_copy(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 /// `detach` has no meaning without autograd: the value itself.
+/// `detach` is an alias of its input in core ATen (PyTorch lowers it to `aten.alias`).
 fn detach(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::alias, vec![Arg::Tensor(c.args.tensor("self")?)])?)
+}
+
+/// `detach_` changes nothing a functional program can see.
+fn detach_(c: &mut DecompCall) -> Result<Vec<Arg>> {
     Ok(tensors(vec![c.args.tensor("self")?]))
 }

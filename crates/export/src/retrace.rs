@@ -288,7 +288,9 @@ impl Retracer<'_> {
             }
             _ => (name.clone(), None),
         };
-        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&functional).or_else(|| (self.decomp)(&name)) {
+        // an in-place operator's own decomposition wins over its functional form's (`detach_` is
+        // nothing in a functional program; `detach` is an alias)
+        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&name).or_else(|| (self.decomp)(&functional)) {
             let mut call = DecompCall { args: Bound { op: name.clone(), params }, mutations: vec![] };
             let out = f(&mut call)?;
             for (old, new) in call.mutations {

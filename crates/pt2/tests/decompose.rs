@@ -128,5 +128,38 @@ fn zoo_programs_lower_and_stay_correct() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.cases.len(), 11);
+    assert_eq!(report.cases.len(), 12);
+}
+
+/// One definition per operator: an operator with both an eager kernel and a decomposition is a
+/// fused kernel standing in for its decomposition, so both must be checked against PyTorch on
+/// the same program — the programs conformance runs the kernel, the decomposition conformance
+/// above runs the lowering, both on the fixture programs that contain it. Every entry of the
+/// table is contained in one, or listed here with why not.
+#[test]
+fn every_decomposition_is_checked_against_its_kernel() {
+    const NOT_IN_A_FIXTURE: &[(&str, &str)] = &[];
+    let table = decomp::default_decompositions();
+    let mut seen = std::collections::BTreeSet::new();
+    // both directories' programs are checked by the programs conformance and lowered and
+    // compared by the two decomposition tests above
+    let dirs = [fixtures(), fixtures().join("../zoo")];
+    for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
+        let path = entry.unwrap().path().join("program.pt2");
+        if let Ok(ep) = pt2::load(&path) {
+            for n in &ep.graph().nodes {
+                seen.insert(ops::canonical_name(&n.target));
+            }
+        }
+    }
+    let mut unchecked = Vec::new();
+    for name in table.names() {
+        let kernel = Registry::global().get(name);
+        let listed = NOT_IN_A_FIXTURE.iter().any(|(n, _)| *n == name);
+        if kernel.is_some() && !seen.contains(name) && !listed {
+            unchecked.push(name.to_string());
+        }
+        assert!(!(listed && seen.contains(name)), "{name} is listed as in no fixture but is in one: remove it from the list");
+    }
+    assert!(unchecked.is_empty(), "kernels with a decomposition that no fixture program checks against PyTorch both ways: {unchecked:?}");
 }
