@@ -8,7 +8,9 @@
 //!
 //! An operator whose inputs are all static needs no meta function: its output sizes are the
 //! kernel's. Families share one rule each: pointwise operators broadcast, reductions drop or
-//! keep dims, views rearrange, and so on; [`builtin`] maps each operator to its rule.
+//! keep dims, views rearrange, and so on. An operator's registration names its rule
+//! (`Registry::def_meta`); a [`crate::Tag::Pointwise`] tag implies [`pointwise`], and an in-place
+//! variant takes its functional operator's.
 
 use symbolic::{Expr, ShapeEnv};
 
@@ -162,7 +164,7 @@ fn product(v: &[Expr]) -> Expr {
 }
 
 /// Every tensor argument broadcast together (pointwise operators).
-fn pointwise(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn pointwise(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut out: Option<Vec<Expr>> = None;
     let names: Vec<String> = call.args.schema().params.iter().filter(|p| p.ty.is_tensor_like()).map(|p| p.name.clone()).collect();
     for name in names {
@@ -188,12 +190,12 @@ pub fn same_as_input(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     }
 }
 
-fn same_as_self(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn same_as_self(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![call.sizes("self").or_else(|_| call.sizes("input"))?])
 }
 
 /// Reductions over `dim` (all dims when absent), keeping them as 1 with `keepdim`.
-fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let schema = call.args.schema();
     let dims: Option<Vec<i64>> = if schema.param_index("dim").is_some() {
@@ -222,7 +224,7 @@ fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `view`/`reshape`: the new sizes, with one `-1` inferred from the element count.
-fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let name = if call.args.schema().param_index("size").is_some() { "size" } else { "shape" };
     let mut sizes = call.ints(name)?;
@@ -236,7 +238,7 @@ fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `unflatten(dim, sizes)`: dim `dim` split into `sizes` (one may be -1).
-fn unflatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn unflatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     let mut sizes = call.ints("sizes")?;
@@ -250,7 +252,7 @@ fn unflatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out])
 }
 
-fn transpose(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn transpose(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let (a, b) = (call.wrap_dim(call.args.int("dim0")?, s.len())?, call.wrap_dim(call.args.int("dim1")?, s.len())?);
     if !s.is_empty() {
@@ -259,33 +261,33 @@ fn transpose(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s])
 }
 
-fn t(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn t(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     s.reverse();
     Ok(vec![s])
 }
 
-fn permute(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn permute(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let dims = call.args.int_list("dims")?;
     let out = dims.iter().map(|&d| call.wrap_dim(d, s.len()).map(|d| s[d].clone())).collect::<Result<Vec<_>>>()?;
     Ok(vec![out])
 }
 
-fn movedim(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn movedim(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let order = crate::aten::shape::movedim_order(s.len(), call.args.int("source")?, call.args.int("destination")?)?;
     Ok(vec![order.iter().map(|&d| s[d as usize].clone()).collect()])
 }
 
-fn unsqueeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn unsqueeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len() + 1)?;
     s.insert(d, Expr::Int(1));
     Ok(vec![s])
 }
 
-fn squeeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn squeeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let dims: Vec<usize> = match call.args.schema().param_index("dim") {
         None => (0..s.len()).collect(),
@@ -297,7 +299,7 @@ fn squeeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s.into_iter().enumerate().filter(|(i, e)| !(dims.contains(i) && *e == Expr::Int(1))).map(|(_, e)| e).collect()])
 }
 
-fn flatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn flatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     if s.is_empty() {
         return Ok(vec![vec![Expr::Int(1)]]);
@@ -309,7 +311,7 @@ fn flatten(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out])
 }
 
-fn expand(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn expand(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let size = call.ints("size")?;
     let lead = size.len() - s.len().min(size.len());
@@ -317,7 +319,7 @@ fn expand(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `slice.Tensor`: start and end clamped to the size as Python slicing does.
-fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     let size = s[d].clone();
@@ -357,7 +359,7 @@ fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s])
 }
 
-fn select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     s.remove(d);
@@ -366,7 +368,7 @@ fn select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 
 /// `chunk`/`split`/`split_with_sizes`/`unbind`: one shape per piece (the example decides how
 /// many pieces there are).
-fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim").unwrap_or(0), s.len())?;
     let size = s[d].clone();
@@ -397,7 +399,7 @@ fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `mm`, `bmm`, `matmul`, `linear`, `addmm`: batch dims broadcast, the inner dims must agree.
-fn matmul(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn matmul(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let op = call.op();
     let (a, b, b_transposed) = if op == aten::linear {
         (call.sizes("input")?, call.sizes("weight")?, true)
@@ -443,7 +445,7 @@ fn window_out(size: &Expr, kernel: i64, stride: i64, pad: i64, dilation: i64, ce
     }
 }
 
-fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("input")?;
     let w = call.sizes("weight")?;
     let spatial = w.len() - 2;
@@ -471,7 +473,7 @@ fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out])
 }
 
-fn pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("self")?;
     let kernel = call.args.int_list("kernel_size")?;
     let spatial = kernel.len().max(1);
@@ -492,7 +494,7 @@ fn pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out; n])
 }
 
-fn adaptive_pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn adaptive_pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("self")?;
     let size = call.ints("output_size")?;
     let mut out = x[..x.len() - size.len()].to_vec();
@@ -501,7 +503,7 @@ fn adaptive_pool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out; n])
 }
 
-fn cat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn cat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().filter(|s| !(s.len() == 1 && s[0] == Expr::Int(0))).collect();
     let Some(first) = shapes.first().cloned() else { return Ok(vec![vec![Expr::Int(0)]]) };
     let op = call.op();
@@ -525,14 +527,14 @@ fn cat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![out])
 }
 
-fn embedding(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn embedding(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let w = call.sizes("weight")?;
     let mut out = call.sizes("indices")?;
     out.push(w[w.len() - 1].clone());
     Ok(vec![out])
 }
 
-fn repeat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn repeat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let r = call.ints("repeats")?;
     let lead = r.len() - s.len();
@@ -540,11 +542,11 @@ fn repeat(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// Factories: the requested size.
-fn factory(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn factory(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![call.ints("size")?])
 }
 
-fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("input")?;
     let n = call.args.int_list("normalized_shape")?.len();
     let mut stat = x[..x.len() - n].to_vec();
@@ -552,7 +554,7 @@ fn native_layer_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![x, stat.clone(), stat])
 }
 
-fn index_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn index_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     let idx = call.sizes("index")?;
@@ -562,12 +564,12 @@ fn index_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s])
 }
 
-fn gather(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn gather(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![call.sizes("index")?])
 }
 
 /// `topk(k, dim)`: values and indices with `k` along `dim`.
-fn topk(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn topk(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut s = call.sizes("self")?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     if !s.is_empty() {
@@ -576,7 +578,7 @@ fn topk(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s.clone(), s])
 }
 
-fn sort(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn sort(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     Ok(vec![s.clone(), s])
 }
@@ -591,13 +593,13 @@ fn data_dependent_length(call: &mut MetaCall, numel: Expr) -> Result<Expr> {
     Ok(n)
 }
 
-fn nonzero(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn nonzero(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let n = data_dependent_length(call, product(&s))?;
     Ok(vec![vec![n, Expr::Int(s.len() as i64)]])
 }
 
-fn masked_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn masked_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let m = call.sizes("mask")?;
     let b = broadcast(call, &s, &m)?;
@@ -607,7 +609,7 @@ fn masked_select(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 
 /// `x[i, :, j]` with index tensors (`index.Tensor`): the indexed dims are replaced by the
 /// indices' broadcast shape, in place when they are adjacent, first otherwise.
-fn index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let indices = call.tensors("indices")?;
     if call.args.opt_tensor_list("indices")?.iter().flatten().any(|t| matches!(t.dtype(), tensor::DType::Bool | tensor::DType::U8)) {
@@ -635,7 +637,7 @@ fn index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `arange(start, end, step)`: `ceil((end - start) / step)` elements.
-fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let sym = |call: &MetaCall, name: &str, default: i64| -> Expr {
         if call.args.schema().param_index(name).is_none() {
             return Expr::Int(default);
@@ -647,84 +649,22 @@ fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]])
 }
 
-fn scalar(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn scalar(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![vec![]])
 }
 
 /// Batch norm's output has the input's sizes; its statistics are per channel (static).
-fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("input")?;
     let mut out = vec![x];
     out.extend(call.out_shapes.iter().skip(1).map(|s| s.iter().map(|&d| Expr::Int(d)).collect()));
     Ok(out)
 }
 
-fn sdpa(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+pub fn sdpa(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let q = call.sizes("query")?;
     let v = call.sizes("value")?;
     let mut out = q[..q.len() - 1].to_vec();
     out.push(v[v.len() - 1].clone());
     Ok(vec![out])
-}
-
-/// The built-in meta function of an operator, by qualified name (`aten::add.Tensor`).
-pub fn builtin(name: &str, pointwise_tag: bool) -> Option<MetaFn> {
-    let base = name.strip_prefix("aten::").unwrap_or(name);
-    let (op, overload) = base.split_once('.').unwrap_or((base, "default"));
-    let op = op.trim_end_matches('_');
-    Some(match op {
-        _ if pointwise_tag => pointwise,
-        "add" | "sub" | "mul" | "div" | "rsub" | "pow" | "where" | "maximum" | "minimum" | "eq" | "ne" | "lt" | "le" | "gt" | "ge" | "logical_and"
-        | "logical_or" | "bitwise_and" | "bitwise_or" | "remainder" | "fmod" | "atan2" | "lerp" | "clamp" | "masked_fill" => {
-            if op == "masked_fill" {
-                same_as_self
-            } else {
-                pointwise
-            }
-        }
-        "relu" | "gelu" | "silu" | "sigmoid" | "tanh" | "hardswish" | "hardsigmoid" | "hardtanh" | "leaky_relu" | "elu" | "softmax" | "log_softmax"
-        | "_softmax" | "_log_softmax" | "clone" | "contiguous" | "detach" | "alias" | "lift_fresh_copy" | "dropout" | "triu" | "tril" | "batch_norm"
-        | "layer_norm" | "group_norm" | "instance_norm" | "index_put" | "copy" | "fill" | "zero" | "neg" | "exp" | "log" | "sqrt" | "rsqrt"
-        | "abs" | "sin" | "cos" | "cumsum" | "_to_copy" | "to" | "type_as" | "zeros_like" | "ones_like" | "empty_like" | "full_like"
-        | "rand_like" | "randn_like" | "native_dropout" | "relu6" | "scatter" | "index_fill" | "masked_scatter" => {
-            same_as_self
-        }
-        "sum" | "mean" | "amax" | "amin" | "argmax" | "argmin" | "prod" | "any" | "all" | "std" | "var" | "logsumexp" | "norm" => reduction,
-        "max" | "min" if overload != "default" && overload != "other" => reduction,
-        "view" | "reshape" | "_unsafe_view" | "_reshape_alias" => view,
-        "transpose" | "swapaxes" => transpose,
-        "unflatten" => unflatten,
-        "index_select" => index_select,
-        "gather" => gather,
-        "topk" => topk,
-        "sort" => sort,
-        "nonzero" => nonzero,
-        "masked_select" => masked_select,
-        "index" if overload == "Tensor" => index,
-        "flip" | "roll" => same_as_self,
-        "t" | "numpy_T" => t,
-        "permute" => permute,
-        "movedim" => movedim,
-        "unsqueeze" => unsqueeze,
-        "squeeze" => squeeze,
-        "flatten" => flatten,
-        "expand" => expand,
-        "slice" => slice,
-        "select" => select,
-        "chunk" | "split" | "split_with_sizes" | "unbind" => pieces,
-        "mm" | "bmm" | "matmul" | "linear" | "addmm" | "baddbmm" => matmul,
-        "conv1d" | "conv2d" | "conv3d" | "convolution" | "_convolution" => conv,
-        "max_pool2d" | "max_pool1d" | "avg_pool2d" | "avg_pool1d" | "max_pool2d_with_indices" => pool,
-        "adaptive_avg_pool2d" | "adaptive_avg_pool1d" | "_adaptive_avg_pool2d" | "adaptive_max_pool2d" => adaptive_pool,
-        "cat" | "concat" | "concatenate" | "stack" => cat,
-        "embedding" => embedding,
-        "repeat" => repeat,
-        "ones" | "zeros" | "empty" | "full" | "randn" | "rand" => factory,
-        "native_layer_norm" => native_layer_norm,
-        "scaled_dot_product_attention" => sdpa,
-        "arange" => arange,
-        "scalar_tensor" => scalar,
-        "_native_batch_norm_legit" | "_native_batch_norm_legit_no_training" | "_native_batch_norm_legit_functional" | "native_batch_norm" => batch_norm_stats,
-        _ => return None,
-    })
 }

@@ -119,12 +119,11 @@ impl Registry {
     }
 
     /// Registers an operator from its schema string. Fails on a malformed schema or a name that
-    /// is already taken.
+    /// is already taken. Its meta function comes from its tags: a [`Tag::Pointwise`] operator
+    /// broadcasts its tensor arguments; any other traces with static sizes only (use
+    /// [`Registry::register_with_meta`] to give it one).
     pub fn register(&self, schema: &str, tags: &[Tag], kernel: impl Fn(&Args) -> Result<Value> + Send + Sync + 'static) -> Result<Arc<OpDef>> {
-        let schema = Schema::parse(schema)?;
-        let name = schema.qualified_name();
-        let meta = crate::meta::builtin(&name, tags.contains(&Tag::Pointwise));
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel), meta })
+        self.add(schema, tags, None, Arc::new(kernel))
     }
 
     /// Registers a custom operator with its meta function, so that programs using it can be
@@ -136,8 +135,15 @@ impl Registry {
         kernel: impl Fn(&Args) -> Result<Value> + Send + Sync + 'static,
         meta: MetaFn,
     ) -> Result<Arc<OpDef>> {
+        self.add(schema, tags, Some(meta), Arc::new(kernel))
+    }
+
+    /// The one registration path: schema, tags, meta function (or the one the tags imply) and
+    /// kernel, all in one entry.
+    fn add(&self, schema: &str, tags: &[Tag], meta: Option<MetaFn>, kernel: Kernel) -> Result<Arc<OpDef>> {
         let schema = Schema::parse(schema)?;
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel: Arc::new(kernel), meta: Some(meta) })
+        let meta = meta.or_else(|| tags.contains(&Tag::Pointwise).then_some(crate::meta::pointwise as MetaFn));
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta })
     }
 
     fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {
@@ -151,10 +157,20 @@ impl Registry {
         Ok(def)
     }
 
-    /// Registers a built-in operator; a bad schema or a duplicate is a bug in pt2, so it panics
-    /// (the registry test builds every entry).
+    /// Registers a built-in operator whose meta function its tags imply (or that traces with
+    /// static sizes only); a bad schema or a duplicate is a bug in pt2, so it panics (the
+    /// registry test builds every entry).
     pub(crate) fn def(&self, schema: &str, tags: &[Tag], kernel: fn(&Args) -> Result<Value>) {
-        if let Err(e) = self.register(schema, tags, kernel) {
+        self.def_with(schema, tags, None, Arc::new(kernel));
+    }
+
+    /// Registers a built-in operator with its meta function ([`crate::meta`]).
+    pub(crate) fn def_meta(&self, schema: &str, tags: &[Tag], meta: MetaFn, kernel: fn(&Args) -> Result<Value>) {
+        self.def_with(schema, tags, Some(meta), Arc::new(kernel));
+    }
+
+    pub(crate) fn def_with(&self, schema: &str, tags: &[Tag], meta: Option<MetaFn>, kernel: Kernel) {
+        if let Err(e) = self.add(schema, tags, meta, kernel) {
             panic!("built-in operator: {e}");
         }
     }

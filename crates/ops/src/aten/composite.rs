@@ -3,11 +3,12 @@
 //! made of, as PyTorch's composite implementations do. In-place variants run their functional
 //! operator and write the result into `self`.
 
+use crate::meta;
 use tensor::Tensor;
 
 use super::common::*;
 use crate::names::aten;
-use crate::{Args, OpName, Registry, Result, Schema, Value};
+use crate::{Args, MetaFn, OpName, Registry, Result, Schema, Value};
 
 /// Calls a registered operator with positional arguments.
 fn call(op: OpName, args: Vec<Value>) -> Result<Value> {
@@ -28,17 +29,64 @@ fn ints(v: &[i64]) -> Value {
 fn inplace(r: &Registry, schema: &str) {
     let parsed = Schema::parse(schema).unwrap_or_else(|e| panic!("built-in operator: {e}"));
     let functional = parsed.functional_name().unwrap_or_else(|| panic!("built-in operator: {schema} writes none of its inputs"));
+    // the result is `self`; an element-wise update also broadcasts its other operands against
+    // it, with the guards that brings, as the functional operator's meta does
+    let pointwise = r.get(&functional).is_some_and(|def| def.has_tag(crate::Tag::Pointwise));
+    let meta: MetaFn = if pointwise { meta::pointwise } else { meta::same_as_self };
     let f = move |a: &Args| -> Result<Value> {
         let target = a.tensor("self")?;
         let out = Registry::global().call(&functional, a.values().to_vec(), vec![])?;
         target.copy_(&tensor_of(out, &functional)?)?;
         Ok(Value::Tensor(target.clone()))
     };
-    r.register(schema, &[], f).unwrap_or_else(|e| panic!("built-in operator: {e}"));
+    r.def_with(schema, &[], Some(meta), std::sync::Arc::new(f));
 }
 
 pub fn register(r: &Registry) {
     let none = &[][..];
+    r.def_meta("aten::zero_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| {
+        let t = a.tensor("self")?;
+        t.copy_(&Tensor::zeros(&[], t.dtype()))?;
+        Ok(t.clone().into())
+    });
+    r.def_meta("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)", none, meta::flatten, flatten);
+    r.def_meta("aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)", none, meta::unflatten, unflatten);
+    r.def_meta("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.contiguous().into()));
+    r.def("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
+    r.def("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
+    r.def("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
+    r.def_meta("aten::type_as(Tensor self, Tensor other) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.to_dtype(a.tensor("other")?.dtype()).into()));
+    r.def_meta("aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_like);
+    r.def_meta("aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_like);
+    for name in ["dropout", "feature_dropout", "alpha_dropout"] {
+        r.def_meta(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, meta::same_as_self, dropout);
+    }
+    r.def_meta("aten::relu6(Tensor self) -> Tensor", none, meta::same_as_self, |a| call(aten::hardtanh, vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
+    r.def_meta("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, meta::adaptive_pool, |a| call(aten::_adaptive_avg_pool2d, a.values().to_vec()));
+    r.def_meta("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", none, meta::adaptive_pool, |a| {
+        let x = a.tensor("self")?;
+        let mut size = vec![1i64];
+        size.extend(a.int_list("output_size")?);
+        let r = tensor_of(call(aten::_adaptive_avg_pool2d, vec![x.unsqueeze(-2)?.into(), ints(&size)])?, "adaptive_avg_pool2d")?;
+        Ok(r.squeeze(Some(&[-2]))?.into())
+    });
+    r.def_meta("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, meta::pool, |a| pool1d(a, aten::max_pool2d));
+    r.def_meta("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, meta::pool, |a| pool1d(a, aten::avg_pool2d));
+    r.def("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, |a| {
+        let v = call(aten::max_pool3d_with_indices, a.values().to_vec())?;
+        match v {
+            Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
+            other => Ok(other),
+        }
+    });
+    r.def_meta("aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] dilation=[1], SymInt groups=1) -> Tensor", none, meta::conv, |a| conv(a, false));
+    r.def_meta("aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor", none, meta::conv, |a| conv(a, false));
+    r.def("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, |a| conv(a, true));
+    r.def("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, |a| conv(a, true));
+    r.def_meta("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor", none, meta::same_as_self, group_norm);
+    r.def("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor", none, pad);
+    r.def("aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)", none, lstm);
+    // after every functional operator they stand for
     for schema in [
         "aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)",
         "aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)",
@@ -65,48 +113,6 @@ pub fn register(r: &Registry) {
     ] {
         inplace(r, schema);
     }
-    r.def("aten::zero_(Tensor(a!) self) -> Tensor(a!)", none, |a| {
-        let t = a.tensor("self")?;
-        t.copy_(&Tensor::zeros(&[], t.dtype()))?;
-        Ok(t.clone().into())
-    });
-    r.def("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)", none, flatten);
-    r.def("aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)", none, unflatten);
-    r.def("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.contiguous().into()));
-    r.def("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
-    r.def("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
-    r.def("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
-    r.def("aten::type_as(Tensor self, Tensor other) -> Tensor", none, |a| Ok(a.tensor("self")?.to_dtype(a.tensor("other")?.dtype()).into()));
-    r.def("aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, to_like);
-    r.def("aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, to_like);
-    for name in ["dropout", "feature_dropout", "alpha_dropout"] {
-        r.def(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, dropout);
-    }
-    r.def("aten::relu6(Tensor self) -> Tensor", none, |a| call(aten::hardtanh, vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
-    r.def("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, |a| call(aten::_adaptive_avg_pool2d, a.values().to_vec()));
-    r.def("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", none, |a| {
-        let x = a.tensor("self")?;
-        let mut size = vec![1i64];
-        size.extend(a.int_list("output_size")?);
-        let r = tensor_of(call(aten::_adaptive_avg_pool2d, vec![x.unsqueeze(-2)?.into(), ints(&size)])?, "adaptive_avg_pool2d")?;
-        Ok(r.squeeze(Some(&[-2]))?.into())
-    });
-    r.def("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, |a| pool1d(a, aten::max_pool2d));
-    r.def("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, |a| pool1d(a, aten::avg_pool2d));
-    r.def("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, |a| {
-        let v = call(aten::max_pool3d_with_indices, a.values().to_vec())?;
-        match v {
-            Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),
-            other => Ok(other),
-        }
-    });
-    r.def("aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] dilation=[1], SymInt groups=1) -> Tensor", none, |a| conv(a, false));
-    r.def("aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor", none, |a| conv(a, false));
-    r.def("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, |a| conv(a, true));
-    r.def("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, |a| conv(a, true));
-    r.def("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor", none, group_norm);
-    r.def("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor", none, pad);
-    r.def("aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)", none, lstm);
 }
 
 fn dims_of(t: &Tensor) -> Vec<i64> {

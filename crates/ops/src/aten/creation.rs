@@ -3,6 +3,7 @@
 //! Default dtypes follow PyTorch: float32 for floating values and unspecified `zeros`/`ones`,
 //! int64 for integer ranges and fills, the input's dtype for `*_like` and `new_*`.
 
+use crate::meta;
 use tensor::{DType, Scalar, Tensor};
 
 use super::common::*;
@@ -16,20 +17,20 @@ pub fn register(r: &Registry) {
     let core = &[Core][..];
     let none = &[][..];
     let random = &[Core, Nondeterministic][..];
-    r.def(&format!("aten::arange(Scalar end, {FACTORY}) -> Tensor"), none, arange);
-    r.def(&format!("aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, {FACTORY}) -> Tensor"), core, arange);
-    r.def(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, full);
-    r.def(&format!("aten::zeros(SymInt[] size, {FACTORY}) -> Tensor"), none, |a| constant(a, 0));
-    r.def(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, |a| constant(a, 1));
-    r.def(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, |a| constant(a, 0));
+    r.def_meta(&format!("aten::arange(Scalar end, {FACTORY}) -> Tensor"), none, meta::arange, arange);
+    r.def_meta(&format!("aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, {FACTORY}) -> Tensor"), core, meta::arange, arange);
+    r.def_meta(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, meta::factory, full);
+    r.def_meta(&format!("aten::zeros(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 0));
+    r.def_meta(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 1));
+    r.def_meta(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::factory, |a| constant(a, 0));
     r.def(&format!("aten::empty_strided(SymInt[] size, SymInt[] stride, {FACTORY}) -> Tensor"), core, |a| constant(a, 0));
-    r.def(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, |a| {
+    r.def_meta(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, meta::scalar, |a| {
         Ok(filled(&[], a.scalar("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
     });
-    r.def(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, |a| like(a, a.scalar("fill_value")?));
-    r.def(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, |a| like(a, Scalar::Int(0)));
-    r.def(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, |a| like(a, Scalar::Int(1)));
-    r.def(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, |a| like(a, Scalar::Int(0)));
+    r.def_meta(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::same_as_self, |a| like(a, a.scalar("fill_value")?));
+    r.def_meta(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0)));
+    r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1)));
+    r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0)));
     r.def(&format!("aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), none, |a| new_filled(a, a.scalar("fill_value")?));
     r.def(&format!("aten::new_zeros(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, |a| new_filled(a, Scalar::Int(0)));
     r.def(&format!("aten::new_ones(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, |a| new_filled(a, Scalar::Int(1)));
@@ -42,8 +43,8 @@ pub fn register(r: &Registry) {
     }
     r.def(&format!("aten::tril_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, |a| tri_indices(a, true));
     r.def(&format!("aten::triu_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, |a| tri_indices(a, false));
-    r.def(&format!("aten::rand(SymInt[] size, {FACTORY}) -> Tensor"), random, |a| random_tensor(a, false));
-    r.def(&format!("aten::randn(SymInt[] size, {FACTORY}) -> Tensor"), random, |a| random_tensor(a, true));
+    r.def_meta(&format!("aten::rand(SymInt[] size, {FACTORY}) -> Tensor"), random, meta::factory, |a| random_tensor(a, false));
+    r.def_meta(&format!("aten::randn(SymInt[] size, {FACTORY}) -> Tensor"), random, meta::factory, |a| random_tensor(a, true));
     r.def(&format!("aten::randperm(SymInt n, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), random, randperm);
 }
 

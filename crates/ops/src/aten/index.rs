@@ -5,6 +5,7 @@
 //! elements at flat offsets) and [`scatter_flat`] (write or reduce elements into flat offsets of
 //! a copy of a base tensor). The ops differ only in how they compute the offsets.
 
+use crate::meta;
 use tensor::shape::{broadcast_all, contiguous_strides, wrap_dim};
 use std::cmp::Ordering;
 
@@ -15,29 +16,29 @@ use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
 pub fn register(r: &Registry) {
-    r.def("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", &[Core, DynamicOutputShape], index_tensor);
-    r.def("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor", &[Core], index_put);
-    r.def("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)", &[], index_put_inplace);
+    r.def_meta("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", &[Core, DynamicOutputShape], meta::index, index_tensor);
+    r.def_meta("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor", &[Core], meta::same_as_self, index_put);
+    r.def_meta("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)", &[], meta::same_as_self, index_put_inplace);
     r.def("aten::_unsafe_masked_index(Tensor self, Tensor mask, Tensor?[] indices, Scalar fill) -> Tensor", &[], unsafe_masked_index);
     r.def(
         "aten::_unsafe_masked_index_put_accumulate(Tensor self, Tensor mask, Tensor?[] indices, Tensor values) -> Tensor",
         &[],
         unsafe_masked_index_put_accumulate,
     );
-    r.def("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], index_select);
+    r.def_meta("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], meta::index_select, index_select);
     r.def("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], index_add);
     r.def("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], index_copy);
-    r.def("aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[], index_fill);
-    r.def("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], index_fill);
+    r.def_meta("aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[], meta::same_as_self, index_fill);
+    r.def_meta("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], meta::same_as_self, index_fill);
     r.def(
         "aten::index_reduce(Tensor self, int dim, Tensor index, Tensor source, str reduce, *, bool include_self=True) -> Tensor",
         &[],
         index_reduce,
     );
-    r.def("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor", &[Core], gather);
-    r.def("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], scatter);
-    r.def("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], scatter);
-    r.def("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], scatter);
+    r.def_meta("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor", &[Core], meta::gather, gather);
+    r.def_meta("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter);
+    r.def_meta("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], meta::same_as_self, scatter);
+    r.def_meta("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], meta::same_as_self, scatter);
     r.def("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], scatter_add);
     r.def(
         "aten::scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor",
@@ -45,16 +46,16 @@ pub fn register(r: &Registry) {
         scatter_reduce,
     );
     r.def("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", &[Pointwise], masked_fill);
-    r.def("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", &[], masked_fill);
-    r.def("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], masked_scatter);
-    r.def("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], masked_select);
-    r.def("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], nonzero);
+    r.def_meta("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", &[], meta::same_as_self, masked_fill);
+    r.def_meta("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], meta::same_as_self, masked_scatter);
+    r.def_meta("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], meta::masked_select, masked_select);
+    r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero);
     r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static);
     r.def("aten::take(Tensor self, Tensor index) -> Tensor", &[], take);
     r.def("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], put);
-    r.def(
+    r.def_meta(
         "aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor",
-        &[Core],
+        &[Core], meta::embedding,
         embedding,
     );
     r.def(

@@ -5,6 +5,7 @@
 //! with PyTorch's type promotion (`binary`), a comparison producing bools (`compare`). Floating
 //! point runs in `f32` (or `f64` for `f64` tensors), as PyTorch's CPU kernels do.
 
+use crate::meta;
 use tensor::kernels::elementwise;
 use tensor::{Bool8, DType, Scalar, Tensor};
 
@@ -44,7 +45,7 @@ pub fn register(r: &Registry) {
     r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v / (1.0 + (-v).exp()), |v| v / (1.0 + (-v).exp())));
     r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh()));
     r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0));
-    r.def("aten::hardswish(Tensor self) -> Tensor", &[], |a| float_unary(a, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0));
+    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0));
     r.def("aten::angle(Tensor self) -> Tensor", p, angle);
 
     // type-preserving maps
@@ -59,7 +60,7 @@ pub fn register(r: &Registry) {
     r.def("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", p, round_decimals);
     r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v| v - v.trunc(), |v| v - v.trunc()));
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
-    r.def("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], |a| inplace(a, relu));
+    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| inplace(a, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into()));
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into()));
@@ -71,14 +72,14 @@ pub fn register(r: &Registry) {
     // arithmetic with type promotion
     r.def("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, add);
     r.def("aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, add);
-    r.def("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", &[], |a| inplace(a, add));
+    r.def_meta("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", &[], meta::pointwise, |a| inplace(a, add));
     r.def("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, sub);
     r.def("aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, sub);
-    r.def("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", &[], rsub);
+    r.def_meta("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", &[], meta::pointwise, rsub);
     r.def("aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", p, rsub);
     r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul);
     r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul);
-    r.def("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", &[], |a| inplace(a, mul));
+    r.def_meta("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", &[], meta::pointwise, |a| inplace(a, mul));
     r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None));
     r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None));
     r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode);

@@ -5,6 +5,7 @@
 //! scans and sorts read each lane along a dim (`kernels::reduce::map_lanes`). Floating point
 //! accumulates in f64, integer sums in wrapping i64.
 
+use crate::meta;
 use std::cmp::Ordering;
 
 use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims};
@@ -18,50 +19,50 @@ use crate::{Args, Registry, Result, Value};
 pub fn register(r: &Registry) {
     let core = &[Core][..];
     let none = &[][..];
-    r.def("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, |a| sum_like(a, Acc::Sum));
-    r.def("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Sum));
+    r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum));
+    r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum));
     r.def("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, |a| sum_like(a, Acc::NanSum));
-    r.def("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Prod));
-    r.def("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, |a| sum_like(a, Acc::Prod));
-    r.def("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, mean);
-    r.def("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, mean);
-    r.def("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, |a| extreme(a, true, "amax"));
-    r.def("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, |a| extreme(a, false, "amin"));
+    r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod));
+    r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod));
+    r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
+    r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
+    r.def_meta("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, true, "amax"));
+    r.def_meta("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, false, "amin"));
     r.def("aten::max(Tensor self) -> Tensor", none, |a| extreme(a, true, "max"));
     r.def("aten::min(Tensor self) -> Tensor", none, |a| extreme(a, false, "min"));
-    r.def("aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, |a| extreme_with_index(a, true));
-    r.def("aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, |a| extreme_with_index(a, false));
+    r.def_meta("aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, meta::reduction, |a| extreme_with_index(a, true));
+    r.def_meta("aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, meta::reduction, |a| extreme_with_index(a, false));
     r.def("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)", none, aminmax);
-    r.def("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, |a| arg_extreme(a, true));
-    r.def("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, |a| arg_extreme(a, false));
-    r.def("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, |a| moments(a, Moment::Var));
-    r.def("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, |a| moments(a, Moment::Var));
-    r.def("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, |a| moments(a, Moment::Std));
+    r.def_meta("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, true));
+    r.def_meta("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, false));
+    r.def_meta("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
+    r.def_meta("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
+    r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std));
     r.def("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::VarMean));
     r.def("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::StdMean));
-    r.def("aten::any(Tensor self) -> Tensor", core, |a| any_all(a, true));
-    r.def("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, |a| any_all(a, true));
-    r.def("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, |a| any_all(a, true));
-    r.def("aten::all(Tensor self) -> Tensor", none, |a| any_all(a, false));
-    r.def("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, |a| any_all(a, false));
-    r.def("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, |a| any_all(a, false));
-    r.def("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, logsumexp);
-    r.def("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, norm);
+    r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true));
+    r.def_meta("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true));
+    r.def_meta("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true));
+    r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false));
+    r.def_meta("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false));
+    r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false));
+    r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp);
+    r.def_meta("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, norm);
     r.def("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, count_nonzero);
     r.def("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, count_nonzero);
     r.def("aten::trace(Tensor self) -> Tensor", none, trace);
     r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal);
     r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
 
-    r.def("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, |a| cumulative(a, false));
+    r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false));
     r.def("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, |a| cumulative(a, true));
     r.def("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, logcumsumexp);
     r.def("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, true));
     r.def("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, false));
 
-    r.def("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, sort);
-    r.def("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", none, sort);
-    r.def("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, topk);
+    r.def_meta("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort);
+    r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", none, meta::sort, sort);
+    r.def_meta("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, meta::topk, topk);
     r.def("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, kthvalue);
     r.def("aten::median(Tensor self) -> Tensor", none, |a| median_all(a, false));
     r.def("aten::nanmedian(Tensor self) -> Tensor", none, |a| median_all(a, true));
@@ -69,10 +70,10 @@ pub fn register(r: &Registry) {
     r.def("aten::nanmedian.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, |a| median_dim(a, true));
     r.def("aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, mode);
 
-    r.def("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, |a| softmax(a, false, false));
-    r.def("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, |a| softmax(a, true, false));
-    r.def("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, false, false));
-    r.def("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, true, false));
+    r.def_meta("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, meta::same_as_self, |a| softmax(a, false, false));
+    r.def_meta("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, meta::same_as_self, |a| softmax(a, true, false));
+    r.def_meta("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, false, false));
+    r.def_meta("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, true, false));
     r.def("aten::_safe_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, false, true));
     r.def("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor", &[DynamicOutputShape], bincount);
     r.def("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor", none, histc);

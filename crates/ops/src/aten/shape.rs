@@ -4,6 +4,7 @@
 //! View operators return tensors that share storage with their input (`Tensor`'s view
 //! methods); each `*_copy` overload is the same view made contiguous.
 
+use crate::meta;
 use tensor::shape::wrap_dim;
 use tensor::{DType, Scalar, Tensor};
 
@@ -16,50 +17,50 @@ pub fn register(r: &Registry) {
     let none = &[][..];
     // views and their copies: one kernel serves both, `copy` decides
     macro_rules! view_and_copy {
-        ($view:expr, $copy:expr, $tags:expr, $f:expr) => {
-            r.def($view, $tags, |a| $f(a).map(Value::Tensor));
-            r.def($copy, none, |a| $f(a).map(|t: Tensor| Value::Tensor(t.deep_clone())));
+        ($view:expr, $copy:expr, $tags:expr, $meta:expr, $f:expr) => {
+            r.def_with($view, $tags, $meta, std::sync::Arc::new(|a: &Args| $f(a).map(Value::Tensor)));
+            r.def_with($copy, none, $meta, std::sync::Arc::new(|a: &Args| $f(a).map(|t: Tensor| Value::Tensor(t.deep_clone()))));
         };
     }
-    view_and_copy!("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", "aten::view_copy(Tensor self, SymInt[] size) -> Tensor", core, |a: &Args| a.tensor("self")?.view(&a.int_list("size")?));
-    view_and_copy!("aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)", "aten::permute_copy(Tensor self, int[] dims) -> Tensor", core, |a: &Args| a.tensor("self")?.permute(&a.int_list("dims")?));
-    view_and_copy!("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)", "aten::expand_copy(Tensor self, SymInt[] size, *, bool implicit=False) -> Tensor", core, |a: &Args| a.tensor("self")?.expand(&a.int_list("size")?));
-    view_and_copy!("aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)", "aten::unsqueeze_copy(Tensor self, int dim) -> Tensor", core, |a: &Args| a.tensor("self")?.unsqueeze(a.int("dim")?));
-    view_and_copy!("aten::squeeze(Tensor(a) self) -> Tensor(a)", "aten::squeeze_copy(Tensor self) -> Tensor", none, |a: &Args| a.tensor("self")?.squeeze(None));
-    view_and_copy!("aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)", "aten::squeeze_copy.dim(Tensor self, int dim) -> Tensor", core, |a: &Args| a.tensor("self")?.squeeze(Some(&[a.int("dim")?])));
-    view_and_copy!("aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", "aten::transpose_copy.int(Tensor self, int dim0, int dim1) -> Tensor", none, |a: &Args| a.tensor("self")?.transpose(a.int("dim0")?, a.int("dim1")?));
-    view_and_copy!("aten::t(Tensor(a) self) -> Tensor(a)", "aten::t_copy(Tensor self) -> Tensor", none, t);
-    view_and_copy!("aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)", "aten::diagonal_copy(Tensor self, int offset=0, int dim1=0, int dim2=1) -> Tensor", core, |a: &Args| a.tensor("self")?.diagonal(a.int("offset")?, a.int("dim1")?, a.int("dim2")?));
-    view_and_copy!("aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)", "aten::as_strided_copy(Tensor self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor", core, as_strided);
-    view_and_copy!("aten::alias(Tensor(a) self) -> Tensor(a)", "aten::alias_copy(Tensor self) -> Tensor", core, |a: &Args| Ok(a.tensor("self")?.clone()));
-    r.def("aten::squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a)", core, |a| Ok(a.tensor("self")?.squeeze(Some(&a.int_list("dim")?))?.into()));
-    r.def("aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)", core, |a| Ok(a.tensor("self")?.select(a.int("dim")?, a.int("index")?)?.into()));
-    r.def("aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)", core, |a| Ok(slice(a)?.into()));
-    r.def("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&a.int_list("shape")?)?.into()));
-    r.def("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", none, |a| Ok(a.tensor("self")?.reshape(&a.int_list("size")?)?.into()));
+    view_and_copy!("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", "aten::view_copy(Tensor self, SymInt[] size) -> Tensor", core, Some(meta::view), |a: &Args| a.tensor("self")?.view(&a.int_list("size")?));
+    view_and_copy!("aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)", "aten::permute_copy(Tensor self, int[] dims) -> Tensor", core, Some(meta::permute), |a: &Args| a.tensor("self")?.permute(&a.int_list("dims")?));
+    view_and_copy!("aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)", "aten::expand_copy(Tensor self, SymInt[] size, *, bool implicit=False) -> Tensor", core, Some(meta::expand), |a: &Args| a.tensor("self")?.expand(&a.int_list("size")?));
+    view_and_copy!("aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)", "aten::unsqueeze_copy(Tensor self, int dim) -> Tensor", core, Some(meta::unsqueeze), |a: &Args| a.tensor("self")?.unsqueeze(a.int("dim")?));
+    view_and_copy!("aten::squeeze(Tensor(a) self) -> Tensor(a)", "aten::squeeze_copy(Tensor self) -> Tensor", none, Some(meta::squeeze), |a: &Args| a.tensor("self")?.squeeze(None));
+    view_and_copy!("aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)", "aten::squeeze_copy.dim(Tensor self, int dim) -> Tensor", core, Some(meta::squeeze), |a: &Args| a.tensor("self")?.squeeze(Some(&[a.int("dim")?])));
+    view_and_copy!("aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", "aten::transpose_copy.int(Tensor self, int dim0, int dim1) -> Tensor", none, Some(meta::transpose), |a: &Args| a.tensor("self")?.transpose(a.int("dim0")?, a.int("dim1")?));
+    view_and_copy!("aten::t(Tensor(a) self) -> Tensor(a)", "aten::t_copy(Tensor self) -> Tensor", none, Some(meta::t), t);
+    view_and_copy!("aten::diagonal(Tensor(a) self, int offset=0, int dim1=0, int dim2=1) -> Tensor(a)", "aten::diagonal_copy(Tensor self, int offset=0, int dim1=0, int dim2=1) -> Tensor", core, None, |a: &Args| a.tensor("self")?.diagonal(a.int("offset")?, a.int("dim1")?, a.int("dim2")?));
+    view_and_copy!("aten::as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor(a)", "aten::as_strided_copy(Tensor self, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor", core, None, as_strided);
+    view_and_copy!("aten::alias(Tensor(a) self) -> Tensor(a)", "aten::alias_copy(Tensor self) -> Tensor", core, Some(meta::same_as_self), |a: &Args| Ok(a.tensor("self")?.clone()));
+    r.def_meta("aten::squeeze.dims(Tensor(a) self, int[] dim) -> Tensor(a)", core, meta::squeeze, |a| Ok(a.tensor("self")?.squeeze(Some(&a.int_list("dim")?))?.into()));
+    r.def_meta("aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)", core, meta::select, |a| Ok(a.tensor("self")?.select(a.int("dim")?, a.int("index")?)?.into()));
+    r.def_meta("aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)", core, meta::slice, |a| Ok(slice(a)?.into()));
+    r.def_meta("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("shape")?)?.into()));
+    r.def_meta("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("size")?)?.into()));
     r.def("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, narrow_copy);
-    r.def("aten::detach(Tensor(a) self) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.clone().into()));
-    r.def("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, |a| Ok(a.tensor("self")?.clone().into()));
+    r.def_meta("aten::detach(Tensor(a) self) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into()));
+    r.def_meta("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into()));
 
     // copies and conversions
-    r.def("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, |a| Ok(a.tensor("self")?.deep_clone().into()));
-    r.def("aten::lift_fresh_copy(Tensor self) -> Tensor", none, |a| Ok(a.tensor("self")?.deep_clone().into()));
-    r.def("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, copy);
-    r.def("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, to_copy);
-    r.def("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, to_dtype);
-    r.def("aten::fill.Scalar(Tensor self, Scalar value) -> Tensor", core, |a| {
+    r.def_meta("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into()));
+    r.def_meta("aten::lift_fresh_copy(Tensor self) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into()));
+    r.def_meta("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, meta::same_as_self, copy);
+    r.def_meta("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, to_copy);
+    r.def_meta("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_dtype);
+    r.def_meta("aten::fill.Scalar(Tensor self, Scalar value) -> Tensor", core, meta::same_as_self, |a| {
         let x = a.tensor("self")?;
         Ok(filled(x.shape(), a.scalar("value")?, x.dtype()).into())
     });
     // what exporters before PyTorch 2.15 wrote for `x.fill_(tensor)`
-    r.def("aten::fill.Tensor(Tensor self, Tensor value) -> Tensor", none, |a| {
+    r.def_meta("aten::fill.Tensor(Tensor self, Tensor value) -> Tensor", none, meta::same_as_self, |a| {
         let (x, v) = (a.tensor("self")?, a.tensor("value")?);
         if v.dim() != 0 {
             bail!("fill_ only supports 0-dimension value tensor but got tensor with {} dimensions.", v.dim());
         }
         Ok(v.to_dtype(x.dtype()).broadcast_to(x.shape())?.contiguous().into())
     });
-    r.def("aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)", none, |a| {
+    r.def_meta("aten::movedim.int(Tensor(a) self, int source, int destination) -> Tensor(a)", none, meta::movedim, |a| {
         let x = a.tensor("self")?;
         Ok(x.permute(&movedim_order(x.dim(), a.int("source")?, a.int("destination")?)?)?.into())
     });
@@ -68,25 +69,25 @@ pub fn register(r: &Registry) {
     }
 
     // joining and splitting
-    r.def("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into()));
-    r.def("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, stack);
-    r.def("aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]", none, |a| split_every(a, false));
+    r.def_meta("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, meta::cat, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into()));
+    r.def_meta("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, meta::cat, stack);
+    r.def_meta("aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]", none, meta::pieces, |a| split_every(a, false));
     r.def("aten::unsafe_split.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]", none, |a| split_every(a, true));
-    r.def("aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]", core, |a| split_sizes(a, false));
+    r.def_meta("aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]", core, meta::pieces, |a| split_sizes(a, false));
     r.def("aten::split_with_sizes_copy(Tensor self, SymInt[] split_sizes, int dim=0) -> Tensor[]", none, |a| split_sizes(a, true));
-    r.def("aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", none, chunk);
-    r.def("aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]", none, |a| unbind(a, false));
+    r.def_meta("aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", none, meta::pieces, chunk);
+    r.def_meta("aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]", none, meta::pieces, |a| unbind(a, false));
     r.def("aten::unbind_copy.int(Tensor self, int dim=0) -> Tensor[]", none, |a| unbind(a, true));
     r.def("aten::block_diag(Tensor[] tensors) -> Tensor", none, block_diag);
     r.def("aten::_chunk_cat(Tensor[] tensors, int dim, int num_chunks) -> Tensor", none, chunk_cat);
 
     // rearranging
-    r.def("aten::flip(Tensor self, int[] dims) -> Tensor", core, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into()));
-    r.def("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", none, roll);
+    r.def_meta("aten::flip(Tensor self, int[] dims) -> Tensor", core, meta::same_as_self, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into()));
+    r.def_meta("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", none, meta::same_as_self, roll);
     r.def("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, rot90);
-    r.def("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, repeat);
-    r.def("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, |a| triangle(a, true));
-    r.def("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, |a| triangle(a, false));
+    r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat);
+    r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true));
+    r.def_meta("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, false));
     r.def("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, diag_embed);
 
     // padding

@@ -1,6 +1,7 @@
 //! The rest of the neural-network operators: upsampling, grid sampling, attention, losses,
 //! pixel and channel shuffles, distances, and small activations with weights.
 
+use crate::meta;
 use tensor::{DType, Tensor};
 
 use super::matmul::matmul_tensors;
@@ -676,7 +677,7 @@ pub fn register(r: &crate::Registry) {
     r.def("aten::upsample_trilinear3d(Tensor self, SymInt[3] output_size, bool align_corners, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor", none, |a| upsample_linear(a, 3));
     r.def("aten::upsample_bicubic2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor", none, upsample_bicubic);
     r.def("aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor", core, grid_sampler_2d);
-    r.def("aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor", none, sdpa);
+    r.def_meta("aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor", none, meta::sdpa, sdpa);
     r.def("aten::_scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0., bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)", none, sdpa_flash_cpu);
     r.def("aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", none, |a| pointwise_loss(a, |x, y| (x - y) * (x - y)));
     r.def("aten::huber_loss(Tensor self, Tensor target, int reduction=1, float delta=1.) -> Tensor", none, huber);
