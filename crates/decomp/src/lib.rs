@@ -7,6 +7,7 @@
 //! names to decompositions: [`default_decompositions`] lowers everything non-core, an empty
 //! table only functionalizes, and a user's table adds or removes entries.
 
+pub mod composites;
 mod rules;
 
 use ops::names::aten;
@@ -52,6 +53,9 @@ impl DecompTable {
 pub fn default_decompositions() -> DecompTable {
     let mut t = DecompTable::empty();
     rules::register(&mut t);
+    for (name, f) in composites::decompositions() {
+        t.insert(name, f);
+    }
     t
 }
 

@@ -88,7 +88,7 @@ fn preserve_format() -> Arg {
 }
 
 /// The factory arguments (`dtype`, `layout`, `device`, `pin_memory`) a call was given, to pass on.
-fn factory_kwargs(c: &DecompCall) -> Result<Vec<(&'static str, Arg)>> {
+pub(crate) fn factory_kwargs(c: &DecompCall) -> Result<Vec<(&'static str, Arg)>> {
     let mut kwargs = Vec::new();
     for name in ["dtype", "layout", "device", "pin_memory"] {
         match c.args.get(name)? {
@@ -655,7 +655,7 @@ fn tril(c: &mut DecompCall) -> Result<Vec<Arg>> {
     triangle(c, false)
 }
 
-fn scalar_tensor(value: Arg, dtype: DType) -> Result<Tensor> {
+pub(crate) fn scalar_tensor(value: Arg, dtype: DType) -> Result<Tensor> {
     let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", Arg::Device("cpu".into()))];
     Ok(call(aten::scalar_tensor, vec![value], kwargs)?.remove(0))
 }
@@ -753,7 +753,6 @@ fn lift_fresh_copy(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::clone, vec![Arg::Tensor(c.args.tensor("self")?)])?)
 }
 
-/// `detach` has no meaning without autograd: the value itself.
 /// `detach` is an alias of its input in core ATen (PyTorch lowers it to `aten.alias`).
 fn detach(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::alias, vec![Arg::Tensor(c.args.tensor("self")?)])?)

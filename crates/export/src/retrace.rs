@@ -99,6 +99,27 @@ pub struct DecompCall {
 }
 
 impl DecompCall {
+    /// Runs decomposition `f` eagerly on concrete values bound to its operator's schema: the
+    /// kernel of a composite operator, whose one definition is its decomposition. Nothing it
+    /// calls is recorded while a program is traced ([`crate::trace::untraced`]); updates it
+    /// makes to its arguments are written into them.
+    pub fn run_eagerly(f: DecompFn, args: &ops::Args) -> Result<Value> {
+        let schema = args.schema();
+        let params = schema.params.iter().zip(args.values()).map(|(p, v)| (p.name.clone(), eager_arg(v))).collect();
+        let mut call = DecompCall { args: Bound { op: schema.qualified_name(), params }, mutations: vec![] };
+        let outputs = crate::trace::untraced(|| f(&mut call))?;
+        for (original, new) in &call.mutations {
+            original.data().copy_(&new.data()).map_err(|e| Error(e.0))?;
+        }
+        let value = |a: Arg| match a {
+            Arg::Tensor(t) => Ok(Value::Tensor(t.data())),
+            Arg::Tensors(ts) => Ok(Value::List(ts.iter().map(|t| Value::Tensor(t.data())).collect())),
+            _ => Err(Error(format!("{}: a decomposition returned something other than tensors", call.args.op))),
+        };
+        let mut outputs = outputs.into_iter().map(value).collect::<Result<Vec<Value>>>()?;
+        Ok(if outputs.len() == 1 { outputs.remove(0) } else { Value::List(outputs) })
+    }
+
     /// `original` (an argument) is updated to `new`.
     pub fn mutate(&mut self, original: &Tensor, new: Tensor) {
         self.mutations.push((original.clone(), new));
@@ -107,6 +128,21 @@ impl DecompCall {
 
 /// A decomposition: the operator's outputs, in return order, computed with other operators.
 pub type DecompFn = fn(&mut DecompCall) -> Result<Vec<Arg>>;
+
+/// A concrete value as a decomposition reads it: tensors become eager tensors.
+fn eager_arg(v: &Value) -> Arg {
+    let eager = |t: &tensor::Tensor| Tensor::from_data(t.clone());
+    match v {
+        Value::Tensor(t) => Arg::Tensor(eager(t)),
+        Value::List(items) if !items.is_empty() && items.iter().all(|i| matches!(i, Value::Tensor(_))) => {
+            Arg::Tensors(items.iter().filter_map(|i| i.as_tensor().map(eager)).collect())
+        }
+        Value::List(items) if items.iter().any(|i| matches!(i, Value::Tensor(_))) => {
+            Arg::OptTensors(items.iter().map(|i| i.as_tensor().map(eager)).collect())
+        }
+        other => arg_of_value(other),
+    }
+}
 
 fn arg_of_value(v: &Value) -> Arg {
     match v {

@@ -524,6 +524,22 @@ pub(crate) fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())
 }
 
+/// Runs `f` eagerly even while a program is being traced: nothing it calls is recorded. A
+/// composite operator's kernel runs its decomposition this way, so that tracing records the
+/// composite's node, not its parts.
+pub fn untraced<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Tracer>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(tracer) = self.0.take() {
+                TRACER.with(|slot| *slot.borrow_mut() = Some(tracer));
+            }
+        }
+    }
+    let _restore = Restore(TRACER.with(|t| t.borrow_mut().take()));
+    f()
+}
+
 /// Installs `tracer` for the duration of `f`; returns it afterwards with what `f` returned.
 pub(crate) fn tracing<R>(tracer: Tracer, f: impl FnOnce() -> R) -> (Tracer, R) {
     struct Reset;

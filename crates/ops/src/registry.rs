@@ -78,6 +78,14 @@ impl fmt::Debug for OpDef {
     }
 }
 
+/// Operators that crates above `ops` define: the composites of `decomp`, whose kernel is their
+/// decomposition run eagerly (`tensor` → `ops` → `export` → `decomp` is the layering, and a
+/// decomposition is written against `export`'s tensor API). A crate submits its registration
+/// function with `inventory::submit!`; [`Registry::global`] runs each after the ATen operators.
+pub struct Extension(pub fn(&Registry));
+
+inventory::collect!(Extension);
+
 /// Operators by qualified name (`aten::add.Tensor`, `aten::relu.default`).
 #[derive(Default)]
 pub struct Registry {
@@ -114,6 +122,9 @@ impl Registry {
         GLOBAL.get_or_init(|| {
             let r = Registry::new();
             crate::aten::register_all(&r);
+            for extension in inventory::iter::<Extension> {
+                (extension.0)(&r);
+            }
             r
         })
     }

@@ -67,6 +67,13 @@ impl Value {
         }
     }
 
+    pub fn as_tensor(&self) -> Option<&Tensor> {
+        match self {
+            Value::Tensor(t) => Some(t),
+            _ => None,
+        }
+    }
+
     pub fn into_tensor(self) -> Option<Tensor> {
         match self {
             Value::Tensor(t) => Some(t),

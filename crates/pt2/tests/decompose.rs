@@ -152,8 +152,10 @@ fn every_decomposition_is_checked_against_its_kernel() {
             }
         }
     }
+    // a composite's kernel is its decomposition: one definition, nothing to check against
+    let composites: Vec<String> = decomp::composites::COMPOSITES.iter().map(|c| ops::canonical_name(c.schema.split('(').next().unwrap())).collect();
     let mut unchecked = Vec::new();
-    for name in table.names() {
+    for name in table.names().filter(|n| !composites.iter().any(|c| c == n)) {
         let kernel = Registry::global().get(name);
         let listed = NOT_IN_A_FIXTURE.iter().any(|(n, _)| *n == name);
         if kernel.is_some() && !seen.contains(name) && !listed {
@@ -162,4 +164,53 @@ fn every_decomposition_is_checked_against_its_kernel() {
         assert!(!(listed && seen.contains(name)), "{name} is listed as in no fixture but is in one: remove it from the list");
     }
     assert!(unchecked.is_empty(), "kernels with a decomposition that no fixture program checks against PyTorch both ways: {unchecked:?}");
+}
+
+#[test]
+fn composite_programs_lower_to_pytorchs_core_programs() {
+    // one-operator programs of the composites (crates/decomp/src/composites.rs), exported by
+    // tools/gen_composites.py: each lowers through the decomposition its kernel runs, stays
+    // correct, and holds exactly PyTorch's core operators
+    let report = pt2::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
+    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(report.cases.len(), decomp::composites::COMPOSITES.len() + 2, "every composite has a program (square and tile two)");
+    let differ: Vec<String> = report.cases.iter().filter_map(|c| match &c.multiset {
+        Some(Some(diff)) => Some(format!("{}: {diff}", c.case)),
+        Some(None) => None,
+        None => Some(format!("{}: no core program to compare with", c.case)),
+    }).collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+}
+
+struct Squares;
+
+impl export::Module for Squares {
+    fn visit<'a>(&'a self, _: &mut export::Visitor<'a>) {}
+}
+
+impl Program for Squares {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let y = export::trace::call("aten::square", vec![x.into()], vec![])?.remove(0);
+        Ok(y.add(1)?.into())
+    }
+}
+
+/// A composite's kernel runs its decomposition without recording it: the exported program
+/// holds the composite, as PyTorch's training IR does, and lowering emits the decomposition.
+#[test]
+fn a_composite_is_recorded_as_itself_and_lowered_to_its_decomposition() {
+    let x = Tensor::from_data(tensor::Tensor::from_vec(vec![1.0f32, -2.0, 3.0], &[3]).unwrap());
+    let ep = export::export(&Squares, Inputs::new().arg("x", x.clone()), &Default::default()).unwrap();
+    assert_eq!(targets(&ep), ["aten.square.default", "aten.add.Tensor"]);
+    let lowered = decomp::run_decompositions(&ep, &decomp::default_decompositions()).unwrap();
+    assert_eq!(targets(&lowered), ["aten.pow.Tensor_Scalar", "aten.add.Tensor"]);
+    for program in [&ep, &lowered] {
+        let out = match program.module().unwrap().call_flat(vec![Value::Tensor(x.data())]).unwrap().remove(0) {
+            Value::Tensor(t) => t.to_f64_vec(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(out, [2.0, 5.0, 10.0]);
+    }
 }

@@ -40,6 +40,13 @@ fn model_zoo_programs_load_run_and_refuse_as_pytorch_does() {
 }
 
 #[test]
+fn composite_programs_load_run_and_refuse_as_pytorch_does() {
+    // one-operator programs of the composites, exported by tools/gen_composites.py
+    let report = run(&repo().join("fixtures/composites"), None).expect("fixtures/composites");
+    assert_all_pass(&report, 26, 52, 26);
+}
+
+#[test]
 fn an_unreadable_case_fails_alone() {
     // two cases: one intact, one whose io file is not safetensors
     let dir = std::env::temp_dir().join(format!("pt2-unreadable-{}", std::process::id()));

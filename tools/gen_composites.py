@@ -1,0 +1,74 @@
+"""One-operator programs for pt2's composite operators (`crates/decomp/src/composites.rs`): the
+CompositeImplicitAutograd operators PyTorch's training IR keeps (`torch.square`, `a & b`,
+`torch.tile`, ...), each exported by torch.export with a dynamic dim where the operator allows
+one, with extra input sets and a reject, in the fixture format. pt2 runs the training-IR
+program (the composite's kernel: its decomposition run eagerly) and lowers it (the same
+decomposition traced), and both are compared with PyTorch.
+
+Usage: python tools/gen_composites.py OUT_DIR [NAME ...]   (the repository's copy: fixtures/composites)
+"""
+import sys
+
+import torch
+from torch.export import Dim
+
+from fixtures_common import run_all
+
+torch.manual_seed(0)
+
+
+class Fn(torch.nn.Module):
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def forward(self, *args):
+        return self.f(*args)
+
+
+def case(name, f, args, dynamic_shapes=None, extra=(), rejects=(), description=""):
+    # forward takes *args, so the specs are given under its name
+    dynamic_shapes = None if dynamic_shapes is None else {"args": tuple(dynamic_shapes)}
+    return dict(name=f"composite_{name}", model=Fn(f), args=args, dynamic_shapes=dynamic_shapes,
+                extra_sets=[(a, None) for a in extra], rejects=[(a, None) for a in rejects],
+                tags=("composite",), description=description or f"torch.{name} as one composite operator")
+
+
+def cases():
+    n = Dim("n", min=2, max=64)
+    r = lambda *s: torch.randn(*s)
+    b = lambda *s: torch.rand(*s) > 0.5
+    i = lambda *s: torch.randint(-8, 8, s)
+    return [
+        case("square", torch.square, (r(3, 4),), ({0: n},), extra=[(r(5, 4),)], rejects=[(r(3, 5),)]),
+        case("square_int", torch.square, (i(3, 4),), ({0: n},), extra=[(i(6, 4),)], rejects=[(i(3, 5),)],
+             description="torch.square of an int64 tensor stays int64"),
+        case("min_other", torch.min, (r(3, 4), r(3, 4)), ({0: n}, {0: n}), extra=[(r(7, 4), r(7, 4))],
+             rejects=[(r(3, 4), r(4, 4))], description="torch.min(a, b): the element-wise overload min.other"),
+        case("max_other", torch.max, (r(3, 4), r(1, 4)), ({0: n}, None), extra=[(r(5, 4), r(1, 4))],
+             rejects=[(r(3, 4), r(2, 4))], description="torch.max(a, b) broadcasting: max.other"),
+        case("and", lambda x, y: x & y, (b(4, 3), b(4, 3)), ({0: n}, {0: n}), extra=[(b(9, 3), b(9, 3))],
+             rejects=[(b(4, 3), b(5, 3))], description="a & b on bool tensors: __and__.Tensor"),
+        case("or", lambda x, y: x | y, (i(4, 3), i(4, 3)), ({0: n}, {0: n}), extra=[(i(2, 3), i(2, 3))],
+             rejects=[(i(4, 3), i(4, 2))], description="a | b on int64 tensors: __or__.Tensor"),
+        case("xor", lambda x, y: x ^ y, (b(4, 3), b(4, 3)), ({0: n}, {0: n}), extra=[(b(6, 3), b(6, 3))],
+             rejects=[(b(4, 3), b(5, 3))], description="a ^ b on bool tensors: __xor__.Tensor"),
+        case("broadcast_to", lambda x: torch.broadcast_to(x, (5, 3, 4)), (r(3, 1),), None,
+             extra=[(r(3, 1),)], rejects=[(r(2, 1),)], description="torch.broadcast_to to a fixed shape"),
+        case("tile", lambda x: torch.tile(x, (2,)), (r(3, 4),), None, extra=[(r(3, 4),)], rejects=[(r(3, 5),)],
+             description="torch.tile with fewer repeats than dims (padded with ones)"),
+        case("tile_more", lambda x: torch.tile(x, (2, 1, 3)), (r(3, 4),), None, extra=[(r(3, 4),)],
+             rejects=[(r(4, 4),)], description="torch.tile with more repeats than dims"),
+        case("outer", torch.outer, (r(5), r(3)), ({0: n}, None), extra=[(r(9), r(3))], rejects=[(r(5), r(4))],
+             description="torch.outer of two vectors"),
+        case("where_scalar_other", lambda c, x: torch.where(c, x, 0.5), (b(4, 3), r(4, 3)), ({0: n}, {0: n}),
+             extra=[(b(7, 3), r(7, 3))], rejects=[(b(4, 3), r(5, 3))],
+             description="torch.where(cond, x, 0.5): where.ScalarOther"),
+        case("arange_start", lambda x: x + torch.arange(2, 2 + x.shape[0]), (r(4),), ({0: n},),
+             extra=[(r(9),)], rejects=[(r(70),)], description="torch.arange(start, end) with a symbolic end: arange.start"),
+    ]
+
+
+if __name__ == "__main__":
+    only = set(sys.argv[2:])
+    run_all(sys.argv[1], [c for c in cases() if not only or c["name"] in only])
