@@ -1,5 +1,7 @@
 """Exports real torchvision models (random weights, dynamic batch) in the fixture format, to
-check pt2 on full-size programs: ResNet-18, MobileNetV3-Small, EfficientNet-B0, ViT-B/16.
+check pt2 on full-size programs: ResNet-18, MobileNetV3-Small, EfficientNet-B0, ViT-B/16, ConvNeXt-T, Swin-T,
+DenseNet-121, ShuffleNetV2, SqueezeNet, RegNetY, MNASNet, GoogLeNet, Inception-v3, EfficientNetV2-S,
+MaxViT-T, ResNeXt-50 (`python tools/export_torchvision.py DIR [NAME ...]` for some).
 Too large to keep in the repository; run by hand:
 
     pip install torchvision pillow
@@ -25,5 +27,19 @@ cases = [
   dict(name="tv_mobilenet_v3_small", model=m(torchvision.models.mobilenet_v3_small), args=(img(2),), dynamic_shapes=({0: batch},)),
   dict(name="tv_efficientnet_b0", model=m(torchvision.models.efficientnet_b0), args=(img(2),), dynamic_shapes=({0: batch},)),
   dict(name="tv_vit_b_16", model=m(torchvision.models.vit_b_16, image_size=32), args=(img(2, 32),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_convnext_tiny", model=m(torchvision.models.convnext_tiny), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_swin_t", model=m(torchvision.models.swin_t), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_densenet121", model=m(torchvision.models.densenet121), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_shufflenet_v2_x0_5", model=m(torchvision.models.shufflenet_v2_x0_5), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_squeezenet1_1", model=m(torchvision.models.squeezenet1_1), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_regnet_y_400mf", model=m(torchvision.models.regnet_y_400mf), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_mnasnet0_5", model=m(torchvision.models.mnasnet0_5), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_googlenet", model=m(torchvision.models.googlenet, aux_logits=False, init_weights=True), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_inception_v3", model=m(torchvision.models.inception_v3, aux_logits=False, init_weights=True), args=(img(2, 96),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_efficientnet_v2_s", model=m(torchvision.models.efficientnet_v2_s), args=(img(2),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_maxvit_t", model=m(torchvision.models.maxvit_t), args=(img(2, 224),), dynamic_shapes=({0: batch},)),
+  dict(name="tv_resnext50_32x4d", model=m(torchvision.models.resnext50_32x4d), args=(img(2),), dynamic_shapes=({0: batch},)),
 ]
+only = set(sys.argv[2:])
+cases = [c for c in cases if not only or c["name"] in only]
 run_all(sys.argv[1], cases)

@@ -66,6 +66,20 @@ def cases():
              description="torch.where(cond, x, 0.5): where.ScalarOther"),
         case("arange_start", lambda x: x + torch.arange(2, 2 + x.shape[0]), (r(4),), ({0: n},),
              extra=[(r(9),)], rejects=[(r(70),)], description="torch.arange(start, end) with a symbolic end: arange.start"),
+        case("to_device", lambda x: x.to(x.device, torch.float64) * 2, (r(4, 3),), ({0: n},), extra=[(r(6, 3),)],
+             rejects=[(r(4, 2),)], description="x.to(device, dtype): to.device"),
+        case("to_dtype_layout", lambda x: x.to(device=x.device, dtype=torch.int32), (r(4, 3) * 10,), ({0: n},),
+             extra=[(r(5, 3) * 10,)], rejects=[(r(4, 2),)], description="x.to(device=, dtype=): to.dtype_layout"),
+        case("to_same_dtype", lambda x: x.to(device=x.device, dtype=torch.float32) + 1, (r(4, 3),), ({0: n},),
+             extra=[(r(5, 3),)], rejects=[(r(4, 2),)], description="a to() that changes nothing lowers to nothing"),
+        case("type_as", lambda x, y: x.type_as(y) + y, (r(4, 3) * 10, i(4, 3)), ({0: n}, {0: n}),
+             extra=[(r(6, 3) * 10, i(6, 3))], rejects=[(r(4, 3), i(5, 3))], description="x.type_as(y)"),
+        case("new_ones", lambda x: x.new_ones(x.shape[0], 3) + x, (r(4, 3),), ({0: n},), extra=[(r(7, 3),)],
+             rejects=[(r(4, 2),)], description="x.new_ones(size) with a symbolic size"),
+        case("new_zeros", lambda x: x.new_zeros((2, x.shape[0]), dtype=torch.bool), (r(4),), ({0: n},), extra=[(r(7),)],
+             rejects=[(r(70),)], description="x.new_zeros(size, dtype=torch.bool)"),
+        case("new_full", lambda x: x.new_full((x.shape[0],), 2.5) * x, (r(4),), ({0: n},), extra=[(r(9),)],
+             rejects=[(r(4, 2),)], description="x.new_full(size, value)"),
     ]
 
 

@@ -15,7 +15,7 @@ use export::{Error, Result, Tensor};
 use ops::names::aten;
 use ops::{meta, Args, MetaFn, OpName, Registry, Tag, Value};
 
-use crate::rules::{factory_kwargs, scalar_tensor};
+use crate::rules::{cpu, factory_kwargs, scalar_tensor, strided};
 use crate::DecompFn;
 use tensor::DType;
 
@@ -51,6 +51,37 @@ pub const COMPOSITES: &[Composite] = &[
         tags: &[],
         meta: Some(meta::arange),
         decompose: arange_start,
+    },
+    Composite {
+        schema: "aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
+        tags: &[],
+        meta: Some(meta::same_as_self),
+        decompose: to_device,
+    },
+    Composite {
+        schema: "aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
+        tags: &[],
+        meta: Some(meta::same_as_self),
+        decompose: to_dtype_layout,
+    },
+    Composite { schema: "aten::type_as(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: type_as },
+    Composite {
+        schema: "aten::new_ones(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::factory),
+        decompose: new_ones,
+    },
+    Composite {
+        schema: "aten::new_zeros(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::factory),
+        decompose: new_zeros,
+    },
+    Composite {
+        schema: "aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::factory),
+        decompose: new_full,
     },
 ];
 
@@ -131,6 +162,61 @@ fn where_scalar_other(c: &mut DecompCall) -> Result<Vec<Arg>> {
 fn arange_start(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (start, end) = (c.args.get("start")?.clone(), c.args.get("end")?.clone());
     one(call(aten::arange_start_step, vec![start, end], factory_kwargs(c)?)?.remove(0))
+}
+
+/// A conversion to `dtype` (the input's own when `None`): the input itself when nothing changes
+/// and no copy is asked for, else `_to_copy`, as PyTorch's `to` overloads lower.
+fn converted(c: &DecompCall, dtype: Option<DType>) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let copy = matches!(c.args.get("copy"), Ok(Arg::Bool(true)));
+    let dtype = dtype.unwrap_or(x.dtype());
+    if dtype == x.dtype() && !copy {
+        return one(x);
+    }
+    one(call(aten::_to_copy, vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0))
+}
+
+fn opt_dtype(c: &DecompCall) -> Result<Option<DType>> {
+    match c.args.get("dtype")? {
+        Arg::Dtype(d) => Ok(Some(*d)),
+        Arg::None => Ok(None),
+        _ => Err(Error(format!("{}: dtype must be a dtype or None", c.args.op))),
+    }
+}
+
+fn to_device(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    converted(c, opt_dtype(c)?)
+}
+
+fn to_dtype_layout(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    converted(c, opt_dtype(c)?)
+}
+
+fn type_as(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    converted(c, Some(c.args.tensor("other")?.dtype()))
+}
+
+/// `full(size, value)` in the given dtype or `self`'s, as PyTorch's `new_*` factories lower.
+fn new_filled(c: &DecompCall, value: Arg) -> Result<Vec<Arg>> {
+    let dtype = opt_dtype(c)?.unwrap_or(c.args.tensor("self")?.dtype());
+    let value = match (dtype, value) {
+        (DType::Bool, Arg::Int(v)) => Arg::Bool(v.hint() != 0),
+        (_, v) => v,
+    };
+    let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", cpu()), ("pin_memory", Arg::Bool(false))];
+    one(call(aten::full, vec![Arg::Ints(c.args.ints("size")?), value], kwargs)?.remove(0))
+}
+
+fn new_ones(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    new_filled(c, Arg::Int(1.into()))
+}
+
+fn new_zeros(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    new_filled(c, Arg::Int(0.into()))
+}
+
+fn new_full(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    new_filled(c, c.args.get("fill_value")?.clone())
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).

@@ -79,7 +79,11 @@ fn one(t: Tensor) -> Result<Vec<Arg>> {
     Ok(vec![Arg::Tensor(t)])
 }
 
-fn strided() -> Arg {
+pub(crate) fn cpu() -> Arg {
+    Arg::Device("cpu".into())
+}
+
+pub(crate) fn strided() -> Arg {
     Arg::Literal(Value::Layout("torch.strided".into()), Argument::AsLayout(Layout::STRIDED))
 }
 
@@ -269,7 +273,6 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     };
     let sf = scale.sqrt();
     let dtype = q.dtype();
-    let cpu = || Arg::Device("cpu".into());
     let qs = op1(aten::mul_Scalar, vec![Arg::Tensor(q.clone()), sf.into()])?;
     let (l, s_len) = (q.size(-2)?, k.size(-2)?);
     let bias = if causal {
@@ -656,7 +659,7 @@ fn tril(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 pub(crate) fn scalar_tensor(value: Arg, dtype: DType) -> Result<Tensor> {
-    let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", Arg::Device("cpu".into()))];
+    let kwargs = vec![("dtype", Arg::Dtype(dtype)), ("layout", strided()), ("device", cpu())];
     Ok(call(aten::scalar_tensor, vec![value], kwargs)?.remove(0))
 }
 

@@ -649,6 +649,11 @@ pub fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]])
 }
 
+/// An operator that returns nothing (an assertion): no sizes to give.
+pub fn no_outputs(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![])
+}
+
 pub fn scalar(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![vec![]])
 }

@@ -348,9 +348,6 @@ pub mod aten {
     pub const ne_Tensor: OpName = OpName::new("aten::ne.Tensor");
     pub const neg: OpName = OpName::new("aten::neg.default");
     pub const new_empty: OpName = OpName::new("aten::new_empty.default");
-    pub const new_full: OpName = OpName::new("aten::new_full.default");
-    pub const new_ones: OpName = OpName::new("aten::new_ones.default");
-    pub const new_zeros: OpName = OpName::new("aten::new_zeros.default");
     pub const nextafter: OpName = OpName::new("aten::nextafter.default");
     pub const nll_loss2d_forward: OpName = OpName::new("aten::nll_loss2d_forward.default");
     pub const nll_loss_forward: OpName = OpName::new("aten::nll_loss_forward.default");
@@ -494,9 +491,7 @@ pub mod aten {
     pub const tanh: OpName = OpName::new("aten::tanh.default");
     pub const tanh_: OpName = OpName::new("aten::tanh_.default");
     pub const threshold: OpName = OpName::new("aten::threshold.default");
-    pub const to_device: OpName = OpName::new("aten::to.device");
     pub const to_dtype: OpName = OpName::new("aten::to.dtype");
-    pub const to_dtype_layout: OpName = OpName::new("aten::to.dtype_layout");
     pub const topk: OpName = OpName::new("aten::topk.default");
     pub const trace: OpName = OpName::new("aten::trace.default");
     pub const transpose_int: OpName = OpName::new("aten::transpose.int");
@@ -507,7 +502,6 @@ pub mod aten {
     pub const triu: OpName = OpName::new("aten::triu.default");
     pub const triu_indices: OpName = OpName::new("aten::triu_indices.default");
     pub const trunc: OpName = OpName::new("aten::trunc.default");
-    pub const type_as: OpName = OpName::new("aten::type_as.default");
     pub const unbind_int: OpName = OpName::new("aten::unbind.int");
     pub const unbind_copy_int: OpName = OpName::new("aten::unbind_copy.int");
     pub const unflatten_int: OpName = OpName::new("aten::unflatten.int");

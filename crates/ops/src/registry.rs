@@ -153,7 +153,11 @@ impl Registry {
     /// kernel, all in one entry.
     fn add(&self, schema: &str, tags: &[Tag], meta: Option<MetaFn>, kernel: Kernel) -> Result<Arc<OpDef>> {
         let schema = Schema::parse(schema)?;
-        let meta = meta.or_else(|| tags.contains(&Tag::Pointwise).then_some(crate::meta::pointwise as MetaFn));
+        // rules the schema and tags imply: broadcasting for pointwise operators; nothing to
+        // size for an operator that returns nothing (`_assert_tensor_metadata`)
+        let meta = meta
+            .or_else(|| tags.contains(&Tag::Pointwise).then_some(crate::meta::pointwise as MetaFn))
+            .or_else(|| schema.returns.is_empty().then_some(crate::meta::no_outputs as MetaFn));
         self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta })
     }
 

@@ -131,6 +131,17 @@ fn zoo_programs_lower_and_stay_correct() {
     assert_eq!(report.cases.len(), 12);
 }
 
+#[test]
+fn transformers_programs_lower_and_stay_correct() {
+    // BERT, GPT-2 and Llama from Hugging Face transformers at tiny widths
+    // (tools/export_transformers.py): conversions (`to.device`, `to.dtype_layout`), `new_ones`
+    // and `_assert_tensor_metadata` lower, and the lowered programs compute PyTorch's outputs
+    let report = pt2::conformance::decompose::run(&fixtures().join("../hf"), None).unwrap();
+    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert_eq!(report.cases.len(), 3);
+}
+
 /// One definition per operator: an operator with both an eager kernel and a decomposition is a
 /// fused kernel standing in for its decomposition, so both must be checked against PyTorch on
 /// the same program — the programs conformance runs the kernel, the decomposition conformance
@@ -174,7 +185,7 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.cases.len(), decomp::composites::COMPOSITES.len() + 2, "every composite has a program (square and tile two)");
+    assert_eq!(report.cases.len(), decomp::composites::COMPOSITES.len() + 3, "every composite has a program (square, tile and to two)");
     let differ: Vec<String> = report.cases.iter().filter_map(|c| match &c.multiset {
         Some(Some(diff)) => Some(format!("{}: {diff}", c.case)),
         Some(None) => None,

@@ -55,9 +55,6 @@ pub fn register(r: &Registry) {
     r.def("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
     r.def("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
     r.def("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
-    r.def_meta("aten::type_as(Tensor self, Tensor other) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.to_dtype(a.tensor("other")?.dtype()).into()));
-    r.def_meta("aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_like);
-    r.def_meta("aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_like);
     for name in ["dropout", "feature_dropout", "alpha_dropout"] {
         r.def_meta(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, meta::same_as_self, dropout);
     }
@@ -149,12 +146,6 @@ fn unflatten(a: &Args) -> Result<Value> {
     }
     shape.extend(x.shape()[d + 1..].iter().map(|&v| v as i64));
     Ok(x.reshape(&shape)?.into())
-}
-
-fn to_like(a: &Args) -> Result<Value> {
-    let x = a.tensor("self")?;
-    let dt = a.opt_dtype("dtype")?.unwrap_or(x.dtype());
-    Ok(if dt == x.dtype() && !a.bool("copy")? { x.clone() } else if dt == x.dtype() { x.deep_clone() } else { x.to_dtype(dt) }.into())
 }
 
 fn dropout(a: &Args) -> Result<Value> {

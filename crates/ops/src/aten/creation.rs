@@ -31,10 +31,7 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0)));
     r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1)));
     r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0)));
-    r.def(&format!("aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), none, |a| new_filled(a, a.scalar("fill_value")?));
-    r.def(&format!("aten::new_zeros(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, |a| new_filled(a, Scalar::Int(0)));
-    r.def(&format!("aten::new_ones(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, |a| new_filled(a, Scalar::Int(1)));
-    r.def(&format!("aten::new_empty(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, |a| new_filled(a, Scalar::Int(0)));
+    r.def_meta(&format!("aten::new_empty(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| new_filled(a, Scalar::Int(0)));
     r.def(&format!("aten::eye(SymInt n, {FACTORY}) -> Tensor"), none, eye);
     r.def(&format!("aten::eye.m(SymInt n, SymInt m, {FACTORY}) -> Tensor"), none, eye);
     for (ov, start, end) in [("", "Scalar start", "Scalar end"), (".Scalar_Tensor", "Scalar start", "Tensor end"), (".Tensor_Scalar", "Tensor start", "Scalar end"), (".Tensor_Tensor", "Tensor start", "Tensor end")] {
