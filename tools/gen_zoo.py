@@ -222,6 +222,22 @@ class SignalBlock(nn.Module):
         return (h * gate).t() if h.dim() == 2 else (h * gate).sum(0).t(), self.conv3(v)
 
 
+class ViewUpdate(nn.Module):
+    """Swin's attention-mask construction: in-place writes into slices of a fresh tensor, and an
+    in-place add on a selected row; lowering must scatter each update back into the base."""
+
+    def forward(self, x):
+        m = x.new_zeros((x.shape[0], 4, 4))
+        cnt = 0
+        for h in (slice(0, 2), slice(2, 4)):
+            for w in (slice(0, 1), slice(1, 4)):
+                m[:, h, w] = cnt
+                cnt += 1
+        row = m[:, 0]
+        row.add_(1.0)
+        return x * m
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -271,6 +287,9 @@ def cases():
              extra_sets=[((torch.randn(2, 4, 12), torch.randn(1, 2, 3, 4, 4)), None)],
              rejects=[((torch.randn(2, 5, 7), torch.randn(1, 2, 3, 4, 4)), None)], tags=("zoo",),
              description="conv1d with a dynamic length, conv3d, silu, tril, ones_like, detach and t: composites run and lowered"),
+        dict(name="zoo_view_update", model=ViewUpdate(), args=(torch.randn(2, 4, 4),), dynamic_shapes=({0: batch},),
+             extra_sets=[((torch.randn(5, 4, 4),), None)], rejects=[((torch.randn(2, 4, 5),), None)], tags=("zoo",),
+             description="in-place updates of slices and a selected row (Swin's mask): lowered with slice_scatter/select_scatter"),
     ]
 
 

@@ -11,11 +11,11 @@
 
 use export::retrace::DecompCall;
 use export::trace::{call, Arg};
-use export::{Error, Result, Tensor};
+use export::{Error, Result, SymInt, Tensor};
 use ops::names::aten;
-use ops::{meta, Args, MetaFn, OpName, Registry, Tag, Value};
+use ops::{meta, Args, MetaCall, MetaFn, OpName, Registry, Tag, Value};
 
-use crate::rules::{cpu, factory_kwargs, scalar_tensor, strided};
+use crate::rules::{cpu, factory_kwargs, permute, reshape_to, scalar_tensor, strided};
 use crate::DecompFn;
 use tensor::DType;
 
@@ -82,6 +82,21 @@ pub const COMPOSITES: &[Composite] = &[
         tags: &[],
         meta: Some(meta::factory),
         decompose: new_full,
+    },
+    Composite {
+        schema: "aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor",
+        tags: &[],
+        meta: Some(crate::einsum::einsum_meta),
+        decompose: crate::einsum::einsum,
+    },
+    Composite { schema: "aten::swapaxes(Tensor(a) self, int axis0, int axis1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), decompose: swapaxes },
+    Composite { schema: "aten::swapdims(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), decompose: swapdims },
+    Composite { schema: "aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: roll },
+    Composite {
+        schema: "aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::pad),
+        decompose: pad,
     },
 ];
 
@@ -217,6 +232,145 @@ fn new_zeros(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 fn new_full(c: &mut DecompCall) -> Result<Vec<Arg>> {
     new_filled(c, c.args.get("fill_value")?.clone())
+}
+
+/// `self` with two dims exchanged, as the one `permute` PyTorch lowers `transpose` to.
+fn swapped(c: &DecompCall, a: &str, b: &str) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let rank = x.dim().max(1) as i64;
+    let wrap = |d: i64| if d < 0 { d + rank } else { d };
+    let (a, b) = (wrap(c.args.int(a)?.hint()), wrap(c.args.int(b)?.hint()));
+    if !(0..rank).contains(&a) || !(0..rank).contains(&b) {
+        return Err(Error(format!("{}: dimension out of range (expected to be in range of [{}, {}], but got {a} and {b})", c.args.op, -rank, rank - 1)));
+    }
+    let mut order: Vec<i64> = (0..x.dim() as i64).collect();
+    if x.dim() > 0 {
+        order.swap(a as usize, b as usize);
+    }
+    one(permute(&x, &order)?)
+}
+
+fn swapaxes(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    swapped(c, "axis0", "axis1")
+}
+
+fn swapdims(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    swapped(c, "dim0", "dim1")
+}
+
+/// The sizes of `self` with the two named dims exchanged.
+fn swapped_meta(call: &mut MetaCall) -> ops::Result<Vec<Vec<symbolic::Expr>>> {
+    let mut s = call.sizes("self")?;
+    let names: Vec<&str> = call.args.schema().params[1..3].iter().map(|p| p.name.as_str()).collect();
+    let rank = s.len().max(1);
+    let a = call.wrap_dim(call.args.int(names[0])?, rank)?;
+    let b = call.wrap_dim(call.args.int(names[1])?, rank)?;
+    if !s.is_empty() {
+        s.swap(a, b);
+    }
+    Ok(vec![s])
+}
+
+/// `roll` one dim at a time, as PyTorch's reference does: `index_select(x, dim, fmod(arange(n) +
+/// (n - shift) % n, n))`; with no dims, the flattened tensor rolled and viewed back.
+fn roll(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let shifts = c.args.ints("shifts")?;
+    let dims: Vec<i64> = c.args.ints("dims")?.iter().map(SymInt::hint).collect();
+    if dims.is_empty() {
+        let [shift] = shifts.as_slice() else { return Err(Error(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
+        let sizes = x.sizes();
+        let flat = reshape_to(&x, &[sizes.iter().fold(SymInt::from(1), |acc, s| acc * s.clone())])?;
+        return one(reshape_to(&roll_one(flat, shift, 0)?, &sizes)?);
+    }
+    if dims.len() != shifts.len() {
+        return Err(Error(format!("roll: shifts and dims must align, got {} shifts and {} dims", shifts.len(), dims.len())));
+    }
+    let rank = x.dim().max(1) as i64;
+    let mut out = x;
+    for (shift, d) in shifts.iter().zip(dims) {
+        let d = if d < 0 { d + rank } else { d };
+        if !(0..rank).contains(&d) {
+            return Err(Error(format!("roll: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
+        }
+        out = roll_one(out, shift, d)?;
+    }
+    one(out)
+}
+
+fn roll_one(x: Tensor, shift: &SymInt, dim: i64) -> Result<Tensor> {
+    let n = x.size(dim)?;
+    if n.is_static() && n.hint() == 0 {
+        return Ok(x);
+    }
+    let (Some(n_), Some(s_)) = (n.is_static().then(|| n.hint()), shift.is_static().then(|| shift.hint())) else {
+        return Err(Error("roll: only static sizes and shifts can be rolled".into()));
+    };
+    let start = (n_ - s_).rem_euclid(n_);
+    let kwargs = vec![("layout", strided()), ("device", cpu()), ("pin_memory", Arg::Bool(false))];
+    let idx = call(aten::arange_start_step, vec![Arg::Int(0.into()), Arg::Int(n.clone())], kwargs)?.remove(0);
+    let idx = op1(aten::add_Tensor, vec![Arg::Tensor(idx), Arg::Int(start.into())])?;
+    let idx = op1(aten::fmod_Scalar, vec![Arg::Tensor(idx), Arg::Int(n)])?;
+    op1(aten::index_select, vec![Arg::Tensor(x), Arg::Int(dim.into()), Arg::Tensor(idx)])
+}
+
+/// `pad` by mode: `constant_pad_nd`, `reflection_padNd` / `replication_padNd`, or circular
+/// padding as slices of the other end concatenated on.
+fn pad(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let pads = c.args.ints("pad")?;
+    let mode = match c.args.get("mode")? {
+        Arg::Str(m) => m.clone(),
+        _ => "constant".to_string(),
+    };
+    let spatial = pads.len() / 2;
+    let modal = |reflect: bool| -> Result<OpName> {
+        Ok(match (reflect, spatial) {
+            (true, 1) => aten::reflection_pad1d,
+            (true, 2) => aten::reflection_pad2d,
+            (true, 3) => aten::reflection_pad3d,
+            (false, 1) => aten::replication_pad1d,
+            (false, 2) => aten::replication_pad2d,
+            (false, 3) => aten::replication_pad3d,
+            _ => return Err(Error(format!("pad: {mode} padding takes 2, 4 or 6 values, got {}", pads.len()))),
+        })
+    };
+    match mode.as_str() {
+        "constant" => {
+            let value = match c.args.get("value")? {
+                Arg::Float(v) => *v,
+                _ => 0.0,
+            };
+            one(op1(aten::constant_pad_nd, vec![Arg::Tensor(x), Arg::Ints(pads), Arg::Float(value)])?)
+        }
+        "reflect" | "replicate" => one(op1(modal(mode == "reflect")?, vec![Arg::Tensor(x), Arg::Ints(pads)])?),
+        "circular" => {
+            let rank = x.dim() as i64;
+            let mut t = x;
+            for (i, pair) in pads.chunks(2).enumerate() {
+                let d = rank - 1 - i as i64;
+                let n = t.size(d)?;
+                let (before, after) = (pair[0].hint(), pair[1].hint());
+                if before < 0 || after < 0 || before > n.hint() || after > n.hint() {
+                    return Err(Error(format!("pad: circular padding of {before} and {after} on a dim of size {n} is not supported")));
+                }
+                let slice = |t: &Tensor, start: SymInt, end: SymInt| op1(aten::slice_Tensor, vec![Arg::Tensor(t.clone()), Arg::Int(d.into()), Arg::Int(start), Arg::Int(end), Arg::Int(1.into())]);
+                let mut parts = Vec::new();
+                if before > 0 {
+                    parts.push(slice(&t, n.clone() - before, n.clone())?);
+                }
+                parts.push(t.clone());
+                if after > 0 {
+                    parts.push(slice(&t, 0.into(), after.into())?);
+                }
+                if parts.len() > 1 {
+                    t = op1(aten::cat, vec![Arg::Tensors(parts), Arg::Int(d.into())])?;
+                }
+            }
+            one(t)
+        }
+        other => Err(Error(format!("pad: unknown padding mode `{other}` (expected constant, reflect, replicate or circular)"))),
+    }
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).

@@ -8,6 +8,7 @@
 //! table only functionalizes, and a user's table adds or removes entries.
 
 pub mod composites;
+mod einsum;
 mod rules;
 
 use ops::names::aten;

@@ -107,7 +107,7 @@ fn contiguous_format() -> Arg {
     Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(MemoryFormat::CONTIGUOUS_FORMAT))
 }
 
-fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+pub(crate) fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     op1(aten::permute, vec![Arg::Tensor(x.clone()), ints(dims)])
 }
 
@@ -116,7 +116,7 @@ fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
 }
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
-fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
+pub(crate) fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
     reshape_with_layout(x, sizes, x.data().is_contiguous())
 }
 

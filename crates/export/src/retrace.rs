@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use ir::schema::{self, Argument, InputSpec, OptionalTensorArgument, OutputSpec, SymIntArgument, TensorArgument};
-use ops::{Registry, Value};
+use ops::{OpName, Registry, Value};
 use symbolic::{Expr, ValueRange};
 
 use crate::symint::SymInt;
@@ -169,6 +169,18 @@ struct Retracer<'a> {
     functionalize: bool,
     /// The graph's recorded tensor metadata (sizes of control-flow outputs).
     meta: IndexMap<String, schema::TensorMeta>,
+    /// Tensors that are slices or selections of another: an in-place update of one is written
+    /// back into its base (`slice_scatter`, `select_scatter`), as PyTorch's functionalization does.
+    views: Vec<View>,
+}
+
+/// `tensor` is `base` sliced or selected by `op` with `args` (the view node's arguments after
+/// `self`, by parameter name).
+struct View {
+    tensor: Tensor,
+    base: Tensor,
+    op: OpName,
+    args: Vec<(String, Arg)>,
 }
 
 /// A tensor's recorded sizes as expressions, with the example value of each.
@@ -242,6 +254,21 @@ impl Retracer<'_> {
     }
 
     /// Rebinds every name holding `old` to `new`; records the update of a placeholder.
+    /// `old` now holds `new`: every use of it reads `new`, and when `old` is a view, its base
+    /// gets the update scattered in (and so on up a chain of views).
+    fn write_back(&mut self, old: &Tensor, new: &Tensor) -> Result<()> {
+        self.replace(old, new);
+        let Some(i) = self.views.iter().rposition(|v| v.tensor.same_as(old)) else { return Ok(()) };
+        let View { base, op, args, .. } = self.views.swap_remove(i);
+        let scatter = if op == aten::slice_Tensor { aten::slice_scatter } else { aten::select_scatter };
+        let mut call_args = vec![Arg::Tensor(base.clone()), Arg::Tensor(new.clone())];
+        call_args.extend(args.iter().map(|(_, a)| a.clone()));
+        let new_base = crate::trace::call(scatter, call_args, vec![])?.remove(0);
+        // the updated value is still that view of the updated base
+        self.views.push(View { tensor: new.clone(), base: new_base.clone(), op, args });
+        self.write_back(&base, &new_base)
+    }
+
     fn replace(&mut self, old: &Tensor, new: &Tensor) {
         for v in self.env.values_mut() {
             if let Arg::Tensor(t) = v {
@@ -326,8 +353,13 @@ impl Retracer<'_> {
         };
         // an in-place operator's own decomposition wins over its functional form's (`detach_` is
         // nothing in a functional program; `detach` is an alias)
-        let outputs: Vec<Arg> = if let Some(f) = (self.decomp)(&name).or_else(|| (self.decomp)(&functional)) {
-            let mut call = DecompCall { args: Bound { op: name.clone(), params }, mutations: vec![] };
+        let own = (self.decomp)(&name);
+        let chosen = own.map(|f| (f, name.clone())).or_else(|| (self.decomp)(&functional).map(|f| (f, functional.clone())));
+        let outputs: Vec<Arg> = if let Some((f, decomposed)) = chosen {
+            // the functional operator's decomposition reads its own parameter names (`input`
+            // where `dropout_` says `self`): the arguments are renamed by position
+            let params = if decomposed == name { params.clone() } else { renamed_for(&decomposed, params.clone()) };
+            let mut call = DecompCall { args: Bound { op: decomposed, params }, mutations: vec![] };
             let out = f(&mut call)?;
             for (old, new) in call.mutations {
                 self.replace(&old, &new);
@@ -345,7 +377,12 @@ impl Retracer<'_> {
         };
         if let (Some(old), Some(Arg::Tensor(new))) = (&mutated, outputs.first()) {
             let new = new.clone();
-            self.replace(old, &new);
+            self.write_back(old, &new)?;
+        } else if self.functionalize && (functional == aten::slice_Tensor || functional == aten::select_int) {
+            if let (Some((_, Arg::Tensor(base))), Some(Arg::Tensor(view))) = (params.first(), outputs.first()) {
+                let op = if functional == aten::slice_Tensor { aten::slice_Tensor } else { aten::select_int };
+                self.views.push(View { tensor: view.clone(), base: base.clone(), op, args: params[1..].to_vec() });
+            }
         }
         self.bind(node, outputs)
     }
@@ -504,7 +541,7 @@ impl Retracer<'_> {
                 other => flat.push(other),
             }
         }
-        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), decomp: self.decomp, functionalize: self.functionalize, meta: g.tensor_values.clone() };
+        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), decomp: self.decomp, functionalize: self.functionalize, meta: g.tensor_values.clone(), views: vec![] };
         for (input, value) in g.inputs.iter().zip(flat) {
             let mut names = Vec::new();
             ir::print::arg_names(input, &mut names);
@@ -557,6 +594,7 @@ impl Retracer<'_> {
             decomp: self.decomp,
             functionalize: self.functionalize,
             meta: g.tensor_values.clone(),
+            views: vec![],
         };
         let mut new_inputs = Vec::new();
         let name_of = |t: &Tensor| crate::trace::with_tracer(|tr| t.name_in(tr.expect("tracing").id));
@@ -699,6 +737,15 @@ fn name_unused_outputs(mut nodes: Vec<schema::Node>, outputs: &[Argument]) -> (V
     (nodes, renamed)
 }
 
+/// `params` bound to an in-place operator, named as its functional operator `functional` names
+/// them (the same parameters in the same order).
+fn renamed_for(functional: &str, params: Vec<(String, Arg)>) -> Vec<(String, Arg)> {
+    match Registry::global().get(functional) {
+        Some(def) if def.schema.params.len() == params.len() => def.schema.params.iter().zip(params).map(|(p, (_, a))| (p.name.clone(), a)).collect(),
+        _ => params,
+    }
+}
+
 /// The registered functional operator an in-place one stands for ([`ops::Schema::functional_name`]).
 fn functional_name(def: &ops::OpDef) -> Option<String> {
     def.schema.functional_name().filter(|f| Registry::global().get(f).is_some())
@@ -780,7 +827,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
         placeholders.insert(name.clone(), t.clone());
         env.insert(name.clone(), Arg::Tensor(t));
     }
-    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize, meta: graph.tensor_values.clone() };
+    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize, meta: graph.tensor_values.clone(), views: vec![] };
     let (tracer, result) = tracing(tracer, || -> Result<()> {
         for node in &graph.nodes {
             crate::trace::with_tracer(|t| {

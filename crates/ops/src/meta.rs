@@ -116,7 +116,7 @@ impl MetaCall<'_> {
         }
     }
 
-    fn wrap_dim(&self, dim: i64, rank: usize) -> Result<usize> {
+    pub fn wrap_dim(&self, dim: i64, rank: usize) -> Result<usize> {
         let r = rank.max(1) as i64;
         let d = if dim < 0 { dim + r } else { dim };
         if (0..r).contains(&d) {
@@ -647,6 +647,23 @@ pub fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let (start, end, step) = (sym(call, "start", 0), sym(call, "end", 0), sym(call, "step", 1));
     let Some(step) = step.as_int().filter(|s| *s > 0) else { return Err(Error::msg("arange: only a constant positive step can be traced with symbolic bounds")) };
     Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]])
+}
+
+/// Padding (`pad`, `constant_pad_nd`, `reflection_pad2d`, ...): the pads come in (before,
+/// after) pairs from the last dim backwards.
+pub fn pad(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let name = if call.args.schema().param_index("pad").is_some() { "pad" } else { "padding" };
+    let pads = call.ints(name)?;
+    if pads.len() % 2 != 0 || pads.len() / 2 > s.len() {
+        return Err(Error::msg(format!("{}: padding length must be even and at most twice the rank {}, got {}", call.op(), s.len(), pads.len())));
+    }
+    let rank = s.len();
+    for (i, pair) in pads.chunks(2).enumerate() {
+        let d = rank - 1 - i;
+        s[d] = s[d].clone() + pair[0].clone() + pair[1].clone();
+    }
+    Ok(vec![s])
 }
 
 /// An operator that returns nothing (an assertion): no sizes to give.

@@ -357,7 +357,6 @@ pub mod aten {
     pub const ones: OpName = OpName::new("aten::ones.default");
     pub const ones_like: OpName = OpName::new("aten::ones_like.default");
     pub const ormqr: OpName = OpName::new("aten::ormqr.default");
-    pub const pad: OpName = OpName::new("aten::pad.default");
     pub const permute: OpName = OpName::new("aten::permute.default");
     pub const permute_copy: OpName = OpName::new("aten::permute_copy.default");
     pub const pixel_shuffle: OpName = OpName::new("aten::pixel_shuffle.default");
@@ -391,7 +390,6 @@ pub mod aten {
     pub const replication_pad3d: OpName = OpName::new("aten::replication_pad3d.default");
     pub const reshape: OpName = OpName::new("aten::reshape.default");
     pub const reshape_as: OpName = OpName::new("aten::reshape_as.default");
-    pub const roll: OpName = OpName::new("aten::roll.default");
     pub const rot90: OpName = OpName::new("aten::rot90.default");
     pub const round_decimals: OpName = OpName::new("aten::round.decimals");
     pub const round: OpName = OpName::new("aten::round.default");

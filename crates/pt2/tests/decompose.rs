@@ -128,7 +128,7 @@ fn zoo_programs_lower_and_stay_correct() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.cases.len(), 12);
+    assert_eq!(report.cases.len(), 13);
 }
 
 #[test]
@@ -185,8 +185,22 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(report.cases.len(), decomp::composites::COMPOSITES.len() + 3, "every composite has a program (square, tile and to two)");
-    let differ: Vec<String> = report.cases.iter().filter_map(|c| match &c.multiset {
+    // ATen's einsum first aligns every operand to all subscripts (unsqueeze, permute) before
+    // each product; pt2's permutes only what it contracts: the same values with fewer nodes
+    // each with the same values; PyTorch's core IR lowers `reflection_pad1d` itself (index
+    // arithmetic) where pt2 keeps the core-tagged operator, and builds circular padding with
+    // `empty` + `slice_scatter` copies where pt2 concatenates slices
+    const OTHER_OPERATORS: &[&str] = &[
+        "composite_einsum_attention",
+        "composite_einsum_ellipsis",
+        "composite_einsum_matmul",
+        "composite_einsum_sum",
+        "composite_einsum_three",
+        "composite_pad_reflect",
+        "composite_pad_circular",
+    ];
+    assert_eq!(report.cases.len(), decomp::composites::COMPOSITES.len() + 10, "every composite has a program (some two or more)");
+    let differ: Vec<String> = report.cases.iter().filter(|c| !OTHER_OPERATORS.contains(&c.case.as_str())).filter_map(|c| match &c.multiset {
         Some(Some(diff)) => Some(format!("{}: {diff}", c.case)),
         Some(None) => None,
         None => Some(format!("{}: no core program to compare with", c.case)),

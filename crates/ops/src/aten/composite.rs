@@ -81,7 +81,6 @@ pub fn register(r: &Registry) {
     r.def("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, |a| conv(a, true));
     r.def("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, |a| conv(a, true));
     r.def_meta("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor", none, meta::same_as_self, group_norm);
-    r.def("aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor", none, pad);
     r.def("aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)", none, lstm);
     // after every functional operator they stand for
     for schema in [
@@ -211,49 +210,6 @@ fn group_norm(a: &Args) -> Result<Value> {
     }
 }
 
-fn pad(a: &Args) -> Result<Value> {
-    let x = a.get("self").clone();
-    let p = a.get("pad").clone();
-    let rank = a.tensor("self")?.dim();
-    let spatial = a.int_list("pad")?.len() / 2;
-    match a.str("mode")? {
-        "constant" => call(aten::constant_pad_nd, vec![x, p, Value::Float(a.opt_float("value")?.unwrap_or(0.0))]),
-        "reflect" | "replicate" => {
-            let reflect = a.str("mode")? == "reflect";
-            let op = match (reflect, spatial) {
-                (true, 1) => aten::reflection_pad1d,
-                (true, 2) => aten::reflection_pad2d,
-                (true, 3) => aten::reflection_pad3d,
-                (false, 1) => aten::replication_pad1d,
-                (false, 2) => aten::replication_pad2d,
-                (false, 3) => aten::replication_pad3d,
-                _ => return Err(tensor::Error::msg(format!("pad: {} padding takes 2, 4 or 6 values, got {}", a.str("mode")?, 2 * spatial))),
-            };
-            call(op, vec![x, p])
-        }
-        "circular" => {
-            // wrap around: pad each dim with slices from its other end
-            let mut t = a.tensor("self")?.clone();
-            let pads = a.int_list("pad")?;
-            for (i, pair) in pads.chunks(2).enumerate() {
-                let d = (rank - 1 - i) as i64;
-                let n = t.shape()[d as usize] as i64;
-                let (before, after) = (pair[0], pair[1]);
-                let mut parts = Vec::new();
-                if before > 0 {
-                    parts.push(t.narrow(d, n - before, before as usize)?);
-                }
-                parts.push(t.clone());
-                if after > 0 {
-                    parts.push(t.narrow(d, 0, after as usize)?);
-                }
-                t = super::shape::cat(&parts, d)?;
-            }
-            Ok(t.into())
-        }
-        other => bail!("Unrecognised padding mode {other}"),
-    }
-}
 
 /// A multi-layer (optionally bidirectional) LSTM; gates in PyTorch's order (input, forget,
 /// cell, output).

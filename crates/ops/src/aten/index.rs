@@ -91,16 +91,19 @@ pub fn register(r: &Registry) {
         segment_reduce,
     );
     r.def("aten::repeat_interleave.Tensor(Tensor repeats, *, SymInt? output_size=None) -> Tensor", &[DynamicOutputShape], repeat_interleave);
-    r.def(
+    // a scatter's result has the sizes of the tensor scattered into
+    r.def_meta(
         "aten::as_strided_scatter(Tensor self, Tensor src, SymInt[] size, SymInt[] stride, SymInt? storage_offset=None) -> Tensor",
         &[],
+        meta::same_as_self,
         as_strided_scatter,
     );
-    r.def("aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor", &[], diagonal_scatter);
-    r.def("aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor", &[Core], select_scatter);
-    r.def(
+    r.def_meta("aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor", &[], meta::same_as_self, diagonal_scatter);
+    r.def_meta("aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor", &[Core], meta::same_as_self, select_scatter);
+    r.def_meta(
         "aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor",
         &[Core],
+        meta::same_as_self,
         slice_scatter,
     );
 }

@@ -83,7 +83,6 @@ pub fn register(r: &Registry) {
 
     // rearranging
     r.def_meta("aten::flip(Tensor self, int[] dims) -> Tensor", core, meta::same_as_self, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into()));
-    r.def_meta("aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", none, meta::same_as_self, roll);
     r.def("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, rot90);
     r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat);
     r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true));
@@ -91,10 +90,10 @@ pub fn register(r: &Registry) {
     r.def("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, diag_embed);
 
     // padding
-    r.def("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, constant_pad);
+    r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad);
     for (n, k) in [(1, 2), (2, 4), (3, 6)] {
-        r.def(&format!("aten::reflection_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), core, reflection_pad);
-        r.def(&format!("aten::replication_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), if n == 1 { none } else { core }, replication_pad);
+        r.def_meta(&format!("aten::reflection_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), core, meta::pad, reflection_pad);
+        r.def_meta(&format!("aten::replication_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), if n == 1 { none } else { core }, meta::pad, replication_pad);
     }
 
     // sizes and assertions
@@ -402,39 +401,6 @@ pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     Ok(Tensor::from_storage(x.storage().clone(), x.dtype(), x.shape(), &strides, offset as usize).deep_clone())
 }
 
-fn roll(a: &Args) -> Result<Value> {
-    let x = a.tensor("self")?;
-    let shifts = a.int_list("shifts")?;
-    let dims = a.int_list("dims")?;
-    if dims.is_empty() {
-        // roll the flattened tensor
-        let flat = x.reshape(&[-1])?;
-        let r = roll_dim(&flat, 0, shifts.first().copied().unwrap_or(0))?;
-        return Ok(r.reshape(&x.shape().iter().map(|&s| s as i64).collect::<Vec<_>>())?.into());
-    }
-    if shifts.len() != dims.len() {
-        bail!("shifts and dimensions must align. shifts: {}, dims:{}", shifts.len(), dims.len());
-    }
-    let mut r = x.clone();
-    for (&s, &d) in shifts.iter().zip(&dims) {
-        r = roll_dim(&r, wrap_dim(d, x.dim())?, s)?;
-    }
-    Ok(r.into())
-}
-
-fn roll_dim(x: &Tensor, d: usize, shift: i64) -> Result<Tensor> {
-    let n = x.shape()[d] as i64;
-    if n == 0 {
-        return Ok(x.deep_clone());
-    }
-    let s = shift.rem_euclid(n);
-    if s == 0 {
-        return Ok(x.deep_clone());
-    }
-    let tail = x.narrow(d as i64, n - s, s as usize)?;
-    let head = x.narrow(d as i64, 0, (n - s) as usize)?;
-    cat(&[tail, head], d as i64)
-}
 
 fn rot90(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
