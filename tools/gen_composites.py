@@ -105,6 +105,14 @@ def cases():
              extra=[(r(4, 3, 5),)], rejects=[(r(2, 3, 6),)], description="F.pad mode=reflect"),
         case("pad_circular", lambda x: torch.nn.functional.pad(x, (1, 2, 2, 0), mode="circular"), (r(2, 3, 4, 5),), ({0: n},),
              extra=[(r(3, 3, 4, 5),)], rejects=[(r(2, 3, 4, 6),)], description="F.pad mode=circular"),
+        case("diff", torch.diff, (r(3, 6),), ({0: n},), extra=[(r(5, 6),)], rejects=[(r(70, 6),)], description="torch.diff along the last dim"),
+        case("isfinite", torch.isfinite, (torch.tensor([[1.0, float("inf")], [float("nan"), -2.0]]),), None,
+             extra=[(torch.tensor([[float("-inf"), 0.0], [3.0, 4.0]]),)], rejects=[(r(2, 3),)], description="torch.isfinite with inf and NaN"),
+        case("selu", torch.nn.functional.selu, (r(4, 3),), ({0: n},), extra=[(r(7, 3),)], rejects=[(r(4, 2),)], description="F.selu"),
+        case("rms_norm", lambda x, w: torch.nn.functional.rms_norm(x, (6,), w, 1e-6), (r(2, 5, 6), r(6)), ({1: n}, None),
+             extra=[(r(2, 9, 6), r(6))], rejects=[(r(2, 5, 7), r(6))], description="F.rms_norm with a weight (nn.RMSNorm, Llama-style)"),
+        case("argsort", lambda x: torch.argsort(x, dim=-1, descending=True), (r(4, 5),), ({0: n},), extra=[(r(6, 5),)],
+             rejects=[(r(70, 5),)], description="torch.argsort descending"),
     ]
 
 

@@ -98,6 +98,16 @@ pub const COMPOSITES: &[Composite] = &[
         meta: Some(meta::pad),
         decompose: pad,
     },
+    Composite { schema: "aten::diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor", tags: &[], meta: None, decompose: diff },
+    Composite { schema: "aten::isfinite(Tensor self) -> Tensor", tags: POINTWISE, meta: None, decompose: isfinite },
+    Composite { schema: "aten::selu(Tensor self) -> Tensor", tags: POINTWISE, meta: None, decompose: selu },
+    Composite {
+        schema: "aten::rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::same_as_input),
+        decompose: rms_norm,
+    },
+    Composite { schema: "aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: argsort },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -371,6 +381,96 @@ fn pad(c: &mut DecompCall) -> Result<Vec<Arg>> {
         }
         other => Err(Error(format!("pad: unknown padding mode `{other}` (expected constant, reflect, replicate or circular)"))),
     }
+}
+
+/// `x[..., 1:] - x[..., :-1]` along `dim`, `n` times (with `prepend`/`append` concatenated
+/// on first), as PyTorch's reference computes it.
+fn diff(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut x = c.args.tensor("self")?;
+    let n = c.args.int("n")?.hint();
+    let rank = x.dim() as i64;
+    let d = c.args.int("dim")?.hint();
+    let d = if d < 0 { d + rank } else { d };
+    if rank == 0 || !(0..rank).contains(&d) {
+        return Err(Error(format!("diff: expected a dim in [{}, {}] of an input with at least one dim, got {d} for rank {rank}", -rank.max(1), rank.max(1) - 1)));
+    }
+    if n < 0 {
+        return Err(Error(format!("diff: order must be non-negative but got {n}")));
+    }
+    let (prepend, append) = (c.args.opt_tensor("prepend")?, c.args.opt_tensor("append")?);
+    if prepend.is_some() || append.is_some() {
+        let parts: Vec<Tensor> = prepend.into_iter().chain([x]).chain(append).collect();
+        x = op1(aten::cat, vec![Arg::Tensors(parts), Arg::Int(d.into())])?;
+    }
+    let slice = |t: &Tensor, start: i64, end: i64| op1(aten::slice_Tensor, vec![Arg::Tensor(t.clone()), Arg::Int(d.into()), Arg::Int(start.into()), Arg::Int(end.into()), Arg::Int(1.into())]);
+    for _ in 0..n {
+        let (later, earlier) = (slice(&x, 1, i64::MAX)?, slice(&x, 0, -1)?);
+        x = if x.dtype() == DType::Bool {
+            op1(aten::logical_xor, vec![Arg::Tensor(later), Arg::Tensor(earlier)])?
+        } else {
+            op1(aten::sub_Tensor, vec![Arg::Tensor(later), Arg::Tensor(earlier)])?
+        };
+    }
+    one(x)
+}
+
+/// `(x == x) * (|x| != inf)` for floating point (not NaN, not infinite); every integer is finite.
+fn isfinite(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if !x.dtype().is_float() {
+        let kwargs = vec![("dtype", Arg::Dtype(DType::Bool)), ("pin_memory", Arg::Bool(false))];
+        return one(call(aten::full_like, vec![Arg::Tensor(x), Arg::Bool(true)], kwargs)?.remove(0));
+    }
+    let not_inf = op1(aten::ne_Scalar, vec![Arg::Tensor(op1(aten::abs, vec![Arg::Tensor(x.clone())])?), Arg::Float(f64::INFINITY)])?;
+    let not_nan = op1(aten::eq_Tensor, vec![Arg::Tensor(x.clone()), Arg::Tensor(x)])?;
+    one(op1(aten::mul_Tensor, vec![Arg::Tensor(not_nan), Arg::Tensor(not_inf)])?)
+}
+
+/// `scale * elu(x, alpha)` with SELU's constants, as one `elu`.
+fn selu(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    const ALPHA: f64 = 1.6732632423543772;
+    const SCALE: f64 = 1.0507009873554805;
+    one(op1(aten::elu, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Float(ALPHA), Arg::Float(SCALE)])?)
+}
+
+/// `x * rsqrt(mean(x², last dims) + eps) [* weight]`, eps defaulting to the dtype's machine
+/// epsilon, as PyTorch's composite computes it.
+fn rms_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let normalized = c.args.ints("normalized_shape")?.len() as i64;
+    let rank = x.dim() as i64;
+    if normalized > rank {
+        return Err(Error(format!("rms_norm: normalized_shape has {normalized} dims, the input only {rank}")));
+    }
+    let eps = match c.args.get("eps")? {
+        Arg::Float(e) => *e,
+        _ => match x.dtype() {
+            DType::F64 => f64::EPSILON,
+            DType::F16 => 0.0009765625,
+            DType::BF16 => 0.0078125,
+            _ => f32::EPSILON as f64,
+        },
+    };
+    let dims: Vec<SymInt> = (rank - normalized..rank).map(SymInt::from).collect();
+    let squared = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x.clone()), Arg::Int(2.into())])?;
+    let mean = op1(aten::mean_dim, vec![Arg::Tensor(squared), Arg::Ints(dims), Arg::Bool(true)])?;
+    let shifted = op1(aten::add_Scalar, vec![Arg::Tensor(mean), Arg::Float(eps)])?;
+    let scale = op1(aten::rsqrt, vec![Arg::Tensor(shifted)])?;
+    let mut out = op1(aten::mul_Tensor, vec![Arg::Tensor(x), Arg::Tensor(scale)])?;
+    if let Some(w) = c.args.opt_tensor("weight")? {
+        out = op1(aten::mul_Tensor, vec![Arg::Tensor(out), Arg::Tensor(w)])?;
+    }
+    one(out)
+}
+
+/// The indices of `sort`.
+fn argsort(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), Arg::Bool(c.args.bool("descending")?)];
+    let mut sorted = call(aten::sort, args, vec![])?;
+    if sorted.len() != 2 {
+        return Err(Error("argsort: sort gave no indices".into()));
+    }
+    one(sorted.remove(1))
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).
