@@ -117,6 +117,50 @@ impl DynamicShapes {
         Ok(out)
     }
 
+    /// Every input path and dim the spec names must exist, and every Dim's range must be
+    /// non-empty and hold the example's size: a spec that names nothing would otherwise export
+    /// a static program without a word (PyTorch refuses it too).
+    fn validate(&self, leaves: &[(String, String, String, Tree)]) -> Result<()> {
+        let tensors: Vec<(&str, &Tensor)> = leaves.iter().filter_map(|(path, _, _, leaf)| if let Tree::Tensor(t) = leaf { Some((path.as_str(), t)) } else { None }).collect();
+        let known = || tensors.iter().map(|(p, t)| format!("`{p}` {:?}", t.shape())).collect::<Vec<_>>().join(", ");
+        let check_dim = |path: &str, t: &Tensor, dim: usize, spec: &DimSpec, via: &str| -> Result<()> {
+            let shape = t.shape();
+            if dim >= shape.len() {
+                return Err(Error(format!("{via} names dim {dim} of input `{path}`, which has {} dims (sizes {shape:?})", shape.len())));
+            }
+            if let DimSpec::Named(d) = spec {
+                if let (Some(lo), Some(hi)) = (d.min, d.max) {
+                    if lo > hi {
+                        return Err(Error(format!("Dim `{}` has an empty range: min {lo} is greater than max {hi} (given for input `{path}` dim {dim})", d.name)));
+                    }
+                }
+                let size = shape[dim] as i64;
+                let (lo, hi) = (d.min.unwrap_or(0), d.max);
+                if size < lo || hi.is_some_and(|h| size > h) {
+                    let hi = hi.map_or("inf".to_string(), |h| h.to_string());
+                    return Err(Error(format!("input `{path}` dim {dim}: {size} not in range [{lo}, {hi}] (the example's size, outside Dim `{}`'s range)", d.name)));
+                }
+            }
+            Ok(())
+        };
+        for (input, dim, spec) in &self.dims {
+            match leaves.iter().find(|(path, ..)| path == input) {
+                Some((_, _, _, Tree::Tensor(t))) => check_dim(input, t, *dim, spec, "DynamicShapes::dim")?,
+                Some((_, _, _, other)) => {
+                    return Err(Error(format!("DynamicShapes::dim names input `{input}`, which is {}, not a tensor", other.kind())));
+                }
+                None => return Err(Error(format!("DynamicShapes::dim names input `{input}`, which is not among the inputs; the tensor inputs are {}", known()))),
+            }
+        }
+        for (tensor, dim, spec) in &self.by_tensor {
+            match tensors.iter().find(|(_, t)| t.same_as(tensor)) {
+                Some((path, t)) => check_dim(path, t, *dim, spec, "DynamicShapes::tensor_dim")?,
+                None => return Err(Error(format!("DynamicShapes::tensor_dim names a tensor of sizes {:?} that is not among the inputs; the tensor inputs are {}", tensor.shape(), known()))),
+            }
+        }
+        Ok(())
+    }
+
     fn spec(&self, input: &str, tensor: Option<&Tensor>, dim: usize) -> DimSpec {
         if let Some(t) = tensor {
             if let Some((_, _, s)) = self.by_tensor.iter().find(|(u, d, _)| u.same_as(t) && *d == dim) {
@@ -204,6 +248,7 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
 
     // user inputs, each dim sized per the spec
     let (leaves, in_spec) = input_leaves(&inputs);
+    options.dynamic_shapes.validate(&leaves)?;
     let mut traced_leaves = Vec::new();
     let mut user_inputs = Vec::new();
     for (path, name, source, leaf) in &leaves {

@@ -303,7 +303,7 @@ pub fn map(f: Body, xs: &[Tensor], args: &[Tensor]) -> Result<Vec<Tensor>> {
     let mut body = trace_body(f, &described, at)?;
     let extra = with_captured(&[], &mut [&mut body]);
     // the results' data: the body on every slice, outside the trace
-    let per: Vec<Vec<Tensor>> = crate::trace::paused(|| (0..n).map(eager).collect::<Result<_>>())?;
+    let per: Vec<Vec<Tensor>> = crate::trace::untraced(|| (0..n).map(eager).collect::<Result<_>>())?;
     let stacked = stack_outputs(per)?;
     let lead = sizes_of(&xs[0])[0].clone();
     let outputs: Vec<(tensor::Tensor, Vec<Expr>)> = stacked
@@ -386,7 +386,7 @@ pub fn scan(combine: Body, init: &[Tensor], xs: &[Tensor], additional: &[Tensor]
         }
     }
     let extra = with_captured(&[], &mut [&mut body]);
-    let values = crate::trace::paused(run)?;
+    let values = crate::trace::untraced(run)?;
     let lead = xs.first().map(|x| sizes_of(x)[0].clone()).unwrap_or(Expr::Int(0));
     let outputs: Vec<(tensor::Tensor, Vec<Expr>)> = values
         .iter()
@@ -463,7 +463,7 @@ pub fn while_loop(cond_fn: Body, body_fn: Body, carried: &[Tensor], additional: 
         }
     }
     let extra = with_captured(&[], &mut [&mut cg, &mut bg]);
-    let values = crate::trace::paused(run)?;
+    let values = crate::trace::untraced(run)?;
     let outputs = values.iter().zip(carried).map(|(v, c)| (v.data(), sizes_of(c))).collect();
     let mut all_additional = additional.to_vec();
     all_additional.extend(extra);

@@ -499,7 +499,7 @@ pub(crate) fn with_tracer<R>(f: impl FnOnce(Option<&mut Tracer>) -> R) -> R {
 pub(crate) fn host_read(at: &Location) -> Result<()> {
     with_tracer(|t| match t {
         Some(t) if t.strict => Err(Error(format!(
-            "{}:{}: reading a traced tensor's values into host code is not allowed in strict export;              keep the computation in tensors, or branch with `cond`",
+            "{}:{}: reading a traced tensor's values into host code is not allowed in strict export; keep the computation in tensors, or branch with `cond`",
             at.file(),
             at.line()
         ))),
@@ -507,26 +507,15 @@ pub(crate) fn host_read(at: &Location) -> Result<()> {
     })
 }
 
-/// Runs `f` with tracing suspended (eager execution inside an export), then resumes it.
-pub(crate) fn paused<R>(f: impl FnOnce() -> R) -> R {
-    struct Resume(Option<Tracer>);
-    impl Drop for Resume {
-        fn drop(&mut self) {
-            let t = self.0.take();
-            TRACER.with(|slot| *slot.borrow_mut() = t);
-        }
-    }
-    let _resume = Resume(TRACER.with(|t| t.borrow_mut().take()));
-    f()
-}
 
 pub(crate) fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())
 }
 
-/// Runs `f` eagerly even while a program is being traced: nothing it calls is recorded. A
-/// composite operator's kernel runs its decomposition this way, so that tracing records the
-/// composite's node, not its parts.
+/// Runs `f` eagerly even while a program is being traced: nothing it calls is recorded, and
+/// tracing resumes afterwards (also after a panic). A composite operator's kernel runs its
+/// decomposition this way, so that tracing records the composite's node, not its parts; control
+/// flow runs its branches' eager values this way.
 pub fn untraced<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<Tracer>);
     impl Drop for Restore {

@@ -151,6 +151,27 @@ fn dynamic_dims_from_several_input_sets_or_by_tensor() {
     assert!(ep.to_string().contains("Range constraints: {s77: VR[0, 64]}"), "{ep}");
 }
 
+/// A spec that names nothing is refused, saying what exists (it used to export a static
+/// program silently); so are empty ranges and examples outside a Dim's range.
+#[test]
+fn dynamic_shape_specs_must_name_real_inputs_dims_and_ranges() {
+    let m = Mlp { lin: Linear::new(4, 2, true, 3) };
+    let try_spec = |shapes: DynamicShapes| export(&m, x(&[8, 4]), &ExportOptions { dynamic_shapes: shapes, strict: false }).map(|_| ()).unwrap_err().0;
+    let err = try_spec(DynamicShapes::new().dim("ids", 0, Dim::new("batch")));
+    assert!(err.contains("input `ids`, which is not among the inputs; the tensor inputs are `x` [8, 4]"), "{err}");
+    let err = try_spec(DynamicShapes::new().dim("x", 5, Dim::new("batch")));
+    assert!(err.contains("dim 5 of input `x`, which has 2 dims (sizes [8, 4])"), "{err}");
+    let err = try_spec(DynamicShapes::new().dim("x", 0, Dim::new("batch").min(64).max(2)));
+    assert!(err.contains("Dim `batch` has an empty range: min 64 is greater than max 2"), "{err}");
+    let err = try_spec(DynamicShapes::new().dim("x", 0, Dim::new("batch").min(16).max(64)));
+    assert!(err.contains("input `x` dim 0: 8 not in range [16, 64]") && err.contains("Dim `batch`"), "{err}");
+    let stranger = Tensor::rand_uniform(&[8, 4], 1);
+    let err = try_spec(DynamicShapes::new().tensor_dim(&stranger, 0, Dim::new("batch")));
+    assert!(err.contains("names a tensor of sizes [8, 4] that is not among the inputs"), "{err}");
+    // a spec that names what exists still exports
+    assert!(export(&m, x(&[8, 4]), &ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch")), strict: false }).is_ok());
+}
+
 #[derive(export::PyTree)]
 struct Pair {
     left: Tensor,
