@@ -113,6 +113,13 @@ def cases():
              extra=[(r(2, 9, 6), r(6))], rejects=[(r(2, 5, 7), r(6))], description="F.rms_norm with a weight (nn.RMSNorm, Llama-style)"),
         case("argsort", lambda x: torch.argsort(x, dim=-1, descending=True), (r(4, 5),), ({0: n},), extra=[(r(6, 5),)],
              rejects=[(r(70, 5),)], description="torch.argsort descending"),
+        case("ravel", lambda x: torch.ravel(x.t()), (r(3, 4),), ({0: n},), extra=[(r(6, 4),)], rejects=[(r(70, 4),)],
+             description="torch.ravel of a transposed (non-contiguous) tensor"),
+        case("take_along_dim", lambda x, i: torch.take_along_dim(x, i, 1), (r(3, 5), torch.randint(-5, 5, (3, 2))), None,
+             extra=[(r(3, 5), torch.randint(-5, 5, (3, 2)))], rejects=[(r(3, 6), torch.randint(0, 5, (3, 2)))],
+             description="torch.take_along_dim with negative indices"),
+        case("log_sigmoid", torch.nn.functional.logsigmoid, (r(4, 3) * 30,), ({0: n},), extra=[(r(7, 3),)], rejects=[(r(4, 2),)],
+             description="F.logsigmoid, large inputs included"),
     ]
 
 

@@ -108,6 +108,9 @@ pub const COMPOSITES: &[Composite] = &[
         decompose: rms_norm,
     },
     Composite { schema: "aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: argsort },
+    Composite { schema: "aten::ravel(Tensor(a) self) -> Tensor(a)", tags: &[], meta: None, decompose: ravel },
+    Composite { schema: "aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor", tags: &[], meta: None, decompose: take_along_dim },
+    Composite { schema: "aten::log_sigmoid(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: log_sigmoid },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -471,6 +474,54 @@ fn argsort(c: &mut DecompCall) -> Result<Vec<Arg>> {
         return Err(Error("argsort: sort gave no indices".into()));
     }
     one(sorted.remove(1))
+}
+
+/// The tensor flattened: a view when its layout allows, else a contiguous copy viewed.
+fn ravel(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    // `-1`, as PyTorch writes it: no size arithmetic in the program
+    one(reshape_to(&c.args.tensor("self")?, &[SymInt::from(-1)])?)
+}
+
+/// `gather(self, dim, indices % size)` with `self` and `indices` broadcast against each other
+/// in every other dim, as PyTorch's reference does.
+fn take_along_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, idx) = (c.args.tensor("self")?, c.args.tensor("indices")?);
+    let d = match c.args.get("dim")? {
+        Arg::Int(d) => d.hint(),
+        _ => return Err(Error("take_along_dim: only a given dim is supported (dim=None flattens; flatten the inputs first)".into())),
+    };
+    let rank = x.dim() as i64;
+    if idx.dim() as i64 != rank {
+        return Err(Error(format!("take_along_dim: input and indices should have the same number of dimensions, but got {rank} and {}", idx.dim())));
+    }
+    let d = if d < 0 { d + rank } else { d };
+    if !(0..rank).contains(&d) {
+        return Err(Error(format!("take_along_dim: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
+    }
+    let (xs, is) = (x.sizes(), idx.sizes());
+    let mut common = Vec::new();
+    for (a, b) in xs.iter().zip(&is) {
+        common.push(if a.is_static() && a.hint() == 1 { b.clone() } else { a.clone() });
+    }
+    let with_dim = |mut sizes: Vec<SymInt>, size: SymInt| {
+        sizes[d as usize] = size;
+        sizes
+    };
+    let x_e = op1(aten::expand, vec![Arg::Tensor(x), Arg::Ints(with_dim(common.clone(), xs[d as usize].clone()))])?;
+    let i_e = op1(aten::expand, vec![Arg::Tensor(idx), Arg::Ints(with_dim(common, is[d as usize].clone()))])?;
+    let wrapped = op1(aten::remainder_Scalar, vec![Arg::Tensor(i_e), Arg::Int(xs[d as usize].clone())])?;
+    one(op1(aten::gather, vec![Arg::Tensor(x_e), Arg::Int(d.into()), Arg::Tensor(wrapped)])?)
+}
+
+/// `min(0, x) - log1p(exp(-|x|))`, stable for large |x|.
+fn log_sigmoid(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let kwargs = vec![("dtype", Arg::Dtype(x.dtype())), ("layout", strided()), ("device", cpu()), ("pin_memory", Arg::Bool(false))];
+    let zero = call(aten::full, vec![Arg::Ints(vec![]), Arg::Int(0.into())], kwargs)?.remove(0);
+    let low = op1(aten::minimum, vec![Arg::Tensor(zero), Arg::Tensor(x.clone())])?;
+    let neg_abs = op1(aten::neg, vec![Arg::Tensor(op1(aten::abs, vec![Arg::Tensor(x)])?)])?;
+    let soft = op1(aten::log1p, vec![Arg::Tensor(op1(aten::exp, vec![Arg::Tensor(neg_abs)])?)])?;
+    one(op1(aten::sub_Tensor, vec![Arg::Tensor(low), Arg::Tensor(soft)])?)
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).
