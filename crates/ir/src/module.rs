@@ -69,8 +69,13 @@ impl Module<'_> {
         self
     }
 
-    /// Calls the program with positional and keyword arguments.
+    /// Calls the program with positional and keyword arguments, bound as PyTorch 2.15's
+    /// `ep.module()` binds them: the inputs `forward` took by position are given by position,
+    /// keyword inputs by name. A keyword the program does not take (its positional inputs
+    /// included, which PyTorch refuses by name too), a missing input or an extra one is an error
+    /// naming the program's inputs.
     pub fn call(&self, args: Vec<PyTree>, kwargs: Vec<(String, PyTree)>) -> Result<PyTree> {
+        let (args, kwargs) = self.bind(args, kwargs)?;
         let tree = PyTree::Tuple(vec![
             PyTree::Tuple(args),
             PyTree::Dict(kwargs.into_iter().map(|(k, v)| (crate::pytree::DictKey::Str(k), v)).collect()),
@@ -80,6 +85,46 @@ impl Module<'_> {
         let outputs = self.call_flat(flat)?;
         let mut it = outputs.into_iter();
         self.out_spec.unflatten(&mut it)
+    }
+
+    /// Checks the call's shape against the program's: the error says what the program takes.
+    fn bind(&self, args: Vec<PyTree>, kwargs: Vec<(String, PyTree)>) -> Result<(Vec<PyTree>, Vec<(String, PyTree)>)> {
+        let (positional, keywords): (usize, Vec<String>) = match &self.in_spec {
+            TreeSpec::Tuple(parts) if parts.len() == 2 => (
+                match &parts[0] {
+                    TreeSpec::Tuple(p) => p.len(),
+                    _ => return Ok((args, kwargs)),
+                },
+                match &parts[1] {
+                    TreeSpec::Dict(d) => d
+                        .iter()
+                        .filter_map(|(k, _)| match k {
+                            crate::pytree::DictKey::Str(s) => Some(s.clone()),
+                            crate::pytree::DictKey::Int(_) => None,
+                        })
+                        .collect(),
+                    _ => return Ok((args, kwargs)),
+                },
+            ),
+            _ => return Ok((args, kwargs)),
+        };
+        let names: Vec<String> = self.ep.root_call_signature().and_then(|s| s.forward_arg_names.clone()).unwrap_or_default().into_iter().take(positional).collect();
+        let takes = || {
+            let by_position = if names.len() == positional { names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ") } else { positional.to_string() };
+            let by_name = if keywords.is_empty() { "no keyword inputs".to_string() } else { format!("keywords {}", keywords.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")) };
+            format!("the program takes {by_position} by position and {by_name}")
+        };
+        for (k, _) in &kwargs {
+            if !keywords.contains(k) {
+                let why = if names.contains(k) { format!("`{k}` is a positional input, given by position (PyTorch's module refuses it by name too)") } else { format!("the program has no input named `{k}`") };
+                return Err(Error::msg(format!("{why}; {}", takes())));
+            }
+        }
+        if args.len() != positional {
+            let missing = names.get(args.len()).filter(|_| args.len() < positional).map(|n| format!(" (input `{n}` is missing)")).unwrap_or_default();
+            return Err(Error::msg(format!("{} positional inputs were given{missing}; {}", args.len(), takes())));
+        }
+        Ok((args, kwargs))
     }
 
     /// Calls the program with inputs already flattened in PyTorch's pytree order; returns the

@@ -1,0 +1,46 @@
+//! `ep.module()` called as PyTorch's module is (positional inputs by position, keyword inputs by
+//! name), and a call that does not fit says which inputs the program takes.
+
+use std::path::PathBuf;
+
+use ops::Value;
+use pt2::conformance::fixture::TensorStore;
+use pt2::conformance::programs::leaves;
+use pt2::PyTree;
+
+fn encoder() -> (pt2::ExportedProgram, Vec<Value>) {
+    // forward(self, x, mask) of tools/gen_zoo.py's TinyEncoder
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo/zoo_encoder");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    let store = TensorStore::load(&dir.join("io.safetensors")).unwrap();
+    let inputs = leaves(&json["sets"][0]["inputs"], &store).unwrap();
+    (pt2::load(dir.join("program.pt2")).unwrap(), inputs)
+}
+
+fn leaf(v: &Value) -> PyTree {
+    PyTree::Leaf(v.clone())
+}
+
+fn flat(out: PyTree) -> Vec<f64> {
+    match out {
+        PyTree::Leaf(Value::Tensor(t)) => t.to_f64_vec(),
+        PyTree::Tuple(v) | PyTree::List(v) => v.into_iter().flat_map(flat).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn calls_bind_as_pytorchs_module_does_and_misfits_name_the_inputs() {
+    let (ep, inputs) = encoder();
+    let m = ep.module().unwrap();
+    assert!(!flat(m.call(vec![leaf(&inputs[0]), leaf(&inputs[1])], vec![]).unwrap()).is_empty());
+    // PyTorch 2.15's module refuses a positional input given by name ("kwarg keyword mismatch")
+    let err = m.call(vec![leaf(&inputs[0])], vec![("mask".into(), leaf(&inputs[1]))]).unwrap_err().to_string();
+    assert!(err.contains("`mask` is a positional input, given by position") && err.contains("the program takes `x`, `mask` by position and no keyword inputs"), "{err}");
+    let err = m.call(vec![leaf(&inputs[0]), leaf(&inputs[1])], vec![("masks".into(), leaf(&inputs[1]))]).unwrap_err().to_string();
+    assert!(err.contains("the program has no input named `masks`; the program takes `x`, `mask` by position"), "{err}");
+    let err = m.call(vec![leaf(&inputs[0])], vec![]).unwrap_err().to_string();
+    assert!(err.contains("1 positional inputs were given (input `mask` is missing)"), "{err}");
+    let err = m.call(vec![leaf(&inputs[0]), leaf(&inputs[1]), leaf(&inputs[1])], vec![]).unwrap_err().to_string();
+    assert!(err.contains("3 positional inputs were given; the program takes `x`, `mask` by position"), "{err}");
+}
