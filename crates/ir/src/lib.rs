@@ -12,6 +12,7 @@
 pub mod check;
 pub mod dtype;
 pub mod float;
+mod fold;
 pub mod module;
 pub mod plan;
 pub mod print;

@@ -41,6 +41,8 @@ enum Sink {
 #[derive(Debug)]
 pub struct ProgramPlan {
     graph: GraphPlan,
+    /// Batch norms folded into their convolutions ([`crate::fold`]).
+    folded_batch_norms: usize,
     sources: Vec<Source>,
     sinks: Vec<Sink>,
     user_inputs: usize,
@@ -98,7 +100,32 @@ impl ProgramPlan {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(ProgramPlan { graph: GraphPlan::compile(ep.graph(), registry)?, sources, sinks, user_inputs: user })
+        // eval-mode batch norms folded into their convolutions, reading new state placeholders
+        let state_of: HashMap<&str, Tensor> = sig
+            .input_specs
+            .iter()
+            .zip(&sources)
+            .filter_map(|(spec, source)| match (spec, source) {
+                (InputSpec::Parameter(p), Source::State(t)) => Some((p.arg.name.as_str(), t.clone())),
+                (InputSpec::Buffer(b), Source::State(t)) => Some((b.arg.name.as_str(), t.clone())),
+                (InputSpec::TensorConstant(c), Source::State(t)) => Some((c.arg.name.as_str(), t.clone())),
+                _ => None,
+            })
+            .collect();
+        let (graph, folded_batch_norms) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
+            Some(folded) => {
+                let count = folded.state.len() / 2;
+                sources.extend(folded.state.into_iter().map(|(_, t)| Source::State(t)));
+                (GraphPlan::compile(&folded.graph, registry)?, count)
+            }
+            None => (GraphPlan::compile(ep.graph(), registry)?, 0),
+        };
+        Ok(ProgramPlan { graph, folded_batch_norms, sources, sinks, user_inputs: user })
+    }
+
+    /// How many eval-mode batch norms were folded into the convolutions before them.
+    pub fn folded_batch_norms(&self) -> usize {
+        self.folded_batch_norms
     }
 
     /// Runs the program on its user inputs (flattened in PyTorch's pytree order), returns the

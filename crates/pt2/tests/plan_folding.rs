@@ -1,0 +1,34 @@
+//! Plan-time folding of eval-mode batch norm into convolutions: every batch norm of the zoo's
+//! ResNet and MobileNet (each right after a convolution) is folded, in both IRs, and the folded
+//! plans still compute PyTorch's outputs (checked by `programs_conformance`, which runs these
+//! archives through the same plans).
+
+use std::path::PathBuf;
+
+use ops::Registry;
+
+fn batch_norms(ep: &pt2::ExportedProgram) -> usize {
+    ep.graph().nodes.iter().filter(|n| n.target.contains("batch_norm")).count()
+}
+
+#[test]
+fn every_batch_norm_after_a_convolution_is_folded() {
+    let zoo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo");
+    for case in ["zoo_resnet", "zoo_mobilenet"] {
+        for archive in ["program.pt2", "program.core.pt2"] {
+            let ep = pt2::load(zoo.join(case).join(archive)).unwrap();
+            let plan = ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap();
+            let expected = batch_norms(&ep);
+            assert!(expected > 0, "{case}/{archive} has batch norms");
+            assert_eq!(plan.folded_batch_norms(), expected, "{case}/{archive}");
+        }
+    }
+}
+
+#[test]
+fn a_training_mode_batch_norm_is_not_folded() {
+    // the docs' conv + batch norm in training mode: its statistics update, so it must run
+    let ep = pt2::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pytorch/docs_conv_bn_train/program.pt2")).unwrap();
+    assert!(batch_norms(&ep) > 0);
+    assert_eq!(ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap().folded_batch_norms(), 0);
+}
