@@ -206,6 +206,8 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
         None => Some(format!("{}: no core program to compare with", c.case)),
     }).collect();
     assert!(differ.is_empty(), "{differ:#?}");
+    let table = std::fs::read_to_string(fixtures().join("../../conformance/composites.md")).expect("conformance/composites.md");
+    assert_eq!(table, report.table(), "conformance/composites.md is stale: run `cargo run --release -- conformance decompose fixtures/composites --table conformance/composites.md`");
 }
 
 struct Squares;
