@@ -120,6 +120,14 @@ def cases():
              description="torch.take_along_dim with negative indices"),
         case("log_sigmoid", torch.nn.functional.logsigmoid, (r(4, 3) * 30,), ({0: n},), extra=[(r(7, 3),)], rejects=[(r(4, 2),)],
              description="F.logsigmoid, large inputs included"),
+        case("repeat_interleave", lambda x: torch.repeat_interleave(x, 2, dim=1), (r(3, 4),), ({0: n},), extra=[(r(5, 4),)],
+             rejects=[(r(70, 4),)], description="torch.repeat_interleave with an int repeat count along a dim"),
+        case("std", lambda x: torch.std(x, dim=1), (r(3, 4),), ({0: n},), extra=[(r(6, 4),)], rejects=[(r(70, 4),)],
+             description="torch.std over a dim (unbiased)"),
+        case("var_mean", lambda x: torch.var_mean(x, dim=1, unbiased=False, keepdim=True), (r(3, 4),), ({0: n},), extra=[(r(6, 4),)],
+             rejects=[(r(70, 4),)], description="torch.var_mean over a dim, biased, kept dims"),
+        case("kron", torch.kron, (r(2, 3), r(2, 2)), None, extra=[(r(2, 3), r(2, 2))], rejects=[(r(2, 4), r(2, 2))],
+             description="torch.kron of two matrices"),
     ]
 
 

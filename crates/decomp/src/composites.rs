@@ -111,6 +111,20 @@ pub const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::ravel(Tensor(a) self) -> Tensor(a)", tags: &[], meta: None, decompose: ravel },
     Composite { schema: "aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor", tags: &[], meta: None, decompose: take_along_dim },
     Composite { schema: "aten::log_sigmoid(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: log_sigmoid },
+    Composite {
+        schema: "aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor",
+        tags: &[],
+        meta: None,
+        decompose: repeat_interleave_int,
+    },
+    Composite { schema: "aten::std.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", tags: &[], meta: None, decompose: std_dim },
+    Composite {
+        schema: "aten::var_mean.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> (Tensor, Tensor)",
+        tags: &[],
+        meta: None,
+        decompose: var_mean_dim,
+    },
+    Composite { schema: "aten::kron(Tensor self, Tensor other) -> Tensor", tags: &[], meta: None, decompose: kron },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -522,6 +536,69 @@ fn log_sigmoid(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let neg_abs = op1(aten::neg, vec![Arg::Tensor(op1(aten::abs, vec![Arg::Tensor(x)])?)])?;
     let soft = op1(aten::log1p, vec![Arg::Tensor(op1(aten::exp, vec![Arg::Tensor(neg_abs)])?)])?;
     one(op1(aten::sub_Tensor, vec![Arg::Tensor(low), Arg::Tensor(soft)])?)
+}
+
+/// Each element repeated `repeats` times along `dim`: unsqueeze after `dim`, expand, copy, and
+/// merge the two dims, as PyTorch's reference does (the flattened tensor when `dim` is None).
+fn repeat_interleave_int(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut x = c.args.tensor("self")?;
+    let repeats = c.args.int("repeats")?;
+    let d = match c.args.get("dim")? {
+        Arg::Int(d) => d.hint(),
+        _ => {
+            x = reshape_to(&x, &[SymInt::from(-1)])?;
+            0
+        }
+    };
+    let rank = x.dim().max(1) as i64;
+    let d = if d < 0 { d + rank } else { d };
+    if !(0..rank).contains(&d) || x.dim() == 0 {
+        return Err(Error(format!("repeat_interleave: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
+    }
+    let sizes = x.sizes();
+    let unsqueezed = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((d + 1).into())])?;
+    let mut expanded_sizes = sizes.clone();
+    expanded_sizes.insert(d as usize + 1, repeats.clone());
+    let expanded = op1(aten::expand, vec![Arg::Tensor(unsqueezed), Arg::Ints(expanded_sizes)])?;
+    let copied = op1(aten::clone, vec![Arg::Tensor(expanded)])?;
+    let mut out_sizes = sizes;
+    out_sizes[d as usize] = out_sizes[d as usize].clone() * repeats;
+    one(op1(aten::view, vec![Arg::Tensor(copied), Arg::Ints(out_sizes)])?)
+}
+
+/// `(dim, correction)` of the `unbiased` overloads, as their `correction` forms take them.
+fn correction_args(c: &DecompCall) -> Result<(Vec<Arg>, Vec<(&'static str, Arg)>)> {
+    let correction = if c.args.bool("unbiased")? { 1 } else { 0 };
+    let dim = c.args.get("dim")?.clone();
+    Ok((vec![Arg::Tensor(c.args.tensor("self")?), dim], vec![("correction", Arg::Int(correction.into())), ("keepdim", Arg::Bool(c.args.bool("keepdim")?))]))
+}
+
+/// `sqrt(var.correction(...))`.
+fn std_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (args, kwargs) = correction_args(c)?;
+    let var = call(aten::var_correction, args, kwargs)?.remove(0);
+    one(op1(aten::sqrt, vec![Arg::Tensor(var)])?)
+}
+
+fn var_mean_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (args, kwargs) = correction_args(c)?;
+    Ok(call(aten::var_mean_correction, args, kwargs)?.into_iter().map(Arg::Tensor).collect())
+}
+
+/// `a ⊗ b`: `a` viewed with a one after each dim, `b` with a one before each, multiplied, and
+/// each pair of dims merged (the smaller rank padded with leading ones).
+fn kron(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    let rank = a.dim().max(b.dim());
+    let padded = |t: &Tensor| -> Vec<SymInt> { std::iter::repeat_n(SymInt::from(1), rank - t.dim()).chain(t.sizes()).collect() };
+    let (sa, sb) = (padded(&a), padded(&b));
+    let a_view: Vec<SymInt> = sa.iter().flat_map(|s| [s.clone(), 1.into()]).collect();
+    let b_view: Vec<SymInt> = sb.iter().flat_map(|s| [1.into(), s.clone()]).collect();
+    let a2 = op1(aten::view, vec![Arg::Tensor(a), Arg::Ints(a_view)])?;
+    let b2 = op1(aten::view, vec![Arg::Tensor(b), Arg::Ints(b_view)])?;
+    let product = op1(aten::mul_Tensor, vec![Arg::Tensor(a2), Arg::Tensor(b2)])?;
+    let out: Vec<SymInt> = sa.iter().zip(&sb).map(|(x, y)| x.clone() * y.clone()).collect();
+    one(op1(aten::view, vec![Arg::Tensor(product), Arg::Ints(out)])?)
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).

@@ -182,7 +182,7 @@ impl ExportedProgram {
 /// Whether a node target may stand in a core-ATen program: a core ATen overload (tagged
 /// `core` in the registry), or one of the operators PyTorch's own core programs hold beside
 /// them: higher-order operators, Python operators on sizes, `sym_size`, runtime assertions,
-/// and the functional form of the core `_native_batch_norm_legit`.
+/// the functional form of the core `_native_batch_norm_legit`, and `var_mean.correction`.
 pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
     let name = target.strip_prefix("torch.ops.").unwrap_or(target);
     if target.starts_with("_operator.") || target.starts_with("torch.ops.higher_order.") || !name.starts_with("aten.") {
@@ -190,7 +190,15 @@ pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
     }
     let qualified = ops::canonical_name(name);
     let beside_core =
-        [aten::sym_size_int, aten::_assert_scalar, aten::_assert_tensor_metadata, aten::sym_constrain_range_for_size, aten::_native_batch_norm_legit_functional];
+        [
+            aten::sym_size_int,
+            aten::_assert_scalar,
+            aten::_assert_tensor_metadata,
+            aten::sym_constrain_range_for_size,
+            aten::_native_batch_norm_legit_functional,
+            // not tagged core, yet PyTorch 2.15's default decompositions keep it
+            aten::var_mean_correction,
+        ];
     if beside_core.iter().any(|op| *op == *qualified) {
         return true;
     }

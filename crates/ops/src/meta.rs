@@ -224,6 +224,12 @@ pub fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `view`/`reshape`: the new sizes, with one `-1` inferred from the element count.
+/// Two outputs reduced alike (`var_mean`, `std_mean`).
+pub fn reduction_pair(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let out = reduction(call)?.into_iter().next().ok_or_else(|| Error::msg(format!("{}: the reduction gave no sizes", call.op())))?;
+    Ok(vec![out.clone(), out])
+}
+
 pub fn view(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let name = if call.args.schema().param_index("size").is_some() { "size" } else { "shape" };

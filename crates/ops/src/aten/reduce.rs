@@ -38,8 +38,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
     r.def_meta("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
     r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std));
-    r.def("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::VarMean));
-    r.def("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, |a| moments(a, Moment::StdMean));
+    r.def_meta("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::VarMean));
+    r.def_meta("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::StdMean));
     r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true));
     r.def_meta("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true));
     r.def_meta("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true));
