@@ -128,6 +128,8 @@ def cases():
              rejects=[(r(70, 4),)], description="torch.var_mean over a dim, biased, kept dims"),
         case("kron", torch.kron, (r(2, 3), r(2, 2)), None, extra=[(r(2, 3), r(2, 2))], rejects=[(r(2, 4), r(2, 2))],
              description="torch.kron of two matrices"),
+        case("cosine_similarity", torch.nn.functional.cosine_similarity, (r(3, 5), r(3, 5)), ({0: n}, {0: n}),
+             extra=[(r(6, 5), torch.zeros(6, 5))], rejects=[(r(3, 5), r(4, 5))], description="F.cosine_similarity, a zero vector included"),
     ]
 
 

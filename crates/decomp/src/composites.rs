@@ -125,6 +125,7 @@ pub const COMPOSITES: &[Composite] = &[
         decompose: var_mean_dim,
     },
     Composite { schema: "aten::kron(Tensor self, Tensor other) -> Tensor", tags: &[], meta: None, decompose: kron },
+    Composite { schema: "aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor", tags: &[], meta: None, decompose: cosine_similarity },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -599,6 +600,29 @@ fn kron(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let product = op1(aten::mul_Tensor, vec![Arg::Tensor(a2), Arg::Tensor(b2)])?;
     let out: Vec<SymInt> = sa.iter().zip(&sb).map(|(x, y)| x.clone() * y.clone()).collect();
     one(op1(aten::view, vec![Arg::Tensor(product), Arg::Ints(out)])?)
+}
+
+/// `sum(x1 / max(‖x1‖, eps) * x2 / max(‖x2‖, eps), dim)`, each norm as `pow(sum(x²), 0.5)`,
+/// as PyTorch's composite computes it.
+fn cosine_similarity(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x1, x2) = (c.args.tensor("x1")?, c.args.tensor("x2")?);
+    let dim = c.args.int("dim")?;
+    let eps = c.args.float("eps")?;
+    let norm = |x: &Tensor| -> Result<Tensor> {
+        let squared = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x.clone()), Arg::Int(2.into())])?;
+        let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(squared), Arg::Ints(vec![dim.clone()]), Arg::Bool(true)])?;
+        let root = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(summed), Arg::Float(0.5)])?;
+        op1(aten::clone, vec![Arg::Tensor(root)])
+    };
+    let (n1, n2) = (norm(&x1)?, norm(&x2)?);
+    let dtype = x1.dtype();
+    let floor = call(aten::scalar_tensor, vec![Arg::Float(eps)], vec![("dtype", Arg::Dtype(dtype)), ("device", cpu())])?.remove(0);
+    let n1 = op1(aten::clamp_Tensor, vec![Arg::Tensor(n1), Arg::Tensor(floor.clone())])?;
+    let n2 = op1(aten::clamp_Tensor, vec![Arg::Tensor(n2), Arg::Tensor(floor)])?;
+    let u2 = op1(aten::div_Tensor, vec![Arg::Tensor(x2), Arg::Tensor(n2)])?;
+    let u1 = op1(aten::div_Tensor, vec![Arg::Tensor(x1), Arg::Tensor(n1)])?;
+    let product = op1(aten::mul_Tensor, vec![Arg::Tensor(u1), Arg::Tensor(u2)])?;
+    one(op1(aten::sum_dim_IntList, vec![Arg::Tensor(product), Arg::Ints(vec![dim]), Arg::Bool(false)])?)
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).
