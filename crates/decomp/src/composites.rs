@@ -15,7 +15,7 @@ use export::{Error, Result, SymInt, Tensor};
 use ops::names::aten;
 use ops::{meta, Args, MetaCall, MetaFn, OpName, Registry, Tag, Value};
 
-use crate::rules::{cpu, factory_kwargs, permute, reshape_to, scalar_tensor, strided};
+use crate::rules::{cpu, factory_kwargs, permute, product, reshape_to, scalar_tensor, strided};
 use crate::DecompFn;
 use tensor::DType;
 
@@ -26,6 +26,13 @@ pub struct Composite {
     /// Output sizes from symbolic input sizes, where the tags imply no rule.
     pub meta: Option<MetaFn>,
     pub decompose: DecompFn,
+}
+
+impl Composite {
+    /// The overload's qualified name (`aten::square.default`), read off its schema.
+    pub fn name(&self) -> String {
+        ops::canonical_name(self.schema.split('(').next().unwrap_or(self.schema))
+    }
 }
 
 const POINTWISE: &[Tag] = &[Tag::Pointwise];
@@ -135,6 +142,17 @@ fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
 fn one(t: Tensor) -> Result<Vec<Arg>> {
     Ok(vec![Arg::Tensor(t)])
 }
+
+/// `d` counted from the end when negative, checked against `rank`, with PyTorch's message.
+fn wrap_dim(op: &str, d: i64, rank: i64) -> Result<i64> {
+    let wrapped = if d < 0 { d + rank } else { d };
+    if (0..rank).contains(&wrapped) {
+        Ok(wrapped)
+    } else {
+        Err(Error(format!("{op}: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)))
+    }
+}
+
 
 /// `self * self`, as PyTorch's reference computes it: `pow(self, 2)`.
 fn square(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -266,11 +284,7 @@ fn new_full(c: &mut DecompCall) -> Result<Vec<Arg>> {
 fn swapped(c: &DecompCall, a: &str, b: &str) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let rank = x.dim().max(1) as i64;
-    let wrap = |d: i64| if d < 0 { d + rank } else { d };
-    let (a, b) = (wrap(c.args.int(a)?.hint()), wrap(c.args.int(b)?.hint()));
-    if !(0..rank).contains(&a) || !(0..rank).contains(&b) {
-        return Err(Error(format!("{}: dimension out of range (expected to be in range of [{}, {}], but got {a} and {b})", c.args.op, -rank, rank - 1)));
-    }
+    let (a, b) = (wrap_dim(&c.args.op, c.args.int(a)?.hint(), rank)?, wrap_dim(&c.args.op, c.args.int(b)?.hint(), rank)?);
     let mut order: Vec<i64> = (0..x.dim() as i64).collect();
     if x.dim() > 0 {
         order.swap(a as usize, b as usize);
@@ -308,7 +322,7 @@ fn roll(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if dims.is_empty() {
         let [shift] = shifts.as_slice() else { return Err(Error(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
         let sizes = x.sizes();
-        let flat = reshape_to(&x, &[sizes.iter().fold(SymInt::from(1), |acc, s| acc * s.clone())])?;
+        let flat = reshape_to(&x, &[product(&sizes)])?;
         return one(reshape_to(&roll_one(flat, shift, 0)?, &sizes)?);
     }
     if dims.len() != shifts.len() {
@@ -317,11 +331,7 @@ fn roll(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let rank = x.dim().max(1) as i64;
     let mut out = x;
     for (shift, d) in shifts.iter().zip(dims) {
-        let d = if d < 0 { d + rank } else { d };
-        if !(0..rank).contains(&d) {
-            return Err(Error(format!("roll: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
-        }
-        out = roll_one(out, shift, d)?;
+        out = roll_one(out, shift, wrap_dim("roll", d, rank)?)?;
     }
     one(out)
 }
@@ -407,11 +417,10 @@ fn diff(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let mut x = c.args.tensor("self")?;
     let n = c.args.int("n")?.hint();
     let rank = x.dim() as i64;
-    let d = c.args.int("dim")?.hint();
-    let d = if d < 0 { d + rank } else { d };
-    if rank == 0 || !(0..rank).contains(&d) {
-        return Err(Error(format!("diff: expected a dim in [{}, {}] of an input with at least one dim, got {d} for rank {rank}", -rank.max(1), rank.max(1) - 1)));
+    if rank == 0 {
+        return Err(Error("diff: expected an input with at least one dim, got a 0-dim tensor".into()));
     }
+    let d = wrap_dim("diff", c.args.int("dim")?.hint(), rank)?;
     if n < 0 {
         return Err(Error(format!("diff: order must be non-negative but got {n}")));
     }
@@ -509,10 +518,7 @@ fn take_along_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if idx.dim() as i64 != rank {
         return Err(Error(format!("take_along_dim: input and indices should have the same number of dimensions, but got {rank} and {}", idx.dim())));
     }
-    let d = if d < 0 { d + rank } else { d };
-    if !(0..rank).contains(&d) {
-        return Err(Error(format!("take_along_dim: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
-    }
+    let d = wrap_dim("take_along_dim", d, rank)?;
     let (xs, is) = (x.sizes(), idx.sizes());
     let mut common = Vec::new();
     for (a, b) in xs.iter().zip(&is) {
@@ -551,11 +557,10 @@ fn repeat_interleave_int(c: &mut DecompCall) -> Result<Vec<Arg>> {
             0
         }
     };
-    let rank = x.dim().max(1) as i64;
-    let d = if d < 0 { d + rank } else { d };
-    if !(0..rank).contains(&d) || x.dim() == 0 {
-        return Err(Error(format!("repeat_interleave: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)));
+    if x.dim() == 0 {
+        return Err(Error("repeat_interleave: expected an input with at least one dim along `dim`, got a 0-dim tensor".into()));
     }
+    let d = wrap_dim("repeat_interleave", d, x.dim() as i64)?;
     let sizes = x.sizes();
     let unsqueezed = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((d + 1).into())])?;
     let mut expanded_sizes = sizes.clone();
@@ -644,8 +649,5 @@ ops::inventory::submit! { ops::Extension(register) }
 
 /// Each composite's decomposition, for the lowering table.
 pub(crate) fn decompositions() -> impl Iterator<Item = (String, DecompFn)> {
-    COMPOSITES.iter().map(|c| {
-        let name = c.schema.split('(').next().unwrap_or(c.schema);
-        (ops::canonical_name(name), c.decompose)
-    })
+    COMPOSITES.iter().map(|c| (c.name(), c.decompose))
 }

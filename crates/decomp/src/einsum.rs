@@ -11,7 +11,7 @@ use ops::names::aten;
 use ops::MetaCall;
 use symbolic::Expr;
 
-use crate::rules::{permute, reshape_to};
+use crate::rules::{permute, product, reshape_to};
 
 /// An index label: a letter of the equation, or one of the dims an ellipsis stands for
 /// (numbered from the right, so operands' ellipses broadcast as PyTorch's do).
@@ -108,10 +108,6 @@ fn sum_out(t: Tensor, labels: Vec<Label>, keep: impl Fn(&Label) -> bool) -> Resu
     }
     let summed = export::trace::call(aten::sum_dim_IntList, vec![Arg::Tensor(t), Arg::Ints(gone.iter().map(|&d| d.into()).collect()), Arg::Bool(false)], vec![])?.remove(0);
     Ok((summed, labels.into_iter().filter(|l| keep(l)).collect()))
-}
-
-fn product(sizes: &[SymInt]) -> SymInt {
-    sizes.iter().fold(SymInt::from(1), |acc, s| acc * s.clone())
 }
 
 /// Contracts two operands: batch labels (in both, needed later), contracted labels (in both,

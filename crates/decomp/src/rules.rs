@@ -137,7 +137,8 @@ fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], contiguous: bool) -> Result
     }
 }
 
-fn product(v: &[SymInt]) -> SymInt {
+/// The product of some sizes (the element count of a tensor of those sizes).
+pub(crate) fn product(v: &[SymInt]) -> SymInt {
     v.iter().fold(SymInt::from(1), |a, b| a * b.clone())
 }
 

@@ -358,7 +358,9 @@ impl Retracer<'_> {
         let outputs: Vec<Arg> = if let Some((f, decomposed)) = chosen {
             // the functional operator's decomposition reads its own parameter names (`input`
             // where `dropout_` says `self`): the arguments are renamed by position
-            let params = if decomposed == name { params.clone() } else { renamed_for(&decomposed, params.clone()) };
+            // (the arguments are kept only for recording views, which decompositions do not make)
+            let params = std::mem::take(&mut params);
+            let params = if decomposed == name { params } else { renamed_for(&decomposed, params) };
             let mut call = DecompCall { args: Bound { op: decomposed, params }, mutations: vec![] };
             let out = f(&mut call)?;
             for (old, new) in call.mutations {

@@ -22,11 +22,6 @@ impl OpName {
         self.0
     }
 
-    /// The name as programs spell a node's target: `aten.add.Tensor`.
-    pub fn target(self) -> String {
-        self.0.replacen("::", ".", 1)
-    }
-
     /// The operator's definition in the global registry. Every constant of [`crate::names`] is
     /// registered there (the table is generated from it, and checked by a test).
     pub fn def(self) -> Arc<OpDef> {

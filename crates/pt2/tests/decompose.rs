@@ -9,6 +9,12 @@ use export::nn::{Conv2d, Layer};
 use export::{Inputs, Module, Program, Result, Tensor, Tree};
 use ops::{Registry, Value};
 
+/// Every case lowered to core ATen and reproduced PyTorch's outputs.
+fn assert_all_lowered(report: &pt2::conformance::decompose::Report) {
+    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/pytorch")
 }
@@ -18,8 +24,7 @@ fn fixture_programs_lower_to_pytorchs_core_programs() {
     // fixed floors, not read from conformance/decompose.md: all 54 fixture programs lower, stay
     // correct, and hold exactly the operators of PyTorch's own program.core.pt2
     let report = pt2::conformance::decompose::run(&fixtures(), None).unwrap();
-    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 54, "every fixture program is lowered");
     let compared: Vec<_> = report.cases.iter().filter(|c| c.multiset.is_some()).collect();
     let differ: Vec<String> = compared.iter().filter_map(|c| match &c.multiset {
@@ -126,8 +131,7 @@ fn a_users_decomposition_replaces_the_default() {
 #[test]
 fn zoo_programs_lower_and_stay_correct() {
     let report = pt2::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
-    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 13);
 }
 
@@ -137,8 +141,7 @@ fn transformers_programs_lower_and_stay_correct() {
     // (tools/export_transformers.py): conversions (`to.device`, `to.dtype_layout`), `new_ones`
     // and `_assert_tensor_metadata` lower, and the lowered programs compute PyTorch's outputs
     let report = pt2::conformance::decompose::run(&fixtures().join("../hf"), None).unwrap();
-    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 3);
 }
 
@@ -164,7 +167,7 @@ fn every_decomposition_is_checked_against_its_kernel() {
         }
     }
     // a composite's kernel is its decomposition: one definition, nothing to check against
-    let composites: Vec<String> = decomp::composites::COMPOSITES.iter().map(|c| ops::canonical_name(c.schema.split('(').next().unwrap())).collect();
+    let composites: Vec<String> = decomp::composites::COMPOSITES.iter().map(decomp::composites::Composite::name).collect();
     let mut unchecked = Vec::new();
     for name in table.names().filter(|n| !composites.iter().any(|c| c == n)) {
         let kernel = Registry::global().get(name);
@@ -183,8 +186,7 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
     // tools/gen_composites.py: each lowers through the decomposition its kernel runs, stays
     // correct, and holds exactly PyTorch's core operators
     let report = pt2::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
-    let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert_all_lowered(&report);
     // ATen's einsum first aligns every operand to all subscripts (unsqueeze, permute) before
     // each product; pt2's permutes only what it contracts: the same values with fewer nodes
     // each with the same values; PyTorch's core IR lowers `reflection_pad1d` itself (index
