@@ -706,6 +706,19 @@ fn record(
         }
     }
     let location = format!("{}:{}", at.file(), at.line());
+    // the dtype rule must agree with the kernel on the example, as the meta function must
+    // (shapes-only export has only the rule)
+    {
+        let bound = ops::Args::bind(schema, positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
+        let dtypes = def.dtype.output_dtypes(&bound).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
+        let list_return = dtypes.len() == 1 && outs.len() > 1;
+        for (i, t) in outs.iter().enumerate() {
+            let want = if list_return { dtypes[0] } else { dtypes.get(i).copied().unwrap_or(t.dtype()) };
+            if want != t.dtype() {
+                return Err(Error(format!("{op}: its dtype rule gives {want:?} for output {i}, but the kernel made {:?} (at {location})", t.dtype())));
+            }
+        }
+    }
     if def.meta.is_none() && !op.starts_with("aten::") {
         return Err(Error(format!(
             "custom operator {op} has no meta (fake) implementation, so it cannot be exported: register it with \

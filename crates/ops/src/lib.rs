@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod aten;
+pub mod dtype;
 pub mod meta;
 pub mod names;
 pub mod op_name;
@@ -14,6 +15,7 @@ pub mod schema;
 pub mod value;
 
 pub use args::Args;
+pub use dtype::DtypeRule;
 pub use meta::{MetaCall, MetaFn, SymArg};
 pub use op_name::OpName;
 pub use inventory;

@@ -213,8 +213,11 @@ pub fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
         None => reduced.iter_mut().for_each(|r| *r = true),
         Some(ds) => {
             for d in ds {
+                // a 0-dim tensor takes dim 0 or -1 and stays 0-dim
                 let d = call.wrap_dim(d, s.len())?;
-                reduced[d] = true;
+                if let Some(r) = reduced.get_mut(d) {
+                    *r = true;
+                }
             }
         }
     }
@@ -471,10 +474,20 @@ pub fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
         crate::Value::Str(_) => vec![0; spatial],
         _ => list(call, "padding", 0)?,
     };
-    let mut out: Vec<Expr> = if batched { vec![x[0].clone(), w[0].clone()] } else { vec![w[0].clone()] };
+    let transposed = call.args.has("transposed") && call.args.bool("transposed")?;
+    // a transposed convolution's weight is [in, out / groups, k...]
+    let channels = if transposed { w[1].clone() * call.args.int("groups")? } else { w[0].clone() };
+    let output_padding = if transposed { list(call, "output_padding", 0)? } else { vec![0; spatial] };
+    let mut out: Vec<Expr> = if batched { vec![x[0].clone(), channels] } else { vec![channels] };
     for i in 0..spatial {
         let k = w[2 + i].as_int().ok_or_else(|| Error::msg("conv: symbolic kernel sizes are not supported"))?;
-        out.push(if padding[i] < 0 { x[lead + i].clone() } else { window_out(&x[lead + i], k, stride[i], padding[i], dilation[i], false) });
+        out.push(if transposed {
+            (x[lead + i].clone() - 1) * stride[i] + (dilation[i] * (k - 1) + output_padding[i] + 1 - 2 * padding[i])
+        } else if padding[i] < 0 {
+            x[lead + i].clone()
+        } else {
+            window_out(&x[lead + i], k, stride[i], padding[i], dilation[i], false)
+        });
     }
     Ok(vec![out])
 }
@@ -644,15 +657,28 @@ pub fn index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 
 /// `arange(start, end, step)`: `ceil((end - start) / step)` elements.
 pub fn arange(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
-    let sym = |call: &MetaCall, name: &str, default: i64| -> Expr {
-        if call.args.schema().param_index(name).is_none() {
-            return Expr::Int(default);
+    let has = |name: &str| call.args.schema().param_index(name).is_some();
+    let number = |name: &str, default: f64| -> Result<f64> { if has(name) { call.args.float(name) } else { Ok(default) } };
+    let symbolic = |name: &str| matches!(call.overlay(name), Some(SymArg::Int(e)) if e.as_int().is_none());
+    if !["start", "end", "step"].iter().any(|n| symbolic(n)) {
+        // constant bounds (ints or floats): ceil((end - start) / step), as PyTorch computes it
+        let (start, end, step) = (number("start", 0.0)?, number("end", 0.0)?, number("step", 1.0)?);
+        if step == 0.0 {
+            return Err(Error::msg(format!("{}: step must be nonzero", call.op())));
         }
-        call.int(name).unwrap_or(Expr::Int(default))
-    };
-    let (start, end, step) = (sym(call, "start", 0), sym(call, "end", 0), sym(call, "step", 1));
-    let Some(step) = step.as_int().filter(|s| *s > 0) else { return Err(Error::msg("arange: only a constant positive step can be traced with symbolic bounds")) };
-    Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]])
+        let n = ((end - start) / step).ceil();
+        if !n.is_finite() || n < 0.0 {
+            return Err(Error::msg(format!("{}: upper bound and larger bound inconsistent with step sign", call.op())));
+        }
+        return Ok(vec![vec![Expr::Int(n as i64)]]);
+    }
+    let int = |call: &MetaCall, name: &str, default: i64| -> Result<Expr> { if has(name) { call.int(name) } else { Ok(Expr::Int(default)) } };
+    let (start, end, step) = (int(call, "start", 0)?, int(call, "end", 0)?, int(call, "step", 1)?);
+    match step.as_int() {
+        Some(step) if step > 0 => Ok(vec![vec![Expr::floordiv(end - start + (step - 1), Expr::Int(step))]]),
+        Some(step) if step < 0 => Ok(vec![vec![Expr::floordiv(start - end + (-step - 1), Expr::Int(-step))]]),
+        _ => Err(Error::msg(format!("{}: only a constant, nonzero step can be traced with symbolic bounds", call.op()))),
+    }
 }
 
 /// Padding (`pad`, `constant_pad_nd`, `reflection_pad2d`, ...): the pads come in (before,
@@ -681,12 +707,27 @@ pub fn scalar(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![vec![]])
 }
 
-/// Batch norm's output has the input's sizes; its statistics are per channel (static).
+/// Batch norm's output has the input's sizes; the saved statistics are per channel where the
+/// operator computes them (training, or no running statistics) and empty otherwise, as
+/// PyTorch's CPU kernel returns them. The functional form also returns the updated running
+/// statistics, per channel.
 pub fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let x = call.sizes("input")?;
-    let mut out = vec![x];
-    out.extend(call.out_shapes.iter().skip(1).map(|s| s.iter().map(|&d| Expr::Int(d)).collect()));
+    let channels = x.get(1).cloned().unwrap_or(Expr::Int(1));
+    // `_native_batch_norm_legit_no_training` has no `training` parameter: it is eval mode
+    let training = call.args.has("training") && call.args.bool("training")?;
+    let has_running = call.args.has("running_mean") && call.args.opt_tensor("running_mean")?.is_some();
+    let stats = if training || !has_running { vec![channels.clone()] } else { vec![Expr::Int(0)] };
+    let outputs = call.args.schema().returns.len();
+    let mut out = vec![x, stats.clone(), stats];
+    out.extend((3..outputs).map(|_| vec![channels.clone()]));
     Ok(out)
+}
+
+/// `masked_scatter`: `self` and `mask` broadcast together.
+pub fn masked_scatter(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let (x, mask) = (call.sizes("self")?, call.sizes("mask")?);
+    Ok(vec![broadcast(call, &x, &mask)?])
 }
 
 pub fn sdpa(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {

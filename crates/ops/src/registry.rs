@@ -7,7 +7,10 @@ use std::fmt;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::args::Args;
-use crate::meta::MetaFn;
+use crate::dtype::DtypeRule;
+use crate::meta::{MetaCall, MetaFn};
+use symbolic::Expr;
+use tensor::DType;
 use crate::schema::Schema;
 use crate::value::Value;
 use crate::{Error, Result};
@@ -38,6 +41,9 @@ pub struct OpDef {
     /// Output sizes from symbolic input sizes, for tracing (see [`crate::meta`]); `None` for an
     /// operator that can only be traced with static input sizes.
     pub meta: Option<MetaFn>,
+    /// Output dtypes from the arguments' dtypes ([`crate::dtype`]): inferred from the schema
+    /// and tags unless registration names one.
+    pub dtype: DtypeRule,
 }
 
 impl OpDef {
@@ -54,6 +60,23 @@ impl OpDef {
     /// (the operator boundary of [`tensor::alloc`]), never an abort.
     pub fn call(&self, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
         self.run(Args::bind(&self.schema, positional, kwargs)?)
+    }
+
+    /// What the outputs of a call look like without running the kernel: each output tensor's
+    /// sizes (the meta function) and dtype (the dtype rule), flattened as the kernel flattens
+    /// them (a `Tensor[]` return gives one dtype to all its tensors).
+    pub fn output_meta(&self, call: &mut MetaCall) -> Result<Vec<(Vec<Expr>, DType)>> {
+        let meta = self.meta.ok_or_else(|| Error::msg(format!("{} has no meta function: its output sizes are not known without running it", self.name())))?;
+        let sizes = meta(call)?;
+        let dtypes = self.dtype.output_dtypes(call.args)?;
+        let per_output = if dtypes.len() == sizes.len() {
+            dtypes
+        } else if dtypes.len() == 1 {
+            vec![dtypes[0]; sizes.len()]
+        } else {
+            return Err(Error::msg(format!("{}: the meta function gives {} outputs, the dtype rule {}", self.name(), sizes.len(), dtypes.len())));
+        };
+        Ok(sizes.into_iter().zip(per_output).collect())
     }
 
     /// Runs the kernel on arguments already bound to the schema ([`crate::args::bind`]): what a
@@ -110,6 +133,24 @@ pub fn canonical_name(name: &str) -> String {
     }
 }
 
+/// An operator just registered, whose rules can still be set: `r.def(..).dtype(rule)`.
+pub struct Defined<'r> {
+    registry: &'r Registry,
+    name: String,
+}
+
+impl Defined<'_> {
+    /// Names the operator's dtype rule (instead of the one its schema and tags imply).
+    pub fn dtype(self, rule: DtypeRule) {
+        let mut ops = self.registry.ops.write().unwrap_or_else(|e| e.into_inner());
+        let def = ops.get_mut(&self.name).and_then(Arc::get_mut);
+        match def {
+            Some(def) => def.dtype = rule,
+            None => panic!("{}: dtype rule set after the operator was shared", self.name),
+        }
+    }
+}
+
 impl Registry {
     pub fn new() -> Registry {
         Registry::default()
@@ -158,7 +199,9 @@ impl Registry {
         let meta = meta
             .or_else(|| tags.contains(&Tag::Pointwise).then_some(crate::meta::pointwise as MetaFn))
             .or_else(|| schema.returns.is_empty().then_some(crate::meta::no_outputs as MetaFn));
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta })
+        let takes_tensor = schema.params.iter().any(|p| p.ty.is_tensor_like());
+        let dtype = DtypeRule::inferred(takes_tensor, tags.contains(&Tag::Pointwise));
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype })
     }
 
     fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {
@@ -175,18 +218,21 @@ impl Registry {
     /// Registers a built-in operator whose meta function its tags imply (or that traces with
     /// static sizes only); a bad schema or a duplicate is a bug in pt2, so it panics (the
     /// registry test builds every entry).
-    pub(crate) fn def(&self, schema: &str, tags: &[Tag], kernel: fn(&Args) -> Result<Value>) {
-        self.def_with(schema, tags, None, Arc::new(kernel));
+    pub(crate) fn def(&self, schema: &str, tags: &[Tag], kernel: fn(&Args) -> Result<Value>) -> Defined<'_> {
+        self.def_with(schema, tags, None, Arc::new(kernel))
     }
 
     /// Registers a built-in operator with its meta function ([`crate::meta`]).
-    pub(crate) fn def_meta(&self, schema: &str, tags: &[Tag], meta: MetaFn, kernel: fn(&Args) -> Result<Value>) {
-        self.def_with(schema, tags, Some(meta), Arc::new(kernel));
+    pub(crate) fn def_meta(&self, schema: &str, tags: &[Tag], meta: MetaFn, kernel: fn(&Args) -> Result<Value>) -> Defined<'_> {
+        self.def_with(schema, tags, Some(meta), Arc::new(kernel))
     }
 
-    pub(crate) fn def_with(&self, schema: &str, tags: &[Tag], meta: Option<MetaFn>, kernel: Kernel) {
-        if let Err(e) = self.add(schema, tags, meta, kernel) {
-            panic!("built-in operator: {e}");
+    /// The registration every built-in and extension operator goes through; what it returns
+    /// names the dtype rule where the inferred one does not hold.
+    pub fn def_with(&self, schema: &str, tags: &[Tag], meta: Option<MetaFn>, kernel: Kernel) -> Defined<'_> {
+        match self.add(schema, tags, meta, kernel) {
+            Ok(def) => Defined { registry: self, name: def.name() },
+            Err(e) => panic!("built-in operator: {e}"),
         }
     }
 

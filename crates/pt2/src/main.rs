@@ -446,6 +446,9 @@ fn main() -> ExitCode {
                     conformance::ops::Outcome::Unsupported => println!("UNSUPPORTED {} [{}]", c.op, c.source),
                     conformance::ops::Outcome::Passed => {}
                 }
+                if let conformance::ops::MetaOutcome::Differs(why) = &c.meta {
+                    println!("META {} [{}]: {why}", c.op, c.source);
+                }
             }
             if let Some(path) = table {
                 let core_path = core_ops.unwrap_or_else(|| dir.join("..").join("core_aten_ops.txt"));

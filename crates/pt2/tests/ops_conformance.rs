@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ops::{Registry, Tag};
-use pt2::conformance::ops::{run, Outcome, Report};
+use pt2::conformance::ops::{run, MetaOutcome, Outcome, Report};
 use tensor::DType;
 
 fn repo() -> PathBuf {
@@ -99,6 +99,28 @@ fn every_recorded_half_double_and_small_int_case_passes_but_the_known_ones() {
     let bad = regressions(report, KNOWN_OTHER_DTYPES);
     assert!(bad.is_empty(), "regressions:\n{}", bad.join("\n"));
     assert!(report.passed() >= 6249, "{} passed; the floor is 6249", report.passed());
+}
+
+#[test]
+fn meta_functions_and_dtype_rules_give_pytorchs_sizes_and_dtypes() {
+    // Each operator's meta function and dtype rule, run without its kernel on every recorded
+    // case, must give the sizes and dtypes PyTorch recorded (what shapes-only export relies on).
+    for (dir, agree_floor, no_meta_ceiling) in [("ops", 1881, 888), ("ops_dtypes", 4456, 1825)] {
+        let report = report(dir);
+        let differ: Vec<String> = report
+            .cases
+            .iter()
+            .filter_map(|c| match &c.meta {
+                MetaOutcome::Differs(why) => Some(format!("{} [{}]: {why}", c.op, c.source)),
+                _ => None,
+            })
+            .collect();
+        assert!(differ.is_empty(), "{dir}: meta disagrees with PyTorch:\n{}", differ.join("\n"));
+        let agree = report.meta_count(|m| *m == MetaOutcome::Agrees);
+        assert!(agree >= agree_floor, "{dir}: {agree} cases agree; the floor is {agree_floor}");
+        let no_meta = report.meta_count(|m| *m == MetaOutcome::NoMeta);
+        assert!(no_meta <= no_meta_ceiling, "{dir}: {no_meta} cases have no meta function; the ceiling is {no_meta_ceiling}");
+    }
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! Default dtypes follow PyTorch: float32 for floating values and unspecified `zeros`/`ones`,
 //! int64 for integer ranges and fills, the input's dtype for `*_like` and `new_*`.
 
+use crate::dtype::{self, DtypeRule};
 use crate::meta;
 use tensor::{DType, Scalar, Tensor};
 
@@ -17,9 +18,9 @@ pub fn register(r: &Registry) {
     let core = &[Core][..];
     let none = &[][..];
     let random = &[Core, Nondeterministic][..];
-    r.def_meta(&format!("aten::arange(Scalar end, {FACTORY}) -> Tensor"), none, meta::arange, arange);
-    r.def_meta(&format!("aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, {FACTORY}) -> Tensor"), core, meta::arange, arange);
-    r.def_meta(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, meta::factory, full);
+    r.def_meta(&format!("aten::arange(Scalar end, {FACTORY}) -> Tensor"), none, meta::arange, arange).dtype(DtypeRule::Custom(dtype::of_numbers));
+    r.def_meta(&format!("aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, {FACTORY}) -> Tensor"), core, meta::arange, arange).dtype(DtypeRule::Custom(dtype::of_numbers));
+    r.def_meta(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, meta::factory, full).dtype(DtypeRule::Custom(dtype::of_numbers));
     r.def_meta(&format!("aten::zeros(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 1));
     r.def_meta(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::factory, |a| constant(a, 0));

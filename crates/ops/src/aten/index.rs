@@ -5,6 +5,7 @@
 //! elements at flat offsets) and [`scatter_flat`] (write or reduce elements into flat offsets of
 //! a copy of a base tensor). The ops differ only in how they compute the offsets.
 
+use crate::dtype::{self, DtypeRule};
 use crate::meta;
 use tensor::shape::{broadcast_all, contiguous_strides, wrap_dim};
 use std::cmp::Ordering;
@@ -47,10 +48,10 @@ pub fn register(r: &Registry) {
     );
     r.def("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", &[Pointwise], masked_fill);
     r.def_meta("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", &[], meta::same_as_self, masked_fill);
-    r.def_meta("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], meta::same_as_self, masked_scatter);
+    r.def_meta("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], meta::masked_scatter, masked_scatter);
     r.def_meta("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], meta::masked_select, masked_select);
-    r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero);
-    r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static);
+    r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero).dtype(DtypeRule::Long);
+    r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static).dtype(DtypeRule::Long);
     r.def("aten::take(Tensor self, Tensor index) -> Tensor", &[], take);
     r.def("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], put);
     r.def_meta(
@@ -67,14 +68,17 @@ pub fn register(r: &Registry) {
         "aten::searchsorted.Tensor(Tensor sorted_sequence, Tensor self, *, bool out_int32=False, bool right=False, str? side=None, Tensor? sorter=None) -> Tensor",
         &[],
         searchsorted,
-    );
-    r.def("aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor", &[], bucketize);
+    )
+    .dtype(DtypeRule::Custom(dtype::bucket_indices));
+    r.def("aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor", &[], bucketize)
+        .dtype(DtypeRule::Custom(dtype::bucket_indices));
     r.def(
         "aten::isin.Tensor_Tensor(Tensor elements, Tensor test_elements, *, bool assume_unique=False, bool invert=False) -> Tensor",
         &[],
         isin,
-    );
-    r.def("aten::isinf(Tensor self) -> Tensor", &[Core, Pointwise], isinf);
+    )
+    .dtype(DtypeRule::Bool);
+    r.def("aten::isinf(Tensor self) -> Tensor", &[Core, Pointwise], isinf).dtype(DtypeRule::Bool);
     r.def(
         "aten::unique_consecutive(Tensor self, bool return_inverse=False, bool return_counts=False, int? dim=None) -> (Tensor, Tensor, Tensor)",
         &[DynamicOutputShape],

@@ -5,6 +5,7 @@
 //! with PyTorch's type promotion (`binary`), a comparison producing bools (`compare`). Floating
 //! point runs in `f32` (or `f64` for `f64` tensors), as PyTorch's CPU kernels do.
 
+use crate::dtype::{self, DtypeRule};
 use crate::meta;
 use tensor::kernels::elementwise;
 use tensor::{Bool8, DType, Scalar, Tensor};
@@ -17,36 +18,36 @@ pub fn register(r: &Registry) {
     let cp = &[Core, Pointwise][..];
     let p = &[Pointwise][..];
     // float functions of one tensor (integers promote to float32)
-    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sin(), |v| v.sin()));
-    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cos(), |v| v.cos()));
-    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tan(), |v| v.tan()));
-    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asin(), |v| v.asin()));
-    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acos(), |v| v.acos()));
-    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atan(), |v| v.atan()));
-    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sinh(), |v| v.sinh()));
-    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cosh(), |v| v.cosh()));
-    r.def("aten::tanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tanh(), |v| v.tanh()));
-    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asinh(), |v| v.asinh()));
-    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acosh(), |v| v.acosh()));
-    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atanh(), |v| v.atanh()));
-    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp(), |v| v.exp()));
-    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v.exp2(), |v| v.exp2()));
-    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp_m1(), |v| v.exp_m1()));
-    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln(), |v| v.ln()));
-    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log2(), |v| v.log2()));
-    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log10(), |v| v.log10()));
-    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln_1p(), |v| v.ln_1p()));
-    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sqrt(), |v| v.sqrt()));
-    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt()));
-    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v, |v| 1.0 / v));
-    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / (1.0 + (-v).exp()), |v| 1.0 / (1.0 + (-v).exp())));
-    r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0)));
-    r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI)));
-    r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v / (1.0 + (-v).exp()), |v| v / (1.0 + (-v).exp())));
-    r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh()));
-    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0));
-    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0));
-    r.def("aten::angle(Tensor self) -> Tensor", p, angle);
+    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sin(), |v| v.sin())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cos(), |v| v.cos())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tan(), |v| v.tan())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asin(), |v| v.asin())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acos(), |v| v.acos())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atan(), |v| v.atan())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sinh(), |v| v.sinh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cosh(), |v| v.cosh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tanh(), |v| v.tanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp(), |v| v.exp())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v.exp2(), |v| v.exp2())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp_m1(), |v| v.exp_m1())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln(), |v| v.ln())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log2(), |v| v.log2())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log10(), |v| v.log10())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln_1p(), |v| v.ln_1p())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sqrt(), |v| v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v, |v| 1.0 / v)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / (1.0 + (-v).exp()), |v| 1.0 / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v / (1.0 + (-v).exp()), |v| v / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0)).dtype(DtypeRule::PromoteToFloat);
+    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::angle(Tensor self) -> Tensor", p, angle).dtype(DtypeRule::PromoteToFloat);
 
     // type-preserving maps
     r.def("aten::abs(Tensor self) -> Tensor", cp, abs);
@@ -62,11 +63,11 @@ pub fn register(r: &Registry) {
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| inplace(a, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
-    r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into()));
-    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into()));
-    r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into()));
-    r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into()));
-    r.def("aten::signbit(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_sign_negative()).into()));
+    r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).dtype(DtypeRule::Bool);
+    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
+    r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into())).dtype(DtypeRule::Bool);
+    r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into())).dtype(DtypeRule::Bool);
+    r.def("aten::signbit(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_sign_negative()).into())).dtype(DtypeRule::Bool);
     r.def("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor", p, nan_to_num);
 
     // arithmetic with type promotion
@@ -80,10 +81,10 @@ pub fn register(r: &Registry) {
     r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul);
     r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul);
     r.def_meta("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", &[], meta::pointwise, |a| inplace(a, mul));
-    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None));
-    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None));
-    r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode);
-    r.def("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", cp, div_mode);
+    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode).dtype(DtypeRule::Custom(dtype::division));
+    r.def("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", cp, div_mode).dtype(DtypeRule::Custom(dtype::division));
     r.def("aten::floor_divide(Tensor self, Tensor other) -> Tensor", &[], |a| div(a, Some("floor")));
     r.def("aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", cp, remainder);
     r.def("aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", cp, remainder);
@@ -92,16 +93,17 @@ pub fn register(r: &Registry) {
     r.def("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", cp, pow);
     r.def("aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", cp, pow);
     r.def("aten::pow.Scalar(Scalar self, Tensor exponent) -> Tensor", cp, pow);
-    r.def("aten::atan2(Tensor self, Tensor other) -> Tensor", cp, |a| float_binary(a, "self", "other", |x, y| x.atan2(y), |x, y| x.atan2(y)));
+    r.def("aten::atan2(Tensor self, Tensor other) -> Tensor", cp, |a| float_binary(a, "self", "other", |x, y| x.atan2(y), |x, y| x.atan2(y))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::atan2.out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)", cp, atan2_out);
-    r.def("aten::hypot(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.hypot(y), |x, y| x.hypot(y)));
-    r.def("aten::logaddexp(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", logaddexp32, logaddexp64));
+    r.def("aten::hypot(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.hypot(y), |x, y| x.hypot(y))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::logaddexp(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", logaddexp32, logaddexp64)).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", p, |a| {
         float_binary(a, "self", "other", |x, y| logaddexp32(x * std::f32::consts::LN_2, y * std::f32::consts::LN_2) / std::f32::consts::LN_2, |x, y| {
             logaddexp64(x * std::f64::consts::LN_2, y * std::f64::consts::LN_2) / std::f64::consts::LN_2
         })
-    });
-    r.def("aten::copysign.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.copysign(y), |x, y| x.copysign(y)));
+    })
+    .dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::copysign.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.copysign(y), |x, y| x.copysign(y))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::maximum(Tensor self, Tensor other) -> Tensor", cp, |a| extremum(a, true, true));
     r.def("aten::minimum(Tensor self, Tensor other) -> Tensor", cp, |a| extremum(a, false, true));
     r.def("aten::fmax(Tensor self, Tensor other) -> Tensor", p, |a| extremum(a, true, false));
@@ -116,12 +118,12 @@ pub fn register(r: &Registry) {
         let _ = op;
         let tensor_schema = format!("aten::{name}.Tensor(Tensor self, Tensor other) -> Tensor");
         let scalar_schema = format!("aten::{name}.Scalar(Tensor self, Scalar other) -> Tensor");
-        r.def(&tensor_schema, cp, compare_kernel(op));
-        r.def(&scalar_schema, cp, compare_kernel(op));
+        r.def(&tensor_schema, cp, compare_kernel(op)).dtype(DtypeRule::Bool);
+        r.def(&scalar_schema, cp, compare_kernel(op)).dtype(DtypeRule::Bool);
     }
-    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y));
-    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y));
-    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y));
+    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y)).dtype(DtypeRule::Bool);
+    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y)).dtype(DtypeRule::Bool);
+    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y)).dtype(DtypeRule::Bool);
     r.def("aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
     r.def("aten::bitwise_and.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
     r.def("aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y));
@@ -138,7 +140,7 @@ pub fn register(r: &Registry) {
     r.def("aten::clamp_min(Tensor self, Scalar min) -> Tensor", p, clamp_scalar);
     r.def("aten::clamp_min.Tensor(Tensor self, Tensor min) -> Tensor", p, clamp_tensor);
     r.def("aten::clamp_max.Tensor(Tensor self, Tensor max) -> Tensor", p, clamp_tensor);
-    r.def("aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor", cp, hardtanh);
+    r.def("aten::hardtanh(Tensor self, Scalar min_val=-1, Scalar max_val=1) -> Tensor", cp, hardtanh).dtype(DtypeRule::SameAsInput);
     r.def("aten::threshold(Tensor self, Scalar threshold, Scalar value) -> Tensor", p, threshold);
     r.def("aten::leaky_relu(Tensor self, Scalar negative_slope=0.01) -> Tensor", cp, leaky_relu);
     r.def("aten::elu(Tensor self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor", cp, elu);

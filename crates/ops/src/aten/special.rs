@@ -5,6 +5,7 @@
 //! special cases (negative polynomial degree, `|x| == 1`, poles of the gamma family), the
 //! functions below follow them.
 
+use crate::DtypeRule;
 use std::f64::consts::{FRAC_2_SQRT_PI, PI, SQRT_2};
 
 use tensor::DType;
@@ -16,38 +17,38 @@ use crate::{Args, Registry, Result, Value};
 pub fn register(r: &Registry) {
     let cp = &[Core, Pointwise][..];
     let p = &[Pointwise][..];
-    r.def("aten::erf(Tensor self) -> Tensor", cp, |a| unary(a, "self", libm::erf));
-    r.def("aten::erfc(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::erfc));
-    r.def("aten::erfinv(Tensor self) -> Tensor", p, |a| unary(a, "self", erfinv));
-    r.def("aten::lgamma(Tensor self) -> Tensor", p, |a| unary(a, "self", lgamma));
-    r.def("aten::digamma(Tensor self) -> Tensor", p, |a| unary(a, "self", digamma));
-    r.def("aten::polygamma(int n, Tensor self) -> Tensor", p, polygamma);
-    r.def("aten::mvlgamma(Tensor self, int p) -> Tensor", p, mvlgamma);
-    r.def("aten::i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x)));
-    r.def("aten::special_i0e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x) * (-x.abs()).exp()));
-    r.def("aten::special_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x)));
-    r.def("aten::special_i1e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x) * (-x.abs()).exp()));
-    r.def("aten::special_modified_bessel_i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x)));
-    r.def("aten::special_modified_bessel_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x)));
-    r.def("aten::special_modified_bessel_k0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(0.0, x)));
-    r.def("aten::special_modified_bessel_k1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(1.0, x)));
-    r.def("aten::special_scaled_modified_bessel_k0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(0.0, x)));
-    r.def("aten::special_scaled_modified_bessel_k1(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(1.0, x)));
-    r.def("aten::special_bessel_j0(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j0));
-    r.def("aten::special_bessel_j1(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j1));
-    r.def("aten::special_bessel_y0(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y0));
-    r.def("aten::special_bessel_y1(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y1));
-    r.def("aten::special_spherical_bessel_j0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| if x == 0.0 { 1.0 } else if x.is_infinite() { 0.0 } else { x.sin() / x }));
-    r.def("aten::special_airy_ai(Tensor x) -> Tensor", p, |a| unary(a, "x", airy_ai));
-    r.def("aten::special_entr(Tensor self) -> Tensor", p, |a| unary(a, "self", entr));
-    r.def("aten::special_erfcx(Tensor self) -> Tensor", p, |a| unary(a, "self", erfcx));
-    r.def("aten::special_log_ndtr(Tensor self) -> Tensor", p, |a| unary(a, "self", log_ndtr));
-    r.def("aten::special_ndtri(Tensor self) -> Tensor", p, |a| unary(a, "self", ndtri));
-    r.def("aten::sinc(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) }));
-    r.def("aten::logit(Tensor self, float? eps=None) -> Tensor", p, logit);
-    r.def("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln() }));
-    r.def("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln_1p() }));
-    r.def("aten::special_zeta(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", hurwitz_zeta));
+    r.def("aten::erf(Tensor self) -> Tensor", cp, |a| unary(a, "self", libm::erf)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::erfc(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::erfc)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::erfinv(Tensor self) -> Tensor", p, |a| unary(a, "self", erfinv)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::lgamma(Tensor self) -> Tensor", p, |a| unary(a, "self", lgamma)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::digamma(Tensor self) -> Tensor", p, |a| unary(a, "self", digamma)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::polygamma(int n, Tensor self) -> Tensor", p, polygamma).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::mvlgamma(Tensor self, int p) -> Tensor", p, mvlgamma).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i0e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x) * (-x.abs()).exp())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i1e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x) * (-x.abs()).exp())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_k0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(0.0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_k1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(1.0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_scaled_modified_bessel_k0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(0.0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_scaled_modified_bessel_k1(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(1.0, x))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_j0(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j0)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_j1(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j1)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_y0(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y0)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_y1(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y1)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_spherical_bessel_j0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| if x == 0.0 { 1.0 } else if x.is_infinite() { 0.0 } else { x.sin() / x })).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_airy_ai(Tensor x) -> Tensor", p, |a| unary(a, "x", airy_ai)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_entr(Tensor self) -> Tensor", p, |a| unary(a, "self", entr)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_erfcx(Tensor self) -> Tensor", p, |a| unary(a, "self", erfcx)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_log_ndtr(Tensor self) -> Tensor", p, |a| unary(a, "self", log_ndtr)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_ndtri(Tensor self) -> Tensor", p, |a| unary(a, "self", ndtri)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinc(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) })).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::logit(Tensor self, float? eps=None) -> Tensor", p, logit).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln() })).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln_1p() })).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_zeta(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", hurwitz_zeta)).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::igamma(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", igamma));
     r.def("aten::igammac(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |s, x| 1.0 - igamma(s, x)));
     r.def("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", &[], |a| binary(a, "self", "other", |x, e| x * 2f64.powf(e)));
@@ -69,7 +70,7 @@ pub fn register(r: &Registry) {
         "laguerre_polynomial_l",
         "legendre_polynomial_p",
     ] {
-        r.def(&format!("aten::special_{name}(Tensor x, Tensor n) -> Tensor"), p, poly_kernel(name));
+        r.def(&format!("aten::special_{name}(Tensor x, Tensor n) -> Tensor"), p, poly_kernel(name)).dtype(DtypeRule::PromoteToFloat);
     }
 }
 

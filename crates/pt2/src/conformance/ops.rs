@@ -22,6 +22,19 @@ pub enum Outcome {
     Unsupported,
 }
 
+/// Whether the operator's meta function and dtype rule ([`ops::OpDef::output_meta`]) give
+/// the sizes and dtypes PyTorch recorded, without running the kernel (what shapes-only export
+/// relies on).
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetaOutcome {
+    Agrees,
+    Differs(String),
+    /// The overload has no meta function (it traces with static sizes only, from its kernel).
+    NoMeta,
+    /// PyTorch recorded an error, or the case could not be read.
+    NotApplicable,
+}
+
 #[derive(Clone, Debug)]
 pub struct CaseResult {
     pub op: String,
@@ -29,6 +42,7 @@ pub struct CaseResult {
     /// The dtype of PyTorch's (first) output tensor, if it returned one.
     pub dtype: Option<DType>,
     pub outcome: Outcome,
+    pub meta: MetaOutcome,
 }
 
 /// The results of a run, in case order.
@@ -55,14 +69,21 @@ impl Report {
         self.cases.len() - self.passed() - self.unsupported()
     }
 
-    /// The closing line: `ops: P passed, F failed, U unsupported, of T`.
+    pub fn meta_count(&self, f: impl Fn(&MetaOutcome) -> bool) -> usize {
+        self.cases.iter().filter(|c| f(&c.meta)).count()
+    }
+
+    /// The closing line: `ops: P passed, F failed, U unsupported, of T; meta: ...`.
     pub fn summary(&self) -> String {
         format!(
-            "ops: {} passed, {} failed, {} unsupported, of {}",
+            "ops: {} passed, {} failed, {} unsupported, of {}; meta (sizes and dtypes without the kernel): {} agree, {} differ, {} without a meta function",
             self.passed(),
             self.failed(),
             self.unsupported(),
-            self.cases.len()
+            self.cases.len(),
+            self.meta_count(|m| *m == MetaOutcome::Agrees),
+            self.meta_count(|m| matches!(m, MetaOutcome::Differs(_))),
+            self.meta_count(|m| *m == MetaOutcome::NoMeta),
         )
     }
 
@@ -116,11 +137,11 @@ pub fn is_excluded_core(name: &str) -> bool {
     name.contains("_backward") || name.contains("_fft_")
 }
 
-fn run_case(registry: &Registry, case: &Json, store: &TensorStore) -> Outcome {
+fn run_case(registry: &Registry, case: &Json, store: &TensorStore) -> (Outcome, MetaOutcome) {
     let op = case["op"].as_str().unwrap_or_default();
     let def = match registry.get(op) {
         Some(d) => d,
-        None => return Outcome::Unsupported,
+        None => return (Outcome::Unsupported, MetaOutcome::NotApplicable),
     };
     let parsed = (|| -> Result<(Vec<Value>, Vec<(String, Value)>, Value), String> {
         let args = case["args"].as_array().ok_or("args is not a list")?.iter().map(|a| value_of(a, store)).collect::<Result<Vec<_>, _>>()?;
@@ -135,8 +156,13 @@ fn run_case(registry: &Registry, case: &Json, store: &TensorStore) -> Outcome {
     })();
     let (args, kwargs, want) = match parsed {
         Ok(p) => p,
-        Err(e) => return Outcome::Failed(format!("bad case: {e}")),
+        Err(e) => return (Outcome::Failed(format!("bad case: {e}")), MetaOutcome::NotApplicable),
     };
+    let meta = check_meta(&def, args.clone(), kwargs.clone(), &want);
+    (run_kernel(op, &def, args, kwargs, &want), meta)
+}
+
+fn run_kernel(op: &str, def: &ops::OpDef, args: Vec<Value>, kwargs: Vec<(String, Value)>, want: &Value) -> Outcome {
     let got = match catch_unwind(AssertUnwindSafe(|| def.call(args, kwargs))) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return Outcome::Failed(format!("error: {e}")),
@@ -148,13 +174,53 @@ fn run_case(registry: &Registry, case: &Json, store: &TensorStore) -> Outcome {
     let checked = if def.has_tag(Tag::Nondeterministic) {
         // Random values cannot match PyTorch's generator; dtype and shape must (the values are
         // checked for range and moments by the tests of the random operators).
-        compare_layout(&got, &want, "out")
+        compare_layout(&got, want, "out")
     } else {
-        compare_with(&got, &want, &|dtype| tolerance(op, dtype), "out")
+        compare_with(&got, want, &|dtype| tolerance(op, dtype), "out")
     };
     match checked {
         Ok(()) => Outcome::Passed,
         Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// Runs the operator's meta function and dtype rule on the case (static sizes, no kernel) and
+/// compares each output tensor's sizes and dtype with what PyTorch recorded.
+fn check_meta(def: &ops::OpDef, args: Vec<Value>, kwargs: Vec<(String, Value)>, want: &Value) -> MetaOutcome {
+    let mut expected = Vec::new();
+    collect_tensors(want, &mut expected);
+    if def.meta.is_none() {
+        return MetaOutcome::NoMeta;
+    }
+    let Ok(bound) = ops::Args::bind(&def.schema, args, kwargs) else { return MetaOutcome::NotApplicable };
+    let sym = vec![None; def.schema.params.len()];
+    let mut env = symbolic::ShapeEnv::new();
+    let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut env, location: None, out_shapes: &[] };
+    let got = match catch_unwind(AssertUnwindSafe(|| def.output_meta(&mut call))) {
+        Ok(Ok(g)) => g,
+        Ok(Err(e)) => return MetaOutcome::Differs(format!("error: {e}")),
+        Err(_) => return MetaOutcome::Differs("the meta function panicked".into()),
+    };
+    if got.len() != expected.len() {
+        return MetaOutcome::Differs(format!("{} outputs, PyTorch {}", got.len(), expected.len()));
+    }
+    for (i, ((sizes, dtype), (shape, want_dtype))) in got.iter().zip(&expected).enumerate() {
+        let sizes: Vec<Option<i64>> = sizes.iter().map(|e| e.as_int()).collect();
+        let shape: Vec<Option<i64>> = shape.iter().map(|&d| Some(d as i64)).collect();
+        // sizes made from data (unbacked symbols) are not known without the kernel
+        let sizes_agree = sizes.len() == shape.len() && sizes.iter().zip(&shape).all(|(a, b)| a.is_none() || a == b);
+        if !sizes_agree || dtype != want_dtype {
+            return MetaOutcome::Differs(format!("output {i}: {sizes:?} {dtype:?}, PyTorch {shape:?} {want_dtype:?}"));
+        }
+    }
+    MetaOutcome::Agrees
+}
+
+fn collect_tensors(v: &Value, out: &mut Vec<(Vec<usize>, DType)>) {
+    match v {
+        Value::Tensor(t) => out.push((t.shape().to_vec(), t.dtype())),
+        Value::List(items) => items.iter().for_each(|i| collect_tensors(i, out)),
+        _ => {}
     }
 }
 
@@ -181,9 +247,9 @@ pub fn run(dir: &Path, registry: &Registry, filter: Option<&str>) -> Result<Repo
         if filter.is_some_and(|f| !op.contains(f)) {
             continue;
         }
-        let outcome = run_case(registry, case, &store);
+        let (outcome, meta) = run_case(registry, case, &store);
         let dtype = first_dtype(&case["out"]);
-        results.push(CaseResult { op, source: case["source"].as_str().unwrap_or_default().to_string(), dtype, outcome });
+        results.push(CaseResult { op, source: case["source"].as_str().unwrap_or_default().to_string(), dtype, outcome, meta });
     }
     std::panic::set_hook(previous_hook);
     let source = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
