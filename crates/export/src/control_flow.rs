@@ -197,7 +197,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
         let p = match &pred {
             Pred::Bool(b) => *b,
             Pred::Sym(s) => s.hint(),
-            Pred::Tensor(t) => t.data().to_f64_vec().first().copied().unwrap_or(0.0) != 0.0,
+            Pred::Tensor(t) => truth(t, "cond")?,
         };
         return if p { true_fn(operands) } else { false_fn(operands) };
     }
@@ -216,7 +216,9 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
                 return Err(Error(format!("cond: the predicate must be a one-element tensor, got shape {:?}", t.shape())));
             }
             let a = with_tracer(|tr| crate::trace::argument_of(tr.expect("tracing"), &crate::trace::Arg::Tensor(t.clone())))?;
-            (a, t.data().to_f64_vec()[0] != 0.0)
+            // both branches are traced; a shapes-only predicate has no value to pick the
+            // example's outputs by, and either branch's meta outputs serve (they must agree)
+            (a, t.is_meta() || truth(t, "cond")?)
         }
     };
     let described: Vec<(String, Vec<Expr>, tensor::Tensor)> =
@@ -426,7 +428,7 @@ pub fn while_loop(cond_fn: Body, body_fn: Body, carried: &[Tensor], additional: 
             let mut operands = state.clone();
             operands.extend(additional.iter().cloned());
             let c = cond_fn(&operands)?;
-            let keep = c.first().map(|t| t.data().to_f64_vec().first().copied().unwrap_or(0.0) != 0.0).ok_or_else(|| Error("while_loop: cond_fn returned nothing".into()))?;
+            let keep = truth(c.first().ok_or_else(|| Error("while_loop: cond_fn returned nothing".into()))?, "while_loop")?;
             if !keep {
                 return Ok(state);
             }
@@ -483,4 +485,13 @@ fn graph_index(base: &str) -> usize {
         let name = t.expect("tracing").fresh_name(base);
         name.trim_start_matches(base).trim_start_matches('_').parse::<usize>().unwrap_or(0)
     })
+}
+
+/// The truth of a one-element predicate tensor (`cond`, `while_loop`); a shapes-only tensor
+/// has none to give.
+fn truth(t: &Tensor, op: &str) -> Result<bool> {
+    if t.is_meta() {
+        return Err(Error(format!("{op}: the predicate is a shapes-only (meta) tensor, whose value is not known; run it on real data")));
+    }
+    Ok(t.data().to_f64_vec().first().copied().unwrap_or(0.0) != 0.0)
 }

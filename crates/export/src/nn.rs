@@ -27,6 +27,9 @@ fn opt(p: &Option<Parameter>) -> Option<Tensor> {
 /// uniform with `bound = 1/sqrt(fan_in)`; the values differ, the scale matches).
 fn uniform(shape: &[usize], bound: f32, seed: u64) -> tensor::Tensor {
     let t = Tensor::rand_uniform(shape, seed).data();
+    if t.is_meta() {
+        return t;
+    }
     let v: Vec<f32> = t.to_vec::<f32>().into_iter().map(|x| x * bound).collect();
     tensor::Tensor::from_vec(v, shape).expect("shape matches")
 }

@@ -135,6 +135,9 @@ impl Tensor {
     /// Deterministic pseudo-random float32 values in [-1, 1) (a fixed generator, so examples
     /// and tests are reproducible).
     pub fn rand_uniform(shape: &[usize], seed: u64) -> Tensor {
+        if tensor::meta::meta_device_active() {
+            return Tensor::eager(tensor::Tensor::meta(shape, DType::F32));
+        }
         let n: usize = shape.iter().product();
         let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
         let v: Vec<f32> = (0..n)
@@ -146,6 +149,29 @@ impl Tensor {
             })
             .collect();
         Tensor::eager(tensor::Tensor::from_vec(v, shape).expect("shape matches"))
+    }
+
+    /// A shapes-only ("meta") tensor: sizes and a dtype, no values — an example input for
+    /// exporting without data (see [`tensor::meta`]).
+    pub fn meta(shape: &[usize], dtype: DType) -> Tensor {
+        Tensor::eager(tensor::Tensor::meta(shape, dtype))
+    }
+
+    /// Whether this is a shapes-only tensor, without values.
+    pub fn is_meta(&self) -> bool {
+        self.data().is_meta()
+    }
+
+    /// Reading values: refused for a meta tensor, which has none.
+    fn check_has_values(&self, what: &str) -> Result<()> {
+        if self.is_meta() {
+            return Err(Error(format!(
+                "{what} of a shapes-only (meta) tensor: it has sizes {:?} and dtype {:?} but no values",
+                self.shape(),
+                self.dtype()
+            )));
+        }
+        Ok(())
     }
 
     /// Whether `other` is this same tensor (not an equal one).
@@ -226,6 +252,7 @@ impl Tensor {
 
     #[track_caller]
     fn scalar_read(&self, op: &str) -> Result<SymInt> {
+        self.check_has_values("item()")?;
         let data = self.data();
         if data.numel() != 1 {
             return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
@@ -241,6 +268,7 @@ impl Tensor {
 
     /// `x.item()` of a float tensor (see [`crate::symint::SymFloat`]).
     pub fn item_f64(&self) -> Result<crate::symint::SymFloat> {
+        self.check_has_values("item()")?;
         let data = self.data();
         if data.numel() != 1 {
             return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
@@ -252,6 +280,7 @@ impl Tensor {
     /// export refuses, non-strict specializes to the example.
     #[track_caller]
     pub fn values(&self) -> Result<Vec<f64>> {
+        self.check_has_values("values()")?;
         if self.trace_info().is_some() {
             crate::trace::host_read(std::panic::Location::caller())?;
         }

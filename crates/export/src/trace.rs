@@ -657,7 +657,8 @@ fn has_symbols(a: &Option<SymArg>) -> bool {
 }
 
 /// Calls operator `op` (`aten::add.Tensor`) on the arguments: runs its kernel and, while
-/// tracing, records the call. Returns the tensor outputs, flattened.
+/// tracing, records the call. Returns the tensor outputs, flattened. On shapes-only (meta)
+/// tensors no kernel runs: the operator's meta function and dtype rule make meta outputs.
 #[track_caller]
 pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Result<Vec<Tensor>> {
     let at = Location::caller();
@@ -665,16 +666,62 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
     let def = Registry::global().lookup(op).map_err(|e| Error(e.0))?;
     let positional: Vec<Value> = args.iter().map(Arg::value).collect();
     let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();
-    let out = def.call(positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
-    let outs: Vec<tensor::Tensor> = match out {
-        Value::Tensor(t) => vec![t],
-        Value::List(vs) => vs.into_iter().filter_map(|v| if let Value::Tensor(t) = v { Some(t) } else { None }).collect(),
-        _ => vec![],
+    let shapes_only = positional.iter().chain(named_values.iter().map(|(_, v)| v)).any(holds_meta);
+    let outs = if shapes_only {
+        None
+    } else {
+        let out = def.call(positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
+        Some(match out {
+            Value::Tensor(t) => vec![t],
+            Value::List(vs) => vs.into_iter().filter_map(|v| if let Value::Tensor(t) = v { Some(t) } else { None }).collect(),
+            _ => vec![],
+        })
     };
     if !is_tracing() {
+        let outs = match outs {
+            Some(outs) => outs,
+            None => eager_meta(&def, positional, named_values, at)?,
+        };
         return Ok(outs.into_iter().map(Tensor::eager).collect());
     }
     with_tracer(|t| record(t.expect("tracing"), &def, &args, &kwargs, positional, named_values, outs, at))
+}
+
+/// Whether a value is, or holds, a meta tensor.
+fn holds_meta(v: &Value) -> bool {
+    match v {
+        Value::Tensor(t) => t.is_meta(),
+        Value::List(items) => items.iter().any(holds_meta),
+        _ => false,
+    }
+}
+
+/// Outside a trace, an operator on meta tensors gives meta tensors of the sizes and dtypes its
+/// meta function and dtype rule give (building a model on the meta device).
+fn eager_meta(def: &ops::OpDef, positional: Vec<Value>, named_values: Vec<(String, Value)>, at: &Location) -> Result<Vec<tensor::Tensor>> {
+    let location = format!("{}:{}", at.file(), at.line());
+    let bound = ops::Args::bind(&def.schema, positional, named_values).map_err(|e| Error(e.0))?;
+    let sym = vec![None; def.schema.params.len()];
+    let mut env = symbolic::ShapeEnv::new();
+    let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut env, location: Some(&location), out_shapes: &[] };
+    let outputs = def.output_meta(&mut call).map_err(|e| Error(format!("{} (shapes only, at {location})", e.0)))?;
+    outputs.iter().map(|(sizes, dtype)| meta_tensor(def, sizes, *dtype, &env, &location)).collect()
+}
+
+/// A meta tensor with the example sizes (hints) of symbolic `sizes`.
+fn meta_tensor(def: &ops::OpDef, sizes: &[Expr], dtype: tensor::DType, env: &symbolic::ShapeEnv, location: &str) -> Result<tensor::Tensor> {
+    let shape = sizes
+        .iter()
+        .map(|e| match env.hint(e) {
+            Some(h) if h >= 0 => Ok(h as usize),
+            _ => Err(Error(format!(
+                "{}: an output size ({e}) depends on tensor values, which shapes-only tensors do not have (at {location}); \
+                 export with real example data instead",
+                def.name()
+            ))),
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    Ok(tensor::Tensor::meta(&shape, dtype))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -685,7 +732,7 @@ fn record(
     kwargs: &[(&str, Arg)],
     positional: Vec<Value>,
     named_values: Vec<(String, Value)>,
-    outs: Vec<tensor::Tensor>,
+    outs: Option<Vec<tensor::Tensor>>,
     at: &Location,
 ) -> Result<Vec<Tensor>> {
     let op = def.name();
@@ -708,7 +755,7 @@ fn record(
     let location = format!("{}:{}", at.file(), at.line());
     // the dtype rule must agree with the kernel on the example, as the meta function must
     // (shapes-only export has only the rule)
-    {
+    if let Some(outs) = &outs {
         let bound = ops::Args::bind(schema, positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
         let dtypes = def.dtype.output_dtypes(&bound).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
         let list_return = dtypes.len() == 1 && outs.len() > 1;
@@ -726,27 +773,41 @@ fn record(
         )));
     }
     let mut asserts_before = usize::MAX;
-    let out_sizes: Vec<Vec<Expr>> = if symbolic {
-        let meta = def.meta.ok_or_else(|| Error(format!("{op} has no meta function, so it cannot be traced with dynamic shapes (at {location})")))?;
-        let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
-        let out_shapes: Vec<Vec<i64>> = outs.iter().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
-        asserts_before = tracer.env.runtime_asserts().len();
-        let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };
-        let sizes = meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
-        // the meta function must agree with the kernel on the example
-        if sizes.len() != outs.len() {
-            return Err(Error(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
-        }
-        for (s, t) in sizes.iter().zip(&outs) {
-            // sizes over unbacked values have no hint to compare
-            let agrees = s.len() == t.shape().len() && s.iter().zip(t.shape()).all(|(e, &d)| tracer.env.hint(e).is_none_or(|h| h == d as i64));
-            if !agrees {
-                return Err(Error(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
+    let (out_sizes, outs): (Vec<Vec<Expr>>, Vec<tensor::Tensor>) = match outs {
+        Some(outs) if !symbolic => (outs.iter().map(|t| t.shape().iter().map(|&d| Expr::Int(d as i64)).collect()).collect(), outs),
+        outs => {
+            let shapes_only = outs.is_none();
+            if def.meta.is_none() {
+                let why = if shapes_only { "run on shapes-only (meta) tensors" } else { "traced with dynamic shapes" };
+                return Err(Error(format!("{op} has no meta function, so it cannot be {why} (at {location})")));
+            }
+            let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
+            let out_shapes: Vec<Vec<i64>> = outs.iter().flatten().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
+            asserts_before = tracer.env.runtime_asserts().len();
+            let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };
+            let metas = def.output_meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
+            let sizes: Vec<Vec<Expr>> = metas.iter().map(|(s, _)| s.clone()).collect();
+            match outs {
+                Some(outs) => {
+                    // the meta function must agree with the kernel on the example
+                    if sizes.len() != outs.len() {
+                        return Err(Error(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
+                    }
+                    for (s, t) in sizes.iter().zip(&outs) {
+                        // sizes over unbacked values have no hint to compare
+                        let agrees = s.len() == t.shape().len() && s.iter().zip(t.shape()).all(|(e, &d)| tracer.env.hint(e).is_none_or(|h| h == d as i64));
+                        if !agrees {
+                            return Err(Error(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
+                        }
+                    }
+                    (sizes, outs)
+                }
+                None => {
+                    let outs = metas.iter().map(|(s, dtype)| meta_tensor(def, s, *dtype, &tracer.env, &location)).collect::<Result<Vec<_>>>()?;
+                    (sizes, outs)
+                }
             }
         }
-        sizes
-    } else {
-        outs.iter().map(|t| t.shape().iter().map(|&d| Expr::Int(d as i64)).collect()).collect()
     };
 
     // the node's arguments, by parameter name

@@ -34,6 +34,12 @@ impl ExportedProgram {
         if !problems.is_empty() {
             return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
         }
+        if let Some(name) = self.first_meta_state() {
+            return Err(Error::msg(format!(
+                "the program was exported shapes-only: `{name}` (and maybe more of its state) has sizes and a dtype but no values; \
+                 give it real values before running the program"
+            )));
+        }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
         Ok(Module {
             ep: self,

@@ -20,6 +20,13 @@ pub struct ExportedProgram {
 }
 
 impl ExportedProgram {
+    /// The name of the first parameter, buffer or constant that is a shapes-only (meta) tensor,
+    /// with no values: a program exported shapes-only cannot run or be saved until its state
+    /// has values.
+    pub fn first_meta_state(&self) -> Option<&str> {
+        self.state_dict.iter().chain(&self.constants).find(|(_, t)| t.is_meta()).map(|(n, _)| n.as_str())
+    }
+
     pub fn graph(&self) -> &schema::Graph {
         &self.model.graph_module.graph
     }

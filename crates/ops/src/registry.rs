@@ -86,7 +86,15 @@ impl OpDef {
     }
 
     fn run(&self, args: Args<'_>) -> Result<Value> {
-        let result = tensor::alloc::catch(|| (self.kernel)(&args)).unwrap_or_else(|e| Err(e.into()));
+        if let Some(param) = args.first_meta_tensor() {
+            return Err(Error::msg(format!(
+                "{}: argument '{param}' is a shapes-only (meta) tensor, which has no values to compute with; \
+                 export runs meta tensors through meta functions, a kernel needs real data",
+                self.name()
+            )));
+        }
+        // kernels compute on real data, also when called while a model is built on the meta device
+        let result = tensor::meta::off_meta_device(|| tensor::alloc::catch(|| (self.kernel)(&args))).unwrap_or_else(|e| Err(e.into()));
         result.map_err(|e| {
             let name = self.name();
             let prefix = format!("{name}: ");

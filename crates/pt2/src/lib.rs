@@ -27,10 +27,11 @@ pub use ops::random::manual_seed;
 pub use ops::{Registry, Value};
 pub use serialize::{load, load_within, save, LoadLimits};
 pub use tensor::alloc::{AllocError, MemoryBudget};
+pub use tensor::meta::on_meta_device;
 pub use tensor::{DType, Tensor};
 
 /// Writing models: the torch-like front end and `export`.
-pub use ::export::{export, functional, nn, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Program, SymInt, Tree, Visitor};
+pub use ::export::{export, functional, nn, Buffer, Constant, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Parameter, Program, SymInt, Tree, Visitor};
 pub use ::export as frontend;
 pub use decomp::{default_decompositions, DecompTable};
 

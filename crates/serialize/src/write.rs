@@ -79,6 +79,7 @@ impl<W: Write + Seek> Writer<W> {
 /// Writes `ep` as a PT2 archive to any seekable writer (`name` is the model's name, `model`
 /// for `torch.export.save`).
 pub fn write_archive<W: Write + Seek>(ep: &ExportedProgram, out: W, dest: &str) -> Result<W> {
+    refuse_shapes_only(ep, dest)?;
     let prefix = Path::new(dest).file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "archive".into());
     let mut w = Writer { zip: zip::ZipWriter::new(out), prefix, dest: dest.to_string() };
     let params: std::collections::HashSet<&str> = ep
@@ -107,8 +108,19 @@ pub fn write_archive<W: Write + Seek>(ep: &ExportedProgram, out: W, dest: &str) 
 pub fn save(ep: &ExportedProgram, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let dest = path.display().to_string();
+    refuse_shapes_only(ep, &dest)?;
     let file = std::fs::File::create(path).map_err(|e| io_err(&dest, e))?;
     write_archive(ep, std::io::BufWriter::new(file), &dest)?
         .flush()
         .map_err(|e| io_err(&dest, e))
+}
+
+/// A program exported shapes-only has no weights to write.
+fn refuse_shapes_only(ep: &ExportedProgram, dest: &str) -> Result<()> {
+    match ep.first_meta_state() {
+        Some(name) => Err(Error::msg(format!(
+            "{dest}: cannot save a program exported shapes-only: `{name}` has sizes and a dtype but no values to write"
+        ))),
+        None => Ok(()),
+    }
 }

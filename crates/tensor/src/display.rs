@@ -139,6 +139,12 @@ impl fmt::Display for Tensor {
             DType::F32 | DType::I64 | DType::Bool => String::new(),
             d => format!(", dtype=torch.{}", d.name()),
         };
+        if self.is_meta() {
+            // PyTorch: tensor(..., device='meta', size=(2, 3), dtype=torch.float16)
+            let sizes: Vec<String> = self.shape().iter().map(|s| s.to_string()).collect();
+            let size = if sizes.len() == 1 { format!("({},)", sizes[0]) } else { format!("({})", sizes.join(", ")) };
+            return write!(f, "{PREFIX}..., device='meta', size={size}{suffix})");
+        }
         if self.numel() == 0 {
             let size = if self.dim() > 1 {
                 format!(", size=({})", self.shape().iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "))

@@ -5,6 +5,7 @@
 pub mod alloc;
 pub mod dtype;
 pub mod kernels;
+pub mod meta;
 pub mod promote;
 pub mod shape;
 pub mod storage;

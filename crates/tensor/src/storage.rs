@@ -34,6 +34,10 @@ pub enum Buffer {
     /// A region of a private (copy-on-write) file mapping; several storages may share one
     /// mapping, each owning a disjoint region.
     Mapped { map: Arc<MmapMut>, start: usize, len: usize },
+    /// No memory at all: a shapes-only ("meta") tensor's storage, `len` bytes in name only.
+    /// Reading its bytes is a bug that the operator boundary and the tensor API rule out
+    /// (see [`crate::meta`]).
+    Meta { len: usize },
 }
 
 impl Buffer {
@@ -56,7 +60,7 @@ impl Buffer {
 
     pub fn len(&self) -> usize {
         match self {
-            Buffer::Heap { len, .. } | Buffer::Mapped { len, .. } => *len,
+            Buffer::Heap { len, .. } | Buffer::Mapped { len, .. } | Buffer::Meta { len } => *len,
             Buffer::Elements(v) => v.bytes().len(),
         }
     }
@@ -70,6 +74,7 @@ impl Buffer {
             Buffer::Heap { words, len } => &bytemuck::cast_slice(words)[..*len],
             Buffer::Mapped { map, start, len } => &map[*start..*start + *len],
             Buffer::Elements(v) => v.bytes(),
+            Buffer::Meta { .. } => crate::meta::values_read(),
         }
     }
 
@@ -77,6 +82,7 @@ impl Buffer {
         match self {
             Buffer::Heap { words, len } => &mut bytemuck::cast_slice_mut(words)[..*len],
             Buffer::Elements(v) => v.bytes_mut(),
+            Buffer::Meta { .. } => crate::meta::values_read(),
             Buffer::Mapped { map, start, len } => {
                 assert!(*start + *len <= map.len());
                 // SAFETY: the mapping is private (copy-on-write) and writable; every storage that
@@ -93,6 +99,8 @@ pub struct Storage {
     buffer: RwLock<Buffer>,
     /// The bytes counted against the call's memory budget, released with the storage.
     _charge: Option<Charge>,
+    /// A meta storage ([`Buffer::Meta`]) stays one: known without taking the lock.
+    meta: bool,
 }
 
 impl Storage {
@@ -101,10 +109,11 @@ impl Storage {
     /// boundary.
     pub fn new(buffer: Buffer) -> Arc<Storage> {
         let charge = match &buffer {
-            Buffer::Mapped { .. } => None,
+            Buffer::Mapped { .. } | Buffer::Meta { .. } => None,
             heap => Charge::for_new_storage(heap.len() as u64),
         };
-        Arc::new(Storage { buffer: RwLock::new(buffer), _charge: charge })
+        let meta = matches!(buffer, Buffer::Meta { .. });
+        Arc::new(Storage { buffer: RwLock::new(buffer), _charge: charge, meta })
     }
 
     /// A storage over `len` bytes of a mapping starting at `start`. Returns `None` if the region
@@ -130,5 +139,10 @@ impl Storage {
 
     pub fn is_mapped(&self) -> bool {
         matches!(&*self.read(), Buffer::Mapped { .. })
+    }
+
+    /// Whether this is a shapes-only storage, with no values ([`crate::meta`]).
+    pub fn is_meta(&self) -> bool {
+        self.meta
     }
 }

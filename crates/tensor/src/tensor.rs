@@ -46,11 +46,17 @@ impl Tensor {
     /// A tensor of `dtype` and `shape` with every element `value` (converted as by a cast).
     /// Fails with the bytes asked for when the memory cannot be had.
     pub fn try_full(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        if crate::meta::meta_device_active() {
+            return Ok(Tensor::meta(shape, dtype));
+        }
         with_dtype!(dtype, T => Tensor::filled(shape, T::from_f64(value)))
     }
 
     /// Like [`Tensor::try_full`] with an integer value, exact for every integer dtype.
     pub fn try_full_i64(shape: &[usize], value: i64, dtype: DType) -> Result<Tensor> {
+        if crate::meta::meta_device_active() {
+            return Ok(Tensor::meta(shape, dtype));
+        }
         with_dtype!(dtype, T => Tensor::filled(shape, T::from_i64(value)))
     }
 
@@ -61,6 +67,9 @@ impl Tensor {
     }
 
     fn zeros_within(shape: &[usize], dtype: DType) -> std::result::Result<Tensor, crate::alloc::AllocError> {
+        if crate::meta::meta_device_active() {
+            return Ok(Tensor::meta(shape, dtype));
+        }
         let buffer = crate::alloc::bytes_for(crate::alloc::elements(shape), dtype.size())
             .and_then(|bytes| Buffer::try_zeroed(bytes as usize))
             .map_err(|e| e.for_tensor(shape, dtype))?;
@@ -75,11 +84,17 @@ impl Tensor {
     /// unwinds with an [`AllocError`](crate::alloc::AllocError) that the operator boundary turns
     /// into the operator's error ([`crate::alloc`]); outside an operator, use the `try_` form.
     pub fn full(shape: &[usize], value: f64, dtype: DType) -> Tensor {
+        if crate::meta::meta_device_active() {
+            return Tensor::meta(shape, dtype);
+        }
         with_dtype!(dtype, T => Tensor::from_vec(crate::alloc::tensor_vec(T::from_f64(value), shape), shape).expect("sized by shape"))
     }
 
     /// [`Tensor::try_full_i64`] where there is no error path (see [`Tensor::full`]).
     pub fn full_i64(shape: &[usize], value: i64, dtype: DType) -> Tensor {
+        if crate::meta::meta_device_active() {
+            return Tensor::meta(shape, dtype);
+        }
         with_dtype!(dtype, T => Tensor::from_vec(crate::alloc::tensor_vec(T::from_i64(value), shape), shape).expect("sized by shape"))
     }
 
@@ -282,6 +297,9 @@ impl Tensor {
 
     /// A contiguous copy with its own storage.
     pub fn deep_clone(&self) -> Tensor {
+        if self.is_meta() {
+            return Tensor::meta(&self.shape, self.dtype);
+        }
         with_dtype!(self.dtype, T => Tensor::from_vec(self.to_vec::<T>(), &self.shape).unwrap())
     }
 
@@ -290,6 +308,9 @@ impl Tensor {
     pub fn to_dtype(&self, dtype: DType) -> Tensor {
         if dtype == self.dtype {
             return self.contiguous();
+        }
+        if self.is_meta() {
+            return Tensor::meta(&self.shape, dtype);
         }
         with_dtype!(dtype, T => Tensor::from_vec(self.to_vec::<T>(), &self.shape).unwrap())
     }
