@@ -13,7 +13,8 @@ use export::retrace::DecompCall;
 use export::trace::{call, Arg};
 use export::{Error, Result, SymInt, Tensor};
 use ops::names::aten;
-use ops::{meta, Args, MetaCall, MetaFn, OpName, Registry, Tag, Value};
+use ops::{meta, Args, DtypeRule, MetaCall, MetaFn, OpName, Registry, Tag, Value};
+use symbolic::Expr;
 
 use crate::rules::{cpu, factory_kwargs, permute, product, reshape_to, scalar_tensor, strided};
 use crate::DecompFn;
@@ -25,6 +26,8 @@ pub struct Composite {
     pub tags: &'static [Tag],
     /// Output sizes from symbolic input sizes, where the tags imply no rule.
     pub meta: Option<MetaFn>,
+    /// Output dtypes, where the schema and tags imply another rule ([`ops::dtype`]).
+    pub dtype: Option<DtypeRule>,
     pub decompose: DecompFn,
 }
 
@@ -38,101 +41,101 @@ impl Composite {
 const POINTWISE: &[Tag] = &[Tag::Pointwise];
 
 pub const COMPOSITES: &[Composite] = &[
-    Composite { schema: "aten::square(Tensor self) -> Tensor", tags: POINTWISE, meta: None, decompose: square },
-    Composite { schema: "aten::min.other(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, decompose: min_other },
-    Composite { schema: "aten::max.other(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, decompose: max_other },
-    Composite { schema: "aten::__and__.Tensor(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::pointwise), decompose: and },
-    Composite { schema: "aten::__or__.Tensor(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::pointwise), decompose: or },
-    Composite { schema: "aten::__xor__.Tensor(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, decompose: xor },
-    Composite { schema: "aten::broadcast_to(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags: &[], meta: Some(meta::expand), decompose: broadcast_to },
-    Composite { schema: "aten::tile(Tensor self, SymInt[] dims) -> Tensor", tags: &[], meta: None, decompose: tile },
-    Composite { schema: "aten::outer(Tensor self, Tensor vec2) -> Tensor", tags: &[], meta: None, decompose: outer },
+    Composite { schema: "aten::square(Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: square },
+    Composite { schema: "aten::min.other(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: min_other },
+    Composite { schema: "aten::max.other(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: max_other },
+    Composite { schema: "aten::__and__.Tensor(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::pointwise), dtype: Some(DtypeRule::Promote), decompose: and },
+    Composite { schema: "aten::__or__.Tensor(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::pointwise), dtype: Some(DtypeRule::Promote), decompose: or },
+    Composite { schema: "aten::__xor__.Tensor(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: xor },
+    Composite { schema: "aten::broadcast_to(Tensor(a) self, SymInt[] size) -> Tensor(a)", tags: &[], meta: Some(meta::expand), dtype: None, decompose: broadcast_to },
+    Composite { schema: "aten::tile(Tensor self, SymInt[] dims) -> Tensor", tags: &[], meta: Some(tile_meta), dtype: None, decompose: tile },
+    Composite { schema: "aten::outer(Tensor self, Tensor vec2) -> Tensor", tags: &[], meta: Some(outer_meta), dtype: Some(DtypeRule::Promote), decompose: outer },
     Composite {
         schema: "aten::where.ScalarOther(Tensor condition, Tensor self, Scalar other) -> Tensor",
         tags: &[],
         meta: Some(meta::pointwise),
-        decompose: where_scalar_other,
+        dtype: Some(DtypeRule::Custom(where_dtype)), decompose: where_scalar_other,
     },
     Composite {
         schema: "aten::arange.start(Scalar start, Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
         tags: &[],
         meta: Some(meta::arange),
-        decompose: arange_start,
+        dtype: Some(DtypeRule::Custom(ops::dtype::of_numbers)), decompose: arange_start,
     },
     Composite {
         schema: "aten::to.device(Tensor(a) self, Device device, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
         tags: &[],
         meta: Some(meta::same_as_self),
-        decompose: to_device,
+        dtype: None, decompose: to_device,
     },
     Composite {
         schema: "aten::to.dtype_layout(Tensor(a) self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
         tags: &[],
         meta: Some(meta::same_as_self),
-        decompose: to_dtype_layout,
+        dtype: None, decompose: to_dtype_layout,
     },
-    Composite { schema: "aten::type_as(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: type_as },
+    Composite { schema: "aten::type_as(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Custom(dtype_of_other)), decompose: type_as },
     Composite {
         schema: "aten::new_ones(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
         tags: &[],
         meta: Some(meta::factory),
-        decompose: new_ones,
+        dtype: None, decompose: new_ones,
     },
     Composite {
         schema: "aten::new_zeros(Tensor self, SymInt[] size, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
         tags: &[],
         meta: Some(meta::factory),
-        decompose: new_zeros,
+        dtype: None, decompose: new_zeros,
     },
     Composite {
         schema: "aten::new_full(Tensor self, SymInt[] size, Scalar fill_value, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
         tags: &[],
         meta: Some(meta::factory),
-        decompose: new_full,
+        dtype: None, decompose: new_full,
     },
     Composite {
         schema: "aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor",
         tags: &[],
         meta: Some(crate::einsum::einsum_meta),
-        decompose: crate::einsum::einsum,
+        dtype: None, decompose: crate::einsum::einsum,
     },
-    Composite { schema: "aten::swapaxes(Tensor(a) self, int axis0, int axis1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), decompose: swapaxes },
-    Composite { schema: "aten::swapdims(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), decompose: swapdims },
-    Composite { schema: "aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: roll },
+    Composite { schema: "aten::swapaxes(Tensor(a) self, int axis0, int axis1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), dtype: None, decompose: swapaxes },
+    Composite { schema: "aten::swapdims(Tensor(a) self, int dim0, int dim1) -> Tensor(a)", tags: &[], meta: Some(swapped_meta), dtype: None, decompose: swapdims },
+    Composite { schema: "aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: roll },
     Composite {
         schema: "aten::pad(Tensor self, SymInt[] pad, str mode=\"constant\", float? value=None) -> Tensor",
         tags: &[],
         meta: Some(meta::pad),
-        decompose: pad,
+        dtype: None, decompose: pad,
     },
-    Composite { schema: "aten::diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor", tags: &[], meta: None, decompose: diff },
-    Composite { schema: "aten::isfinite(Tensor self) -> Tensor", tags: POINTWISE, meta: None, decompose: isfinite },
-    Composite { schema: "aten::selu(Tensor self) -> Tensor", tags: POINTWISE, meta: None, decompose: selu },
+    Composite { schema: "aten::diff(Tensor self, int n=1, int dim=-1, Tensor? prepend=None, Tensor? append=None) -> Tensor", tags: &[], meta: Some(diff_meta), dtype: None, decompose: diff },
+    Composite { schema: "aten::isfinite(Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::Bool), decompose: isfinite },
+    Composite { schema: "aten::selu(Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: selu },
     Composite {
         schema: "aten::rms_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor",
         tags: &[],
         meta: Some(meta::same_as_input),
-        decompose: rms_norm,
+        dtype: None, decompose: rms_norm,
     },
-    Composite { schema: "aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: argsort },
-    Composite { schema: "aten::ravel(Tensor(a) self) -> Tensor(a)", tags: &[], meta: None, decompose: ravel },
-    Composite { schema: "aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor", tags: &[], meta: None, decompose: take_along_dim },
-    Composite { schema: "aten::log_sigmoid(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), decompose: log_sigmoid },
+    Composite { schema: "aten::argsort(Tensor self, int dim=-1, bool descending=False) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Long), decompose: argsort },
+    Composite { schema: "aten::ravel(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(ravel_meta), dtype: None, decompose: ravel },
+    Composite { schema: "aten::take_along_dim(Tensor self, Tensor indices, int? dim=None) -> Tensor", tags: &[], meta: Some(take_along_dim_meta), dtype: None, decompose: take_along_dim },
+    Composite { schema: "aten::log_sigmoid(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: log_sigmoid },
     Composite {
         schema: "aten::repeat_interleave.self_int(Tensor self, SymInt repeats, int? dim=None, *, SymInt? output_size=None) -> Tensor",
         tags: &[],
-        meta: None,
-        decompose: repeat_interleave_int,
+        meta: Some(repeat_interleave_meta),
+        dtype: None, decompose: repeat_interleave_int,
     },
-    Composite { schema: "aten::std.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", tags: &[], meta: None, decompose: std_dim },
+    Composite { schema: "aten::std.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", tags: &[], meta: Some(meta::reduction), dtype: None, decompose: std_dim },
     Composite {
         schema: "aten::var_mean.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> (Tensor, Tensor)",
         tags: &[],
-        meta: None,
-        decompose: var_mean_dim,
+        meta: Some(meta::reduction_pair),
+        dtype: None, decompose: var_mean_dim,
     },
-    Composite { schema: "aten::kron(Tensor self, Tensor other) -> Tensor", tags: &[], meta: None, decompose: kron },
-    Composite { schema: "aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor", tags: &[], meta: None, decompose: cosine_similarity },
+    Composite { schema: "aten::kron(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(kron_meta), dtype: Some(DtypeRule::Promote), decompose: kron },
+    Composite { schema: "aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor", tags: &[], meta: Some(cosine_similarity_meta), dtype: Some(DtypeRule::Promote), decompose: cosine_similarity },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -635,12 +638,9 @@ pub fn register(r: &Registry) {
     for c in COMPOSITES {
         let f = c.decompose;
         let kernel = move |a: &Args| -> ops::Result<Value> { DecompCall::run_eagerly(f, a).map_err(|e| ops::Error::msg(e.0)) };
-        let registered = match c.meta {
-            Some(meta) => r.register_with_meta(c.schema, c.tags, kernel, meta),
-            None => r.register(c.schema, c.tags, kernel),
-        };
-        if let Err(e) = registered {
-            panic!("built-in composite operator: {e}");
+        let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel));
+        if let Some(rule) = c.dtype {
+            registered.dtype(rule);
         }
     }
 }
@@ -650,4 +650,104 @@ ops::inventory::submit! { ops::Extension(register) }
 /// Each composite's decomposition, for the lowering table.
 pub(crate) fn decompositions() -> impl Iterator<Item = (String, DecompFn)> {
     COMPOSITES.iter().map(|c| (c.name(), c.decompose))
+}
+
+// ----- meta functions and dtype rules the tags do not imply ----------------------------------
+
+type Sizes = ops::Result<Vec<Vec<Expr>>>;
+
+/// `type_as(self, other)`: `other`'s dtype.
+fn dtype_of_other(args: &Args) -> ops::Result<Vec<DType>> {
+    Ok(vec![args.tensor("other")?.dtype()])
+}
+
+/// `where(condition, self, Scalar other)`: `self` promoted with the number; the condition
+/// takes no part.
+fn where_dtype(args: &Args) -> ops::Result<Vec<DType>> {
+    let x = args.tensor("self")?;
+    let operands = [tensor::Operand::Tensor { dtype: x.dtype(), dim: x.dim() }, tensor::Operand::Scalar(args.scalar("other")?)];
+    Ok(vec![tensor::result_type(&operands)])
+}
+
+/// Sizes left-padded with ones to `rank`.
+fn padded_sizes(s: &[Expr], rank: usize) -> Vec<Expr> {
+    std::iter::repeat_n(Expr::Int(1), rank.saturating_sub(s.len())).chain(s.iter().cloned()).collect()
+}
+
+fn outer_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("vec2")?);
+    Ok(vec![a.into_iter().chain(b).collect()])
+}
+
+/// `kron`: both padded to one rank, each dim the product.
+fn kron_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("other")?);
+    let rank = a.len().max(b.len());
+    Ok(vec![padded_sizes(&a, rank).into_iter().zip(padded_sizes(&b, rank)).map(|(x, y)| x * y).collect()])
+}
+
+/// `cosine_similarity`: the operands broadcast, then `dim` reduced away.
+fn cosine_similarity_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("x1")?, call.sizes("x2")?);
+    let mut s = meta::broadcast(call, &a, &b)?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    if d < s.len() {
+        s.remove(d);
+    }
+    Ok(vec![s])
+}
+
+/// `tile`: sizes and repeats padded to one rank, each dim the product.
+fn tile_meta(call: &mut MetaCall) -> Sizes {
+    let (s, reps) = (call.sizes("self")?, call.ints("dims")?);
+    let rank = s.len().max(reps.len());
+    Ok(vec![padded_sizes(&s, rank).into_iter().zip(padded_sizes(&reps, rank)).map(|(x, r)| x * r).collect()])
+}
+
+/// `diff`: along `dim`, the prepended and appended lengths added and `n` taken off.
+fn diff_meta(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    let n = call.args.int("n")?;
+    for extra in ["prepend", "append"] {
+        if let Some(e) = call.opt_sizes(extra)? {
+            let along = if e.len() == s.len() { e[d].clone() } else { Expr::Int(1) };
+            s[d] = s[d].clone() + along;
+        }
+    }
+    s[d] = Expr::max_of([s[d].clone() - n, Expr::Int(0)]);
+    Ok(vec![s])
+}
+
+fn ravel_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![vec![Expr::mul_all(call.sizes("self")?)]])
+}
+
+/// `take_along_dim`: without a dim, the flattened indices' length; with one, the operands
+/// broadcast everywhere but `dim`, which the indices decide.
+fn take_along_dim_meta(call: &mut MetaCall) -> Sizes {
+    let (s, idx) = (call.sizes("self")?, call.sizes("indices")?);
+    let Some(dim) = call.args.opt_int("dim")? else { return Ok(vec![vec![Expr::mul_all(idx)]]) };
+    let d = call.wrap_dim(dim, s.len())?;
+    let (mut a, mut b) = (s.clone(), idx.clone());
+    a[d] = Expr::Int(1);
+    b[d] = Expr::Int(1);
+    let mut out = meta::broadcast(call, &a, &b)?;
+    out[d] = idx[d].clone();
+    Ok(vec![out])
+}
+
+/// `repeat_interleave(self, repeats: int, dim)`: the dim (or the flattened tensor) times `repeats`.
+fn repeat_interleave_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let repeats = call.int("repeats")?;
+    Ok(vec![match call.args.opt_int("dim")? {
+        None => vec![Expr::mul_all(s) * repeats],
+        Some(dim) => {
+            let d = call.wrap_dim(dim, s.len())?;
+            let mut out = s;
+            out[d] = out[d].clone() * repeats;
+            out
+        }
+    }])
 }

@@ -20,6 +20,7 @@ pub mod program;
 pub mod pytree;
 pub mod run;
 pub mod schema;
+pub mod shapes;
 pub mod verify;
 
 pub use program::ExportedProgram;

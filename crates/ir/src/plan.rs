@@ -66,6 +66,8 @@ struct Step {
 #[derive(Debug)]
 pub struct GraphPlan {
     slots: usize,
+    /// Each slot's value name (for shapes-only observers and errors).
+    names: Vec<String>,
     inputs: Vec<Bind>,
     steps: Vec<Step>,
     outputs: Vec<Operand>,
@@ -223,7 +225,11 @@ impl GraphPlan {
             steps.push(Step { label: node_label(node).to_string(), target: node.target.clone(), action, outputs, frees: Vec::new() });
         }
         let outputs = graph.outputs.iter().map(|a| operand(&slots, a, "output")).collect::<Result<Vec<_>>>()?;
-        let mut plan = GraphPlan { slots: slots.by_name.len(), inputs, steps, outputs, profile: std::env::var_os("PT2_PROFILE").is_some() };
+        let mut names = vec![String::new(); slots.by_name.len()];
+        for (name, &slot) in &slots.by_name {
+            names[slot] = name.clone();
+        }
+        let mut plan = GraphPlan { slots: slots.by_name.len(), names, inputs, steps, outputs, profile: std::env::var_os("PT2_PROFILE").is_some() };
         plan.place_frees();
         Ok(plan)
     }
@@ -253,6 +259,21 @@ impl GraphPlan {
 
     /// Runs the plan on values for the graph's placeholders; returns the graph's outputs.
     pub fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
+        self.walk(inputs, Mode::Kernels, &mut |_, _| Ok(()))
+    }
+
+    /// Runs the plan shapes only, on meta tensors ([`tensor::meta`]): each node's outputs come
+    /// from its operator's meta function and dtype rule, no kernel runs. `observe` sees every
+    /// value a node of this graph defines, by name (to check them against recorded metadata).
+    pub fn run_shapes_only(&self, inputs: Vec<Value>, observe: &mut dyn FnMut(&str, &Value) -> Result<()>) -> Result<Vec<Value>> {
+        self.walk(inputs, Mode::ShapesOnly, observe)
+    }
+
+    fn run_in(&self, inputs: Vec<Value>, mode: Mode) -> Result<Vec<Value>> {
+        self.walk(inputs, mode, &mut |_, _| Ok(()))
+    }
+
+    fn walk(&self, inputs: Vec<Value>, mode: Mode, observe: &mut dyn FnMut(&str, &Value) -> Result<()>) -> Result<Vec<Value>> {
         if inputs.len() != self.inputs.len() {
             return Err(Error::msg(format!("graph takes {} inputs but {} were given", self.inputs.len(), inputs.len())));
         }
@@ -262,17 +283,64 @@ impl GraphPlan {
         }
         for step in &self.steps {
             let t0 = self.profile.then(std::time::Instant::now);
-            let result = step.action.run(&env, &step.label, &step.target)?;
+            let result = step.action.run(&env, &step.label, &step.target, mode)?;
             if let Some(t0) = t0 {
                 eprintln!("PROFILE {} {:.3}", step.target, t0.elapsed().as_secs_f64() * 1e3);
             }
             bind_outputs(&mut env, step, result)?;
+            if mode == Mode::ShapesOnly {
+                for b in &step.outputs {
+                    let mut defined = Vec::new();
+                    b.for_each_slot(&mut |s| defined.push(s));
+                    for s in defined {
+                        observe(&self.names[s], &env[s])?;
+                    }
+                }
+            }
             for &s in &step.frees {
                 env[s] = Value::None;
             }
         }
         Ok(self.outputs.iter().map(|o| o.value(&env)).collect())
     }
+}
+
+/// What running a node means.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Its kernel, on real data.
+    Kernels,
+    /// Its meta function and dtype rule, on meta tensors.
+    ShapesOnly,
+}
+
+/// A node's outputs without its kernel: meta tensors of the sizes and dtypes the operator's
+/// meta function and dtype rule give. Operators that only read metadata (`sym_size`, ...)
+/// run their kernels, which accept meta tensors.
+fn shapes_only(def: &OpDef, values: Vec<Value>) -> std::result::Result<Value, String> {
+    if def.meta.is_none() {
+        return def.call_bound(values).map_err(|e| format!("{e} (it has no meta function for running shapes only)"));
+    }
+    let args = ops::Args::bound(&def.schema, values);
+    let sym = vec![None; def.schema.params.len()];
+    let mut env = symbolic::ShapeEnv::new();
+    let mut call = ops::MetaCall { args: &args, sym: &sym, env: &mut env, location: None, out_shapes: &[] };
+    let outputs = def.output_meta(&mut call).map_err(|e| e.to_string())?;
+    let tensors = outputs
+        .into_iter()
+        .map(|(sizes, dtype)| {
+            let shape = sizes
+                .iter()
+                .map(|e| e.as_int().filter(|&d| d >= 0).map(|d| d as usize).ok_or_else(|| format!("output size {e} depends on tensor values, which shapes-only tensors do not have")))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(Value::Tensor(Tensor::meta(&shape, dtype)))
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()?;
+    let single = def.schema.returns.len() == 1 && !matches!(def.schema.returns[0].ty, ops::schema::Type::List(..));
+    Ok(match (single, tensors.len()) {
+        (true, 1) => tensors.into_iter().next().expect("one"),
+        _ => Value::List(tensors),
+    })
 }
 
 fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Action> {
@@ -394,10 +462,14 @@ impl Action {
         }
     }
 
-    fn run(&self, env: &[Value], label: &str, target: &str) -> Result<Value> {
+    fn run(&self, env: &[Value], label: &str, target: &str, mode: Mode) -> Result<Value> {
         match self {
             Action::Kernel { def, args } => {
-                def.call_bound(args.iter().map(|o| o.value(env)).collect()).map_err(|e| Error::msg(format!("node `{label}`: {e}")))
+                let values = args.iter().map(|o| o.value(env)).collect();
+                match mode {
+                    Mode::Kernels => def.call_bound(values).map_err(|e| Error::msg(format!("node `{label}`: {e}"))),
+                    Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("node `{label}` ({target}): {e}"))),
+                }
             }
             Action::Python { op, args } => {
                 let args: Vec<Value> = args.iter().map(|o| o.value(env)).collect();
@@ -407,13 +479,15 @@ impl Action {
                 let take_true = match pred.value(env) {
                     Value::Bool(b) => b,
                     Value::Int(i) => i != 0,
+                    // shapes only: either branch gives the outputs' sizes (they must agree)
+                    Value::Tensor(t) if t.is_meta() => true,
                     Value::Tensor(t) => t.item_f64().map_err(|e| Error::msg(format!("node `{label}`: cond predicate: {e}")))? != 0.0,
                     other => {
                         return Err(Error::msg(format!("node `{label}`: cond predicate must be a bool or a one-element tensor, got {}", other.kind())))
                     }
                 };
                 let branch = &branches[if take_true { 0 } else { 1 }];
-                Ok(Value::List(branch.run(Operand::values(operands, env))?))
+                Ok(Value::List(branch.run_in(Operand::values(operands, env), mode)?))
             }
             Action::Map { body, xs, extra, cat } => {
                 let xs: Vec<Tensor> = Operand::values(xs, env).iter().map(|v| as_tensor(v, label)).collect::<Result<_>>()?;
@@ -423,13 +497,13 @@ impl Action {
                 for i in 0..n {
                     let mut args: Vec<Value> = xs.iter().map(|x| x.select(0, i as i64).map(Value::Tensor)).collect::<std::result::Result<_, _>>()?;
                     args.extend(extra.iter().cloned());
-                    let outs = body.run(args)?;
+                    let outs = body.run_in(args, mode)?;
                     per_output.resize(outs.len(), Vec::new());
                     for (k, o) in outs.iter().enumerate() {
                         per_output[k].push(as_tensor(o, label)?);
                     }
                 }
-                let stacked = per_output.into_iter().map(|ts| stack(cat, ts, label).map(Value::Tensor)).collect::<Result<Vec<_>>>()?;
+                let stacked = per_output.into_iter().map(|ts| stack(cat, ts, label, mode).map(Value::Tensor)).collect::<Result<Vec<_>>>()?;
                 Ok(Value::List(stacked))
             }
             Action::Scan { combine, init, xs, extra, cat } => {
@@ -444,7 +518,7 @@ impl Action {
                         args.push(Value::Tensor(x.select(0, i as i64)?));
                     }
                     args.extend(extra.iter().cloned());
-                    let mut outs = combine.run(args)?;
+                    let mut outs = combine.run_in(args, mode)?;
                     let rest = outs.split_off(carry.len().min(outs.len()));
                     carry = outs;
                     ys.resize(rest.len(), Vec::new());
@@ -454,7 +528,7 @@ impl Action {
                 }
                 let mut result = carry;
                 for y in ys {
-                    result.push(Value::Tensor(stack(cat, y, label)?));
+                    result.push(Value::Tensor(stack(cat, y, label, mode)?));
                 }
                 Ok(Value::List(result))
             }
@@ -464,8 +538,11 @@ impl Action {
                 loop {
                     let mut args = carried.clone();
                     args.extend(extra.iter().cloned());
-                    let pred = cond.run(args.clone())?;
+                    let pred = cond.run_in(args.clone(), mode)?;
                     let go = match pred.first() {
+                        Some(Value::Tensor(t)) if t.is_meta() => {
+                            return Err(Error::msg(format!("node `{label}`: while_loop's number of iterations depends on tensor values, which shapes-only tensors do not have")))
+                        }
                         Some(Value::Tensor(t)) => t.item_f64()? != 0.0,
                         Some(Value::Bool(b)) => *b,
                         _ => return Err(Error::msg(format!("node `{label}`: while_loop cond_fn must return a bool"))),
@@ -473,11 +550,11 @@ impl Action {
                     if !go {
                         return Ok(Value::List(carried));
                     }
-                    carried = body.run(args)?;
+                    carried = body.run_in(args, mode)?;
                 }
             }
             // pt2 computes no gradients, so the grad mode changes nothing
-            Action::WithGradMode { body, operands } => Ok(Value::List(body.run(operands.iter().map(|o| o.value(env)).collect())?)),
+            Action::WithGradMode { body, operands } => Ok(Value::List(body.run_in(operands.iter().map(|o| o.value(env)).collect(), mode)?)),
         }
     }
 }
@@ -489,7 +566,12 @@ fn as_tensor(v: &Value, what: &str) -> Result<Tensor> {
     }
 }
 
-fn stack(cat: &OpDef, values: Vec<Tensor>, what: &str) -> Result<Tensor> {
+fn stack(cat: &OpDef, values: Vec<Tensor>, what: &str, mode: Mode) -> Result<Tensor> {
+    if mode == Mode::ShapesOnly {
+        let first = values.first().ok_or_else(|| Error::msg(format!("{what}: nothing to stack")))?;
+        let shape: Vec<usize> = std::iter::once(values.len()).chain(first.shape().iter().copied()).collect();
+        return Ok(Tensor::meta(&shape, first.dtype()));
+    }
     let unsqueezed = values.iter().map(|t| t.unsqueeze(0)).collect::<std::result::Result<Vec<_>, _>>()?;
     let r = cat
         .call(vec![Value::List(unsqueezed.into_iter().map(Value::Tensor).collect())], vec![])

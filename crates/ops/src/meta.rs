@@ -724,6 +724,39 @@ pub fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(out)
 }
 
+/// `as_strided`: the sizes asked for.
+pub fn as_strided(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.ints("size")?])
+}
+
+/// `diagonal`: `dim1` and `dim2` removed, the diagonal's length appended.
+pub fn diagonal(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    let (d1, d2) = (call.wrap_dim(call.args.int("dim1")?, s.len())?, call.wrap_dim(call.args.int("dim2")?, s.len())?);
+    let offset = call.args.int("offset")?;
+    let (rows, cols) = (s[d1].clone() - offset.min(0).abs(), s[d2].clone() - offset.max(0));
+    let length = Expr::max_of([Expr::min_of([rows, cols]), Expr::Int(0)]);
+    let mut out: Vec<Expr> = s.iter().enumerate().filter(|(i, _)| *i != d1 && *i != d2).map(|(_, e)| e.clone()).collect();
+    out.push(length);
+    Ok(vec![out])
+}
+
+/// `lstm.input`: the output keeps the input's sequence and batch dims with `directions ×
+/// hidden` features; the final hidden and cell states have the initial ones' sizes.
+pub fn lstm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let hx = call.tensors("hx")?;
+    let (Some(Some(h0)), Some(Some(c0))) = (hx.first().cloned(), hx.get(1).cloned()) else {
+        return Err(Error::msg(format!("{}: hx must hold the initial hidden and cell states", call.op())));
+    };
+    let directions = if call.args.bool("bidirectional")? { 2 } else { 1 };
+    let hidden = h0.last().cloned().ok_or_else(|| Error::msg(format!("{}: hx[0] has no dims", call.op())))?;
+    let mut output = x.clone();
+    let last = output.len() - 1;
+    output[last] = hidden * directions;
+    Ok(vec![output, h0, c0])
+}
+
 /// `masked_scatter`: `self` and `mask` broadcast together.
 pub fn masked_scatter(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let (x, mask) = (call.sizes("self")?, call.sizes("mask")?);

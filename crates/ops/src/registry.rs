@@ -86,7 +86,9 @@ impl OpDef {
     }
 
     fn run(&self, args: Args<'_>) -> Result<Value> {
-        if let Some(param) = args.first_meta_tensor() {
+        // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
+        let metadata_only = self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
+        if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only) {
             return Err(Error::msg(format!(
                 "{}: argument '{param}' is a shapes-only (meta) tensor, which has no values to compute with; \
                  export runs meta tensors through meta functions, a kernel needs real data",

@@ -46,6 +46,10 @@ enum Command {
         /// Also check every entry's bytes (weights included) against the zip's CRC-32.
         #[arg(long)]
         deep: bool,
+        /// Also replay the program shapes only (meta functions and dtype rules, no kernels) and
+        /// compare every node's output sizes and dtype with the ones recorded in the archive.
+        #[arg(long)]
+        shapes: bool,
     },
     /// Load a PT2 archive and save it again (a round trip through pt2's reader and writer).
     Resave {
@@ -216,7 +220,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Verify { file, deep } => {
+        Command::Verify { file, deep, shapes } => {
             let loaded = serialize::Archive::open(&file).and_then(|archive| Ok((archive.load_main()?, archive)));
             let (ep, archive) = match loaded {
                 Ok(loaded) => loaded,
@@ -228,6 +232,15 @@ fn main() -> ExitCode {
             let mut problems = ep.verify(ops::Registry::global());
             if deep {
                 problems.extend(archive.verify_checksums());
+            }
+            if shapes && problems.is_empty() {
+                match ir::shapes::replay_shapes(&ep, ops::Registry::global()) {
+                    Ok(replay) => {
+                        println!("{}: {} values replayed shapes only", file.display(), replay.checked);
+                        problems.extend(replay.mismatches.into_iter().map(|m| format!("shapes-only replay: {m}")));
+                    }
+                    Err(e) => problems.push(format!("shapes-only replay: {e}")),
+                }
             }
             for p in &problems {
                 println!("{}: {p}", file.display());
