@@ -139,7 +139,7 @@ pub const COMPOSITES: &[Composite] = &[
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
-    call(name, args, vec![])?.into_iter().next().ok_or_else(|| Error(format!("{name} returned nothing")))
+    call(name, args, vec![])?.into_iter().next().ok_or_else(|| Error::msg(format!("{name} returned nothing")))
 }
 
 fn one(t: Tensor) -> Result<Vec<Arg>> {
@@ -152,7 +152,7 @@ fn wrap_dim(op: &str, d: i64, rank: i64) -> Result<i64> {
     if (0..rank).contains(&wrapped) {
         Ok(wrapped)
     } else {
-        Err(Error(format!("{op}: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)))
+        Err(Error::msg(format!("{op}: dimension out of range (expected to be in range of [{}, {}], but got {d})", -rank, rank - 1)))
     }
 }
 
@@ -204,7 +204,7 @@ fn tile(c: &mut DecompCall) -> Result<Vec<Arg>> {
 /// `self.reshape(-1, 1) * vec2`, as PyTorch's reference computes it.
 fn outer(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
-    let n = x.sizes().into_iter().next().ok_or_else(|| Error("outer: self must be a vector, got a 0-dim tensor".into()))?;
+    let n = x.sizes().into_iter().next().ok_or_else(|| Error::msg("outer: self must be a vector, got a 0-dim tensor"))?;
     let column = op1(aten::view, vec![Arg::Tensor(x), Arg::Ints(vec![n, 1.into()])])?;
     one(op1(aten::mul_Tensor, vec![Arg::Tensor(column), Arg::Tensor(c.args.tensor("vec2")?)])?)
 }
@@ -244,7 +244,7 @@ fn opt_dtype(c: &DecompCall) -> Result<Option<DType>> {
     match c.args.get("dtype")? {
         Arg::Dtype(d) => Ok(Some(*d)),
         Arg::None => Ok(None),
-        _ => Err(Error(format!("{}: dtype must be a dtype or None", c.args.op))),
+        _ => Err(Error::msg(format!("{}: dtype must be a dtype or None", c.args.op))),
     }
 }
 
@@ -323,13 +323,13 @@ fn roll(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let shifts = c.args.ints("shifts")?;
     let dims: Vec<i64> = c.args.ints("dims")?.iter().map(SymInt::hint).collect();
     if dims.is_empty() {
-        let [shift] = shifts.as_slice() else { return Err(Error(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
+        let [shift] = shifts.as_slice() else { return Err(Error::msg(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
         let sizes = x.sizes();
         let flat = reshape_to(&x, &[product(&sizes)])?;
         return one(reshape_to(&roll_one(flat, shift, 0)?, &sizes)?);
     }
     if dims.len() != shifts.len() {
-        return Err(Error(format!("roll: shifts and dims must align, got {} shifts and {} dims", shifts.len(), dims.len())));
+        return Err(Error::msg(format!("roll: shifts and dims must align, got {} shifts and {} dims", shifts.len(), dims.len())));
     }
     let rank = x.dim().max(1) as i64;
     let mut out = x;
@@ -345,7 +345,7 @@ fn roll_one(x: Tensor, shift: &SymInt, dim: i64) -> Result<Tensor> {
         return Ok(x);
     }
     let (Some(n_), Some(s_)) = (n.is_static().then(|| n.hint()), shift.is_static().then(|| shift.hint())) else {
-        return Err(Error("roll: only static sizes and shifts can be rolled".into()));
+        return Err(Error::msg("roll: only static sizes and shifts can be rolled"));
     };
     let start = (n_ - s_).rem_euclid(n_);
     let kwargs = vec![("layout", strided()), ("device", cpu()), ("pin_memory", Arg::Bool(false))];
@@ -373,7 +373,7 @@ fn pad(c: &mut DecompCall) -> Result<Vec<Arg>> {
             (false, 1) => aten::replication_pad1d,
             (false, 2) => aten::replication_pad2d,
             (false, 3) => aten::replication_pad3d,
-            _ => return Err(Error(format!("pad: {mode} padding takes 2, 4 or 6 values, got {}", pads.len()))),
+            _ => return Err(Error::msg(format!("pad: {mode} padding takes 2, 4 or 6 values, got {}", pads.len()))),
         })
     };
     match mode.as_str() {
@@ -393,7 +393,7 @@ fn pad(c: &mut DecompCall) -> Result<Vec<Arg>> {
                 let n = t.size(d)?;
                 let (before, after) = (pair[0].hint(), pair[1].hint());
                 if before < 0 || after < 0 || before > n.hint() || after > n.hint() {
-                    return Err(Error(format!("pad: circular padding of {before} and {after} on a dim of size {n} is not supported")));
+                    return Err(Error::msg(format!("pad: circular padding of {before} and {after} on a dim of size {n} is not supported")));
                 }
                 let slice = |t: &Tensor, start: SymInt, end: SymInt| op1(aten::slice_Tensor, vec![Arg::Tensor(t.clone()), Arg::Int(d.into()), Arg::Int(start), Arg::Int(end), Arg::Int(1.into())]);
                 let mut parts = Vec::new();
@@ -410,7 +410,7 @@ fn pad(c: &mut DecompCall) -> Result<Vec<Arg>> {
             }
             one(t)
         }
-        other => Err(Error(format!("pad: unknown padding mode `{other}` (expected constant, reflect, replicate or circular)"))),
+        other => Err(Error::msg(format!("pad: unknown padding mode `{other}` (expected constant, reflect, replicate or circular)"))),
     }
 }
 
@@ -421,11 +421,11 @@ fn diff(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let n = c.args.int("n")?.hint();
     let rank = x.dim() as i64;
     if rank == 0 {
-        return Err(Error("diff: expected an input with at least one dim, got a 0-dim tensor".into()));
+        return Err(Error::msg("diff: expected an input with at least one dim, got a 0-dim tensor"));
     }
     let d = wrap_dim("diff", c.args.int("dim")?.hint(), rank)?;
     if n < 0 {
-        return Err(Error(format!("diff: order must be non-negative but got {n}")));
+        return Err(Error::msg(format!("diff: order must be non-negative but got {n}")));
     }
     let (prepend, append) = (c.args.opt_tensor("prepend")?, c.args.opt_tensor("append")?);
     if prepend.is_some() || append.is_some() {
@@ -470,7 +470,7 @@ fn rms_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let normalized = c.args.ints("normalized_shape")?.len() as i64;
     let rank = x.dim() as i64;
     if normalized > rank {
-        return Err(Error(format!("rms_norm: normalized_shape has {normalized} dims, the input only {rank}")));
+        return Err(Error::msg(format!("rms_norm: normalized_shape has {normalized} dims, the input only {rank}")));
     }
     let eps = match c.args.get("eps")? {
         Arg::Float(e) => *e,
@@ -498,7 +498,7 @@ fn argsort(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let args = vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(c.args.int("dim")?), Arg::Bool(c.args.bool("descending")?)];
     let mut sorted = call(aten::sort, args, vec![])?;
     if sorted.len() != 2 {
-        return Err(Error("argsort: sort gave no indices".into()));
+        return Err(Error::msg("argsort: sort gave no indices"));
     }
     one(sorted.remove(1))
 }
@@ -515,11 +515,11 @@ fn take_along_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (x, idx) = (c.args.tensor("self")?, c.args.tensor("indices")?);
     let d = match c.args.get("dim")? {
         Arg::Int(d) => d.hint(),
-        _ => return Err(Error("take_along_dim: only a given dim is supported (dim=None flattens; flatten the inputs first)".into())),
+        _ => return Err(Error::msg("take_along_dim: only a given dim is supported (dim=None flattens; flatten the inputs first)")),
     };
     let rank = x.dim() as i64;
     if idx.dim() as i64 != rank {
-        return Err(Error(format!("take_along_dim: input and indices should have the same number of dimensions, but got {rank} and {}", idx.dim())));
+        return Err(Error::msg(format!("take_along_dim: input and indices should have the same number of dimensions, but got {rank} and {}", idx.dim())));
     }
     let d = wrap_dim("take_along_dim", d, rank)?;
     let (xs, is) = (x.sizes(), idx.sizes());
@@ -561,7 +561,7 @@ fn repeat_interleave_int(c: &mut DecompCall) -> Result<Vec<Arg>> {
         }
     };
     if x.dim() == 0 {
-        return Err(Error("repeat_interleave: expected an input with at least one dim along `dim`, got a 0-dim tensor".into()));
+        return Err(Error::msg("repeat_interleave: expected an input with at least one dim along `dim`, got a 0-dim tensor"));
     }
     let d = wrap_dim("repeat_interleave", d, x.dim() as i64)?;
     let sizes = x.sizes();
@@ -637,7 +637,7 @@ fn cosine_similarity(c: &mut DecompCall) -> Result<Vec<Arg>> {
 pub fn register(r: &Registry) {
     for c in COMPOSITES {
         let f = c.decompose;
-        let kernel = move |a: &Args| -> ops::Result<Value> { DecompCall::run_eagerly(f, a).map_err(|e| ops::Error::msg(e.0)) };
+        let kernel = move |a: &Args| -> ops::Result<Value> { DecompCall::run_eagerly(f, a) };
         let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel));
         if let Some(rule) = c.dtype {
             registered.dtype(rule);

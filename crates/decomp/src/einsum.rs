@@ -28,7 +28,7 @@ struct Equation {
 }
 
 fn err(msg: String) -> Error {
-    Error(format!("einsum(): {msg}"))
+    Error::msg(format!("einsum(): {msg}"))
 }
 
 /// Parses `equation` for operands of the given ranks.
@@ -176,7 +176,7 @@ pub(crate) fn einsum_meta(call: &mut MetaCall) -> ops::Result<Vec<Vec<Expr>>> {
     let equation = call.args.str("equation")?.to_string();
     let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().map(|s| s.unwrap_or_default()).collect();
     let ranks: Vec<usize> = shapes.iter().map(Vec::len).collect();
-    let eq = parse(&equation, &ranks).map_err(|e| ops::Error::msg(e.0))?;
+    let eq = parse(&equation, &ranks)?;
     let size = |l: &Label| -> ops::Result<Expr> {
         eq.inputs.iter().zip(&shapes).find_map(|(labels, s)| labels.iter().position(|x| x == l).map(|i| s[i].clone())).ok_or_else(|| ops::Error::msg("einsum: output subscript in no operand"))
     };
@@ -195,8 +195,8 @@ mod tests {
         assert_eq!(eq.output, [Label::Letter('i'), Label::Letter('k')], "implicit output: letters used once, sorted");
         let eq = parse("...ij,...jk->...ik", &[4, 3]).unwrap();
         assert_eq!(eq.output.len(), 4);
-        assert!(parse("ii->i", &[2]).unwrap_err().0.contains("diagonal"));
-        assert!(parse("ij,jk->ik", &[2]).unwrap_err().0.contains("2 operands"));
-        assert!(parse("ijk->i", &[2]).unwrap_err().0.contains("3 subscripts"));
+        assert!(parse("ii->i", &[2]).unwrap_err().to_string().contains("diagonal"));
+        assert!(parse("ij,jk->ik", &[2]).unwrap_err().to_string().contains("2 operands"));
+        assert!(parse("ijk->i", &[2]).unwrap_err().to_string().contains("3 subscripts"));
     }
 }

@@ -60,7 +60,7 @@ fn op(name: OpName, args: Vec<Arg>) -> Result<Vec<Tensor>> {
 }
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
-    op(name, args)?.into_iter().next().ok_or_else(|| Error(format!("{name} returned nothing")))
+    op(name, args)?.into_iter().next().ok_or_else(|| Error::msg(format!("{name} returned nothing")))
 }
 
 fn ints(v: &[i64]) -> Arg {
@@ -340,11 +340,11 @@ fn lstm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let bidirectional = c.args.bool("bidirectional")?;
     let batch_first = c.args.bool("batch_first")?;
     if hx.len() != 2 {
-        return Err(Error(format!("lstm expects two hidden states, got {}", hx.len())));
+        return Err(Error::msg(format!("lstm expects two hidden states, got {}", hx.len())));
     }
     let group = if has_biases { 4 } else { 2 };
     if params.len() % group != 0 || hx[0].size(2)?.hint() != hx[1].size(2)?.hint() {
-        return Err(Error("lstm: projections are not supported".into()));
+        return Err(Error::msg("lstm: projections are not supported"));
     }
     let groups: Vec<&[Tensor]> = params.chunks(group).collect();
     let (h0, c0) = (unbind0(&hx[0])?, unbind0(&hx[1])?);
@@ -684,7 +684,7 @@ fn sum(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 fn to_dtype(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
-    let Arg::Dtype(d) = c.args.get("dtype")?.clone() else { return Err(Error("to: dtype expected".into())) };
+    let Arg::Dtype(d) = c.args.get("dtype")?.clone() else { return Err(Error::msg("to: dtype expected")) };
     if x.dtype() == d {
         return one(x);
     }

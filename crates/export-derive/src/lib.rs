@@ -151,7 +151,7 @@ pub fn derive_pytree(input: TokenStream) -> TokenStream {
             }
             fn from_tree(tree: &#export::Tree) -> #export::Result<Self> {
                 Ok(Self {
-                    #(#idents: #export::tree::PyTree::from_tree(tree.get(#keys).ok_or_else(|| #export::Error(format!("{} has no field `{}`", stringify!(#name), #keys)))?)?,)*
+                    #(#idents: #export::tree::PyTree::from_tree(tree.get(#keys).ok_or_else(|| #export::Error::msg(format!("{} has no field `{}`", stringify!(#name), #keys)))?)?,)*
                 })
             }
         }

@@ -47,14 +47,14 @@ impl Inputs {
     }
 
     pub fn get(&self, name: &str) -> Result<&Tree> {
-        self.args.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| Error(format!("no input named `{name}`")))
+        self.args.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| Error::msg(format!("no input named `{name}`")))
     }
 
     /// The tensor input `name`.
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
         match self.get(name)? {
             Tree::Tensor(t) => Ok(t),
-            other => Err(Error(format!("input `{name}` must be a tensor, got {}", other.kind()))),
+            other => Err(Error::msg(format!("input `{name}` must be a tensor, got {}", other.kind()))),
         }
     }
 }
@@ -102,10 +102,10 @@ impl DynamicShapes {
             let shape = t.shape();
             for o in &other_leaves {
                 let Some((_, _, _, Tree::Tensor(u))) = o.get(i) else {
-                    return Err(Error(format!("the input sets differ in structure at {path}")));
+                    return Err(Error::msg(format!("the input sets differ in structure at {path}")));
                 };
                 if u.shape().len() != shape.len() {
-                    return Err(Error(format!("{path} has rank {} in one input set and {} in another", shape.len(), u.shape().len())));
+                    return Err(Error::msg(format!("{path} has rank {} in one input set and {} in another", shape.len(), u.shape().len())));
                 }
             }
             for (d, size) in shape.iter().enumerate() {
@@ -126,19 +126,19 @@ impl DynamicShapes {
         let check_dim = |path: &str, t: &Tensor, dim: usize, spec: &DimSpec, via: &str| -> Result<()> {
             let shape = t.shape();
             if dim >= shape.len() {
-                return Err(Error(format!("{via} names dim {dim} of input `{path}`, which has {} dims (sizes {shape:?})", shape.len())));
+                return Err(Error::msg(format!("{via} names dim {dim} of input `{path}`, which has {} dims (sizes {shape:?})", shape.len())));
             }
             if let DimSpec::Named(d) = spec {
                 if let (Some(lo), Some(hi)) = (d.min, d.max) {
                     if lo > hi {
-                        return Err(Error(format!("Dim `{}` has an empty range: min {lo} is greater than max {hi} (given for input `{path}` dim {dim})", d.name)));
+                        return Err(Error::msg(format!("Dim `{}` has an empty range: min {lo} is greater than max {hi} (given for input `{path}` dim {dim})", d.name)));
                     }
                 }
                 let size = shape[dim] as i64;
                 let (lo, hi) = (d.min.unwrap_or(0), d.max);
                 if size < lo || hi.is_some_and(|h| size > h) {
                     let hi = hi.map_or("inf".to_string(), |h| h.to_string());
-                    return Err(Error(format!("input `{path}` dim {dim}: {size} not in range [{lo}, {hi}] (the example's size, outside Dim `{}`'s range)", d.name)));
+                    return Err(Error::msg(format!("input `{path}` dim {dim}: {size} not in range [{lo}, {hi}] (the example's size, outside Dim `{}`'s range)", d.name)));
                 }
             }
             Ok(())
@@ -147,15 +147,15 @@ impl DynamicShapes {
             match leaves.iter().find(|(path, ..)| path == input) {
                 Some((_, _, _, Tree::Tensor(t))) => check_dim(input, t, *dim, spec, "DynamicShapes::dim")?,
                 Some((_, _, _, other)) => {
-                    return Err(Error(format!("DynamicShapes::dim names input `{input}`, which is {}, not a tensor", other.kind())));
+                    return Err(Error::msg(format!("DynamicShapes::dim names input `{input}`, which is {}, not a tensor", other.kind())));
                 }
-                None => return Err(Error(format!("DynamicShapes::dim names input `{input}`, which is not among the inputs; the tensor inputs are {}", known()))),
+                None => return Err(Error::msg(format!("DynamicShapes::dim names input `{input}`, which is not among the inputs; the tensor inputs are {}", known()))),
             }
         }
         for (tensor, dim, spec) in &self.by_tensor {
             match tensors.iter().find(|(_, t)| t.same_as(tensor)) {
                 Some((path, t)) => check_dim(path, t, *dim, spec, "DynamicShapes::tensor_dim")?,
-                None => return Err(Error(format!("DynamicShapes::tensor_dim names a tensor of sizes {:?} that is not among the inputs; the tensor inputs are {}", tensor.shape(), known()))),
+                None => return Err(Error::msg(format!("DynamicShapes::tensor_dim names a tensor of sizes {:?} that is not among the inputs; the tensor inputs are {}", tensor.shape(), known()))),
             }
         }
         Ok(())
@@ -259,7 +259,7 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
                 for (d, &hint) in data.shape().iter().enumerate() {
                     let spec = options.dynamic_shapes.spec(path, Some(t), d);
                     let src = format!("{source}.size()[{d}]");
-                    let size = tracer.env.create_size_for_spec(&src, hint as i64, &spec).map_err(|e| Error(e.to_string()))?;
+                    let size = tracer.env.create_size_for_spec(&src, hint as i64, &spec).map_err(Error::from)?;
                     sizes.push(size);
                 }
                 let pname = tracer.fresh_name(name);
@@ -285,9 +285,8 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
     tracer.module_stack.push(root_entry);
     let (tracer, out) = tracing(tracer, || program.forward(&std::mem::take(&mut rebuilt)));
     let out = out?;
-    if let Err(v) = tracer.env.check_specs() {
-        return Err(Error(v.message));
-    }
+    // the violation keeps its suggested fixes (`Error::Constraint`)
+    tracer.env.check_specs()?;
     assemble(tracer, &visitor, &inputs, &leaves, user_inputs, in_spec, out)
 }
 
@@ -444,7 +443,7 @@ fn assemble(
 fn output_leaves(tracer: &mut Tracer, out: &Tree, args: &mut Vec<Argument>) -> Result<TreeSpec> {
     Ok(match out {
         Tree::Tensor(t) => {
-            let name = t.name_in(tracer.id).ok_or_else(|| Error("an output tensor was not computed from the inputs (a constant output is not supported)".into()))?;
+            let name = t.name_in(tracer.id).ok_or_else(|| Error::msg("an output tensor was not computed from the inputs (a constant output is not supported)"))?;
             args.push(Argument::AsTensor(TensorArgument { name }));
             TreeSpec::Leaf
         }

@@ -91,7 +91,7 @@ fn trace_body(body: Body, operands: &[(String, Vec<Expr>, tensor::Tensor)], at: 
     let sub = with_tracer(|t| t.expect("tracing").exit_subgraph(inputs.clone().unwrap_or_default(), outputs.clone().unwrap_or_default()));
     let outs = result?;
     if let Some(node) = mutated {
-        return Err(Error(format!(
+        return Err(Error::msg(format!(
             "Higher order ops do not support input mutation. Found in a cond branch or map/scan/while_loop body at {}:{} (node `{node}` modifies its input); the bodies of control flow must be functional",
             at.file(),
             at.line()
@@ -213,7 +213,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
         }
         Pred::Tensor(t) => {
             if t.data().numel() != 1 {
-                return Err(Error(format!("cond: the predicate must be a one-element tensor, got shape {:?}", t.shape())));
+                return Err(Error::msg(format!("cond: the predicate must be a one-element tensor, got shape {:?}", t.shape())));
             }
             let a = with_tracer(|tr| crate::trace::argument_of(tr.expect("tracing"), &crate::trace::Arg::Tensor(t.clone())))?;
             // both branches are traced; a shapes-only predicate has no value to pick the
@@ -227,7 +227,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
     let mut fb = trace_body(false_fn, &described, at)?;
     // both branches must agree on what they return
     if tb.outputs.len() != fb.outputs.len() {
-        return Err(Error(format!(
+        return Err(Error::msg(format!(
             "{}:{}: cond branches must return the same number of tensors: the true branch returns {}, the false branch {}",
             at.file(),
             at.line(),
@@ -248,7 +248,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
             } else {
                 format!("expected same shape but got {} and {}", show(&sa), show(&sb))
             };
-            return Err(Error(format!(
+            return Err(Error::msg(format!(
                 "When merging two branches' output in torch.cond, {what} (output {i}: {:?}{} in the true branch, {:?}{} in the false branch; at {}:{})",
                 a.dtype(),
                 show(&sa),
@@ -278,14 +278,14 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
 pub fn map(f: Body, xs: &[Tensor], args: &[Tensor]) -> Result<Vec<Tensor>> {
     let at = Location::caller();
     if xs.is_empty() {
-        return Err(Error("map: at least one tensor to map over is needed".into()));
+        return Err(Error::msg("map: at least one tensor to map over is needed"));
     }
     if let Some(x) = xs.iter().find(|x| x.dim() == 0) {
-        return Err(Error(format!("map: cannot map over a 0-d tensor (a tensor of shape {:?}); map iterates over the leading dim", x.shape())));
+        return Err(Error::msg(format!("map: cannot map over a 0-d tensor (a tensor of shape {:?}); map iterates over the leading dim", x.shape())));
     }
     let n = xs[0].shape()[0];
     if xs.iter().any(|x| x.shape()[0] != n) {
-        return Err(Error("map: the tensors mapped over must have the same leading dim".into()));
+        return Err(Error::msg("map: the tensors mapped over must have the same leading dim"));
     }
     // the body run on each slice, eagerly: the outputs' data
     let eager = |slice: usize| -> Result<Vec<Tensor>> {
@@ -332,8 +332,8 @@ fn stack_outputs(per: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
             let refs: Vec<ops::Value> = parts.into_iter().map(ops::Value::Tensor).collect();
             match ops::Registry::global().call(aten::stack, vec![ops::Value::List(refs)], vec![]) {
                 Ok(ops::Value::Tensor(t)) => Ok(Tensor::from_data(t)),
-                Ok(_) => Err(Error("stack returned no tensor".into())),
-                Err(e) => Err(Error(e.0)),
+                Ok(_) => Err(Error::msg("stack returned no tensor")),
+                Err(e) => Err(e),
             }
         })
         .collect()
@@ -346,7 +346,7 @@ fn stack_outputs(per: Vec<Vec<Tensor>>) -> Result<Vec<Tensor>> {
 pub fn scan(combine: Body, init: &[Tensor], xs: &[Tensor], additional: &[Tensor]) -> Result<Vec<Tensor>> {
     let at = Location::caller();
     if let Some(x) = xs.iter().find(|x| x.dim() == 0) {
-        return Err(Error(format!("scan: cannot scan over a 0-d tensor (a tensor of shape {:?})", x.shape())));
+        return Err(Error::msg(format!("scan: cannot scan over a 0-d tensor (a tensor of shape {:?})", x.shape())));
     }
     let n = xs.first().map(|x| x.shape()[0]).unwrap_or(0);
     let run = || -> Result<Vec<Tensor>> {
@@ -358,7 +358,7 @@ pub fn scan(combine: Body, init: &[Tensor], xs: &[Tensor], additional: &[Tensor]
             operands.extend(additional.iter().cloned());
             let out = combine(&operands)?;
             if out.len() < carry.len() {
-                return Err(Error(format!("scan: combine returned {} tensors, fewer than the {} carried", out.len(), carry.len())));
+                return Err(Error::msg(format!("scan: combine returned {} tensors, fewer than the {} carried", out.len(), carry.len())));
             }
             let rest = out[carry.len()..].to_vec();
             carry = out[..carry.len()].to_vec();
@@ -384,7 +384,7 @@ pub fn scan(combine: Body, init: &[Tensor], xs: &[Tensor], additional: &[Tensor]
     let mut body = trace_body(combine, &described, at)?;
     for (c, o) in init.iter().zip(&body.outputs) {
         if c.dtype() != o.dtype() || c.shape() != o.shape() {
-            return Err(Error(format!("{}:{}: scan: combine must return the carry with the init's metadata: {:?}{:?} became {:?}{:?}", at.file(), at.line(), c.dtype(), c.shape(), o.dtype(), o.shape())));
+            return Err(Error::msg(format!("{}:{}: scan: combine must return the carry with the init's metadata: {:?}{:?} became {:?}{:?}", at.file(), at.line(), c.dtype(), c.shape(), o.dtype(), o.shape())));
         }
     }
     let extra = with_captured(&[], &mut [&mut body]);
@@ -428,13 +428,13 @@ pub fn while_loop(cond_fn: Body, body_fn: Body, carried: &[Tensor], additional: 
             let mut operands = state.clone();
             operands.extend(additional.iter().cloned());
             let c = cond_fn(&operands)?;
-            let keep = truth(c.first().ok_or_else(|| Error("while_loop: cond_fn returned nothing".into()))?, "while_loop")?;
+            let keep = truth(c.first().ok_or_else(|| Error::msg("while_loop: cond_fn returned nothing"))?, "while_loop")?;
             if !keep {
                 return Ok(state);
             }
             let next = body_fn(&operands)?;
             if next.len() != state.len() {
-                return Err(Error(format!("while_loop: body_fn returned {} tensors for {} carried", next.len(), state.len())));
+                return Err(Error::msg(format!("while_loop: body_fn returned {} tensors for {} carried", next.len(), state.len())));
             }
             state = next;
         }
@@ -449,11 +449,11 @@ pub fn while_loop(cond_fn: Body, body_fn: Body, carried: &[Tensor], additional: 
     cg.graph.is_single_tensor_return = true;
     let mut bg = trace_body(body_fn, &described, at)?;
     if cg.outputs.len() != 1 || cg.outputs[0].dtype() != tensor::DType::Bool || cg.outputs[0].data().numel() != 1 {
-        return Err(Error(format!("{}:{}: while_loop: cond_fn must return one boolean scalar tensor", at.file(), at.line())));
+        return Err(Error::msg(format!("{}:{}: while_loop: cond_fn must return one boolean scalar tensor", at.file(), at.line())));
     }
     for (c, o) in carried.iter().zip(&bg.outputs) {
         if c.dtype() != o.dtype() || c.shape() != o.shape() {
-            return Err(Error(format!(
+            return Err(Error::msg(format!(
                 "{}:{}: while_loop: body_fn must return the carried values with their metadata: {:?}{:?} became {:?}{:?}",
                 at.file(),
                 at.line(),
@@ -491,7 +491,7 @@ fn graph_index(base: &str) -> usize {
 /// has none to give.
 fn truth(t: &Tensor, op: &str) -> Result<bool> {
     if t.is_meta() {
-        return Err(Error(format!("{op}: the predicate is a shapes-only (meta) tensor, whose value is not known; run it on real data")));
+        return Err(Error::msg(format!("{op}: the predicate is a shapes-only (meta) tensor, whose value is not known; run it on real data")));
     }
     Ok(t.data().to_f64_vec().first().copied().unwrap_or(0.0) != 0.0)
 }

@@ -12,7 +12,7 @@ fn one_tensor(v: Vec<Tensor>) -> Result<Tensor> {
 }
 
 fn one(mut v: Vec<Tensor>) -> Result<Tensor> {
-    v.pop().ok_or_else(|| Error("the operator returned no tensor".into()))
+    v.pop().ok_or_else(|| Error::msg("the operator returned no tensor"))
 }
 
 fn opt(t: Option<&Tensor>) -> Arg {

@@ -41,9 +41,5 @@ pub use symint::{check, check_is_size, SymBool, SymFloat, SymInt};
 pub use tensor::{arange, cat, full, ones, stack, where_, zeros, Tensor};
 pub use tree::{PyTree as IntoPyTree, Tree};
 
-/// An error while building or tracing a program: what was expected, what came, and where.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(pub String);
-
-pub type Result<T> = std::result::Result<T, Error>;
+/// pt2's one error type (defined in `tensor`, shared by every library crate).
+pub use ::tensor::{Error, Result};

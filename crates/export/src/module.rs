@@ -40,7 +40,7 @@ impl State {
     pub fn load(&self, new: tensor::Tensor, name: &str) -> Result<()> {
         let mut data = self.data.lock().unwrap_or_else(|e| e.into_inner());
         if new.shape() != data.shape() || new.dtype() != data.dtype() {
-            return Err(Error(format!("{name}: expected {:?} {:?}, got {:?} {:?}", data.dtype(), data.shape(), new.dtype(), new.shape())));
+            return Err(Error::msg(format!("{name}: expected {:?} {:?}, got {:?} {:?}", data.dtype(), data.shape(), new.dtype(), new.shape())));
         }
         *data = new;
         Ok(())
@@ -186,7 +186,7 @@ pub fn load_state_dict(m: &dyn Module, tensors: &dyn Fn(&str) -> Option<tensor::
     for (name, state) in required {
         match tensors(name) {
             Some(t) => state.load(t, name)?,
-            None => return Err(Error(format!("the state dict has no entry `{name}`"))),
+            None => return Err(Error::msg(format!("the state dict has no entry `{name}`"))),
         }
     }
     let optional = v.constants.iter().map(|(n, c)| (n, &c.0)).chain(v.buffers.iter().filter(|(_, b)| !b.persistent).map(|(n, b)| (n, &b.state)));

@@ -26,13 +26,13 @@ pub struct Bound {
 
 impl Bound {
     pub fn get(&self, name: &str) -> Result<&Arg> {
-        self.params.iter().find(|(n, _)| n == name).map(|(_, a)| a).ok_or_else(|| Error(format!("{}: no argument `{name}`", self.op)))
+        self.params.iter().find(|(n, _)| n == name).map(|(_, a)| a).ok_or_else(|| Error::msg(format!("{}: no argument `{name}`", self.op)))
     }
 
     pub fn tensor(&self, name: &str) -> Result<Tensor> {
         match self.get(name)? {
             Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Ok(t.clone()),
-            _ => Err(Error(format!("{}: argument `{name}` is not a tensor", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a tensor", self.op))),
         }
     }
 
@@ -40,21 +40,21 @@ impl Bound {
         match self.get(name)? {
             Arg::Tensor(t) | Arg::OptTensor(Some(t)) => Ok(Some(t.clone())),
             Arg::OptTensor(None) | Arg::None => Ok(None),
-            _ => Err(Error(format!("{}: argument `{name}` is not a tensor or None", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a tensor or None", self.op))),
         }
     }
 
     pub fn tensors(&self, name: &str) -> Result<Vec<Tensor>> {
         match self.get(name)? {
             Arg::Tensors(v) => Ok(v.clone()),
-            _ => Err(Error(format!("{}: argument `{name}` is not a list of tensors", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a list of tensors", self.op))),
         }
     }
 
     pub fn int(&self, name: &str) -> Result<SymInt> {
         match self.get(name)? {
             Arg::Int(i) => Ok(i.clone()),
-            _ => Err(Error(format!("{}: argument `{name}` is not an int", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not an int", self.op))),
         }
     }
 
@@ -62,7 +62,7 @@ impl Bound {
         match self.get(name)? {
             Arg::Int(i) => Ok(Some(i.clone())),
             Arg::None | Arg::OptTensor(None) => Ok(None),
-            _ => Err(Error(format!("{}: argument `{name}` is not an int or None", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not an int or None", self.op))),
         }
     }
 
@@ -71,7 +71,7 @@ impl Bound {
             Arg::Ints(v) => Ok(v.clone()),
             Arg::Int(i) => Ok(vec![i.clone()]),
             Arg::Tensors(v) if v.is_empty() => Ok(vec![]),
-            _ => Err(Error(format!("{}: argument `{name}` is not a list of ints", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a list of ints", self.op))),
         }
     }
 
@@ -79,14 +79,14 @@ impl Bound {
         match self.get(name)? {
             Arg::Float(f) => Ok(*f),
             Arg::Int(i) => Ok(i.hint() as f64),
-            _ => Err(Error(format!("{}: argument `{name}` is not a number", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a number", self.op))),
         }
     }
 
     pub fn bool(&self, name: &str) -> Result<bool> {
         match self.get(name)? {
             Arg::Bool(b) => Ok(*b),
-            _ => Err(Error(format!("{}: argument `{name}` is not a bool", self.op))),
+            _ => Err(Error::msg(format!("{}: argument `{name}` is not a bool", self.op))),
         }
     }
 }
@@ -109,12 +109,12 @@ impl DecompCall {
         let mut call = DecompCall { args: Bound { op: schema.qualified_name(), params }, mutations: vec![] };
         let outputs = crate::trace::untraced(|| f(&mut call))?;
         for (original, new) in &call.mutations {
-            original.data().copy_(&new.data()).map_err(|e| Error(e.0))?;
+            original.data().copy_(&new.data())?;
         }
         let value = |a: Arg| match a {
             Arg::Tensor(t) => Ok(Value::Tensor(t.data())),
             Arg::Tensors(ts) => Ok(Value::List(ts.iter().map(|t| Value::Tensor(t.data())).collect())),
-            _ => Err(Error(format!("{}: a decomposition returned something other than tensors", call.args.op))),
+            _ => Err(Error::msg(format!("{}: a decomposition returned something other than tensors", call.args.op))),
         };
         let mut outputs = outputs.into_iter().map(value).collect::<Result<Vec<Value>>>()?;
         Ok(if outputs.len() == 1 { outputs.remove(0) } else { Value::List(outputs) })
@@ -194,7 +194,7 @@ fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
                 hints.push(*v);
             }
             schema::SymInt::AsExpr(e) => {
-                sizes.push(Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string()))?);
+                sizes.push(Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string()))?);
                 hints.push(match e.hint {
                     Some(schema::SymExprHint::AsInt(h)) => h,
                     _ => 2,
@@ -207,7 +207,7 @@ fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
 
 impl Retracer<'_> {
     fn value(&self, name: &str, node: &str) -> Result<Arg> {
-        self.env.get(name).cloned().ok_or_else(|| Error(format!("node `{node}` uses `{name}` before it is defined")))
+        self.env.get(name).cloned().ok_or_else(|| Error::msg(format!("node `{node}` uses `{name}` before it is defined")))
     }
 
     fn sym(&self, a: &SymIntArgument, node: &str) -> Result<SymInt> {
@@ -215,7 +215,7 @@ impl Retracer<'_> {
             SymIntArgument::AsInt(i) => Ok((*i).into()),
             SymIntArgument::AsName(n) => match self.value(n, node)? {
                 Arg::Int(s) => Ok(s),
-                _ => Err(Error(format!("node `{node}`: `{n}` is not a symbolic int"))),
+                _ => Err(Error::msg(format!("node `{node}`: `{n}` is not a symbolic int"))),
             },
         }
     }
@@ -224,7 +224,7 @@ impl Retracer<'_> {
         let tensor = |n: &str| -> Result<Tensor> {
             match self.value(n, node)? {
                 Arg::Tensor(t) => Ok(t),
-                _ => Err(Error(format!("node `{node}`: `{n}` is not a tensor"))),
+                _ => Err(Error::msg(format!("node `{node}`: `{n}` is not a tensor"))),
             }
         };
         Ok(match a {
@@ -242,7 +242,7 @@ impl Retracer<'_> {
             Argument::AsSymInts(ss) => Arg::Ints(ss.iter().map(|s| self.sym(s, node)).collect::<Result<_>>()?),
             Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => self.value(n, node)?,
             other => {
-                let v = ir::plan::literal(other).ok_or_else(|| Error(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
+                let v = ir::plan::literal(other).ok_or_else(|| Error::msg(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
                 match &v {
                     Value::List(items) if items.iter().all(|i| matches!(i, Value::Int(_))) => arg_of_value(&v),
                     // kept as recorded
@@ -297,7 +297,7 @@ impl Retracer<'_> {
             return self.higher_order(node, &label);
         }
         let qualified = target.strip_prefix("torch.ops.").unwrap_or(target);
-        let def = Registry::global().lookup(qualified).map_err(|e| Error(format!("node `{label}`: {}", e.0)))?;
+        let def = Registry::global().lookup(qualified).map_err(|e| e.in_node(label.as_str()))?;
         if def.name() == aten::_assert_scalar {
             return match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::SymBool(b) => crate::symint::check(&b),
@@ -307,7 +307,7 @@ impl Retracer<'_> {
         if def.name() == aten::item || def.name() == aten::_local_scalar_dense {
             let t = match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::Tensor(t) => t,
-                _ => return Err(Error(format!("node `{label}`: item of a non-tensor"))),
+                _ => return Err(Error::msg(format!("node `{label}`: item of a non-tensor"))),
             };
             // core ATen reads the value with `_local_scalar_dense`
             return self.bind(node, vec![Arg::Int(t.local_scalar_dense()?)]);
@@ -315,7 +315,7 @@ impl Retracer<'_> {
         if def.name() == aten::sym_size_int {
             let t = match self.arg(&node.inputs[0].arg, &label)? {
                 Arg::Tensor(t) => t,
-                _ => return Err(Error(format!("node `{label}`: sym_size of a non-tensor"))),
+                _ => return Err(Error::msg(format!("node `{label}`: sym_size of a non-tensor"))),
             };
             let dim = match self.arg(&node.inputs[1].arg, &label)? {
                 Arg::Int(d) => d.hint(),
@@ -369,7 +369,7 @@ impl Retracer<'_> {
             out
         } else {
             let kw: Vec<(&str, Arg)> = kwargs.iter().map(|(k, a)| (k.as_str(), a.clone())).collect();
-            let outs = crate::trace::call(&functional, positional, kw).map_err(|e| Error(format!("node `{label}`: {e}")))?;
+            let outs = crate::trace::call(&functional, positional, kw).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
             let list_return = def.schema.returns.len() == 1 && matches!(def.schema.returns[0].ty, ops::schema::Type::List(..));
             if list_return {
                 vec![Arg::Tensors(outs)]
@@ -394,7 +394,7 @@ impl Retracer<'_> {
         for o in &node.outputs {
             match o {
                 Argument::AsTensor(t) => {
-                    let v = outs.next().ok_or_else(|| Error(format!("node `{}` gave too few outputs", t.name)))?;
+                    let v = outs.next().ok_or_else(|| Error::msg(format!("node `{}` gave too few outputs", t.name)))?;
                     self.env.insert(t.name.clone(), v);
                 }
                 Argument::AsTensors(ts) => match outs.next() {
@@ -403,7 +403,7 @@ impl Retracer<'_> {
                             self.env.insert(t.name.clone(), Arg::Tensor(x));
                         }
                     }
-                    _ => return Err(Error("a list output was expected".into())),
+                    _ => return Err(Error::msg("a list output was expected")),
                 },
                 Argument::AsSymInt(SymIntArgument::AsName(n)) | Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => {
                     if let Some(v) = outs.next() {
@@ -439,7 +439,7 @@ impl Retracer<'_> {
                         _ => {}
                     }
                     for t in tensors {
-                        let name = crate::trace::with_tracer(|tr| tr.and_then(|tr| t.name_in(tr.id))).ok_or_else(|| Error(format!("node `{label}`: an operand is not a value of the program")))?;
+                        let name = crate::trace::with_tracer(|tr| tr.and_then(|tr| t.name_in(tr.id))).ok_or_else(|| Error::msg(format!("node `{label}`: an operand is not a value of the program")))?;
                         if !operand_names.iter().any(|(n, _)| *n == name) {
                             operand_names.push((name, Value::Tensor(t.data())));
                         }
@@ -500,20 +500,20 @@ impl Retracer<'_> {
         let values: Vec<Value> = operand_names.iter().map(|(_, v)| v.clone()).collect();
         let results = ir::plan::GraphPlan::compile(&mini, Registry::global())
             .and_then(|plan| plan.run(values))
-            .map_err(|e| Error(format!("node `{label}`: {e}")))?;
+            .map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
         let mut results = results.into_iter();
         let mut bound = Vec::new();
         crate::trace::with_tracer(|tr| -> Result<()> {
             let tr = tr.expect("tracing");
             for (old, new) in &out_names {
-                let Some(Value::Tensor(data)) = results.next() else { return Err(Error(format!("node `{label}` gave too few outputs"))) };
+                let Some(Value::Tensor(data)) = results.next() else { return Err(Error::msg(format!("node `{label}` gave too few outputs"))) };
                 let sizes: Vec<Expr> = match graph_meta(old) {
                     Some(m) => m
                         .sizes
                         .iter()
                         .map(|s| match s {
                             schema::SymInt::AsInt(v) => Ok(Expr::Int(*v)),
-                            schema::SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string())),
+                            schema::SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string())),
                         })
                         .collect::<Result<_>>()?,
                     None => data.shape().iter().map(|&d| Expr::Int(d as i64)).collect(),
@@ -534,7 +534,7 @@ impl Retracer<'_> {
     /// subgraph's nodes belong to the program itself, as PyTorch's inference IR inlines them.
     fn inline(&mut self, node: &schema::Node, label: &str) -> Result<()> {
         let graph = node.inputs.iter().find_map(|a| if let Argument::AsGraph(g) = &a.arg { Some(&g.graph) } else { None });
-        let Some(g) = graph else { return Err(Error(format!("node `{label}` has no subgraph"))) };
+        let Some(g) = graph else { return Err(Error::msg(format!("node `{label}` has no subgraph"))) };
         let operands: Vec<Arg> = node.inputs.iter().skip_while(|a| !matches!(a.arg, Argument::AsGraph(_))).skip(1).map(|a| self.arg(&a.arg, label)).collect::<Result<_>>()?;
         let mut flat = Vec::new();
         for o in operands {
@@ -560,7 +560,7 @@ impl Retracer<'_> {
             .map(|o| {
                 let mut names = Vec::new();
                 ir::print::arg_names(o, &mut names);
-                names.pop().and_then(|n| inner.env.get(&n).cloned()).ok_or_else(|| Error(format!("node `{label}`: a subgraph output was not computed")))
+                names.pop().and_then(|n| inner.env.get(&n).cloned()).ok_or_else(|| Error::msg(format!("node `{label}`: a subgraph output was not computed")))
             })
             .collect::<Result<_>>()?;
         // the node's outputs are the subgraph's, one name each
@@ -606,9 +606,9 @@ impl Retracer<'_> {
                     new_inputs.push(input.clone());
                     continue;
                 };
-                let meta = g.tensor_values.get(name).ok_or_else(|| Error(format!("node `{label}`: subgraph input `{name}` has no metadata")))?;
+                let meta = g.tensor_values.get(name).ok_or_else(|| Error::msg(format!("node `{label}`: subgraph input `{name}` has no metadata")))?;
                 let (sizes, hints) = sizes_and_hints(meta)?;
-                let dtype = ir::dtype::to_dtype(meta.dtype).map_err(|e| Error(e.to_string()))?;
+                let dtype = ir::dtype::to_dtype(meta.dtype)?;
                 let data = tensor::Tensor::full(&hints.iter().map(|&h| h.max(0) as usize).collect::<Vec<_>>(), 1.0, dtype);
                 let t = crate::trace::with_tracer(|tr| {
                     let tr = tr.expect("tracing");
@@ -633,10 +633,10 @@ impl Retracer<'_> {
                 .map(|o| match o {
                     Argument::AsTensor(t) => match inner.env.get(&t.name) {
                         Some(Arg::Tensor(v)) => {
-                            let n = name_of(v).ok_or_else(|| Error("a subgraph output is not one of its values".into()))?;
+                            let n = name_of(v).ok_or_else(|| Error::msg("a subgraph output is not one of its values"))?;
                             Ok(Argument::AsTensor(TensorArgument { name: n }))
                         }
-                        _ => Err(Error(format!("subgraph output `{}` was not computed", t.name))),
+                        _ => Err(Error::msg(format!("subgraph output `{}` was not computed", t.name))),
                     },
                     other => Ok(other.clone()),
                 })
@@ -660,11 +660,11 @@ impl Retracer<'_> {
     fn operator(&mut self, op: &str, node: &schema::Node, label: &str) -> Result<()> {
         let args: Vec<SymInt> = node.inputs.iter().map(|a| match self.arg(&a.arg, label)? {
             Arg::Int(s) => Ok(s),
-            _ => Err(Error(format!("node `{label}`: _operator.{op} of a non-int"))),
+            _ => Err(Error::msg(format!("node `{label}`: _operator.{op} of a non-int"))),
         }).collect::<Result<_>>()?;
         let (a, b) = match args.as_slice() {
             [a, b] => (a.clone(), b.clone()),
-            _ => return Err(Error(format!("node `{label}`: _operator.{op} takes two ints"))),
+            _ => return Err(Error::msg(format!("node `{label}`: _operator.{op} takes two ints"))),
         };
         let out = match op {
             "add" => Arg::Int(a + b),
@@ -677,7 +677,7 @@ impl Retracer<'_> {
             "le" => Arg::SymBool(a.sym_le(b)),
             "gt" => Arg::SymBool(a.sym_gt(b)),
             "ge" => Arg::SymBool(a.sym_ge(b)),
-            other => return Err(Error(format!("node `{label}`: _operator.{other} is not supported when re-tracing"))),
+            other => return Err(Error::msg(format!("node `{label}`: _operator.{other} is not supported when re-tracing"))),
         };
         self.bind(node, vec![out])
     }
@@ -778,7 +778,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
     for input in &graph.inputs {
         // constant inputs (a string, a number) stay as they are
         let Argument::AsTensor(TensorArgument { name }) = input else { continue };
-        let meta = graph.tensor_values.get(name).ok_or_else(|| Error(format!("input `{name}` has no metadata")))?;
+        let meta = graph.tensor_values.get(name).ok_or_else(|| Error::msg(format!("input `{name}` has no metadata")))?;
         let mut sizes = Vec::new();
         let mut hints = Vec::new();
         for (d, s) in meta.sizes.iter().enumerate() {
@@ -788,7 +788,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
                     hints.push(*v);
                 }
                 schema::SymInt::AsExpr(e) => {
-                    let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error(err.to_string()))?;
+                    let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string()))?;
                     let hint = match e.hint {
                         Some(schema::SymExprHint::AsInt(h)) => h,
                         _ => 2,
@@ -796,7 +796,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
                     for sym in expr.free_symbols() {
                         if tracer.env.symbol(&sym).is_none() {
                             let h = if expr.as_symbol().is_some() { hint } else { 2 };
-                            tracer.env.create_named_symbol(&sym, &format!("{name}.size()[{d}]"), h, range_of(&sym)).map_err(|e| Error(e.to_string()))?;
+                            tracer.env.create_named_symbol(&sym, &format!("{name}.size()[{d}]"), h, range_of(&sym)).map_err(Error::from)?;
                         }
                         if expr.as_symbol().is_some() {
                             tracer.symbol_sources.entry(sym.clone()).or_insert(SymbolSource { value: name.clone(), dim: d, input: true });
@@ -807,7 +807,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
                 }
             }
         }
-        let dtype = ir::dtype::to_dtype(meta.dtype).map_err(|e| Error(e.to_string()))?;
+        let dtype = ir::dtype::to_dtype(meta.dtype)?;
         let data = match signature_kind.get(name) {
             Some(PlaceholderKind::Parameter { target }) | Some(PlaceholderKind::Buffer { target, .. }) => {
                 ep.state_dict.get(target).or_else(|| ep.constants.get(target)).cloned()
@@ -848,7 +848,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
 fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer) -> Result<ir::ExportedProgram> {
     let graph = ep.graph();
     let trace_id = tracer.id;
-    let name_of = |t: &Tensor| t.name_in(trace_id).ok_or_else(|| Error("an output is not a value of the program".into()));
+    let name_of = |t: &Tensor| t.name_in(trace_id).ok_or_else(|| Error::msg("an output is not a value of the program"));
     // mutation outputs first, in placeholder order, then the user outputs
     let mut outputs = Vec::new();
     let mut output_specs = Vec::new();
@@ -876,14 +876,14 @@ fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer)
         let arg = match o {
             Argument::AsTensor(t) => match r.env.get(&t.name) {
                 Some(Arg::Tensor(v)) => Argument::AsTensor(TensorArgument { name: name_of(v)? }),
-                _ => return Err(Error(format!("output `{}` was not computed", t.name))),
+                _ => return Err(Error::msg(format!("output `{}` was not computed", t.name))),
             },
             Argument::AsSymInt(SymIntArgument::AsName(n)) => match r.env.get(n) {
                 Some(Arg::Int(s)) => match tracer.sym_value(s.expr(), s.hint())? {
                     SymIntArgument::AsInt(v) => Argument::AsInt(v),
                     named => Argument::AsSymInt(named),
                 },
-                _ => return Err(Error(format!("output `{n}` was not computed"))),
+                _ => return Err(Error::msg(format!("output `{n}` was not computed"))),
             },
             other => other.clone(),
         };

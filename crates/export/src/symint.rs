@@ -43,7 +43,7 @@ impl SymInt {
         }
         let at = std::panic::Location::caller();
         with_tracer(|t| match t {
-            Some(t) => t.env.guard_int(&self.expr, Some(&format!("{}:{}", at.file(), at.line()))).map_err(|e| Error(e.to_string())),
+            Some(t) => t.env.guard_int(&self.expr, Some(&format!("{}:{}", at.file(), at.line()))).map_err(Error::from),
             None => Ok(self.hint),
         })
     }
@@ -54,7 +54,7 @@ impl SymInt {
     fn decide(&self, cond: Expr, concrete: bool) -> Result<bool> {
         let at = std::panic::Location::caller();
         with_tracer(|t| match t {
-            Some(t) => t.env.evaluate(&cond, Some(&format!("{}:{}", at.file(), at.line()))).map_err(|e| Error(e.to_string())),
+            Some(t) => t.env.evaluate(&cond, Some(&format!("{}:{}", at.file(), at.line()))).map_err(Error::from),
             None => Ok(concrete),
         })
     }
@@ -189,11 +189,11 @@ pub fn check(cond: &SymBool) -> Result<()> {
     let at = std::panic::Location::caller();
     with_tracer(|t| match t {
         None if cond.hint => Ok(()),
-        None => Err(Error(format!("check failed: {} (at {}:{})", cond.expr, at.file(), at.line()))),
+        None => Err(Error::msg(format!("check failed: {} (at {}:{})", cond.expr, at.file(), at.line()))),
         Some(t) => {
             let before = t.env.runtime_asserts().len();
             let loc = format!("{}:{}", at.file(), at.line());
-            t.env.check(&cond.expr, Some(&loc)).map_err(|e| Error(e.to_string()))?;
+            t.env.check(&cond.expr, Some(&loc)).map_err(Error::from)?;
             let added: Vec<Expr> = t.env.runtime_asserts()[before..].iter().map(|g| g.expr.clone()).collect();
             for e in added {
                 t.record_assert(&e, at)?;
@@ -230,7 +230,7 @@ impl SymFloat {
             return Ok(holds);
         }
         let at = std::panic::Location::caller();
-        Err(Error(format!(
+        Err(Error::msg(format!(
             "Could not guard on data-dependent expression zuf0 {op} {other:?} (unhinted: zuf0 {op} {other:?}).  (Size-like symbols: none)\n\n\
              Caused by: {}:{}\n\
              The value comes from tensor data, so it is not known while tracing. Branch with `cond` instead of `if`, \

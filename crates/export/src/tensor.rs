@@ -88,7 +88,7 @@ impl Operand {
 fn one(mut v: Vec<Tensor>) -> Result<Tensor> {
     match v.len() {
         1 => Ok(v.pop().expect("one")),
-        n => Err(Error(format!("expected one tensor output, got {n}"))),
+        n => Err(Error::msg(format!("expected one tensor output, got {n}"))),
     }
 }
 
@@ -112,7 +112,7 @@ impl Tensor {
 
     /// A float32 tensor from values and a shape.
     pub fn from_vec(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
-        tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
+        tensor::Tensor::from_vec(values, shape).map(Tensor::eager)
     }
 
     /// `torch.tensor(values)` inside `forward`: while tracing, a constant of the program,
@@ -129,7 +129,7 @@ impl Tensor {
 
     /// An int64 tensor from values and a shape.
     pub fn from_i64(values: Vec<i64>, shape: &[usize]) -> Result<Tensor> {
-        tensor::Tensor::from_vec(values, shape).map(Tensor::eager).map_err(|e| Error(e.0))
+        tensor::Tensor::from_vec(values, shape).map(Tensor::eager)
     }
 
     /// Deterministic pseudo-random float32 values in [-1, 1) (a fixed generator, so examples
@@ -165,11 +165,7 @@ impl Tensor {
     /// Reading values: refused for a meta tensor, which has none.
     fn check_has_values(&self, what: &str) -> Result<()> {
         if self.is_meta() {
-            return Err(Error(format!(
-                "{what} of a shapes-only (meta) tensor: it has sizes {:?} and dtype {:?} but no values",
-                self.shape(),
-                self.dtype()
-            )));
+            return Err(Error::NoValues { what: what.to_string(), shape: self.shape(), dtype: self.dtype() });
         }
         Ok(())
     }
@@ -227,7 +223,7 @@ impl Tensor {
         let rank = data.dim() as i64;
         let i = if d < 0 { d + rank } else { d };
         if !(0..rank).contains(&i) {
-            return Err(Error(format!("dim {d} out of range for a tensor of rank {rank}")));
+            return Err(Error::msg(format!("dim {d} out of range for a tensor of rank {rank}")));
         }
         let hint = data.shape()[i as usize] as i64;
         Ok(match self.trace_info() {
@@ -255,7 +251,7 @@ impl Tensor {
         self.check_has_values("item()")?;
         let data = self.data();
         if data.numel() != 1 {
-            return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
+            return Err(Error::msg(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
         }
         let value = data.to_i64_vec()[0];
         let at = std::panic::Location::caller();
@@ -271,7 +267,7 @@ impl Tensor {
         self.check_has_values("item()")?;
         let data = self.data();
         if data.numel() != 1 {
-            return Err(Error(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
+            return Err(Error::msg(format!("item() needs a tensor with one element, got shape {:?}", data.shape())));
         }
         Ok(crate::symint::SymFloat::new(data.to_f64_vec()[0], self.trace_info().is_some() && crate::trace::is_tracing()))
     }
@@ -527,14 +523,14 @@ impl Tensor {
     #[track_caller]
     pub fn topk(&self, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tensor)> {
         let mut out = call(aten::topk, vec![Arg::Tensor(self.clone()), k.into(), dim.into(), largest.into()], vec![])?;
-        let i = out.pop().ok_or_else(|| Error("topk returned nothing".into()))?;
-        Ok((out.pop().ok_or_else(|| Error("topk returned one tensor".into()))?, i))
+        let i = out.pop().ok_or_else(|| Error::msg("topk returned nothing"))?;
+        Ok((out.pop().ok_or_else(|| Error::msg("topk returned one tensor"))?, i))
     }
     #[track_caller]
     pub fn sort(&self, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
         let mut out = call(aten::sort, vec![Arg::Tensor(self.clone()), dim.into(), descending.into()], vec![])?;
-        let i = out.pop().ok_or_else(|| Error("sort returned nothing".into()))?;
-        Ok((out.pop().ok_or_else(|| Error("sort returned one tensor".into()))?, i))
+        let i = out.pop().ok_or_else(|| Error::msg("sort returned nothing"))?;
+        Ok((out.pop().ok_or_else(|| Error::msg("sort returned one tensor"))?, i))
     }
 
     // ---- reductions ----
@@ -543,8 +539,8 @@ impl Tensor {
     #[track_caller]
     pub fn max_dim(&self, dim: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
         let mut out = call(aten::max_dim, vec![Arg::Tensor(self.clone()), dim.into(), keepdim.into()], vec![])?;
-        let i = out.pop().ok_or_else(|| Error("max returned nothing".into()))?;
-        Ok((out.pop().ok_or_else(|| Error("max returned one tensor".into()))?, i))
+        let i = out.pop().ok_or_else(|| Error::msg("max returned nothing"))?;
+        Ok((out.pop().ok_or_else(|| Error::msg("max returned one tensor"))?, i))
     }
     #[track_caller]
     pub fn prod(&self) -> Result<Tensor> {
@@ -555,7 +551,7 @@ impl Tensor {
     pub fn var(&self, dims: &[i64], correction: i64, keepdim: bool) -> Result<Tensor> {
         call(aten::var_correction, vec![Arg::Tensor(self.clone()), ints(dims)], vec![("correction", Arg::Int(correction.into())), ("keepdim", keepdim.into())])?
             .pop()
-            .ok_or_else(|| Error("var returned nothing".into()))
+            .ok_or_else(|| Error::msg("var returned nothing"))
     }
     #[track_caller]
     pub fn any_dim(&self, dim: i64, keepdim: bool) -> Result<Tensor> {

@@ -265,7 +265,7 @@ impl Tracer {
             if let Some(name) = self.symbol_nodes.get(sym) {
                 return Ok(SymIntArgument::AsName(name.clone()));
             }
-            let src = self.symbol_sources.get(sym).cloned().ok_or_else(|| Error(format!("no input size holds the symbol {sym}")))?;
+            let src = self.symbol_sources.get(sym).cloned().ok_or_else(|| Error::msg(format!("no input size holds the symbol {sym}")))?;
             let name = self.fresh_name("sym_size_int");
             let node = Node {
                 target: "torch.ops.aten.sym_size.int".into(),
@@ -298,7 +298,7 @@ impl Tracer {
             Expr::Mul(v) => ("_operator.mul", v.clone()),
             Expr::FloorDiv(a, b) => ("_operator.floordiv", vec![(**a).clone(), (**b).clone()]),
             Expr::Mod(a, b) => ("_operator.mod", vec![(**a).clone(), (**b).clone()]),
-            other => return Err(Error(format!("cannot compute the symbolic size {other} in the graph"))),
+            other => return Err(Error::msg(format!("cannot compute the symbolic size {other} in the graph"))),
         };
         let hints: Vec<i64> = parts.iter().map(|p| self.env.hint(p).unwrap_or(0)).collect();
         let mut acc = self.sym_value(&parts[0], hints[0])?;
@@ -355,7 +355,7 @@ impl Tracer {
     /// The graph value of a condition on sizes: an `_operator` comparison node.
     pub fn sym_bool_value(&mut self, cond: &Expr, at: &Location) -> Result<String> {
         let Expr::Cmp(op, lhs, rhs) = cond else {
-            return Err(Error(format!("cannot compute the condition {cond} in the graph")));
+            return Err(Error::msg(format!("cannot compute the condition {cond} in the graph")));
         };
         let operator = match op {
             symbolic::CmpOp::Eq => "eq",
@@ -498,7 +498,7 @@ pub(crate) fn with_tracer<R>(f: impl FnOnce(Option<&mut Tracer>) -> R) -> R {
 /// example otherwise.
 pub(crate) fn host_read(at: &Location) -> Result<()> {
     with_tracer(|t| match t {
-        Some(t) if t.strict => Err(Error(format!(
+        Some(t) if t.strict => Err(Error::msg(format!(
             "{}:{}: reading a traced tensor's values into host code is not allowed in strict export; keep the computation in tensors, or branch with `cond`",
             at.file(),
             at.line()
@@ -663,14 +663,14 @@ fn has_symbols(a: &Option<SymArg>) -> bool {
 pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Result<Vec<Tensor>> {
     let at = Location::caller();
     let op = op.as_ref();
-    let def = Registry::global().lookup(op).map_err(|e| Error(e.0))?;
+    let def = Registry::global().lookup(op)?;
     let positional: Vec<Value> = args.iter().map(Arg::value).collect();
     let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();
     let shapes_only = positional.iter().chain(named_values.iter().map(|(_, v)| v)).any(holds_meta);
     let outs = if shapes_only {
         None
     } else {
-        let out = def.call(positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
+        let out = def.call(positional.clone(), named_values.clone())?;
         Some(match out {
             Value::Tensor(t) => vec![t],
             Value::List(vs) => vs.into_iter().filter_map(|v| if let Value::Tensor(t) = v { Some(t) } else { None }).collect(),
@@ -700,11 +700,11 @@ fn holds_meta(v: &Value) -> bool {
 /// meta function and dtype rule give (building a model on the meta device).
 fn eager_meta(def: &ops::OpDef, positional: Vec<Value>, named_values: Vec<(String, Value)>, at: &Location) -> Result<Vec<tensor::Tensor>> {
     let location = format!("{}:{}", at.file(), at.line());
-    let bound = ops::Args::bind(&def.schema, positional, named_values).map_err(|e| Error(e.0))?;
+    let bound = ops::Args::bind(&def.schema, positional, named_values)?;
     let sym = vec![None; def.schema.params.len()];
     let mut env = symbolic::ShapeEnv::new();
     let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut env, location: Some(&location), out_shapes: &[] };
-    let outputs = def.output_meta(&mut call).map_err(|e| Error(format!("{} (shapes only, at {location})", e.0)))?;
+    let outputs = def.output_meta(&mut call).map_err(|e| Error::msg(format!("{} (shapes only, at {location})", e)))?;
     outputs.iter().map(|(sizes, dtype)| meta_tensor(def, sizes, *dtype, &env, &location)).collect()
 }
 
@@ -714,7 +714,7 @@ fn meta_tensor(def: &ops::OpDef, sizes: &[Expr], dtype: tensor::DType, env: &sym
         .iter()
         .map(|e| match env.hint(e) {
             Some(h) if h >= 0 => Ok(h as usize),
-            _ => Err(Error(format!(
+            _ => Err(Error::msg(format!(
                 "{}: an output size ({e}) depends on tensor values, which shapes-only tensors do not have (at {location}); \
                  export with real example data instead",
                 def.name()
@@ -756,18 +756,18 @@ fn record(
     // the dtype rule must agree with the kernel on the example, as the meta function must
     // (shapes-only export has only the rule)
     if let Some(outs) = &outs {
-        let bound = ops::Args::bind(schema, positional.clone(), named_values.clone()).map_err(|e| Error(e.0))?;
-        let dtypes = def.dtype.output_dtypes(&bound).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
+        let bound = ops::Args::bind(schema, positional.clone(), named_values.clone())?;
+        let dtypes = def.dtype.output_dtypes(&bound).map_err(|e| Error::msg(format!("{} (at {location})", e)))?;
         let list_return = dtypes.len() == 1 && outs.len() > 1;
         for (i, t) in outs.iter().enumerate() {
             let want = if list_return { dtypes[0] } else { dtypes.get(i).copied().unwrap_or(t.dtype()) };
             if want != t.dtype() {
-                return Err(Error(format!("{op}: its dtype rule gives {want:?} for output {i}, but the kernel made {:?} (at {location})", t.dtype())));
+                return Err(Error::msg(format!("{op}: its dtype rule gives {want:?} for output {i}, but the kernel made {:?} (at {location})", t.dtype())));
             }
         }
     }
     if def.meta.is_none() && !op.starts_with("aten::") {
-        return Err(Error(format!(
+        return Err(Error::msg(format!(
             "custom operator {op} has no meta (fake) implementation, so it cannot be exported: register it with \
              `Registry::register_with_meta(schema, tags, kernel, meta)` (at {location})"
         )));
@@ -779,25 +779,25 @@ fn record(
             let shapes_only = outs.is_none();
             if def.meta.is_none() {
                 let why = if shapes_only { "run on shapes-only (meta) tensors" } else { "traced with dynamic shapes" };
-                return Err(Error(format!("{op} has no meta function, so it cannot be {why} (at {location})")));
+                return Err(Error::msg(format!("{op} has no meta function, so it cannot be {why} (at {location})")));
             }
-            let bound = ops::Args::bind(schema, positional, named_values).map_err(|e| Error(e.0))?;
+            let bound = ops::Args::bind(schema, positional, named_values)?;
             let out_shapes: Vec<Vec<i64>> = outs.iter().flatten().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
             asserts_before = tracer.env.runtime_asserts().len();
             let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };
-            let metas = def.output_meta(&mut call).map_err(|e| Error(format!("{} (at {location})", e.0)))?;
+            let metas = def.output_meta(&mut call).map_err(|e| Error::msg(format!("{} (at {location})", e)))?;
             let sizes: Vec<Vec<Expr>> = metas.iter().map(|(s, _)| s.clone()).collect();
             match outs {
                 Some(outs) => {
                     // the meta function must agree with the kernel on the example
                     if sizes.len() != outs.len() {
-                        return Err(Error(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
+                        return Err(Error::msg(format!("meta function of {op} gives {} outputs, the kernel {}", sizes.len(), outs.len())));
                     }
                     for (s, t) in sizes.iter().zip(&outs) {
                         // sizes over unbacked values have no hint to compare
                         let agrees = s.len() == t.shape().len() && s.iter().zip(t.shape()).all(|(e, &d)| tracer.env.hint(e).is_none_or(|h| h == d as i64));
                         if !agrees {
-                            return Err(Error(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
+                            return Err(Error::msg(format!("meta function of {op} gives sizes {s:?}, but the kernel's output has shape {:?}", t.shape())));
                         }
                     }
                     (sizes, outs)
@@ -813,7 +813,7 @@ fn record(
     // the node's arguments, by parameter name
     let mut inputs = Vec::new();
     for (i, a) in args.iter().enumerate() {
-        let p = schema.params.get(i).ok_or_else(|| Error(format!("{op} takes {} arguments, got {}", schema.params.len(), args.len())))?;
+        let p = schema.params.get(i).ok_or_else(|| Error::msg(format!("{op} takes {} arguments, got {}", schema.params.len(), args.len())))?;
         inputs.push(named(&p.name, argument(tracer, a)?, 1));
     }
     for (k, a) in kwargs {

@@ -145,6 +145,6 @@ impl PyTree for Tensor {
         Tree::Tensor(self)
     }
     fn from_tree(tree: &Tree) -> crate::Result<Tensor> {
-        tree.tensor().cloned().ok_or_else(|| crate::Error(format!("expected a tensor, got {}", tree.kind())))
+        tree.tensor().cloned().ok_or_else(|| crate::Error::msg(format!("expected a tensor, got {}", tree.kind())))
     }
 }

@@ -20,7 +20,7 @@ fn x(shape: &[usize]) -> Inputs {
 }
 
 fn err(p: &dyn Program, inputs: Inputs) -> String {
-    export(p, inputs, &ExportOptions::default()).unwrap_err().0
+    export(p, inputs, &ExportOptions::default()).unwrap_err().to_string()
 }
 
 program!(DifferentShapes, |inputs| {

@@ -36,7 +36,7 @@ program!(BranchOnData, |inputs| {
 fn branching_on_tensor_data_is_a_data_dependent_error_at_the_users_line() {
     // eagerly it just runs
     assert!(BranchOnData.forward(&x(&[3, 3])).is_ok());
-    let err = export(&BranchOnData, x(&[3, 3]), &ExportOptions::default()).unwrap_err().0;
+    let err = export(&BranchOnData, x(&[3, 3]), &ExportOptions::default()).unwrap_err().to_string();
     assert!(err.starts_with("Could not guard on data-dependent expression zuf0 > 0.0"), "{err}");
     assert!(err.contains("crates/export/tests/frontend.rs:29"), "names the line of the `if`: {err}");
     assert!(err.contains("cond"), "points to cond: {err}");
@@ -81,7 +81,9 @@ program!(BranchOnUnbacked, |inputs| {
 
 #[test]
 fn branching_on_an_unbacked_int_is_a_data_dependent_error() {
-    let err = export(&BranchOnUnbacked, Inputs::new().arg("x", Tensor::from_i64(vec![4], &[]).unwrap()), &ExportOptions::default()).unwrap_err().0;
+    let error = export(&BranchOnUnbacked, Inputs::new().arg("x", Tensor::from_i64(vec![4], &[]).unwrap()), &ExportOptions::default()).unwrap_err();
+    assert!(matches!(error, export::Error::Symbolic(symbolic::SymbolicError::DataDependent { .. })), "the symbolic error keeps its kind: {error:?}");
+    let err = error.to_string();
     assert!(err.starts_with("Could not guard on data-dependent expression u0 > 0"), "{err}");
     assert!(err.contains("frontend.rs:"), "{err}");
 }
@@ -99,10 +101,13 @@ fn auto_dims_may_specialize_dynamic_and_named_ones_may_not() {
     let with = |spec: DimSpec| export(&SpecializesBatch, x(&[8, 3]), &ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, spec), strict: false });
     let ep = with(DimSpec::Auto).unwrap();
     assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#), "AUTO specialized to the example");
-    let err = with(DimSpec::Dynamic).unwrap_err().0;
+    let err = with(DimSpec::Dynamic).unwrap_err().to_string();
     assert!(err.starts_with("Constraints violated (L['x'].size()[0])!\n  - You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8)."), "{err}");
-    let err = with(Dim::new("dx").into()).unwrap_err().0;
-    assert!(err.contains("Suggested fixes:\n  dx = 8"), "{err}");
+    let err = with(Dim::new("dx").into()).unwrap_err();
+    assert!(err.to_string().contains("Suggested fixes:\n  dx = 8"), "{err}");
+    // the violation keeps its fixes, to apply without reading the text
+    let export::Error::Constraint(violation) = err else { panic!("a constraint violation: {err:?}") };
+    assert_eq!(violation.fixes, vec!["dx = 8".to_string()]);
     let ep = with(DimSpec::Static).unwrap();
     assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#));
 }
@@ -117,7 +122,7 @@ program!(ReadsValues, |inputs| {
 fn strict_mode_refuses_reading_traced_values_and_non_strict_specializes() {
     let ep = export(&ReadsValues, x(&[2, 2]), &ExportOptions::default()).unwrap();
     assert!(ep.to_string().contains("torch.ops.aten.mul.Tensor(x, "), "the value is baked in");
-    let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict: true, ..Default::default() }).unwrap_err().0;
+    let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict: true, ..Default::default() }).unwrap_err().to_string();
     assert!(err.contains("not allowed in strict export"), "{err}");
 }
 
@@ -156,7 +161,7 @@ fn dynamic_dims_from_several_input_sets_or_by_tensor() {
 #[test]
 fn dynamic_shape_specs_must_name_real_inputs_dims_and_ranges() {
     let m = Mlp { lin: Linear::new(4, 2, true, 3) };
-    let try_spec = |shapes: DynamicShapes| export(&m, x(&[8, 4]), &ExportOptions { dynamic_shapes: shapes, strict: false }).map(|_| ()).unwrap_err().0;
+    let try_spec = |shapes: DynamicShapes| export(&m, x(&[8, 4]), &ExportOptions { dynamic_shapes: shapes, strict: false }).map(|_| ()).unwrap_err().to_string();
     let err = try_spec(DynamicShapes::new().dim("ids", 0, Dim::new("batch")));
     assert!(err.contains("input `ids`, which is not among the inputs; the tensor inputs are `x` [8, 4]"), "{err}");
     let err = try_spec(DynamicShapes::new().dim("x", 5, Dim::new("batch")));

@@ -229,9 +229,9 @@ struct Nested;
 
 impl Program for Nested {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
-        let Tree::Dict(inp) = inputs.get("inp")? else { return Err(export::Error("inp must be a dict".into())) };
+        let Tree::Dict(inp) = inputs.get("inp")? else { return Err(export::Error::msg("inp must be a dict")) };
         let get = |k: &str| inp.iter().find(|(n, _)| n == k).map(|(_, t)| t.clone()).unwrap_or_default();
-        let (Tree::Tensor(x), Tree::List(others)) = (get("x"), get("others")) else { return Err(export::Error("inp must hold x and others".into())) };
+        let (Tree::Tensor(x), Tree::List(others)) = (get("x"), get("others")) else { return Err(export::Error::msg("inp must hold x and others")) };
         let others: Vec<Tensor> = others.iter().flat_map(Tree::tensors).collect();
         Ok(Tree::Tuple(vec![x.mul(1)?.into(), others[0].mul(2)?.into(), others[1].mul(3)?.into()]))
     }

@@ -80,24 +80,29 @@ impl InputChecks {
     /// the dimension.
     pub fn check(&self, user_inputs: &[Value]) -> Result<()> {
         if user_inputs.len() != self.inputs.len() {
-            return Err(Error::msg(format!("the program takes {} inputs, got {}", self.inputs.len(), user_inputs.len())));
+            return Err(Error::Input { input: None, message: format!("the program takes {} inputs, got {}", self.inputs.len(), user_inputs.len()) });
         }
         let mut actual = Vec::with_capacity(self.constraints.len());
         for (want, value) in self.inputs.iter().zip(user_inputs) {
             let Some((dtype, rank)) = want.tensor else { continue };
             let name = &want.name;
+            let refuse = |message: String| Err(Error::Input { input: Some(name.clone()), message });
             let Value::Tensor(x) = value else {
-                return Err(Error::msg(format!("{name} must be a tensor, got {}", value.kind())));
+                return refuse(format!("{name} must be a tensor, got {}", value.kind()));
             };
             if x.dtype() != dtype {
-                return Err(Error::msg(format!("{name} must have dtype {}, got {}", dtype, x.dtype())));
+                return refuse(format!("{name} must have dtype {}, got {}", dtype, x.dtype()));
             }
             if x.dim() != rank {
-                return Err(Error::msg(format!("{name} must have {rank} dimensions, got {} (shape {:?})", x.dim(), x.shape())));
+                return refuse(format!("{name} must have {rank} dimensions, got {} (shape {:?})", x.dim(), x.shape()));
             }
             actual.extend(x.shape().iter().map(|&s| s as i64));
         }
-        self.constraints.check(&actual).map_err(|v| Error::msg(v.to_string()))?;
+        self.constraints.check(&actual).map_err(|v| {
+            // the guard names the place: `x.size()[0] <= 64`
+            let input = v.guard.split(".size()").next().filter(|_| v.guard.contains(".size()")).map(str::to_string);
+            Error::Input { input, message: v.to_string() }
+        })?;
         Ok(())
     }
 }

@@ -25,21 +25,5 @@ pub mod verify;
 
 pub use program::ExportedProgram;
 
-/// An error about a program: what was expected, what came, and where.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct Error(pub String);
-
-impl Error {
-    pub fn msg(m: impl Into<String>) -> Error {
-        Error(m.into())
-    }
-}
-
-impl From<tensor::Error> for Error {
-    fn from(e: tensor::Error) -> Error {
-        Error(e.0)
-    }
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+/// pt2's one error type (defined in `tensor`, shared by every library crate).
+pub use tensor::{Error, Result};

@@ -30,15 +30,20 @@ impl ExportedProgram {
     /// [`ExportedProgram::module`] with the operators of `registry` (one that holds custom
     /// operators, say).
     pub fn module_in(&self, registry: &Registry) -> Result<Module<'_>> {
-        let problems = self.verify(registry);
-        if !problems.is_empty() {
-            return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
-        }
         if let Some(name) = self.first_meta_state() {
             return Err(Error::msg(format!(
                 "the program was exported shapes-only: `{name}` (and maybe more of its state) has sizes and a dtype but no values; \
                  give it real values before running the program"
             )));
+        }
+        // an operator pt2 lacks is a typed error (`Error::UnknownOperator` in its node), not
+        // one line of the verifier's list
+        if let Some((node, name)) = first_unknown_operator(self.graph(), registry) {
+            return Err(Error::UnknownOperator { name }.in_node(node));
+        }
+        let problems = self.verify(registry);
+        if !problems.is_empty() {
+            return Err(Error::msg(format!("the program is not valid:\n  {}", problems.join("\n  "))));
         }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
         Ok(Module {
@@ -123,12 +128,12 @@ impl Module<'_> {
         for (k, _) in &kwargs {
             if !keywords.contains(k) {
                 let why = if names.contains(k) { format!("`{k}` is a positional input, given by position (PyTorch's module refuses it by name too)") } else { format!("the program has no input named `{k}`") };
-                return Err(Error::msg(format!("{why}; {}", takes())));
+                return Err(Error::Input { input: Some(k.clone()), message: format!("{why}; {}", takes()) });
             }
         }
         if args.len() != positional {
             let missing = names.get(args.len()).filter(|_| args.len() < positional).map(|n| format!(" (input `{n}` is missing)")).unwrap_or_default();
-            return Err(Error::msg(format!("{} positional inputs were given{missing}; {}", args.len(), takes())));
+            return Err(Error::Input { input: None, message: format!("{} positional inputs were given{missing}; {}", args.len(), takes()) });
         }
         Ok((args, kwargs))
     }
@@ -137,7 +142,7 @@ impl Module<'_> {
     /// flat outputs.
     pub fn call_flat(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
         self.checks.check(&inputs)?;
-        let run = || tensor::alloc::catch(|| self.plan.run(inputs)).unwrap_or_else(|e| Err(Error::msg(e.to_string())));
+        let run = || tensor::alloc::catch(|| self.plan.run(inputs)).unwrap_or_else(|e| Err(Error::Alloc(e)));
         match self.memory_budget {
             Some(bytes) => tensor::alloc::with_budget(&tensor::alloc::MemoryBudget::new(bytes), run),
             None => run(),
@@ -156,4 +161,23 @@ impl Module<'_> {
     pub fn out_spec(&self) -> &TreeSpec {
         &self.out_spec
     }
+}
+
+/// The first node (in this graph or a subgraph) whose operator `registry` does not hold.
+fn first_unknown_operator(graph: &crate::schema::Graph, registry: &Registry) -> Option<(String, String)> {
+    for node in &graph.nodes {
+        if let Some(name) = node.target.strip_prefix("torch.ops.").filter(|t| !t.starts_with("higher_order.")) {
+            if registry.get(name).is_none() {
+                return Some((node.name.clone().unwrap_or_else(|| node.target.clone()), name.to_string()));
+            }
+        }
+        for input in &node.inputs {
+            if let crate::schema::Argument::AsGraph(g) = &input.arg {
+                if let Some(found) = first_unknown_operator(&g.graph, registry) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    None
 }

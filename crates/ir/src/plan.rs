@@ -349,7 +349,7 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
     let arg = |i: usize| node.inputs.get(i).map(|a| operand(slots, &a.arg, label)).transpose();
     if let Some(op) = target.strip_prefix("torch.ops.higher_order.") {
         let plan = |i: usize| GraphPlan::compile(subgraph(node, i)?, registry);
-        let cat = || registry.lookup(aten::cat).map_err(|e| Error::msg(e.to_string()));
+        let cat = || registry.lookup(aten::cat);
         return Ok(match op {
             "cond" => Action::Cond {
                 pred: arg(0)?.ok_or_else(|| Error::msg(format!("node `{label}`: cond needs a predicate")))?,
@@ -371,12 +371,7 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
         return Ok(Action::Python { op: op.to_string(), args });
     }
     let name = target.strip_prefix("torch.ops.").unwrap_or(target);
-    let def = registry.get(name).ok_or_else(|| {
-        Error::msg(format!(
-            "node `{label}`: operator {name} is not registered{}",
-            if name.starts_with("aten.") { "" } else { "; register a kernel for this custom operator with ops::Registry::register before loading" }
-        ))
-    })?;
+    let def = registry.get(name).ok_or_else(|| Error::UnknownOperator { name: name.to_string() }.in_node(label))?;
     let mut positional = Vec::new();
     let mut kwargs = Vec::new();
     for a in &node.inputs {
@@ -387,7 +382,7 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
             positional.push(o);
         }
     }
-    let args = ops::args::bind(&def.schema, positional, kwargs, Operand::Const).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
+    let args = ops::args::bind(&def.schema, positional, kwargs, Operand::Const).map_err(|e| e.in_node(label))?;
     Ok(Action::Kernel { def, args })
 }
 
@@ -467,8 +462,8 @@ impl Action {
             Action::Kernel { def, args } => {
                 let values = args.iter().map(|o| o.value(env)).collect();
                 match mode {
-                    Mode::Kernels => def.call_bound(values).map_err(|e| Error::msg(format!("node `{label}`: {e}"))),
-                    Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("node `{label}` ({target}): {e}"))),
+                    Mode::Kernels => def.call_bound(values).map_err(|e| e.in_node(label)),
+                    Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label)),
                 }
             }
             Action::Python { op, args } => {

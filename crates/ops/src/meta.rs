@@ -94,7 +94,7 @@ impl MetaCall<'_> {
 
     /// Decides a condition on sizes, recording a guard when the example decides it.
     pub fn guard(&mut self, cond: Expr) -> Result<bool> {
-        self.env.evaluate(&cond, self.location).map_err(|e| Error::msg(e.to_string()))
+        self.env.evaluate(&cond, self.location).map_err(Error::from)
     }
 
     /// Like [`MetaCall::guard`], but a condition over values read from data (unbacked) that
@@ -103,7 +103,7 @@ impl MetaCall<'_> {
         match self.env.evaluate(&cond, self.location) {
             Ok(b) => Ok(b),
             Err(symbolic::SymbolicError::DataDependent { .. }) => Ok(false),
-            Err(e) => Err(Error::msg(e.to_string())),
+            Err(e) => Err(Error::from(e)),
         }
     }
 
@@ -355,7 +355,7 @@ pub fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let unbacked = ["start", "end"].iter().any(|n| !matches!(call.args.get(n), crate::Value::None) && call.int(n).is_ok_and(|e| call.env.hint(&e).is_none()));
     if unbacked {
         let len = call.env.create_unbacked(false);
-        let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(|e| Error::msg(e.to_string()));
+        let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(Error::from);
         check(call, Expr::greater_eq(len.clone(), 0))?;
         check(call, Expr::less_eq(len.clone(), size.clone()))?;
         s[d] = len;
@@ -383,7 +383,7 @@ pub fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let size = s[d].clone();
     let op = call.op();
     let lens: Vec<Expr> = if op == aten::unbind_int {
-        let n = call.env.guard_int(&size, call.location).map_err(|e| Error::msg(e.to_string()))?;
+        let n = call.env.guard_int(&size, call.location).map_err(Error::from)?;
         return Ok((0..n).map(|_| s.iter().enumerate().filter(|(i, _)| *i != d).map(|(_, e)| e.clone()).collect()).collect());
     } else if op == aten::split_with_sizes {
         call.ints("split_sizes")?
@@ -394,7 +394,7 @@ pub fn pieces(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
         } else {
             call.int("split_size")?
         };
-        let n = call.env.guard_int(&Expr::floordiv(size.clone() + each.clone() - 1, each.clone()), call.location).map_err(|e| Error::msg(e.to_string()))?;
+        let n = call.env.guard_int(&Expr::floordiv(size.clone() + each.clone() - 1, each.clone()), call.location).map_err(Error::from)?;
         (0..n).map(|i| if i + 1 < n { each.clone() } else { size.clone() - each.clone() * (n - 1) }).collect()
     };
     Ok(lens
@@ -606,7 +606,7 @@ pub fn sort(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 /// asserted when the program runs.
 fn data_dependent_length(call: &mut MetaCall, numel: Expr) -> Result<Expr> {
     let n = call.env.create_unbacked(false);
-    let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(|e| Error::msg(e.to_string()));
+    let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(Error::from);
     check(call, Expr::greater_eq(n.clone(), 0))?;
     check(call, Expr::less_eq(n.clone(), numel))?;
     Ok(n)

@@ -97,10 +97,14 @@ impl OpDef {
         }
         // kernels compute on real data, also when called while a model is built on the meta device
         let result = tensor::meta::off_meta_device(|| tensor::alloc::catch(|| (self.kernel)(&args))).unwrap_or_else(|e| Err(e.into()));
-        result.map_err(|e| {
-            let name = self.name();
-            let prefix = format!("{name}: ");
-            Error::msg(format!("{name}: {}", e.0.trim_start_matches(prefix.as_str())))
+        result.map_err(|e| match e {
+            // a kernel's words get the operator's name in front (once)
+            Error::Message(m) => {
+                let name = self.name();
+                let prefix = format!("{name}: ");
+                Error::msg(format!("{name}: {}", m.trim_start_matches(prefix.as_str())))
+            }
+            other => other,
         })
     }
 }
@@ -253,7 +257,7 @@ impl Registry {
     /// Looks an operator up, with an error that names it when it is not registered.
     pub fn lookup(&self, name: impl AsRef<str>) -> Result<Arc<OpDef>> {
         let name = name.as_ref();
-        self.get(name).ok_or_else(|| Error::msg(format!("operator {} is not registered", canonical_name(name))))
+        self.get(name).ok_or_else(|| Error::UnknownOperator { name: canonical_name(name) })
     }
 
     pub fn call(&self, name: impl AsRef<str>, positional: Vec<Value>, kwargs: Vec<(String, Value)>) -> Result<Value> {
@@ -286,6 +290,6 @@ mod tests {
     #[test]
     fn unknown_operator_is_a_clear_error() {
         let e = Registry::global().call("aten::no_such_op", vec![], vec![]).unwrap_err();
-        assert!(e.0.contains("aten::no_such_op.default is not registered"), "{e}");
+        assert_eq!(e, Error::UnknownOperator { name: "aten::no_such_op.default".into() }, "{e}");
     }
 }

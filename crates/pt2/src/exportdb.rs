@@ -76,8 +76,8 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Written, String> {
     let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
     let exported = export::export(model.as_ref(), example.clone(), &options);
     let ep = match (exported, case.export_error) {
-        (Err(e), Some(want)) if e.0.contains(want) => {
-            std::fs::write(folder.join("export_error.txt"), &e.0).map_err(|e| e.to_string())?;
+        (Err(e), Some(want)) if e.to_string().contains(want) => {
+            std::fs::write(folder.join("export_error.txt"), e.to_string()).map_err(|e| e.to_string())?;
             return Ok(Written::ExpectedError);
         }
         (Err(e), Some(want)) => return Err(format!("{}: export failed with `{e}`, expected an error containing `{want}`", case.name)),
@@ -102,7 +102,7 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Written, String> {
     for (i, set) in (case.rejects)().iter().enumerate() {
         let inputs = inputs_json(set, &format!("reject{i}.in"), &mut tensors);
         let error = match ep.check_inputs(&flat_values(set)) {
-            Err(e) => e.0,
+            Err(e) => e.to_string(),
             Ok(()) => return Err(format!("{}: reject set {i} is accepted by the exported program", case.name)),
         };
         // pt2's own refusal: these folders check pt2 against itself, not against PyTorch

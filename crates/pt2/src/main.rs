@@ -274,9 +274,8 @@ fn main() -> ExitCode {
                 table.remove(op);
             }
             let result = pt2::load(&file)
-                .map_err(|e| e.to_string())
-                .and_then(|ep| decomp::run_decompositions(&ep, &table).map_err(|e| e.0))
-                .and_then(|lowered| pt2::save(&lowered, &output).map_err(|e| e.to_string()).map(|_| lowered));
+                .and_then(|ep| decomp::run_decompositions(&ep, &table))
+                .and_then(|lowered| pt2::save(&lowered, &output).map(|_| lowered));
             match result {
                 Ok(lowered) => {
                     let stray = lowered.verify_core_aten(ops::Registry::global());

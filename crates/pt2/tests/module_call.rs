@@ -37,10 +37,37 @@ fn calls_bind_as_pytorchs_module_does_and_misfits_name_the_inputs() {
     // PyTorch 2.15's module refuses a positional input given by name ("kwarg keyword mismatch")
     let err = m.call(vec![leaf(&inputs[0])], vec![("mask".into(), leaf(&inputs[1]))]).unwrap_err().to_string();
     assert!(err.contains("`mask` is a positional input, given by position") && err.contains("the program takes `x`, `mask` by position and no keyword inputs"), "{err}");
-    let err = m.call(vec![leaf(&inputs[0]), leaf(&inputs[1])], vec![("masks".into(), leaf(&inputs[1]))]).unwrap_err().to_string();
+    let error = m.call(vec![leaf(&inputs[0]), leaf(&inputs[1])], vec![("masks".into(), leaf(&inputs[1]))]).unwrap_err();
+    assert!(matches!(&error, pt2::Error::Input { input: Some(name), .. } if name == "masks"), "the error names the input: {error:?}");
+    let err = error.to_string();
     assert!(err.contains("the program has no input named `masks`; the program takes `x`, `mask` by position"), "{err}");
     let err = m.call(vec![leaf(&inputs[0])], vec![]).unwrap_err().to_string();
     assert!(err.contains("1 positional inputs were given (input `mask` is missing)"), "{err}");
     let err = m.call(vec![leaf(&inputs[0]), leaf(&inputs[1]), leaf(&inputs[1])], vec![]).unwrap_err().to_string();
     assert!(err.contains("3 positional inputs were given; the program takes `x`, `mask` by position"), "{err}");
+}
+
+#[test]
+fn errors_keep_what_they_know() {
+    let (ep, inputs) = encoder();
+    let m = ep.module().unwrap();
+    // a size outside the program's range names the input
+    let Value::Tensor(x) = &inputs[0] else { panic!() };
+    let mut shape = x.shape().to_vec();
+    shape[1] = 10_000;
+    let too_long = Value::Tensor(pt2::Tensor::zeros(&shape, x.dtype()));
+    let error = m.call(vec![leaf(&too_long), leaf(&inputs[1])], vec![]).unwrap_err();
+    assert!(matches!(&error, pt2::Error::Input { input: Some(name), .. } if name == "x"), "{error:?}");
+
+    // a program using an operator pt2 does not have fails to load into a module, naming the
+    // node and the operator
+    let mut unknown = ep.clone();
+    let node = unknown.model.graph_module.graph.nodes.iter_mut().find(|n| n.target.starts_with("torch.ops.aten.")).expect("an ATen node");
+    node.target = "torch.ops.my_lib.frobnicate.default".into();
+    let error = unknown.module().err().expect("an unknown operator");
+    match error.root() {
+        pt2::Error::UnknownOperator { name } => assert_eq!(name, "my_lib.frobnicate.default"),
+        other => panic!("{other:?}"),
+    }
+    assert!(error.to_string().contains("register a kernel for this custom operator"), "{error}");
 }

@@ -165,7 +165,9 @@ fn a_shapes_only_program_refuses_to_run_or_save_and_says_why() {
 
     // reading values of a meta tensor is an error, not a panic
     let t = Tensor::meta(&[2, 3], DType::F32);
-    let err = t.values().unwrap_err().to_string();
+    let error = t.values().unwrap_err();
+    assert!(matches!(&error, pt2::Error::NoValues { shape, .. } if shape == &[2, 3]), "{error:?}");
+    let err = error.to_string();
     assert!(err.contains("shapes-only (meta) tensor") && err.contains("[2, 3]"), "{err}");
     assert_eq!(t.data().to_string(), "tensor(..., device='meta', size=(2, 3))", "PyTorch's print of a meta tensor");
     // a kernel refuses meta arguments, naming the parameter

@@ -93,7 +93,7 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
         }
         let ep = serialize::load(case_dir.join("program.pt2")).map_err(|e| e.to_string())?;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<ir::ExportedProgram, String> {
-            let lowered = decomp::run_decompositions(&ep, &table).map_err(|e| e.0)?;
+            let lowered = decomp::run_decompositions(&ep, &table).map_err(|e| e.to_string())?;
             let stray = lowered.verify_core_aten(ops::Registry::global());
             if !stray.is_empty() {
                 return Err(stray.join("; "));
