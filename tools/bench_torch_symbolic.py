@@ -22,7 +22,7 @@ MASK = (1 << 64) - 1
 
 
 def nxt(n):
-    # the generator of crates/pt2/src/bench_symbolic.rs
+    # the generator of crates/cli/src/bench_symbolic.rs
     global state
     state = (state * 6364136223846793005 + 1442695040888963407) & MASK
     return (state >> 33) % n

@@ -1,7 +1,7 @@
 """Records aten.convolution on float32 over the geometries pt2's convolution paths split on
 (stride 1 read in place from a padded image, other strides packed from the image, groups,
 depthwise, 1-d/2-d/3-d, batch 1 vs many, sizes past one kernel tile and one k-block) for
-crates/pt2/tests/conv_geometries.rs. Writes OUT_DIR/geometries.safetensors (NAME.x, NAME.w,
+crates/cli/tests/conv_geometries.rs. Writes OUT_DIR/geometries.safetensors (NAME.x, NAME.w,
 NAME.b, NAME.out) and OUT_DIR/geometries.json (each case's parameters).
 Usage: python tools/gen_conv_goldens.py OUT_DIR
 """

@@ -12,19 +12,11 @@
 //! # Ok::<(), pt2::Error>(())
 //! ```
 
-pub mod bench;
-pub mod bench_export;
-pub mod bench_nodes;
-pub mod bench_programs;
-pub mod bench_symbolic;
-pub mod conformance;
-pub mod exportdb;
-pub mod run;
-
 pub use ir::pytree::PyTree;
 pub use ir::{Error, ExportedProgram};
 pub use ops::random::manual_seed;
 pub use ops::{Registry, Value};
+pub use serialize::safetensors::{load_tensors, save_tensors};
 pub use serialize::{load, load_within, save, LoadLimits};
 pub use tensor::alloc::{AllocError, MemoryBudget};
 pub use tensor::meta::on_meta_device;

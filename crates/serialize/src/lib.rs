@@ -2,7 +2,10 @@
 //! memory-mapped ([`archive`]) and written deterministically ([`write`]).
 
 pub mod archive;
+pub mod safetensors;
 pub mod write;
 
 pub use archive::{load, load_within, Archive, LoadLimits};
 pub use write::{save, write_archive};
+
+pub use ir::{Error, Result};

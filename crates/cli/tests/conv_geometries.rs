@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use ops::{Registry, Value};
-use pt2::conformance::fixture::{compare, TensorStore, Tolerance};
+use pt2_cli::conformance::fixture::{compare, TensorStore, Tolerance};
 
 struct Case {
     name: String,

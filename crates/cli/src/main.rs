@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use pt2::conformance;
+use pt2_cli::conformance;
 
 #[derive(Parser)]
 #[command(name = "pt2", version, about = "torch.export for Rust: export, inspect, run and check PT2 programs")]
@@ -210,7 +210,7 @@ fn main() -> ExitCode {
             let output = output.or(output_positional).expect("clap requires one of them");
             resave(&input, &output)
         }
-        Command::Run { file, inputs, output } => match pt2::run::run_file(&file, &inputs, &output) {
+        Command::Run { file, inputs, output } => match pt2_cli::run::run_file(&file, &inputs, &output) {
             Ok(summary) => {
                 println!("{summary}");
                 ExitCode::SUCCESS
@@ -296,7 +296,7 @@ fn main() -> ExitCode {
         }
         Command::Exportdb(Exportdb::Show { name }) => match exportdb::find(&name) {
             Some(case) => {
-                print!("{}", pt2::exportdb::show(&case));
+                print!("{}", pt2_cli::exportdb::show(&case));
                 ExitCode::SUCCESS
             }
             None => {
@@ -305,7 +305,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Exportdb(Exportdb::Write { dir, filter, table }) => {
-            let report = match pt2::exportdb::write_all(&dir, filter.as_deref()) {
+            let report = match pt2_cli::exportdb::write_all(&dir, filter.as_deref()) {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("pt2: {e}");
@@ -316,8 +316,8 @@ fn main() -> ExitCode {
                 match (&r.written, &r.conformance) {
                     (Err(e), _) => println!("FAIL {e}"),
                     (Ok(_), Some(Err(e))) => println!("FAIL {}: {e}", r.name),
-                    (Ok(pt2::exportdb::Written::ExpectedError), _) => println!("{:<36} export fails as expected", r.name),
-                    (Ok(pt2::exportdb::Written::Program { sets, rejects }), _) => println!("{:<36} exported; {sets} input sets, {rejects} rejects; conformance passes", r.name),
+                    (Ok(pt2_cli::exportdb::Written::ExpectedError), _) => println!("{:<36} export fails as expected", r.name),
+                    (Ok(pt2_cli::exportdb::Written::Program { sets, rejects }), _) => println!("{:<36} exported; {sets} input sets, {rejects} rejects; conformance passes", r.name),
                 }
             }
             if let Some(path) = table {
@@ -334,7 +334,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Bench(Bench::Export { runs, python }) => {
-            let ours = match pt2::bench_export::pt2_seconds(runs) {
+            let ours = match pt2_cli::bench_export::pt2_seconds(runs) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("pt2: {e}");
@@ -344,7 +344,7 @@ fn main() -> ExitCode {
             let theirs = match python {
                 Some(py) => {
                     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_export.py");
-                    match pt2::bench_export::torch_seconds(&py, &script, runs.min(5)) {
+                    match pt2_cli::bench_export::torch_seconds(&py, &script, runs.min(5)) {
                         Ok(t) => Some(t),
                         Err(e) => {
                             eprintln!("pt2: {e}");
@@ -354,15 +354,15 @@ fn main() -> ExitCode {
                 }
                 None => None,
             };
-            print!("{}", pt2::bench_export::report(&ours, theirs.as_ref()));
+            print!("{}", pt2_cli::bench_export::report(&ours, theirs.as_ref()));
             ExitCode::SUCCESS
         }
-        Command::Bench(Bench::Symbolic { guards, symbols, python }) => match pt2::bench_symbolic::run(guards, symbols.max(1)) {
+        Command::Bench(Bench::Symbolic { guards, symbols, python }) => match pt2_cli::bench_symbolic::run(guards, symbols.max(1)) {
             Ok(report) => {
                 print!("{report}");
                 if let Some(py) = python {
                     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_symbolic.py");
-                    match pt2::bench_symbolic::torch_seconds(&py, &script, guards, symbols.max(1)) {
+                    match pt2_cli::bench_symbolic::torch_seconds(&py, &script, guards, symbols.max(1)) {
                         Ok(torch) => print!("{}", report.beside_torch(torch)),
                         Err(e) => {
                             eprintln!("pt2: {e}");
@@ -377,7 +377,7 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Bench(Bench::Nodes { nodes, runs }) => match pt2::bench_nodes::run(nodes.max(1), runs) {
+        Command::Bench(Bench::Nodes { nodes, runs }) => match pt2_cli::bench_nodes::run(nodes.max(1), runs) {
             Ok(c) => {
                 println!(
                     "{} nodes: {:.3} ms a call, {:.3} µs a node, of which the walk adds {:.3} µs (bare kernel calls: {:.3} ms)",
@@ -396,7 +396,7 @@ fn main() -> ExitCode {
         },
         Command::Bench(Bench::Programs { dir, runs, threads, python }) => bench_programs(&dir, runs, threads, python.as_deref()),
         Command::Conformance(Conformance::Decompose { dir, filter, verbose, table }) => {
-            match pt2::conformance::decompose::run(&dir, filter.as_deref()) {
+            match pt2_cli::conformance::decompose::run(&dir, filter.as_deref()) {
                 Ok(report) => {
                     if let Some(path) = table {
                         if let Err(e) = std::fs::write(&path, report.table()) {
@@ -502,12 +502,12 @@ fn bench_kernels(threads: usize, python: Option<&str>) -> ExitCode {
         eprintln!("pt2: cannot set up {threads} threads: {e}");
         return ExitCode::from(2);
     }
-    let (peak, how) = pt2::bench::peak_gflops(threads);
+    let (peak, how) = pt2_cli::bench::peak_gflops(threads);
     println!("peak ~{peak:.0} GFLOP/s = {how}");
     let torch = match python {
         Some(py) => {
             let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/bench_torch_kernels.py");
-            match pt2::bench::torch_seconds(py, &script, threads) {
+            match pt2_cli::bench::torch_seconds(py, &script, threads) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("pt2: {e}");
@@ -518,7 +518,7 @@ fn bench_kernels(threads: usize, python: Option<&str>) -> ExitCode {
         None => Vec::new(),
     };
     println!("{:<12} {:>10} {:>10} {:>8} {:>12} {:>14}", "kernel", "ms", "GFLOP/s", "% peak", "torch ms", "pt2/torch time");
-    for k in pt2::bench::run_kernels() {
+    for k in pt2_cli::bench::run_kernels() {
         let gflops = k.flops / k.seconds / 1e9;
         let t = torch.iter().find(|(n, _)| n == k.name).map(|(_, s)| *s);
         println!(
@@ -540,7 +540,7 @@ fn bench_programs(dir: &std::path::Path, runs: usize, threads: usize, python: Op
         eprintln!("pt2: cannot set up {threads} threads: {e}");
         return ExitCode::from(2);
     }
-    let torch = match python.map(|py| pt2::bench_programs::torch_figures(py, dir, runs, threads)) {
+    let torch = match python.map(|py| pt2_cli::bench_programs::torch_figures(py, dir, runs, threads)) {
         Some(Ok(t)) => t,
         Some(Err(e)) => {
             eprintln!("pt2: {e}");
@@ -548,7 +548,7 @@ fn bench_programs(dir: &std::path::Path, runs: usize, threads: usize, python: Op
         }
         None => Vec::new(),
     };
-    let timings = match pt2::bench_programs::run(dir, runs) {
+    let timings = match pt2_cli::bench_programs::run(dir, runs) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("pt2: {e}");

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use ops::Value;
-use pt2::conformance::fixture::TensorStore;
-use pt2::conformance::programs::leaves;
+use pt2_cli::conformance::fixture::TensorStore;
+use pt2_cli::conformance::programs::leaves;
 use pt2::PyTree;
 
 fn encoder() -> (pt2::ExportedProgram, Vec<Value>) {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use export::nn::{BatchNorm, Conv1d, GroupNorm, Layer, MultiheadAttention, Stateless};
 use export::{Module, Tensor};
 use ops::Value;
-use pt2::conformance::fixture::{compare, TensorStore, Tolerance};
+use pt2_cli::conformance::fixture::{compare, TensorStore, Tolerance};
 
 fn store() -> TensorStore {
     TensorStore::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/nn/layers.safetensors")).unwrap()

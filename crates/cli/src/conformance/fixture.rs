@@ -15,27 +15,8 @@ pub struct TensorStore {
 
 impl TensorStore {
     pub fn load(path: &std::path::Path) -> Result<TensorStore, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut tensors = HashMap::new();
-        for (name, view) in st.tensors() {
-            let dtype = match view.dtype() {
-                safetensors::Dtype::F32 => DType::F32,
-                safetensors::Dtype::F64 => DType::F64,
-                safetensors::Dtype::F16 => DType::F16,
-                safetensors::Dtype::BF16 => DType::BF16,
-                safetensors::Dtype::I64 => DType::I64,
-                safetensors::Dtype::I32 => DType::I32,
-                safetensors::Dtype::I16 => DType::I16,
-                safetensors::Dtype::I8 => DType::I8,
-                safetensors::Dtype::U8 => DType::U8,
-                safetensors::Dtype::BOOL => DType::Bool,
-                other => return Err(format!("{}: tensor {name} has unsupported dtype {other:?}", path.display())),
-            };
-            let t = Tensor::from_bytes(view.data(), dtype, view.shape()).map_err(|e| format!("tensor {name}: {e}"))?;
-            tensors.insert(name, t);
-        }
-        Ok(TensorStore { tensors })
+        let tensors = serialize::safetensors::load_tensors(path).map_err(|e| e.to_string())?;
+        Ok(TensorStore { tensors: tensors.into_iter().collect() })
     }
 
     pub fn get(&self, key: &str) -> Result<&Tensor, String> {

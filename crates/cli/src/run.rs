@@ -4,38 +4,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ops::Value;
-use tensor::{DType, Tensor};
+use tensor::Tensor;
 
 use crate::conformance::fixture::TensorStore;
 
-fn safetensors_dtype(d: DType) -> safetensors::Dtype {
-    use safetensors::Dtype as S;
-    match d {
-        DType::U8 => S::U8,
-        DType::I8 => S::I8,
-        DType::I16 => S::I16,
-        DType::I32 => S::I32,
-        DType::I64 => S::I64,
-        DType::F16 => S::F16,
-        DType::F32 => S::F32,
-        DType::F64 => S::F64,
-        DType::Bool => S::BOOL,
-        DType::BF16 => S::BF16,
-    }
-}
-
 /// Writes tensors to a safetensors file.
 pub fn write_safetensors(tensors: &[(String, Tensor)], path: &Path) -> Result<(), String> {
-    let bytes: Vec<(String, Vec<u8>, Tensor)> = tensors.iter().map(|(n, t)| (n.clone(), t.to_bytes(), t.clone())).collect();
-    let views: Vec<(String, safetensors::tensor::TensorView)> = bytes
-        .iter()
-        .map(|(n, b, t)| {
-            safetensors::tensor::TensorView::new(safetensors_dtype(t.dtype()), t.shape().to_vec(), b)
-                .map(|v| (n.clone(), v))
-                .map_err(|e| format!("{n}: {e}"))
-        })
-        .collect::<Result<_, _>>()?;
-    safetensors::tensor::serialize_to_file(views, None, path).map_err(|e| format!("{}: {e}", path.display()))
+    serialize::safetensors::save_tensors(path, tensors).map_err(|e| e.to_string())
 }
 
 /// Loads `file`, reads its inputs by name from `inputs`, runs it through `ep.module()` and

@@ -10,7 +10,7 @@ use export::{Inputs, Module, Program, Result, Tensor, Tree};
 use ops::{Registry, Value};
 
 /// Every case lowered to core ATen and reproduced PyTorch's outputs.
-fn assert_all_lowered(report: &pt2::conformance::decompose::Report) {
+fn assert_all_lowered(report: &pt2_cli::conformance::decompose::Report) {
     let failures: Vec<String> = report.cases.iter().filter_map(|c| c.outcome.as_ref().err().map(|e| format!("{}: {e}", c.case))).collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }
@@ -23,7 +23,7 @@ fn fixtures() -> PathBuf {
 fn fixture_programs_lower_to_pytorchs_core_programs() {
     // fixed floors, not read from conformance/decompose.md: all 54 fixture programs lower, stay
     // correct, and hold exactly the operators of PyTorch's own program.core.pt2
-    let report = pt2::conformance::decompose::run(&fixtures(), None).unwrap();
+    let report = pt2_cli::conformance::decompose::run(&fixtures(), None).unwrap();
     assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 54, "every fixture program is lowered");
     let compared: Vec<_> = report.cases.iter().filter(|c| c.multiset.is_some()).collect();
@@ -130,7 +130,7 @@ fn a_users_decomposition_replaces_the_default() {
 
 #[test]
 fn zoo_programs_lower_and_stay_correct() {
-    let report = pt2::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
+    let report = pt2_cli::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
     assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 13);
 }
@@ -140,7 +140,7 @@ fn transformers_programs_lower_and_stay_correct() {
     // BERT, GPT-2 and Llama from Hugging Face transformers at tiny widths
     // (tools/export_transformers.py): conversions (`to.device`, `to.dtype_layout`), `new_ones`
     // and `_assert_tensor_metadata` lower, and the lowered programs compute PyTorch's outputs
-    let report = pt2::conformance::decompose::run(&fixtures().join("../hf"), None).unwrap();
+    let report = pt2_cli::conformance::decompose::run(&fixtures().join("../hf"), None).unwrap();
     assert_all_lowered(&report);
     assert_eq!(report.cases.len(), 3);
 }
@@ -185,7 +185,7 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
     // one-operator programs of the composites (crates/decomp/src/composites.rs), exported by
     // tools/gen_composites.py: each lowers through the decomposition its kernel runs, stays
     // correct, and holds exactly PyTorch's core operators
-    let report = pt2::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
+    let report = pt2_cli::conformance::decompose::run(&fixtures().join("../composites"), None).unwrap();
     assert_all_lowered(&report);
     // ATen's einsum first aligns every operand to all subscripts (unsqueeze, permute) before
     // each product; pt2's permutes only what it contracts: the same values with fewer nodes

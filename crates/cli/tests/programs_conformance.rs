@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use pt2::conformance::programs::{run, Report};
+use pt2_cli::conformance::programs::{run, Report};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

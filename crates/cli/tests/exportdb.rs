@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use export::{Inputs, Tree};
 use ops::Value;
-use pt2::conformance::fixture::{compare, TensorStore, Tolerance};
-use pt2::conformance::programs::leaves;
-use pt2::exportdb::{flat_values, write_all, Written};
+use pt2_cli::conformance::fixture::{compare, TensorStore, Tolerance};
+use pt2_cli::conformance::programs::leaves;
+use pt2_cli::exportdb::{flat_values, write_all, Written};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use ops::{Registry, Tag};
-use pt2::conformance::ops::{run, MetaOutcome, Outcome, Report};
+use pt2_cli::conformance::ops::{run, MetaOutcome, Outcome, Report};
 use tensor::DType;
 
 fn repo() -> PathBuf {
