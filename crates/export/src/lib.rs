@@ -13,9 +13,15 @@
 //! guards and checked against the spec at the end, failing with PyTorch's constraint
 //! violations and suggested fixes.
 //!
-//! The rule for host code: a Rust `if` on a [`SymInt`] comparison is allowed and becomes a
-//! guard (the program is valid only where the branch taken stays the same); reading a tensor's
-//! *values* into host code specializes on the example and is not recorded.
+//! The rule for host code, the same in strict and non-strict export: a Rust `if` on a
+//! [`SymInt`] comparison is allowed and becomes a guard (the program is valid only where the
+//! branch taken stays the same, and its input checks refuse the rest). Reading a traced
+//! tensor's *values* into host code ([`Tensor::values`], [`SymFloat`] comparisons and
+//! [`SymFloat::value`]) is a data-dependent error naming the line: a program that used them
+//! would compute with the example's values for every input. Branch inside the program with
+//! [`cond`], or read them on purpose with [`Tensor::specialize_values`], which keeps the
+//! example's values *and* records a runtime check (`aten._assert_async.msg`) so the saved
+//! program refuses other values — in pt2 and in PyTorch.
 
 // the derive refers to `::export::...`, which inside this crate is this crate
 extern crate self as export;

@@ -257,12 +257,12 @@ impl SymFloat {
         self.decide("<=", other, self.value <= other)
     }
 
-    /// The value. While tracing this specializes the program to the example's value (strict
-    /// mode refuses).
+    /// The value. While tracing this is refused like [`crate::Tensor::values`]: read it with
+    /// `Tensor::specialize_values` to keep the example's value with a runtime check.
     #[track_caller]
     pub fn value(&self) -> Result<f64> {
         if self.traced {
-            crate::trace::host_read(std::panic::Location::caller())?;
+            crate::trace::host_read("SymFloat::value()", std::panic::Location::caller())?;
         }
         Ok(self.value)
     }

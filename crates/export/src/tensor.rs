@@ -272,15 +272,41 @@ impl Tensor {
         Ok(crate::symint::SymFloat::new(data.to_f64_vec()[0], self.trace_info().is_some() && crate::trace::is_tracing()))
     }
 
-    /// The values (as f64). While tracing this reads traced data into host code: strict
-    /// export refuses, non-strict specializes to the example.
+    /// The values (as f64). While tracing this is refused (strict and non-strict alike): a
+    /// program that used values read into host code would keep the example's values for every
+    /// input. Branch with `cond`, or use [`Tensor::specialize_values`] to keep them on purpose.
     #[track_caller]
     pub fn values(&self) -> Result<Vec<f64>> {
         self.check_has_values("values()")?;
         if self.trace_info().is_some() {
-            crate::trace::host_read(std::panic::Location::caller())?;
+            crate::trace::host_read("values()", std::panic::Location::caller())?;
         }
         Ok(self.data().to_f64_vec())
+    }
+
+    /// The values, read into host code on purpose. While tracing, the program is specialized to
+    /// the example's values and records a runtime check that its input has them — as PyTorch
+    /// records `torch._check`: `aten._assert_async.msg(all(eq(x, example)))` — so the saved
+    /// program refuses any input on which the host code could have gone another way (pt2's
+    /// module and PyTorch's both raise the check's message).
+    #[track_caller]
+    pub fn specialize_values(&self) -> Result<Vec<f64>> {
+        self.check_has_values("specialize_values()")?;
+        let values = self.data().to_f64_vec();
+        if let Some(info) = self.trace_info().filter(|_| crate::trace::is_tracing()) {
+            let at = std::panic::Location::caller();
+            let example = Tensor::eager(self.data().deep_clone());
+            let example = example.op(aten::lift_fresh_copy, vec![])?.op_(aten::detach_, vec![])?;
+            let same = self.op(aten::eq_Tensor, vec![Arg::Tensor(example)])?.op(aten::all, vec![])?;
+            let message = format!(
+                "{}'s values were specialized to the example's at {}:{} (Tensor::specialize_values); this input's differ",
+                info.name,
+                at.file(),
+                at.line()
+            );
+            call(aten::_assert_async_msg, vec![Arg::Tensor(same), Arg::Str(message)], vec![])?;
+        }
+        Ok(values)
     }
 
     /// Every size, symbolic where dynamic.

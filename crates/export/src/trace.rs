@@ -496,17 +496,21 @@ pub(crate) fn with_tracer<R>(f: impl FnOnce(Option<&mut Tracer>) -> R) -> R {
 
 /// Traced data is read into host code at `at`: refused in strict mode, a specialization to the
 /// example otherwise.
-pub(crate) fn host_read(at: &Location) -> Result<()> {
-    with_tracer(|t| match t {
-        Some(t) if t.strict => Err(Error::msg(format!(
-            "{}:{}: reading a traced tensor's values into host code is not allowed in strict export; keep the computation in tensors, or branch with `cond`",
-            at.file(),
-            at.line()
-        ))),
-        _ => Ok(()),
-    })
+/// Reading a traced tensor's values into host code: refused while tracing, in strict and
+/// non-strict export alike, because a program that used them (to branch, to size, to scale)
+/// would compute with the example's values for every input.
+pub(crate) fn host_read(what: &str, at: &Location) -> Result<()> {
+    if !is_tracing() {
+        return Ok(());
+    }
+    Err(Error::msg(format!(
+        "{}:{}: {what} reads a traced tensor's values into host code, so the exported program would keep the example's \
+         values for every input. Branch inside the program with `cond`, keep the computation in tensors, or call \
+         `Tensor::specialize_values()` to keep the example's values with a runtime check that refuses other inputs",
+        at.file(),
+        at.line()
+    )))
 }
-
 
 pub(crate) fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())

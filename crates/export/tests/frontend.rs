@@ -114,16 +114,45 @@ fn auto_dims_may_specialize_dynamic_and_named_ones_may_not() {
 
 program!(ReadsValues, |inputs| {
     let x = inputs.tensor("x")?;
-    let scale = x.values()?[0];
-    Ok(x.mul(scale)?.into())
+    if x.sum()?.values()?[0] > 0.0 {
+        return Ok(x.sin()?.into());
+    }
+    Ok(x.cos()?.into())
+});
+
+program!(SpecializesValues, |inputs| {
+    let x = inputs.tensor("x")?;
+    if x.sum()?.specialize_values()?[0] > 0.0 {
+        return Ok(x.sin()?.into());
+    }
+    Ok(x.cos()?.into())
 });
 
 #[test]
-fn strict_mode_refuses_reading_traced_values_and_non_strict_specializes() {
-    let ep = export(&ReadsValues, x(&[2, 2]), &ExportOptions::default()).unwrap();
-    assert!(ep.to_string().contains("torch.ops.aten.mul.Tensor(x, "), "the value is baked in");
-    let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict: true, ..Default::default() }).unwrap_err().to_string();
-    assert!(err.contains("not allowed in strict export"), "{err}");
+fn host_reads_are_refused_in_both_modes_unless_specialized_with_a_runtime_check() {
+    // a branch on values read into host code would keep the example's branch for every input
+    for strict in [false, true] {
+        let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict, ..Default::default() }).unwrap_err().to_string();
+        assert!(err.contains("frontend.rs:117: values() reads a traced tensor's values into host code"), "strict={strict}: {err}");
+        assert!(err.contains("`cond`") && err.contains("Tensor::specialize_values()"), "{err}");
+    }
+    // eagerly, values are just values
+    assert!(ReadsValues.forward(&x(&[2, 2])).is_ok());
+
+    // on purpose: the example's values are kept and checked when the program runs
+    let example = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    let ep = export(&SpecializesValues, Inputs::new().arg("x", example.clone()), &ExportOptions::default()).unwrap();
+    let text = ep.to_string();
+    assert!(text.contains("torch.ops.aten.all.default(eq)"), "{text}");
+    assert!(text.contains("torch.ops.aten._assert_async.msg(") && text.contains("'s values were specialized to the example's at crates/export/tests/frontend.rs:125"), "{text}");
+    let path = std::env::temp_dir().join(format!("pt2-specialized-{}.pt2", std::process::id()));
+    serialize::save(&ep, &path).unwrap();
+    let loaded = serialize::load(&path).unwrap();
+    let run = |values: Vec<f32>| loaded.module().unwrap().call_flat(vec![ops::Value::Tensor(tensor::Tensor::from_vec(values, &[2, 2]).unwrap())]);
+    assert!(run(vec![1.0, 2.0, 3.0, 4.0]).is_ok(), "the example itself runs");
+    let err = run(vec![-1.0, -2.0, -3.0, -4.0]).unwrap_err().to_string();
+    assert!(err.contains("values were specialized to the example's") && err.contains("this input's differ"), "the other branch's input is refused: {err}");
+    let _ = std::fs::remove_file(path);
 }
 
 struct Mlp {

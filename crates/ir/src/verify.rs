@@ -193,6 +193,7 @@ pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
         [
             aten::sym_size_int,
             aten::_assert_scalar,
+            aten::_assert_async_msg,
             aten::_assert_tensor_metadata,
             aten::sym_constrain_range_for_size,
             aten::_native_batch_norm_legit_functional,

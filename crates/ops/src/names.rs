@@ -9,6 +9,7 @@ pub mod aten {
 
     pub const _adaptive_avg_pool2d: OpName = OpName::new("aten::_adaptive_avg_pool2d.default");
     pub const _adaptive_avg_pool3d: OpName = OpName::new("aten::_adaptive_avg_pool3d.default");
+    pub const _assert_async_msg: OpName = OpName::new("aten::_assert_async.msg");
     pub const _assert_scalar: OpName = OpName::new("aten::_assert_scalar.default");
     pub const _assert_tensor_metadata: OpName = OpName::new("aten::_assert_tensor_metadata.default");
     pub const _cdist_forward: OpName = OpName::new("aten::_cdist_forward.default");

@@ -107,6 +107,7 @@ pub fn register(r: &Registry) {
     r.def("aten::_local_scalar_dense(Tensor self) -> Scalar", core, item);
     r.def("aten::item(Tensor self) -> Scalar", none, item);
     r.def("aten::_assert_scalar(Scalar self, str assert_msg) -> ()", none, assert_scalar);
+    r.def("aten::_assert_async.msg(Tensor self, str assert_msg) -> ()", none, assert_async);
     r.def("aten::_assert_tensor_metadata(Tensor a, SymInt[]? size=None, SymInt[]? stride=None, ScalarType? dtype=None, *, Device? device=None, Layout? layout=None) -> ()", none, assert_tensor_metadata);
 }
 
@@ -606,6 +607,18 @@ fn constrain_range(a: &Args) -> Result<Value> {
     if lo.is_some_and(|lo| v < lo) || hi.is_some_and(|hi| v > hi) {
         let bound = |b: Option<i64>, inf: &str| b.map_or(inf.to_string(), |b| b.to_string());
         bail!("Invalid value range for {v} between [{}, {}].", bound(lo, "-int_oo"), bound(hi, "int_oo"));
+    }
+    Ok(Value::None)
+}
+
+/// `_assert_async.msg`: a one-element tensor that must be nonzero (true) when the program runs.
+fn assert_async(a: &Args) -> Result<Value> {
+    let t = a.tensor("self")?;
+    if t.numel() != 1 {
+        bail!("Boolean value of Tensor with more than one value is ambiguous");
+    }
+    if t.to_f64_vec()[0] == 0.0 {
+        bail!("{}", a.str("assert_msg")?);
     }
     Ok(Value::None)
 }
