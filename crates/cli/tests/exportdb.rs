@@ -80,13 +80,14 @@ fn cases_match_pytorch_on_its_fixtures() {
             let got = model.forward(&inputs).unwrap_or_else(|e| panic!("{} set {i}: {e}", case.name));
             compare(&Value::List(flat_outputs(&got)), &Value::List(want), tol, &format!("{} set {i}", case.name)).unwrap();
         }
-        // exported with PyTorch's example: the same operators, in the same order
+        // exported with PyTorch's example: the same operators, in the same order, with the
+        // names torch.fx gives them (`slice_1`, `sum_1`: never a Python builtin's name)
         let example = structure.with_leaves(leaves(&sets[0]["inputs"], &store).unwrap().into_iter().map(tree_of).collect());
         let ours = export::export(model.as_ref(), example, &export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() }).unwrap();
-        let targets = |ep: &pt2::ExportedProgram| -> Vec<String> {
-            ep.graph().nodes.iter().map(|n| n.target.clone()).filter(|t| !t.contains("sym_size")).collect()
+        let nodes = |ep: &pt2::ExportedProgram| -> Vec<(String, String)> {
+            ep.graph().nodes.iter().filter(|n| !n.target.contains("sym_size")).map(|n| (n.target.clone(), n.name.clone().unwrap_or_default())).collect()
         };
-        assert_eq!(targets(&ours), targets(&theirs), "{}: operators", case.name);
+        assert_eq!(nodes(&ours), nodes(&theirs), "{}: operators and node names", case.name);
         // and PyTorch's rejects are refused
         for (i, r) in json["rejects"].as_array().into_iter().flatten().enumerate() {
             let inputs = structure.with_leaves(leaves(&r["inputs"], &store).unwrap().into_iter().map(tree_of).collect());

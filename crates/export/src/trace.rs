@@ -41,6 +41,21 @@ pub(crate) struct Frame {
     captured: Vec<(Tensor, Tensor)>,
 }
 
+/// Names torch.fx will not give a node because generated Python code would shadow them:
+/// Python's keywords and lowercase builtins, and FX's own globals (`torch`, `inf`, `device`,
+/// ...) — from `keyword.kwlist`, `builtins` and `torch.fx.graph._custom_builtins`. Sorted.
+const PYTHON_RESERVED: &[&str] = &[
+    "abs", "aiter", "all", "and", "anext", "any", "as", "ascii", "assert", "async", "await", "bin", "bool", "break",
+    "breakpoint", "bytearray", "bytes", "callable", "chr", "class", "classmethod", "compile", "complex", "continue",
+    "copyright", "credits", "def", "del", "delattr", "device", "dict", "dir", "divmod", "elif", "else", "enumerate",
+    "eval", "except", "exec", "exit", "filter", "finally", "float", "for", "format", "from", "frozenset", "fx_pytree",
+    "getattr", "global", "globals", "hasattr", "hash", "help", "hex", "id", "if", "import", "in", "inf", "input", "int",
+    "is", "isinstance", "issubclass", "iter", "lambda", "len", "license", "list", "locals", "map", "max", "memoryview",
+    "min", "nan", "next", "nonlocal", "not", "object", "oct", "open", "or", "ord", "pass", "pow", "print", "property",
+    "pytree", "quit", "raise", "range", "repr", "return", "reversed", "round", "set", "setattr", "slice", "sorted",
+    "staticmethod", "str", "sum", "super", "torch", "try", "tuple", "type", "vars", "while", "with", "yield", "zip",
+];
+
 /// A graph's value metadata: tensors, symbolic ints, symbolic bools, by name.
 pub(crate) type Values = (IndexMap<String, schema::TensorMeta>, IndexMap<String, schema::SymInt>, IndexMap<String, schema::SymBool>);
 
@@ -234,9 +249,11 @@ impl Tracer {
         (tensors, ints, bools)
     }
 
-    /// A fresh value name from `base` (`add`, `add_1`, ...), as torch.fx names nodes.
+    /// A fresh value name from `base` (`add`, `add_1`, ...), as torch.fx names nodes: a name
+    /// Python reserves (`sum`, `slice`, `max`, `all`, ...) starts at `_1`.
     pub fn fresh_name(&mut self, base: &str) -> String {
-        let mut n = self.counters.get(base).copied().unwrap_or(0);
+        let reserved = PYTHON_RESERVED.binary_search(&base).is_ok();
+        let mut n = self.counters.get(base).copied().unwrap_or(usize::from(reserved));
         loop {
             let name = if n == 0 { base.to_string() } else { format!("{base}_{n}") };
             n += 1;
@@ -947,4 +964,14 @@ fn tensor_arg(tracer: &mut Tracer, t: &Tensor) -> TensorArgument {
     let sizes = t.data().shape().iter().map(|&d| Expr::Int(d as i64)).collect();
     tracer.new_value(name.clone(), t.data().clone(), sizes, false);
     TensorArgument { name }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PYTHON_RESERVED;
+
+    #[test]
+    fn reserved_names_are_sorted_for_binary_search() {
+        assert!(PYTHON_RESERVED.windows(2).all(|w| w[0] < w[1]));
+    }
 }
