@@ -474,7 +474,8 @@ pub fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
         crate::Value::Str(_) => vec![0; spatial],
         _ => list(call, "padding", 0)?,
     };
-    let transposed = call.args.has("transposed") && call.args.bool("transposed")?;
+    // `convolution` says so; `conv_transposeNd` have output padding and no flag
+    let transposed = if call.args.has("transposed") { call.args.bool("transposed")? } else { call.args.has("output_padding") };
     // a transposed convolution's weight is [in, out / groups, k...]
     let channels = if transposed { w[1].clone() * call.args.int("groups")? } else { w[0].clone() };
     let output_padding = if transposed { list(call, "output_padding", 0)? } else { vec![0; spatial] };
@@ -755,6 +756,126 @@ pub fn lstm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let last = output.len() - 1;
     output[last] = hidden * directions;
     Ok(vec![output, h0, c0])
+}
+
+/// `expand_as`, `view_as`, `reshape_as`: the other tensor's sizes.
+pub fn sizes_of_other(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("other")?])
+}
+
+/// `eye(n)` / `eye(n, m)`.
+pub fn eye(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let n = call.int("n")?;
+    let m = if call.args.has("m") { call.int("m")? } else { n.clone() };
+    Ok(vec![vec![n, m]])
+}
+
+/// `upsample_*`: batch and channels kept, each spatial size the output size asked for, or the
+/// input size times the scale factor, rounded down.
+pub fn upsample(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let name = if call.args.has("input") { "input" } else { "self" };
+    let s = call.sizes(name)?;
+    let spatial = s.len().saturating_sub(2);
+    let mut out = s[..s.len() - spatial].to_vec();
+    if call.args.opt_int_list("output_size")?.is_some() {
+        out.extend(call.ints("output_size")?);
+    } else {
+        let scales = call.args.opt_float_list("scale_factors")?.ok_or_else(|| Error::msg(format!("{}: either output_size or scale_factors must be given", call.op())))?;
+        for (i, size) in s[s.len() - spatial..].iter().enumerate() {
+            let scale = scales.get(i).or(scales.first()).copied().unwrap_or(1.0);
+            let size = size.as_int().ok_or_else(|| Error::msg(format!("{}: a scale factor on a symbolic size is not supported; pass output_size", call.op())))?;
+            out.push(Expr::Int((size as f64 * scale).floor() as i64));
+        }
+    }
+    Ok(vec![out])
+}
+
+/// `native_group_norm`: the output has the input's sizes; mean and rstd are `[N, group]`.
+pub fn native_group_norm(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let stats = vec![call.int("N")?, Expr::Int(call.args.int("group")?)];
+    Ok(vec![x, stats.clone(), stats])
+}
+
+/// `glu`: `dim` halved.
+pub fn glu(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    s[d] = Expr::floordiv(s[d].clone(), Expr::Int(2));
+    Ok(vec![s])
+}
+
+/// `pixel_shuffle` (channels / r², height and width × r) and `pixel_unshuffle` (the reverse).
+pub fn pixel_shuffle(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let n = s.len();
+    if n < 3 {
+        return Err(Error::msg(format!("{}: the input needs at least 3 dimensions, got {n}", call.op())));
+    }
+    let (up, r) = if call.args.has("upscale_factor") { (true, call.args.int("upscale_factor")?) } else { (false, call.args.int("downscale_factor")?) };
+    if up {
+        s[n - 3] = Expr::floordiv(s[n - 3].clone(), Expr::Int(r * r));
+        s[n - 2] = s[n - 2].clone() * r;
+        s[n - 1] = s[n - 1].clone() * r;
+    } else {
+        s[n - 3] = s[n - 3].clone() * (r * r);
+        s[n - 2] = Expr::floordiv(s[n - 2].clone(), Expr::Int(r));
+        s[n - 1] = Expr::floordiv(s[n - 1].clone(), Expr::Int(r));
+    }
+    Ok(vec![s])
+}
+
+/// `dot`, `vdot`, `trace`: a 0-dim result.
+pub fn scalar_result(_: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![vec![]])
+}
+
+/// `mv` and `addmv`: the matrix's rows.
+pub fn matrix_vector(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let m = call.sizes(if call.args.has("mat") { "mat" } else { "self" })?;
+    Ok(vec![vec![m.first().cloned().ok_or_else(|| Error::msg(format!("{}: the matrix has no dims", call.op())))?]])
+}
+
+/// `addr`: the outer product's sizes.
+pub fn outer_product(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("vec1")?.into_iter().chain(call.sizes("vec2")?).collect()])
+}
+
+/// Losses with a `reduction`: none (0) keeps the broadcast sizes, mean and sum give a 0-dim.
+pub fn loss(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    if call.args.int("reduction")? != 0 {
+        return Ok(vec![vec![]]);
+    }
+    let (x, t) = (call.sizes("self")?, call.sizes("target")?);
+    Ok(vec![broadcast(call, &x, &t)?])
+}
+
+/// `rot90`: an odd number of quarter turns swaps the two dims.
+pub fn rot90(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let dims = call.args.int_list("dims")?;
+    if dims.len() != 2 {
+        return Err(Error::msg(format!("{}: expected 2 dims, got {}", call.op(), dims.len())));
+    }
+    if call.args.int("k")?.rem_euclid(2) == 1 {
+        let (a, b) = (call.wrap_dim(dims[0], s.len())?, call.wrap_dim(dims[1], s.len())?);
+        s.swap(a, b);
+    }
+    Ok(vec![s])
+}
+
+/// `unfold(dimension, size, step)`: that dim becomes the number of windows, a new last dim
+/// the window.
+pub fn unfold(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let (size, step) = (call.args.int("size")?, call.args.int("step")?);
+    if s.is_empty() {
+        return Ok(vec![vec![Expr::Int(size)]]);
+    }
+    let d = call.wrap_dim(call.args.int("dimension")?, s.len())?;
+    s[d] = Expr::floordiv(s[d].clone() - size, Expr::Int(step)) + 1;
+    s.push(Expr::Int(size));
+    Ok(vec![s])
 }
 
 /// `masked_scatter`: `self` and `mask` broadcast together.

@@ -52,9 +52,9 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)", none, meta::flatten, flatten);
     r.def_meta("aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)", none, meta::unflatten, unflatten);
     r.def_meta("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.contiguous().into()));
-    r.def("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
-    r.def("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
-    r.def("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
+    r.def_meta("aten::expand_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, meta::sizes_of_other, |a| Ok(a.tensor("self")?.broadcast_to(a.tensor("other")?.shape())?.into()));
+    r.def_meta("aten::view_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, meta::sizes_of_other, |a| Ok(a.tensor("self")?.view(&dims_of(a.tensor("other")?))?.into()));
+    r.def_meta("aten::reshape_as(Tensor(a) self, Tensor other) -> Tensor(a)", none, meta::sizes_of_other, |a| Ok(a.tensor("self")?.reshape(&dims_of(a.tensor("other")?))?.into()));
     for name in ["dropout", "feature_dropout", "alpha_dropout"] {
         r.def_meta(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, meta::same_as_self, dropout);
     }
@@ -78,8 +78,8 @@ pub fn register(r: &Registry) {
     });
     r.def_meta("aten::conv1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] dilation=[1], SymInt groups=1) -> Tensor", none, meta::conv, |a| conv(a, false));
     r.def_meta("aten::conv3d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], SymInt[3] padding=[0, 0, 0], SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor", none, meta::conv, |a| conv(a, false));
-    r.def("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, |a| conv(a, true));
-    r.def("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, |a| conv(a, true));
+    r.def_meta("aten::conv_transpose1d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], SymInt[1] padding=[0], SymInt[1] output_padding=[0], SymInt groups=1, SymInt[1] dilation=[1]) -> Tensor", none, meta::conv, |a| conv(a, true));
+    r.def_meta("aten::conv_transpose2d.input(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] output_padding=[0, 0], SymInt groups=1, SymInt[2] dilation=[1, 1]) -> Tensor", none, meta::conv, |a| conv(a, true));
     r.def_meta("aten::group_norm(Tensor input, int num_groups, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enabled=True) -> Tensor", none, meta::same_as_self, group_norm);
     r.def_meta("aten::lstm.input(Tensor input, Tensor[] hx, Tensor[] params, bool has_biases, int num_layers, float dropout, bool train, bool bidirectional, bool batch_first) -> (Tensor, Tensor, Tensor)", none, meta::lstm, lstm);
     // after every functional operator they stand for

@@ -33,8 +33,8 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1)));
     r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0)));
     r.def_meta(&format!("aten::new_empty(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| new_filled(a, Scalar::Int(0)));
-    r.def(&format!("aten::eye(SymInt n, {FACTORY}) -> Tensor"), none, eye);
-    r.def(&format!("aten::eye.m(SymInt n, SymInt m, {FACTORY}) -> Tensor"), none, eye);
+    r.def_meta(&format!("aten::eye(SymInt n, {FACTORY}) -> Tensor"), none, meta::eye, eye);
+    r.def_meta(&format!("aten::eye.m(SymInt n, SymInt m, {FACTORY}) -> Tensor"), none, meta::eye, eye);
     for (ov, start, end) in [("", "Scalar start", "Scalar end"), (".Scalar_Tensor", "Scalar start", "Tensor end"), (".Tensor_Scalar", "Tensor start", "Scalar end"), (".Tensor_Tensor", "Tensor start", "Tensor end")] {
         r.def(&format!("aten::linspace{ov}({start}, {end}, int steps, {FACTORY}) -> Tensor"), none, |a| spaced(a, None));
         r.def(&format!("aten::logspace{ov}({start}, {end}, int steps, float base=10., {FACTORY}) -> Tensor"), none, |a| spaced(a, Some(a.float("base")?)));

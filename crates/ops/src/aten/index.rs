@@ -27,8 +27,8 @@ pub fn register(r: &Registry) {
         unsafe_masked_index_put_accumulate,
     );
     r.def_meta("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], meta::index_select, index_select);
-    r.def("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], index_add);
-    r.def("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], index_copy);
+    r.def_meta("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], meta::same_as_self, index_add);
+    r.def_meta("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], meta::same_as_self, index_copy);
     r.def_meta("aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[], meta::same_as_self, index_fill);
     r.def_meta("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], meta::same_as_self, index_fill);
     r.def(
@@ -40,7 +40,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter);
     r.def_meta("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], meta::same_as_self, scatter);
     r.def_meta("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], meta::same_as_self, scatter);
-    r.def("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], scatter_add);
+    r.def_meta("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter_add);
     r.def(
         "aten::scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor",
         &[Core],

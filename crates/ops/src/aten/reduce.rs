@@ -51,12 +51,12 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, norm);
     r.def("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, count_nonzero).dtype(DtypeRule::Long);
     r.def("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, count_nonzero).dtype(DtypeRule::Long);
-    r.def("aten::trace(Tensor self) -> Tensor", none, trace);
+    r.def_meta("aten::trace(Tensor self) -> Tensor", none, meta::scalar_result, trace).dtype(DtypeRule::IntegralToLong);
     r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal);
     r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
 
     r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).dtype(DtypeRule::IntegralToLong);
-    r.def("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, |a| cumulative(a, true)).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).dtype(DtypeRule::IntegralToLong);
     r.def("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, logcumsumexp);
     r.def("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
     r.def("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
@@ -75,7 +75,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, meta::same_as_self, |a| softmax(a, true, false));
     r.def_meta("aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, false, false));
     r.def_meta("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, true, false));
-    r.def("aten::_safe_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, |a| softmax(a, false, true));
+    r.def_meta("aten::_safe_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, false, true));
     r.def("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor", &[DynamicOutputShape], bincount);
     r.def("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor", none, histc);
     r.def("aten::renorm(Tensor self, Scalar p, int dim, Scalar maxnorm) -> Tensor", none, renorm);

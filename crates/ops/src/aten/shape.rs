@@ -83,7 +83,7 @@ pub fn register(r: &Registry) {
 
     // rearranging
     r.def_meta("aten::flip(Tensor self, int[] dims) -> Tensor", core, meta::same_as_self, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into()));
-    r.def("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, rot90);
+    r.def_meta("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, meta::rot90, rot90);
     r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat);
     r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true));
     r.def_meta("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, false));

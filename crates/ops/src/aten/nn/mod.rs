@@ -20,11 +20,11 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::addmm(Tensor self, Tensor mat1, Tensor mat2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", core, meta::matmul, matmul::addmm);
     r.def_meta("aten::baddbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, meta::matmul, matmul::baddbmm);
     r.def("aten::addbmm(Tensor self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addbmm);
-    r.def("aten::addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addmv);
-    r.def("aten::addr(Tensor self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, matmul::addr);
-    r.def("aten::mv(Tensor self, Tensor vec) -> Tensor", none, matmul::mv);
-    r.def("aten::dot(Tensor self, Tensor tensor) -> Tensor", none, matmul::dot);
-    r.def("aten::vdot(Tensor self, Tensor other) -> Tensor", none, matmul::dot);
+    r.def_meta("aten::addmv(Tensor self, Tensor mat, Tensor vec, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, meta::matrix_vector, matmul::addmv);
+    r.def_meta("aten::addr(Tensor self, Tensor vec1, Tensor vec2, *, Scalar beta=1, Scalar alpha=1) -> Tensor", none, meta::outer_product, matmul::addr);
+    r.def_meta("aten::mv(Tensor self, Tensor vec) -> Tensor", none, meta::matrix_vector, matmul::mv);
+    r.def_meta("aten::dot(Tensor self, Tensor tensor) -> Tensor", none, meta::scalar_result, matmul::dot);
+    r.def_meta("aten::vdot(Tensor self, Tensor other) -> Tensor", none, meta::scalar_result, matmul::dot);
     r.def_meta("aten::matmul(Tensor self, Tensor other) -> Tensor", none, meta::matmul, matmul::matmul);
     r.def_meta("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", none, meta::matmul, matmul::linear);
 
@@ -51,7 +51,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps, bool cudnn_enabled) -> Tensor", none, meta::same_as_self, norm::batch_norm);
     r.def_meta("aten::native_layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor, Tensor, Tensor)", core, meta::native_layer_norm, norm::native_layer_norm);
     r.def_meta("aten::layer_norm(Tensor input, SymInt[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1.0000000000000001e-05, bool cudnn_enable=True) -> Tensor", none, meta::same_as_self, norm::layer_norm);
-    r.def("aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)", core, norm::native_group_norm);
+    r.def_meta("aten::native_group_norm(Tensor input, Tensor? weight, Tensor? bias, SymInt N, SymInt C, SymInt HxW, int group, float eps) -> (Tensor, Tensor, Tensor)", core, meta::native_group_norm, norm::native_group_norm);
     r.def_meta("aten::native_dropout(Tensor input, float p, bool? train) -> (Tensor, Tensor)", &[Core, Nondeterministic], meta::same_as_self, norm::native_dropout);
     misc::register(r);
     misc::register_more(r);
