@@ -878,6 +878,131 @@ pub fn unfold(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s])
 }
 
+/// Two outputs with `self`'s sizes (`cummax`, `cummin`: values and indices).
+pub fn same_as_self_twice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let s = call.sizes("self")?;
+    Ok(vec![s.clone(), s])
+}
+
+/// `linspace`/`logspace`: `steps` points.
+pub fn steps(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![vec![call.int("steps")?]])
+}
+
+/// `randperm(n)`.
+pub fn permutation(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![vec![call.int("n")?]])
+}
+
+/// `tril_indices`/`triu_indices(row, col, offset)`: `[2, count]`, the count of the triangle.
+pub fn triangle_indices(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let (rows, cols, offset) = (call.args.int("row")?, call.args.int("col")?, call.args.int("offset")?);
+    let lower = call.op().contains("tril");
+    let count: i64 = (0..rows.max(0)).map(|r| if lower { (r + offset + 1).clamp(0, cols.max(0)) } else { (cols - (r + offset).max(0)).max(0) }).sum();
+    Ok(vec![vec![Expr::Int(2), Expr::Int(count)]])
+}
+
+/// `diag_embed(offset, dim1, dim2)`: the last dim becomes a square of `n + |offset|` at
+/// `dim1`, `dim2` of a result one dim larger.
+pub fn diag_embed(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let n = s.pop().ok_or_else(|| Error::msg(format!("{}: the input needs at least one dim", call.op())))?;
+    let side = n + call.args.int("offset")?.abs();
+    let rank = s.len() + 2;
+    let (d1, d2) = (call.wrap_dim(call.args.int("dim1")?, rank)?, call.wrap_dim(call.args.int("dim2")?, rank)?);
+    let (lo, hi) = (d1.min(d2), d1.max(d2));
+    s.insert(lo, side.clone());
+    s.insert(hi, side);
+    Ok(vec![s])
+}
+
+/// `narrow_copy(dim, start, length)`.
+pub fn narrow(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    s[d] = call.int("length")?;
+    Ok(vec![s])
+}
+
+/// The sizes of parameter `index` (`take`), or of `self` for ops shaped like their values
+/// (`searchsorted`, `bucketize`: one index per value).
+pub fn sizes_of_index(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("index")?])
+}
+
+/// `nll_loss_forward`: the loss (per sample without reduction, else 0-dim) and the total
+/// weight (0-dim).
+pub fn nll_loss(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("self")?;
+    let loss = if call.args.int("reduction")? != 0 {
+        vec![]
+    } else if x.len() >= 2 {
+        let mut t = vec![x[0].clone()];
+        t.extend(x[2..].iter().cloned());
+        t
+    } else {
+        vec![]
+    };
+    Ok(vec![loss, vec![]])
+}
+
+/// `multi_margin_loss`: per sample without reduction, else 0-dim.
+pub fn per_sample_loss(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("self")?;
+    Ok(vec![if call.args.int("reduction")? == 0 && x.len() >= 2 { vec![x[0].clone()] } else { vec![] }])
+}
+
+/// `_cdist_forward`: batch dims broadcast, then `[rows of x1, rows of x2]`.
+pub fn cdist(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let (a, b) = (call.sizes("x1")?, call.sizes("x2")?);
+    if a.len() < 2 || b.len() < 2 {
+        return Err(Error::msg(format!("{}: both inputs need at least 2 dims", call.op())));
+    }
+    let mut out = broadcast(call, &a[..a.len() - 2], &b[..b.len() - 2])?;
+    out.push(a[a.len() - 2].clone());
+    out.push(b[b.len() - 2].clone());
+    Ok(vec![out])
+}
+
+/// `_pdist_forward`: one distance per pair of rows.
+pub fn pdist(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let n = call.sizes("self")?.first().cloned().ok_or_else(|| Error::msg(format!("{}: the input needs 2 dims", call.op())))?;
+    Ok(vec![vec![Expr::floordiv(n.clone() * (n - 1), Expr::Int(2))]])
+}
+
+/// `grid_sampler_2d`: `[N, C]` of the input, `[H, W]` of the grid.
+pub fn grid_sampler(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let (x, g) = (call.sizes("input")?, call.sizes("grid")?);
+    if x.len() != 4 || g.len() != 4 {
+        return Err(Error::msg(format!("{}: input and grid must be 4-D", call.op())));
+    }
+    Ok(vec![vec![x[0].clone(), x[1].clone(), g[1].clone(), g[2].clone()]])
+}
+
+/// `histc`: `bins` counts.
+pub fn histc(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![vec![Expr::Int(call.args.int("bins")?)]])
+}
+
+/// `empty_strided(size, stride)`: the sizes asked for.
+pub fn sized_by_size(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.ints("size")?])
+}
+
+/// `max_unpool2d/3d`: batch and channels kept, spatial sizes as asked.
+pub fn unpool(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("self")?;
+    let size = call.ints("output_size")?;
+    let mut out = x[..x.len() - size.len()].to_vec();
+    out.extend(size);
+    Ok(vec![out])
+}
+
+/// `isin`: one answer per element.
+pub fn sizes_of_elements(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    Ok(vec![call.sizes("elements")?])
+}
+
 /// `masked_scatter`: `self` and `mask` broadcast together.
 pub fn masked_scatter(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let (x, mask) = (call.sizes("self")?, call.sizes("mask")?);

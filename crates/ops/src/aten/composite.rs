@@ -69,7 +69,7 @@ pub fn register(r: &Registry) {
     });
     r.def_meta("aten::max_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> Tensor", none, meta::pool, |a| pool1d(a, aten::max_pool2d));
     r.def_meta("aten::avg_pool1d(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], bool ceil_mode=False, bool count_include_pad=True) -> Tensor", none, meta::pool, |a| pool1d(a, aten::avg_pool2d));
-    r.def("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, |a| {
+    r.def_meta("aten::max_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> Tensor", none, meta::pool, |a| {
         let v = call(aten::max_pool3d_with_indices, a.values().to_vec())?;
         match v {
             Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),

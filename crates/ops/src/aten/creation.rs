@@ -24,7 +24,7 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::zeros(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 1));
     r.def_meta(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::factory, |a| constant(a, 0));
-    r.def(&format!("aten::empty_strided(SymInt[] size, SymInt[] stride, {FACTORY}) -> Tensor"), core, |a| constant(a, 0));
+    r.def_meta(&format!("aten::empty_strided(SymInt[] size, SymInt[] stride, {FACTORY}) -> Tensor"), core, meta::sized_by_size, |a| constant(a, 0));
     r.def_meta(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, meta::scalar, |a| {
         Ok(filled(&[], a.scalar("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
     });
@@ -36,14 +36,14 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::eye(SymInt n, {FACTORY}) -> Tensor"), none, meta::eye, eye);
     r.def_meta(&format!("aten::eye.m(SymInt n, SymInt m, {FACTORY}) -> Tensor"), none, meta::eye, eye);
     for (ov, start, end) in [("", "Scalar start", "Scalar end"), (".Scalar_Tensor", "Scalar start", "Tensor end"), (".Tensor_Scalar", "Tensor start", "Scalar end"), (".Tensor_Tensor", "Tensor start", "Tensor end")] {
-        r.def(&format!("aten::linspace{ov}({start}, {end}, int steps, {FACTORY}) -> Tensor"), none, |a| spaced(a, None));
-        r.def(&format!("aten::logspace{ov}({start}, {end}, int steps, float base=10., {FACTORY}) -> Tensor"), none, |a| spaced(a, Some(a.float("base")?)));
+        r.def_meta(&format!("aten::linspace{ov}({start}, {end}, int steps, {FACTORY}) -> Tensor"), none, meta::steps, |a| spaced(a, None));
+        r.def_meta(&format!("aten::logspace{ov}({start}, {end}, int steps, float base=10., {FACTORY}) -> Tensor"), none, meta::steps, |a| spaced(a, Some(a.float("base")?)));
     }
-    r.def(&format!("aten::tril_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, |a| tri_indices(a, true));
-    r.def(&format!("aten::triu_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, |a| tri_indices(a, false));
+    r.def_meta(&format!("aten::tril_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, meta::triangle_indices, |a| tri_indices(a, true));
+    r.def_meta(&format!("aten::triu_indices(int row, int col, int offset=0, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), none, meta::triangle_indices, |a| tri_indices(a, false));
     r.def_meta(&format!("aten::rand(SymInt[] size, {FACTORY}) -> Tensor"), random, meta::factory, |a| random_tensor(a, false));
     r.def_meta(&format!("aten::randn(SymInt[] size, {FACTORY}) -> Tensor"), random, meta::factory, |a| random_tensor(a, true));
-    r.def(&format!("aten::randperm(SymInt n, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), random, randperm);
+    r.def_meta(&format!("aten::randperm(SymInt n, {}) -> Tensor", FACTORY.replace("ScalarType? dtype=None", "ScalarType? dtype=4")), random, meta::permutation, randperm);
 }
 
 fn sizes(a: &Args, name: &str) -> Result<Vec<usize>> {

@@ -41,9 +41,10 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], meta::same_as_self, scatter);
     r.def_meta("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], meta::same_as_self, scatter);
     r.def_meta("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter_add);
-    r.def(
+    r.def_meta(
         "aten::scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor",
         &[Core],
+        meta::same_as_self,
         scatter_reduce,
     );
     r.def("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", &[Pointwise], masked_fill);
@@ -52,8 +53,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], meta::masked_select, masked_select);
     r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero).dtype(DtypeRule::Long);
     r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static).dtype(DtypeRule::Long);
-    r.def("aten::take(Tensor self, Tensor index) -> Tensor", &[], take);
-    r.def("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], put);
+    r.def_meta("aten::take(Tensor self, Tensor index) -> Tensor", &[], meta::sizes_of_index, take);
+    r.def_meta("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], meta::same_as_self, put);
     r.def_meta(
         "aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor",
         &[Core], meta::embedding,
@@ -64,17 +65,19 @@ pub fn register(r: &Registry) {
         &[Core],
         embedding_dense_backward,
     );
-    r.def(
+    r.def_meta(
         "aten::searchsorted.Tensor(Tensor sorted_sequence, Tensor self, *, bool out_int32=False, bool right=False, str? side=None, Tensor? sorter=None) -> Tensor",
         &[],
+        meta::same_as_self,
         searchsorted,
     )
     .dtype(DtypeRule::Custom(dtype::bucket_indices));
-    r.def("aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor", &[], bucketize)
+    r.def_meta("aten::bucketize.Tensor(Tensor self, Tensor boundaries, *, bool out_int32=False, bool right=False) -> Tensor", &[], meta::same_as_self, bucketize)
         .dtype(DtypeRule::Custom(dtype::bucket_indices));
-    r.def(
+    r.def_meta(
         "aten::isin.Tensor_Tensor(Tensor elements, Tensor test_elements, *, bool assume_unique=False, bool invert=False) -> Tensor",
         &[],
+        meta::sizes_of_elements,
         isin,
     )
     .dtype(DtypeRule::Bool);

@@ -22,18 +22,18 @@ pub fn register(r: &Registry) {
     let none = &[][..];
     r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum)).dtype(DtypeRule::IntegralToLong);
-    r.def("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, |a| sum_like(a, Acc::NanSum)).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::NanSum)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
     r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
     r.def_meta("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, true, "amax"));
     r.def_meta("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, false, "amin"));
-    r.def("aten::max(Tensor self) -> Tensor", none, |a| extreme(a, true, "max"));
-    r.def("aten::min(Tensor self) -> Tensor", none, |a| extreme(a, false, "min"));
+    r.def_meta("aten::max(Tensor self) -> Tensor", none, meta::reduction, |a| extreme(a, true, "max"));
+    r.def_meta("aten::min(Tensor self) -> Tensor", none, meta::reduction, |a| extreme(a, false, "min"));
     r.def_meta("aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, meta::reduction, |a| extreme_with_index(a, true)).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::min.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", core, meta::reduction, |a| extreme_with_index(a, false)).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)", none, aminmax);
+    r.def_meta("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)", none, meta::reduction_pair, aminmax);
     r.def_meta("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, true)).dtype(DtypeRule::Long);
     r.def_meta("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, false)).dtype(DtypeRule::Long);
     r.def_meta("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
@@ -49,27 +49,27 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).dtype(DtypeRule::PromoteToFloat);
     r.def_meta("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, norm);
-    r.def("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, count_nonzero).dtype(DtypeRule::Long);
-    r.def("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, count_nonzero).dtype(DtypeRule::Long);
+    r.def_meta("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
+    r.def_meta("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
     r.def_meta("aten::trace(Tensor self) -> Tensor", none, meta::scalar_result, trace).dtype(DtypeRule::IntegralToLong);
     r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal);
     r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
 
     r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).dtype(DtypeRule::IntegralToLong);
-    r.def("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, logcumsumexp);
-    r.def("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, meta::same_as_self, logcumsumexp);
+    r.def_meta("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
 
     r.def_meta("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", none, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, meta::topk, topk).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, kthvalue).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::median(Tensor self) -> Tensor", none, |a| median_all(a, false));
-    r.def("aten::nanmedian(Tensor self) -> Tensor", none, |a| median_all(a, true));
-    r.def("aten::median.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, |a| median_dim(a, false)).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::nanmedian.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, |a| median_dim(a, true)).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, mode).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, kthvalue).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::median(Tensor self) -> Tensor", none, meta::reduction, |a| median_all(a, false));
+    r.def_meta("aten::nanmedian(Tensor self) -> Tensor", none, meta::reduction, |a| median_all(a, true));
+    r.def_meta("aten::median.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, |a| median_dim(a, false)).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::nanmedian.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, |a| median_dim(a, true)).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::mode(Tensor self, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, mode).dtype(DtypeRule::ValuesAndIndices);
 
     r.def_meta("aten::_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, meta::same_as_self, |a| softmax(a, false, false));
     r.def_meta("aten::_log_softmax(Tensor self, int dim, bool half_to_float) -> Tensor", core, meta::same_as_self, |a| softmax(a, true, false));
@@ -77,8 +77,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, true, false));
     r.def_meta("aten::_safe_softmax(Tensor self, int dim, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| softmax(a, false, true));
     r.def("aten::bincount(Tensor self, Tensor? weights=None, SymInt minlength=0) -> Tensor", &[DynamicOutputShape], bincount);
-    r.def("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor", none, histc);
-    r.def("aten::renorm(Tensor self, Scalar p, int dim, Scalar maxnorm) -> Tensor", none, renorm);
+    r.def_meta("aten::histc(Tensor self, int bins=100, Scalar min=0, Scalar max=0) -> Tensor", none, meta::histc, histc);
+    r.def_meta("aten::renorm(Tensor self, Scalar p, int dim, Scalar maxnorm) -> Tensor", none, meta::same_as_self, renorm);
 }
 
 // ----- arguments ----------------------------------------------------------------------------

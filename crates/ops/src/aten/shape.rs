@@ -38,7 +38,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)", core, meta::slice, |a| Ok(slice(a)?.into()));
     r.def_meta("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("shape")?)?.into()));
     r.def_meta("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("size")?)?.into()));
-    r.def("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, narrow_copy);
+    r.def_meta("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, meta::narrow, narrow_copy);
     r.def_meta("aten::detach(Tensor(a) self) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into()));
     r.def_meta("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into()));
 
@@ -87,7 +87,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat);
     r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true));
     r.def_meta("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, false));
-    r.def("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, diag_embed);
+    r.def_meta("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, meta::diag_embed, diag_embed);
 
     // padding
     r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad);

@@ -676,7 +676,7 @@ pub fn register(r: &crate::Registry) {
     r.def_meta("aten::upsample_linear1d(Tensor self, SymInt[1] output_size, bool align_corners, float? scales=None) -> Tensor", none, meta::upsample, |a| upsample_linear(a, 1));
     r.def_meta("aten::upsample_trilinear3d(Tensor self, SymInt[3] output_size, bool align_corners, float? scales_d=None, float? scales_h=None, float? scales_w=None) -> Tensor", none, meta::upsample, |a| upsample_linear(a, 3));
     r.def_meta("aten::upsample_bicubic2d(Tensor self, SymInt[2] output_size, bool align_corners, float? scales_h=None, float? scales_w=None) -> Tensor", none, meta::upsample, upsample_bicubic);
-    r.def("aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor", core, grid_sampler_2d);
+    r.def_meta("aten::grid_sampler_2d(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor", core, meta::grid_sampler, grid_sampler_2d);
     r.def_meta("aten::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0., bool is_causal=False, *, float? scale=None, bool enable_gqa=False) -> Tensor", none, meta::sdpa, sdpa);
     r.def("aten::_scaled_dot_product_flash_attention_for_cpu(Tensor query, Tensor key, Tensor value, float dropout_p=0., bool is_causal=False, *, Tensor? attn_mask=None, float? scale=None) -> (Tensor output, Tensor logsumexp)", none, sdpa_flash_cpu);
     r.def_meta("aten::mse_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", none, meta::loss, |a| pointwise_loss(a, |x, y| (x - y) * (x - y)));
@@ -685,8 +685,8 @@ pub fn register(r: &crate::Registry) {
     r.def_meta("aten::soft_margin_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", none, meta::loss, |a| pointwise_loss(a, |x, y| (-x * y).exp().ln_1p()));
     r.def_meta("aten::binary_cross_entropy(Tensor self, Tensor target, Tensor? weight=None, int reduction=1) -> Tensor", none, meta::loss, bce);
     r.def_meta("aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor", none, meta::loss, bce_logits);
-    r.def("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, nll_loss);
-    r.def("aten::nll_loss2d_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, nll_loss);
+    r.def_meta("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, meta::nll_loss, nll_loss);
+    r.def_meta("aten::nll_loss2d_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, meta::nll_loss, nll_loss);
     r.def_meta("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, false));
     r.def_meta("aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, true));
     r.def_meta("aten::channel_shuffle(Tensor self, SymInt groups) -> Tensor", none, meta::same_as_self, channel_shuffle);
@@ -694,9 +694,9 @@ pub fn register(r: &crate::Registry) {
     r.def_meta("aten::_prelu_kernel(Tensor self, Tensor weight) -> Tensor", none, meta::same_as_self, prelu);
     r.def_meta("aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)", none, meta::unfold, |a| unfold(a, false));
     r.def_meta("aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor", none, meta::unfold, |a| unfold(a, true));
-    r.def("aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor", core, cdist);
-    r.def("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, pdist);
-    r.def("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, dist);
+    r.def_meta("aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor", core, meta::cdist, cdist);
+    r.def_meta("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, meta::pdist, pdist);
+    r.def_meta("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, meta::scalar_result, dist);
 }
 
 // ----- unpooling, gradients of pooling and softmax ------------------------------------------
@@ -905,14 +905,14 @@ fn multilabel_margin(a: &Args) -> Result<Value> {
 
 pub fn register_more(r: &crate::Registry) {
     let none = &[][..];
-    r.def("aten::max_unpool2d(Tensor self, Tensor indices, SymInt[2] output_size) -> Tensor", none, |a| max_unpool(a, 2));
-    r.def("aten::max_unpool3d(Tensor self, Tensor indices, SymInt[3] output_size, int[3] stride, int[3] padding) -> Tensor", none, |a| max_unpool(a, 3));
+    r.def_meta("aten::max_unpool2d(Tensor self, Tensor indices, SymInt[2] output_size) -> Tensor", none, meta::unpool, |a| max_unpool(a, 2));
+    r.def_meta("aten::max_unpool3d(Tensor self, Tensor indices, SymInt[3] output_size, int[3] stride, int[3] padding) -> Tensor", none, meta::unpool, |a| max_unpool(a, 3));
     r.def("aten::max_pool2d_with_indices_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, int[2] dilation, bool ceil_mode, Tensor indices) -> Tensor", &[crate::registry::Tag::Core], max_pool2d_backward);
     r.def("aten::_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor", none, softmax_backward);
     r.def("aten::_embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", &[crate::registry::Tag::Core], embedding_bag);
     r.def("aten::_embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", none, embedding_bag);
     r.def("aten::_trilinear(Tensor i1, Tensor i2, Tensor i3, int[] expand1, int[] expand2, int[] expand3, int[] sumdim, int unroll_dim=1) -> Tensor", none, trilinear);
-    r.def("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor", none, multi_margin);
+    r.def_meta("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor", none, meta::per_sample_loss, multi_margin);
     r.def("aten::multilabel_margin_loss_forward(Tensor self, Tensor target, int reduction) -> (Tensor output, Tensor is_target)", none, multilabel_margin);
 }
 

@@ -34,14 +34,14 @@ pub fn register(r: &Registry) {
     r.def("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", core, conv::col2im);
 
     r.def_meta("aten::max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, meta::pool, pool::max_pool2d_with_indices).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::max_pool3d_with_indices(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, pool::max_pool3d_with_indices).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::max_pool3d_with_indices(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, int[3] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, meta::pool, pool::max_pool3d_with_indices).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::max_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> Tensor", none, meta::pool, pool::max_pool2d);
     r.def_meta("aten::avg_pool2d(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", core, meta::pool, pool::avg_pool2d);
-    r.def("aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", core, pool::avg_pool3d);
+    r.def_meta("aten::avg_pool3d(Tensor self, int[3] kernel_size, int[3] stride=[], int[3] padding=0, bool ceil_mode=False, bool count_include_pad=True, int? divisor_override=None) -> Tensor", core, meta::pool, pool::avg_pool3d);
     r.def_meta("aten::_adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", core, meta::adaptive_pool, pool::adaptive_avg_pool2d);
-    r.def("aten::_adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor", core, pool::adaptive_avg_pool3d);
+    r.def_meta("aten::_adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor", core, meta::adaptive_pool, pool::adaptive_avg_pool3d);
     r.def_meta("aten::adaptive_max_pool2d(Tensor self, int[2] output_size) -> (Tensor, Tensor)", none, meta::adaptive_pool, pool::adaptive_max_pool2d).dtype(DtypeRule::ValuesAndIndices);
-    r.def("aten::adaptive_max_pool3d(Tensor self, int[3] output_size) -> (Tensor, Tensor)", none, pool::adaptive_max_pool3d).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::adaptive_max_pool3d(Tensor self, int[3] output_size) -> (Tensor, Tensor)", none, meta::adaptive_pool, pool::adaptive_max_pool3d).dtype(DtypeRule::ValuesAndIndices);
 
     r.def_meta("aten::native_batch_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)", none, meta::batch_norm_stats, norm::native_batch_norm);
     r.def_meta("aten::_native_batch_norm_legit(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!) running_mean, Tensor(b!) running_var, bool training, float momentum, float eps) -> (Tensor, Tensor, Tensor)", core, meta::batch_norm_stats, norm::batch_norm_legit);
