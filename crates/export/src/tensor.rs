@@ -92,6 +92,40 @@ fn one(mut v: Vec<Tensor>) -> Result<Tensor> {
     }
 }
 
+/// A data tensor (`pt2::Tensor`) as a front-end tensor, sharing its storage.
+impl From<tensor::Tensor> for Tensor {
+    fn from(data: tensor::Tensor) -> Tensor {
+        Tensor::eager(data)
+    }
+}
+
+/// A front-end tensor's data, to run a loaded program with (`module.call(vec![x.into()], ..)`).
+impl From<Tensor> for tensor::Tensor {
+    fn from(t: Tensor) -> tensor::Tensor {
+        t.data()
+    }
+}
+impl From<&Tensor> for tensor::Tensor {
+    fn from(t: &Tensor) -> tensor::Tensor {
+        t.data()
+    }
+}
+impl From<Tensor> for ops::Value {
+    fn from(t: Tensor) -> ops::Value {
+        ops::Value::Tensor(t.data())
+    }
+}
+impl From<Tensor> for ir::pytree::PyTree {
+    fn from(t: Tensor) -> ir::pytree::PyTree {
+        ir::pytree::PyTree::Leaf(ops::Value::Tensor(t.data()))
+    }
+}
+impl From<&Tensor> for ir::pytree::PyTree {
+    fn from(t: &Tensor) -> ir::pytree::PyTree {
+        ir::pytree::PyTree::Leaf(ops::Value::Tensor(t.data()))
+    }
+}
+
 fn ints(v: &[i64]) -> Arg {
     Arg::Ints(v.iter().map(|&i| SymInt::from(i)).collect())
 }

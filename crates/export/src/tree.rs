@@ -59,6 +59,12 @@ impl From<&Tensor> for Tree {
         Tree::Tensor(t.clone())
     }
 }
+/// A data tensor (`pt2::Tensor`, what a loaded program takes) as a model input.
+impl From<::tensor::Tensor> for Tree {
+    fn from(t: ::tensor::Tensor) -> Tree {
+        Tree::Tensor(Tensor::from(t))
+    }
+}
 impl From<i64> for Tree {
     fn from(v: i64) -> Tree {
         Tree::Int(v)

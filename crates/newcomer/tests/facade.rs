@@ -47,3 +47,26 @@ fn tensors_print_as_pytorch_prints_them() {
     let y = pt2::Tensor::from_vec(vec![1.5f64, 2.25], &[2]).unwrap();
     assert_eq!(format!("{y}"), "tensor([1.5000, 2.2500], dtype=torch.float64)");
 }
+
+#[test]
+fn one_path_between_model_tensors_program_tensors_and_files() {
+    let model = Mlp::new(4, 8, 3);
+    // a data tensor (what files and loaded programs hold) is a model input as it is
+    let data = pt2::Tensor::from_vec((0..20).map(|i| i as f32 / 10.0).collect::<Vec<f32>>(), &[5, 4]).unwrap();
+    let eager: pt2::Tensor = model.forward(&Inputs::new().arg("x", data.clone())).unwrap().tensor().expect("one tensor").into();
+    let ep = pt2::export(&model, Inputs::new().arg("x", data.clone()), &ExportOptions::default()).unwrap();
+
+    // and a front-end tensor is a program input as it is
+    let x = Tensor::from(data.clone());
+    let out = ep.module().unwrap().call(vec![x.into()], vec![]).unwrap();
+    let pt2::PyTree::Leaf(Value::Tensor(got)) = out else { panic!("one tensor out: {out:?}") };
+    assert_eq!(got.to_f64_vec(), eager.to_f64_vec());
+
+    // safetensors files in and out, as library functions
+    let path = std::env::temp_dir().join(format!("pt2-newcomer-{}.safetensors", std::process::id()));
+    pt2::save_tensors(&path, &[("output_0".to_string(), got.clone())]).unwrap();
+    let read = pt2::load_tensors(&path).unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!((read[0].0.as_str(), read[0].1.to_f64_vec()), ("output_0", got.to_f64_vec()));
+    let _ = std::fs::remove_file(path);
+}
