@@ -26,6 +26,10 @@ enum Command {
         /// Print the FX graph listing instead (`print(ep.graph)`).
         #[arg(long)]
         graph: bool,
+        /// Print only how to call the program: its inputs (as `pt2 run` names them) with
+        /// dtypes and sizes, its outputs, and the ranges of its symbols.
+        #[arg(long, conflicts_with = "graph")]
+        signature: bool,
     },
     /// Run a PT2 archive on inputs from a safetensors file (tensors named as the program's
     /// inputs: `x`, `inp['x']`, ...) and write the outputs to a safetensors file (`output_0`, ...).
@@ -253,10 +257,12 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::Inspect { file, graph } => match serialize::load(&file) {
+        Command::Inspect { file, graph, signature } => match serialize::load(&file) {
             Ok(ep) => {
                 if graph {
                     println!("{}", ep.graph_text());
+                } else if signature {
+                    println!("{}", ep.signature_summary());
                 } else {
                     print!("{ep}");
                 }

@@ -48,6 +48,13 @@ fn calls_bind_as_pytorchs_module_does_and_misfits_name_the_inputs() {
 }
 
 #[test]
+fn a_loaded_program_says_how_to_call_it() {
+    // PyTorch's export of the encoder: two inputs sharing a dynamic sequence length
+    let (ep, _) = encoder();
+    assert_eq!(ep.signature_summary(), "x: f32[2, s27, 32]\nmask: b8[2, s27]\n-> f32[2, s27, 32]\ns27: VR[2, 32]");
+}
+
+#[test]
 fn errors_keep_what_they_know() {
     let (ep, inputs) = encoder();
     let m = ep.module().unwrap();

@@ -462,17 +462,62 @@ impl ExportedProgram {
             };
             f.push_str(&format!("    {line}\n"));
         }
-        // PyTorch keeps the constraints of symbols the graph still uses
+        f.push_str(&format!("    \nRange constraints: {{{}}}\n", self.range_lines(expr).join(", ")));
+        f
+    }
+
+    /// `s0: VR[2, 64]` for each constrained symbol the graph still uses (PyTorch keeps those).
+    fn range_lines(&self, expr: ExprPrinter) -> Vec<String> {
         let used = self.symbols_in_graph();
-        let ranges: Vec<String> = self
-            .model
+        self.model
             .range_constraints
             .iter()
             .filter(|(k, _)| identifiers(k).iter().all(|s| used.contains(s)))
             .map(|(k, r)| format!("{}: {}", (expr)(k), symbolic::ValueRange::between(r.min_val, r.max_val)))
+            .collect()
+    }
+
+    /// How to call the program, in a few lines: each user input by the name `Module::call`
+    /// binds and `pt2 run` reads (`x`, `inp['mask']`) with its dtype and sizes, each output,
+    /// and the range of each symbol:
+    ///
+    /// ```text
+    /// x: f32[s0, 4]
+    /// -> f32[s0, 3]
+    /// s0: VR[2, 64]
+    /// ```
+    pub fn signature_summary(&self) -> String {
+        let graph = self.graph();
+        let p = Printer { expr: plain_expr, graph };
+        let type_of = |name: &str| p.value_type(name).map(|t| t.trim_matches('"').to_string()).unwrap_or_else(|| "a constant".to_string());
+        let placeholders: Vec<String> = self
+            .signature()
+            .input_specs
+            .iter()
+            .filter_map(|s| match s {
+                InputSpec::UserInput(u) => {
+                    let mut names = Vec::new();
+                    arg_names(&u.arg, &mut names);
+                    Some(names.into_iter().next().unwrap_or_default())
+                }
+                _ => None,
+            })
             .collect();
-        f.push_str(&format!("    \nRange constraints: {{{}}}\n", ranges.join(", ")));
-        f
+        let names = self.input_names();
+        let mut lines: Vec<String> = placeholders
+            .iter()
+            .enumerate()
+            .map(|(i, placeholder)| format!("{}: {}", names.get(i).cloned().unwrap_or_else(|| placeholder.clone()), type_of(placeholder)))
+            .collect();
+        for s in &self.signature().output_specs {
+            if let OutputSpec::UserOutput(u) = s {
+                let mut out = Vec::new();
+                arg_names(&u.arg, &mut out);
+                lines.push(format!("-> {}", out.first().map_or_else(|| p.arg(&u.arg), |n| type_of(n))));
+            }
+        }
+        lines.extend(self.range_lines(plain_expr));
+        lines.join("\n")
     }
 }
 

@@ -70,3 +70,14 @@ fn one_path_between_model_tensors_program_tensors_and_files() {
     assert_eq!((read[0].0.as_str(), read[0].1.to_f64_vec()), ("output_0", got.to_f64_vec()));
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn a_program_says_how_to_call_it() {
+    let model = Mlp::new(4, 8, 3);
+    let options = ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch").min(2).max(64)), ..Default::default() };
+    let ep = pt2::export(&model, Inputs::new().arg("x", Tensor::rand_uniform(&[5, 4], 3)), &options).unwrap();
+    let summary = ep.signature_summary();
+    // the batch symbol as the program names it
+    let symbol = summary.lines().next().and_then(|l| l.strip_prefix("x: f32[")).and_then(|l| l.strip_suffix(", 4]")).expect("x's line").to_string();
+    assert_eq!(summary, format!("x: f32[{symbol}, 4]\n-> f32[{symbol}, 3]\n{symbol}: VR[2, 64]"));
+}
