@@ -61,6 +61,11 @@ fn one_path_between_model_tensors_program_tensors_and_files() {
     let out = ep.module().unwrap().call(vec![x.into()], vec![]).unwrap();
     let pt2::PyTree::Leaf(Value::Tensor(got)) = out else { panic!("one tensor out: {out:?}") };
     assert_eq!(got.to_f64_vec(), eager.to_f64_vec());
+    assert!(got.allclose(&eager, 1e-5, 1e-8, false));
+    assert!(!got.allclose(&pt2::Tensor::full(got.shape(), 100.0, pt2::DType::F32), 1e-5, 1e-8, false));
+    // integers with the dtype said, as torch.tensor([1, 2, 3]) gives int64
+    let ids = pt2::Tensor::from_vec_as(vec![1, 2, 3], &[3], pt2::DType::I64).unwrap();
+    assert_eq!((ids.dtype(), ids.to_i64_vec()), (pt2::DType::I64, vec![1, 2, 3]));
 
     // safetensors files in and out, as library functions
     let path = std::env::temp_dir().join(format!("pt2-newcomer-{}.safetensors", std::process::id()));

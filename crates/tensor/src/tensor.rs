@@ -38,6 +38,19 @@ impl Tensor {
         Ok(Tensor::from_storage(Storage::new(buffer), T::DTYPE, shape, &contiguous_strides(shape), 0))
     }
 
+    /// A contiguous tensor of `dtype` from `data`, each element converted as by a cast — the
+    /// dtype said explicitly, as `torch.tensor(data, dtype=...)` does (`from_vec(vec![1, 2, 3],
+    /// ..)` alone makes int32, Rust's default integer, where PyTorch would make int64).
+    ///
+    /// ```
+    /// use tensor::{DType, Tensor};
+    /// let ids = Tensor::from_vec_as(vec![1, 2, 3], &[3], DType::I64).unwrap();
+    /// assert_eq!((ids.dtype(), ids.to_i64_vec()), (DType::I64, vec![1, 2, 3]));
+    /// ```
+    pub fn from_vec_as<T: Element>(data: Vec<T>, shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::from_vec(data, shape)?.to_dtype(dtype))
+    }
+
     /// A 0-dim tensor holding `v`.
     pub fn scalar<T: Element>(v: T) -> Tensor {
         Tensor::from_vec(vec![v], &[]).expect("one element for a 0-dim tensor")
@@ -301,6 +314,31 @@ impl Tensor {
             return Tensor::meta(&self.shape, self.dtype);
         }
         with_dtype!(self.dtype, T => Tensor::from_vec(self.to_vec::<T>(), &self.shape).unwrap())
+    }
+
+    /// `torch.allclose`: same shape (after broadcasting, as PyTorch compares) and every element
+    /// within `atol + rtol * |other|`; NaNs are equal only with `equal_nan`. Compared in f64.
+    ///
+    /// ```
+    /// use tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap();
+    /// let b = Tensor::from_vec(vec![1.0f32, 2.000001], &[2]).unwrap();
+    /// assert!(a.allclose(&b, 1e-5, 1e-8, false));
+    /// assert!(!a.allclose(&Tensor::from_vec(vec![1.0f32, 2.1], &[2]).unwrap(), 1e-5, 1e-8, false));
+    /// ```
+    pub fn allclose(&self, other: &Tensor, rtol: f64, atol: f64, equal_nan: bool) -> bool {
+        // shapes-only tensors have no values to be close
+        if self.is_meta() || other.is_meta() {
+            return false;
+        }
+        let Ok(shape) = crate::shape::broadcast_shapes(self.shape(), other.shape()) else { return false };
+        let (Ok(a), Ok(b)) = (self.broadcast_to(&shape), other.broadcast_to(&shape)) else { return false };
+        a.to_f64_vec().iter().zip(b.to_f64_vec()).all(|(&x, y)| {
+            if x.is_nan() || y.is_nan() {
+                return equal_nan && x.is_nan() && y.is_nan();
+            }
+            x == y || (x - y).abs() <= atol + rtol * y.abs()
+        })
     }
 
     /// A contiguous copy converted to `dtype` (a clone-free no-op when already of that dtype and
