@@ -195,10 +195,7 @@ fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
             }
             schema::SymInt::AsExpr(e) => {
                 sizes.push(Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string()))?);
-                hints.push(match e.hint {
-                    Some(schema::SymExprHint::AsInt(h)) => h,
-                    _ => 2,
-                });
+                hints.push(e.int_hint().unwrap_or(2));
             }
         }
     }
@@ -789,10 +786,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
                 }
                 schema::SymInt::AsExpr(e) => {
                     let expr = Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string()))?;
-                    let hint = match e.hint {
-                        Some(schema::SymExprHint::AsInt(h)) => h,
-                        _ => 2,
-                    };
+                    let hint = e.int_hint().unwrap_or(2);
                     for sym in expr.free_symbols() {
                         if tracer.env.symbol(&sym).is_none() {
                             let h = if expr.as_symbol().is_some() { hint } else { 2 };

@@ -221,13 +221,7 @@ impl Tracer {
             let mut meta = meta.clone();
             if sizes.iter().any(|s| s.as_int().is_none()) {
                 for (slot, e) in meta.sizes.iter_mut().zip(sizes) {
-                    let hint = match slot {
-                        schema::SymInt::AsExpr(x) => match x.hint {
-                            Some(schema::SymExprHint::AsInt(h)) => Some(h),
-                            _ => None,
-                        },
-                        schema::SymInt::AsInt(v) => Some(*v),
-                    };
+                    let hint = slot.hint();
                     *slot = sym(e, hint);
                 }
                 for s in meta.strides.iter_mut() {
@@ -687,7 +681,7 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
     let def = Registry::global().lookup(op)?;
     let positional: Vec<Value> = args.iter().map(Arg::value).collect();
     let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();
-    let shapes_only = positional.iter().chain(named_values.iter().map(|(_, v)| v)).any(holds_meta);
+    let shapes_only = positional.iter().chain(named_values.iter().map(|(_, v)| v)).any(Value::holds_meta);
     let outs = if shapes_only {
         None
     } else {
@@ -708,25 +702,12 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
     with_tracer(|t| record(t.expect("tracing"), &def, &args, &kwargs, positional, named_values, outs, at))
 }
 
-/// Whether a value is, or holds, a meta tensor.
-fn holds_meta(v: &Value) -> bool {
-    match v {
-        Value::Tensor(t) => t.is_meta(),
-        Value::List(items) => items.iter().any(holds_meta),
-        _ => false,
-    }
-}
-
 /// Outside a trace, an operator on meta tensors gives meta tensors of the sizes and dtypes its
 /// meta function and dtype rule give (building a model on the meta device).
 fn eager_meta(def: &ops::OpDef, positional: Vec<Value>, named_values: Vec<(String, Value)>, at: &Location) -> Result<Vec<tensor::Tensor>> {
     let location = format!("{}:{}", at.file(), at.line());
     let bound = ops::Args::bind(&def.schema, positional, named_values)?;
-    let sym = vec![None; def.schema.params.len()];
-    let mut env = symbolic::ShapeEnv::new();
-    let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut env, location: Some(&location), out_shapes: &[] };
-    let outputs = def.output_meta(&mut call).map_err(|e| Error::msg(format!("{} (shapes only, at {location})", e)))?;
-    outputs.iter().map(|(sizes, dtype)| meta_tensor(def, sizes, *dtype, &env, &location)).collect()
+    def.meta_tensors(&bound, Some(&location)).map_err(|e| Error::msg(format!("{e} (shapes only, at {location})")))
 }
 
 /// A meta tensor with the example sizes (hints) of symbolic `sizes`.
@@ -774,10 +755,10 @@ fn record(
         }
     }
     let location = format!("{}:{}", at.file(), at.line());
+    let bound = ops::Args::bind(schema, positional, named_values)?;
     // the dtype rule must agree with the kernel on the example, as the meta function must
     // (shapes-only export has only the rule)
     if let Some(outs) = &outs {
-        let bound = ops::Args::bind(schema, positional.clone(), named_values.clone())?;
         let dtypes = def.dtype.output_dtypes(&bound).map_err(|e| Error::msg(format!("{} (at {location})", e)))?;
         let list_return = dtypes.len() == 1 && outs.len() > 1;
         for (i, t) in outs.iter().enumerate() {
@@ -802,7 +783,6 @@ fn record(
                 let why = if shapes_only { "run on shapes-only (meta) tensors" } else { "traced with dynamic shapes" };
                 return Err(Error::msg(format!("{op} has no meta function, so it cannot be {why} (at {location})")));
             }
-            let bound = ops::Args::bind(schema, positional, named_values)?;
             let out_shapes: Vec<Vec<i64>> = outs.iter().flatten().map(|t| t.shape().iter().map(|&d| d as i64).collect()).collect();
             asserts_before = tracer.env.runtime_asserts().len();
             let mut call = ops::MetaCall { args: &bound, sym: &sym, env: &mut tracer.env, location: Some(&location), out_shapes: &out_shapes };

@@ -322,20 +322,7 @@ fn shapes_only(def: &OpDef, values: Vec<Value>) -> std::result::Result<Value, St
         return def.call_bound(values).map_err(|e| format!("{e} (it has no meta function for running shapes only)"));
     }
     let args = ops::Args::bound(&def.schema, values);
-    let sym = vec![None; def.schema.params.len()];
-    let mut env = symbolic::ShapeEnv::new();
-    let mut call = ops::MetaCall { args: &args, sym: &sym, env: &mut env, location: None, out_shapes: &[] };
-    let outputs = def.output_meta(&mut call).map_err(|e| e.to_string())?;
-    let tensors = outputs
-        .into_iter()
-        .map(|(sizes, dtype)| {
-            let shape = sizes
-                .iter()
-                .map(|e| e.as_int().filter(|&d| d >= 0).map(|d| d as usize).ok_or_else(|| format!("output size {e} depends on tensor values, which shapes-only tensors do not have")))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(Value::Tensor(Tensor::meta(&shape, dtype)))
-        })
-        .collect::<std::result::Result<Vec<_>, String>>()?;
+    let tensors: Vec<Value> = def.meta_tensors(&args, None).map_err(|e| e.to_string())?.into_iter().map(Value::Tensor).collect();
     let single = def.schema.returns.len() == 1 && !matches!(def.schema.returns[0].ty, ops::schema::Type::List(..));
     Ok(match (single, tensors.len()) {
         (true, 1) => tensors.into_iter().next().expect("one"),

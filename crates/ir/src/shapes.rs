@@ -19,14 +19,23 @@ pub struct ShapeReplay {
     pub mismatches: Vec<String>,
 }
 
-/// A recorded size's example value: the integer, or the hint of a symbolic size.
-fn hint(s: &SymInt) -> Option<i64> {
-    match s {
-        SymInt::AsInt(i) => Some(*i),
-        SymInt::AsExpr(e) => match e.hint {
+impl schema::SymExpr {
+    /// The example's integer value of a symbolic size, if the exporter recorded one.
+    pub fn int_hint(&self) -> Option<i64> {
+        match self.hint {
             Some(SymExprHint::AsInt(h)) => Some(h),
             _ => None,
-        },
+        }
+    }
+}
+
+impl SymInt {
+    /// A recorded size's example value: the integer, or the hint of a symbolic size.
+    pub fn hint(&self) -> Option<i64> {
+        match self {
+            SymInt::AsInt(i) => Some(*i),
+            SymInt::AsExpr(e) => e.int_hint(),
+        }
     }
 }
 
@@ -35,7 +44,7 @@ fn meta_of(name: &str, m: &TensorMeta) -> Result<Tensor> {
     let shape = m
         .sizes
         .iter()
-        .map(|s| hint(s).filter(|&d| d >= 0).map(|d| d as usize))
+        .map(|s| s.hint().filter(|&d| d >= 0).map(|d| d as usize))
         .collect::<Option<Vec<usize>>>()
         .ok_or_else(|| Error::msg(format!("input `{name}`: a recorded size has no example value to replay with")))?;
     Ok(Tensor::meta(&shape, dtype::to_dtype(m.dtype)?))
@@ -58,7 +67,7 @@ pub fn replay_shapes(ep: &ExportedProgram, registry: &Registry) -> Result<ShapeR
             Argument::AsSymInt(schema::SymIntArgument::AsName(n)) => graph
                 .sym_int_values
                 .get(n)
-                .and_then(hint)
+                .and_then(SymInt::hint)
                 .map(Value::Int)
                 .ok_or_else(|| Error::msg(format!("input `{n}` has no example value to replay with"))),
             Argument::AsSymInt(schema::SymIntArgument::AsInt(i)) => Ok(Value::Int(*i)),
@@ -70,9 +79,9 @@ pub fn replay_shapes(ep: &ExportedProgram, registry: &Registry) -> Result<ShapeR
         let (Value::Tensor(t), Some(recorded)) = (value, graph.tensor_values.get(name)) else { return Ok(()) };
         replay.checked += 1;
         let want_dtype = dtype::to_dtype(recorded.dtype)?;
-        let sizes_agree = t.dim() == recorded.sizes.len() && t.shape().iter().zip(&recorded.sizes).all(|(&d, s)| hint(s).is_none_or(|h| h == d as i64));
+        let sizes_agree = t.dim() == recorded.sizes.len() && t.shape().iter().zip(&recorded.sizes).all(|(&d, s)| s.hint().is_none_or(|h| h == d as i64));
         if !sizes_agree || t.dtype() != want_dtype {
-            let recorded_sizes: Vec<String> = recorded.sizes.iter().map(|s| hint(s).map_or("?".to_string(), |h| h.to_string())).collect();
+            let recorded_sizes: Vec<String> = recorded.sizes.iter().map(|s| s.hint().map_or("?".to_string(), |h| h.to_string())).collect();
             replay.mismatches.push(format!("{name}: got {:?} {:?}, recorded [{}] {:?}", t.shape(), t.dtype(), recorded_sizes.join(", "), want_dtype));
         }
         Ok(())

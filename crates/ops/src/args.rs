@@ -32,14 +32,7 @@ impl<'a> Args<'a> {
 
     /// The name of the first parameter holding a meta tensor (shapes only, no values).
     pub fn first_meta_tensor(&self) -> Option<&str> {
-        fn has_meta(v: &Value) -> bool {
-            match v {
-                Value::Tensor(t) => t.is_meta(),
-                Value::List(items) => items.iter().any(has_meta),
-                _ => false,
-            }
-        }
-        self.schema.params.iter().zip(&self.values).find(|(_, v)| has_meta(v)).map(|(p, _)| p.name.as_str())
+        self.schema.params.iter().zip(&self.values).find(|(_, v)| v.holds_meta()).map(|(p, _)| p.name.as_str())
     }
 
     pub fn values(&self) -> &[Value] {

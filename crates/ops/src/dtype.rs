@@ -109,7 +109,7 @@ pub fn float_of(d: DType) -> DType {
 
 /// The `dtype=` argument, where the schema has one and the call gives it.
 fn explicit_dtype(args: &Args) -> Result<Option<DType>> {
-    let has_dtype_param = args.schema().params.iter().any(|p| p.name == "dtype" && is_scalar_type(&p.ty));
+    let has_dtype_param = args.schema().params.iter().any(|p| p.name == "dtype" && is_type(&p.ty, &Type::ScalarType));
     if has_dtype_param {
         args.opt_dtype("dtype")
     } else {
@@ -117,19 +117,11 @@ fn explicit_dtype(args: &Args) -> Result<Option<DType>> {
     }
 }
 
-fn is_scalar(t: &Type) -> bool {
+/// Whether a parameter's type is `base` or `base?`.
+fn is_type(t: &Type, base: &Type) -> bool {
     match t {
-        Type::Scalar => true,
-        Type::Optional(inner) => is_scalar(inner),
-        _ => false,
-    }
-}
-
-fn is_scalar_type(t: &Type) -> bool {
-    match t {
-        Type::ScalarType => true,
-        Type::Optional(inner) => is_scalar_type(inner),
-        _ => false,
+        Type::Optional(inner) => is_type(inner, base),
+        t => t == base,
     }
 }
 
@@ -142,7 +134,7 @@ fn promoted(args: &Args) -> Result<DType> {
     for (p, v) in args.schema().params.iter().zip(args.values()) {
         // numbers typed `Scalar` take part (`other`, `fill_value`, `end`); `int`/`float`/`bool`
         // parameters configure the operator (dims, eps, flags)
-        if COEFFICIENTS.contains(&p.name.as_str()) || !(p.ty.is_tensor_like() || is_scalar(&p.ty)) {
+        if COEFFICIENTS.contains(&p.name.as_str()) || !(p.ty.is_tensor_like() || is_type(&p.ty, &Type::Scalar)) {
             continue;
         }
         push_operands(v, &mut operands);

@@ -10,7 +10,7 @@ use crate::args::Args;
 use crate::dtype::DtypeRule;
 use crate::meta::{MetaCall, MetaFn};
 use symbolic::Expr;
-use tensor::DType;
+use tensor::{DType, Tensor};
 use crate::schema::Schema;
 use crate::value::Value;
 use crate::{Error, Result};
@@ -79,6 +79,29 @@ impl OpDef {
         Ok(sizes.into_iter().zip(per_output).collect())
     }
 
+    /// Shapes only, with static sizes: meta tensors of the sizes and dtypes [`OpDef::output_meta`]
+    /// gives (running eagerly on meta tensors, or replaying a program shapes only). A size that
+    /// depends on tensor values (`nonzero`) has no value here, and is refused.
+    pub fn meta_tensors(&self, args: &Args, location: Option<&str>) -> Result<Vec<Tensor>> {
+        let sym = vec![None; self.schema.params.len()];
+        let mut env = symbolic::ShapeEnv::new();
+        let mut call = MetaCall { args, sym: &sym, env: &mut env, location, out_shapes: &[] };
+        self.output_meta(&mut call)?
+            .into_iter()
+            .map(|(sizes, dtype)| {
+                let shape = sizes
+                    .iter()
+                    .map(|e| {
+                        e.as_int().filter(|&d| d >= 0).map(|d| d as usize).ok_or_else(|| {
+                            Error::msg(format!("{}: output size {e} depends on tensor values, which shapes-only (meta) tensors do not have", self.name()))
+                        })
+                    })
+                    .collect::<Result<Vec<usize>>>()?;
+                Ok(Tensor::meta(&shape, dtype))
+            })
+            .collect()
+    }
+
     /// Runs the kernel on arguments already bound to the schema ([`crate::args::bind`]): what a
     /// compiled plan calls, having bound each node's arguments once.
     pub fn call_bound(&self, values: Vec<Value>) -> Result<Value> {
@@ -87,8 +110,8 @@ impl OpDef {
 
     fn run(&self, args: Args<'_>) -> Result<Value> {
         // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
-        let metadata_only = self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
-        if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only) {
+        let metadata_only = || self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
+        if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only()) {
             return Err(Error::msg(format!(
                 "{}: argument '{param}' is a shapes-only (meta) tensor, which has no values to compute with; \
                  export runs meta tensors through meta functions, a kernel needs real data",

@@ -41,6 +41,15 @@ impl PartialEq for Value {
 }
 
 impl Value {
+    /// Whether this is, or holds, a shapes-only (meta) tensor.
+    pub fn holds_meta(&self) -> bool {
+        match self {
+            Value::Tensor(t) => t.is_meta(),
+            Value::List(items) => items.iter().any(Value::holds_meta),
+            _ => false,
+        }
+    }
+
     /// A short name of the variant, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {

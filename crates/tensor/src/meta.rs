@@ -36,6 +36,9 @@ pub fn on_meta_device<R>(f: impl FnOnce() -> R) -> R {
 /// model is built on the meta device (the operator boundary runs each kernel this way).
 pub fn off_meta_device<R>(f: impl FnOnce() -> R) -> R {
     let saved = META_DEVICE.with(|d| d.replace(0));
+    if saved == 0 {
+        return f();
+    }
     struct Restore(usize);
     impl Drop for Restore {
         fn drop(&mut self) {
