@@ -18,19 +18,9 @@ pub struct Kernel {
 }
 
 /// A deterministic pseudo-random f32 tensor in [-1, 1) (the values do not matter for timing,
-/// but denormals and NaNs would).
+/// but denormals and NaNs would): the front end's seeded generator.
 fn random(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let data: Vec<f32> = (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(data, shape).expect("shape matches data")
+    export::Tensor::rand_uniform(shape, seed).data()
 }
 
 fn median_seconds(repeats: usize, mut f: impl FnMut()) -> f64 {
