@@ -285,7 +285,11 @@ impl GraphPlan {
             let t0 = self.profile.then(std::time::Instant::now);
             let result = step.action.run(&env, &step.label, &step.target, mode)?;
             if let Some(t0) = t0 {
-                eprintln!("PROFILE {} {:.3}", step.target, t0.elapsed().as_secs_f64() * 1e3);
+                let shape = match &result {
+                    Value::Tensor(t) => format!("{:?}", t.shape()),
+                    _ => String::new(),
+                };
+                eprintln!("PROFILE {} {:.3} {}", step.target, t0.elapsed().as_secs_f64() * 1e3, shape.replace(' ', ""));
             }
             bind_outputs(&mut env, step, result)?;
             if mode == Mode::ShapesOnly {

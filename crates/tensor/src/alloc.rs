@@ -82,13 +82,30 @@ pub fn elements(shape: &[usize]) -> u128 {
     shape.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128)).unwrap_or(u128::MAX)
 }
 
-/// A vector of `n` copies of `value`, or the reason it cannot be had. Zeros come from the
+/// A vector of `n` copies of `value`, or the reason it cannot be had. A large one reuses a
+/// dropped storage's block of the same size ([`crate::pool`]); else zeros come from the
 /// allocator already zeroed (`calloc`: fresh pages cost nothing until written), as `vec![0; n]`
 /// does, so a kernel's output buffer is touched once, by the kernel.
 pub fn try_vec_filled<T: bytemuck::Pod>(value: T, n: usize) -> Result<Vec<T>, AllocError> {
     let bytes = bytes_for(n as u128, std::mem::size_of::<T>())?;
     check_budget(bytes)?;
     let out_of_memory = || AllocError::new(AllocFailure::OutOfMemory { bytes });
+    if let Some(ptr) = std::alloc::Layout::array::<T>(n).ok().and_then(crate::pool::take) {
+        // SAFETY: the pool's block has exactly the layout of `n` `T`s (size and alignment)
+        // and was allocated by the global allocator, as `Vec` requires; every element is
+        // written before the vector is made.
+        unsafe {
+            let ptr = ptr as *mut T;
+            if bytemuck::bytes_of(&value).iter().all(|&b| b == 0) {
+                std::ptr::write_bytes(ptr, 0, n);
+            } else {
+                for i in 0..n {
+                    ptr.add(i).write(value);
+                }
+            }
+            return Ok(Vec::from_raw_parts(ptr, n, n));
+        }
+    }
     if bytemuck::bytes_of(&value).iter().all(|&b| b == 0) && bytes > 0 {
         let layout = std::alloc::Layout::array::<T>(n).map_err(|_| out_of_memory())?;
         // SAFETY: the layout has a non-zero size; a null pointer is refused; the memory is

@@ -6,6 +6,7 @@ pub mod alloc;
 pub mod dtype;
 pub mod kernels;
 pub mod meta;
+pub mod pool;
 pub mod promote;
 pub mod shape;
 pub mod storage;

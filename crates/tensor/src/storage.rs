@@ -14,6 +14,8 @@ use crate::alloc::Charge;
 pub trait ElementVec: Send + Sync {
     fn bytes(&self) -> &[u8];
     fn bytes_mut(&mut self) -> &mut [u8];
+    /// Gives the memory to [`crate::pool`] for the next tensor of its size.
+    fn recycle(self: Box<Self>);
 }
 
 impl<T: bytemuck::Pod + Send + Sync> ElementVec for Vec<T> {
@@ -22,6 +24,9 @@ impl<T: bytemuck::Pod + Send + Sync> ElementVec for Vec<T> {
     }
     fn bytes_mut(&mut self) -> &mut [u8] {
         bytemuck::cast_slice_mut(self)
+    }
+    fn recycle(self: Box<Self>) {
+        crate::pool::give_vec(*self)
     }
 }
 
@@ -90,6 +95,16 @@ impl Buffer {
                 // buffer, which we hold mutably (under the storage's write lock).
                 unsafe { std::slice::from_raw_parts_mut((map.as_ptr() as *mut u8).add(*start), *len) }
             }
+        }
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        match std::mem::replace(self.buffer.get_mut().unwrap_or_else(|e| e.into_inner()), Buffer::Meta { len: 0 }) {
+            Buffer::Heap { words, .. } => crate::pool::give_vec(words),
+            Buffer::Elements(v) => v.recycle(),
+            Buffer::Mapped { .. } | Buffer::Meta { .. } => {}
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::dtype::{self, DtypeRule};
 use crate::meta;
-use tensor::kernels::elementwise;
+use tensor::kernels::{elementwise, vmath};
 use tensor::{Bool8, DType, Scalar, Tensor};
 
 use super::common::*;
@@ -18,35 +18,35 @@ pub fn register(r: &Registry) {
     let cp = &[Core, Pointwise][..];
     let p = &[Pointwise][..];
     // float functions of one tensor (integers promote to float32)
-    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sin(), |v| v.sin())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cos(), |v| v.cos())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tan(), |v| v.tan())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asin(), |v| v.asin())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acos(), |v| v.acos())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atan(), |v| v.atan())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sinh(), |v| v.sinh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.cosh(), |v| v.cosh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::tanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.tanh(), |v| v.tanh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp(), |v| v.exp())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v.exp2(), |v| v.exp2())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.exp_m1(), |v| v.exp_m1())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln(), |v| v.ln())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log2(), |v| v.log2())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.log10(), |v| v.log10())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.ln_1p(), |v| v.ln_1p())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| v.sqrt(), |v| v.sqrt())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / v, |v| 1.0 / v)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, |a| float_unary(a, |v| 1.0 / (1.0 + (-v).exp()), |v| 1.0 / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v / (1.0 + (-v).exp()), |v| v / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0)).dtype(DtypeRule::PromoteToFloat);
-    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sin(), |v| v.sin())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.cos(), |v| v.cos())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.tan(), |v| v.tan())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asin(), |v| v.asin())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acos(), |v| v.acos())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atan(), |v| v.atan())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sinh(), |v| v.sinh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.cosh(), |v| v.cosh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tanh(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Tanh, |v| v.tanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Exp, |v| v.exp())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v.exp2(), |v| v.exp2())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.exp_m1(), |v| v.exp_m1())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.ln(), |v| v.ln())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log2(), |v| v.log2())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log10(), |v| v.log10())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.ln_1p(), |v| v.ln_1p())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sqrt(), |v| v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v, |v| 1.0 / v)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, vmath::Silu, |v| v / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0)).dtype(DtypeRule::PromoteToFloat);
+    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v: f32| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::angle(Tensor self) -> Tensor", p, angle).dtype(DtypeRule::PromoteToFloat);
 
     // type-preserving maps
@@ -59,7 +59,7 @@ pub fn register(r: &Registry) {
     r.def("aten::trunc(Tensor self) -> Tensor", cp, |a| rounding(a, |v| v.trunc(), |v| v.trunc()));
     r.def("aten::round(Tensor self) -> Tensor", cp, |a| rounding(a, |v| v.round_ties_even(), |v| v.round_ties_even()));
     r.def("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", p, round_decimals);
-    r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v| v - v.trunc(), |v| v - v.trunc()));
+    r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v: f32| v - v.trunc(), |v| v - v.trunc()));
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| inplace(a, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
@@ -157,23 +157,23 @@ pub fn register(r: &Registry) {
 /// A float function of one tensor; integer and bool inputs promote to float32.
 /// Generic over the two functions (not `fn` pointers) so that each operator's loop is its own,
 /// with the function inlined into it.
-fn float_unary(a: &Args, f32f: impl Fn(f32) -> f32 + Sync, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
+fn float_unary(a: &Args, f32f: impl vmath::Unary, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
     let x = a.tensor("self")?;
     let out = float_dtype(x.dtype());
     Ok(apply_float(x, out, f32f, f64f).into())
 }
 
 /// Runs `f32f` (or `f64f` for float64) over `x` and stores as `out`.
-fn apply_float(x: &Tensor, out: DType, f32f: impl Fn(f32) -> f32 + Sync, f64f: impl Fn(f64) -> f64 + Sync) -> Tensor {
+fn apply_float(x: &Tensor, out: DType, f32f: impl vmath::Unary, f64f: impl Fn(f64) -> f64 + Sync) -> Tensor {
     if out == DType::F64 {
         elementwise::map::<f64, f64>(&x.to_dtype(DType::F64), f64f).to_dtype(out)
     } else {
-        elementwise::map::<f32, f32>(&x.to_dtype(DType::F32), f32f).to_dtype(out)
+        elementwise::map_f32(&x.to_dtype(DType::F32), f32f).to_dtype(out)
     }
 }
 
 /// A float function defined only on floating-point tensors.
-fn float_only_unary(a: &Args, name: &str, f32f: impl Fn(f32) -> f32 + Sync, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
+fn float_only_unary(a: &Args, name: &str, f32f: impl vmath::Unary, f64f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
     let x = a.tensor("self")?;
     if !x.dtype().is_float() {
         bail!("\"{name}_cpu\" not implemented for '{}'", torch_type_name(x.dtype()));
@@ -315,7 +315,7 @@ fn angle(a: &Args) -> Result<Value> {
     Ok(apply_float(
         x,
         out,
-        |v| if v.is_nan() { v } else if v < 0.0 { std::f32::consts::PI } else { 0.0 },
+        |v: f32| if v.is_nan() { v } else if v < 0.0 { std::f32::consts::PI } else { 0.0 },
         |v| if v.is_nan() { v } else if v < 0.0 { std::f64::consts::PI } else { 0.0 },
     )
     .into())
@@ -888,6 +888,11 @@ fn gelu(a: &Args) -> Result<Value> {
     let approx = a.str("approximate")?;
     if !x.dtype().is_float() {
         bail!("\"GeluKernelImpl\" not implemented for '{}'", torch_type_name(x.dtype()));
+    }
+    match (approx, x.dtype()) {
+        ("none", DType::F32) => return Ok(elementwise::map_f32(x, vmath::Gelu).into()),
+        ("tanh", DType::F32) => return Ok(elementwise::map_f32(x, vmath::GeluTanh).into()),
+        _ => {}
     }
     Ok(match approx {
         "none" => map_f64(x, x.dtype(), |v| 0.5 * v * (1.0 + libm::erf(v / std::f64::consts::SQRT_2))),
