@@ -42,6 +42,12 @@ with torch.no_grad():
     case("conv3d_s1", [2, 3, 5, 6, 7], [4, 3, 2, 3, 3], [1, 1, 1], [1, 0, 1], [1, 1, 1], 1)
     case("conv3d_s2", [2, 3, 5, 6, 7], [4, 3, 2, 3, 3], [2, 1, 2], [0, 1, 1], [1, 1, 1], 1)
     case("one_by_one_image", [4, 3, 1, 1], [5, 3, 1, 1], [1, 1], [0, 0], [1, 1], 1)
+    # depthwise through its stride phases: 5x5 stride 2, dilation with unequal strides, no
+    # bias over grids longer than one 64-element block, and 1-d
+    case("depthwise_s2_k5", [2, 8, 28, 27], [8, 1, 5, 5], [2, 2], [2, 2], [1, 1], 8)
+    case("depthwise_dilated_asym", [1, 4, 15, 20], [4, 1, 3, 3], [1, 2], [2, 1], [2, 1], 4)
+    case("depthwise_nobias", [2, 16, 30, 30], [16, 1, 3, 3], [1, 1], [1, 1], [1, 1], 16, bias=False)
+    case("depthwise_1d", [2, 6, 50], [6, 1, 7], [2], [3], [1], 6)
 
 save_file(tensors, f"{sys.argv[1]}/geometries.safetensors")
 with open(f"{sys.argv[1]}/geometries.json", "w") as f:

@@ -9,7 +9,7 @@ use crate::dtype::{self, DtypeRule};
 use crate::meta;
 use std::cmp::Ordering;
 
-use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims};
+use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims, sum_as_f64};
 use tensor::shape::wrap_dim;
 use tensor::{Bool8, DType, Tensor};
 
@@ -156,6 +156,10 @@ fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
     let keep = keepdim(a)?;
     let out = opt_dtype(a)?.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
     let input = x.to_dtype(out);
+    if acc == Acc::Sum && input.dtype() == DType::F32 {
+        // float32 read in place, summed in float64
+        return Ok(reduce::<f32, f64>(&input, &dims, keep, sum_as_f64)?.to_dtype(out).into());
+    }
     if out.is_float() {
         let r = reduce::<f64, f64>(&input.to_dtype(DType::F64), &dims, keep, move |g| match acc {
             Acc::Sum => g.iter().sum(),
@@ -184,6 +188,10 @@ fn mean(a: &Args) -> Result<Value> {
         );
     }
     let dims = dims_of(a, x)?;
+    if x.dtype() == DType::F32 {
+        let r = reduce::<f32, f64>(x, &dims, keepdim(a)?, |g| sum_as_f64(g) / g.len() as f64)?;
+        return Ok(r.to_dtype(out).into());
+    }
     let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, keepdim(a)?, |g| g.iter().sum::<f64>() / g.len() as f64)?;
     Ok(r.to_dtype(out).into())
 }

@@ -1,6 +1,7 @@
 //! Compute primitives shared by the operator kernels: element-wise maps with broadcasting,
 //! reductions along dims, and matrix products.
 
+pub mod depthwise;
 pub mod elementwise;
 pub mod matmul;
 pub mod reduce;

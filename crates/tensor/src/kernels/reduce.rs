@@ -47,6 +47,20 @@ pub fn reduced_shape(shape: &[usize], dims: &[usize], keepdim: bool) -> Shape {
     out
 }
 
+/// The sum of float32 values accumulated in float64, in eight interleaved partial sums so that
+/// the loop vectorizes (a single running sum is one dependent add per element).
+pub fn sum_as_f64(xs: &[f32]) -> f64 {
+    let mut acc = [0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v as f64;
+        }
+    }
+    acc.iter().sum::<f64>() + rest.iter().map(|&v| v as f64).sum::<f64>()
+}
+
 /// Reduces `x` (dtype `T`) over `dims`: `f` maps each group's elements, in logical order, to one
 /// output element.
 pub fn reduce<T: Element, U: Element>(x: &Tensor, dims: &[usize], keepdim: bool, f: impl Fn(&[T]) -> U + Sync) -> Result<Tensor> {

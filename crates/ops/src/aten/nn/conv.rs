@@ -194,6 +194,26 @@ fn depthwise<T: tensor::Element + Copy + Default + Send + Sync + std::ops::Mul<O
     Tensor::from_vec(data, out_shape)
 }
 
+/// A float32 depthwise convolution over 2-d (or 1-d, lifted) images, with its bias.
+fn depthwise_2d_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, out_shape: &[usize]) -> Result<Tensor> {
+    let geometry = tensor::kernels::depthwise::Depthwise {
+        channels: out_shape[1],
+        input: [g.input[1], g.input[2]],
+        kernel: [g.kernel[1], g.kernel[2]],
+        stride: [g.stride[1], g.stride[2]],
+        padding: [g.padding[1], g.padding[2]],
+        dilation: [g.dilation[1], g.dilation[2]],
+        output: [g.output[1], g.output[2]],
+    };
+    let bias: Option<Vec<f32>> = bias.map(|b| b.to_dtype(DType::F32).to_vec::<f32>());
+    let mut data = tensor::alloc::tensor_vec(0f32, out_shape);
+    let (x, w) = (x.contiguous(), w.contiguous());
+    x.with_contiguous::<f32, _>(|xs| {
+        w.with_contiguous::<f32, _>(|ws| tensor::kernels::depthwise::depthwise_f32(xs, ws, bias.as_deref(), &geometry, &mut data))
+    });
+    Tensor::from_vec(data, out_shape)
+}
+
 /// The forward convolution: images in parallel, each group's product written straight into
 /// the image's output block.
 fn forward<T: tensor::Element + matmul::GemmScalar>(x: &Tensor, w: &Tensor, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
@@ -412,6 +432,14 @@ fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, grou
                         let weights = StridedMatrix::row_major(&ws[gi * og * k..(gi + 1) * og * k], og, k);
                         let dst = &mut out[gi * og * l..(gi + 1) * og * l];
                         match &padded {
+                            Some(p) if g.padding == [0, 0, 0] && p.cols == l => {
+                                // a 1x1 convolution (or any kernel whose padded grid has no
+                                // columns to spare): the image is the column matrix and the
+                                // product lands in the output as it is
+                                start_with_bias(dst, l, gi * og);
+                                let columns = GatheredMatrix::new(image, &p.row_offsets, l);
+                                sgemm_gathered(og, l, k, &weights, &columns, dst, l, bias.is_some(), !by_image);
+                            }
                             Some(p) => {
                                 p.fill(g, image, cg, pad_buf);
                                 grid.clear();
@@ -516,7 +544,9 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
         let mut out_shape = vec![n, c_out];
         out_shape.extend(&out_sp);
         let depthwise_case = groups > 1 && groups == c_in && c_out == c_in;
-        if depthwise_case && compute == DType::F32 {
+        if depthwise_case && compute == DType::F32 && g.input[0] == 1 && g.kernel[0] == 1 {
+            return finish(depthwise_2d_f32(&xc, &wc, bias, &g, &out_shape)?, dtype, batched);
+        } else if depthwise_case && compute == DType::F32 {
             depthwise::<f32>(&xc, &wc, &g, &out_shape)?
         } else if depthwise_case {
             depthwise::<f64>(&xc, &wc, &g, &out_shape)?

@@ -279,9 +279,19 @@ fn adaptive(a: &Args, spatial: usize, max: bool) -> Result<Value> {
         outs[3 - spatial + d] = sizes[d] as usize;
     }
     let n_planes = xp.shape()[0];
-    let v = xp.to_f64_vec();
     let in_plane: usize = ins.iter().product();
     let out_plane: usize = outs.iter().product();
+    if !max && out_plane == 1 && x.dtype() == DType::F32 && in_plane > 0 {
+        // global average pooling (squeeze-and-excitation, classifier heads): a mean per plane,
+        // the float32 planes read in place
+        let means = tensor::kernels::reduce::reduce::<f32, f64>(&xp.reshape(&[n_planes as i64, in_plane as i64])?, &[1], false, |g| {
+            tensor::kernels::reduce::sum_as_f64(g) / g.len() as f64
+        })?;
+        let mut shape = lead.clone();
+        shape.extend(&outs[3 - spatial..]);
+        return Ok(means.to_dtype(DType::F32).reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?.into());
+    }
+    let v = xp.to_f64_vec();
     let mut vals = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
     let mut idx = tensor::alloc::tensor_vec(0i64, &[n_planes, out_plane]);
     let bounds = |o: usize, out: usize, inp: usize| ((o * inp) / out, ((o + 1) * inp).div_ceil(out));
