@@ -61,7 +61,13 @@ pub fn register(r: &Registry) {
     r.def("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", p, round_decimals);
     r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v: f32| v - v.trunc(), |v| v - v.trunc()));
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
-    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| inplace(a, relu));
+    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| {
+        let x = a.tensor("self")?;
+        if elementwise::map_f32_in_place(x, relu_f32) {
+            return Ok(x.clone().into());
+        }
+        inplace(a, relu)
+    });
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).dtype(DtypeRule::Bool);
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
@@ -337,11 +343,20 @@ fn round_decimals(a: &Args) -> Result<Value> {
     .into())
 }
 
+/// `max(v, 0)`, NaN kept.
+fn relu_f32(v: f32) -> f32 {
+    if v > 0.0 || v.is_nan() {
+        v
+    } else {
+        0.0
+    }
+}
+
 fn relu(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     Ok(match x.dtype() {
         DType::Bool => bail!("\"clamp_min_cpu\" not implemented for 'Bool'"),
-        DType::F32 => elementwise::map::<f32, f32>(x, |v| if v > 0.0 || v.is_nan() { v } else { 0.0 }),
+        DType::F32 => elementwise::map_f32(x, relu_f32),
         dt if dt.is_float() => float_map!(x, dt, |v| if v > 0.0 || v.is_nan() { v } else { 0.0 }),
         dt => map_i64(x, dt, |v| v.max(0)),
     }

@@ -1,5 +1,5 @@
-//! Depthwise 2-d convolution in float32 (one filter per channel, as in MobileNet and
-//! EfficientNet).
+//! Sliding windows over float32 planes: depthwise 2-d convolution (one filter per channel, as
+//! in MobileNet and EfficientNet) and max pooling.
 //!
 //! Rows of a depthwise convolution are short (7 to 112 outputs) and a row-by-row loop spends
 //! its time in loop tails. Instead, each input plane is split once into its stride phases
@@ -82,22 +82,11 @@ pub fn depthwise_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthw
         return;
     }
     let ph = g.phases();
-    let [sh, sw] = g.stride;
     let phase_len = ph.rows * ph.cols;
     assert!(ph.offsets.iter().all(|&o| o % phase_len + ph.grid <= phase_len), "depthwise: a tap reads past its phase plane");
     let one = |(phases, grid): &mut (Vec<f32>, Vec<f32>), (p, dst): (usize, &mut [f32])| {
         let c = p % g.channels;
-        let src = &x[p * in_plane..(p + 1) * in_plane];
-        phases.clear();
-        phases.resize(sh * sw * phase_len, 0.0);
-        for y in 0..ih {
-            let py = y + g.padding[0];
-            let row = &src[y * iw..(y + 1) * iw];
-            for (xi, &v) in row.iter().enumerate() {
-                let px = xi + g.padding[1];
-                phases[((py % sh) * sw + px % sw) * phase_len + (py / sh) * ph.cols + px / sw] = v;
-            }
-        }
+        fill_phases(&x[p * in_plane..(p + 1) * in_plane], g, &ph, 0.0, phases);
         grid.clear();
         grid.resize(ph.grid, 0.0);
         let filter = &weight[c * taps..(c + 1) * taps];
@@ -111,6 +100,126 @@ pub fn depthwise_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthw
     } else {
         let mut scratch = Default::default();
         out.chunks_mut(out_plane).enumerate().for_each(|item| one(&mut scratch, item));
+    }
+}
+
+/// Max pooling over the same geometry (`channels` unused): each output is the maximum of its
+/// window, NaN winning, padding never; `indices`, when given, receives each maximum's flat
+/// position in its input plane (the first of equal values), as PyTorch's
+/// `max_pool2d_with_indices` returns it.
+pub fn max_pool_f32(x: &[f32], g: &Depthwise, out: &mut [f32], mut indices: Option<&mut [i64]>) {
+    g.check();
+    let [ih, iw] = g.input;
+    let [oh, ow] = g.output;
+    let (in_plane, out_plane) = (ih * iw, oh * ow);
+    let planes = x.len() / in_plane.max(1);
+    assert!(x.len() == planes * in_plane && out.len() == planes * out_plane, "max_pool: input or output of the wrong size");
+    assert!(indices.as_ref().is_none_or(|i| i.len() == out.len()), "max_pool: indices of the wrong size");
+    if out_plane == 0 {
+        return;
+    }
+    let ph = g.phases();
+    let phase_len = ph.rows * ph.cols;
+    // the input position of tap (0, 0) for each grid element, and each tap's shift from it
+    let base: Vec<i64> = (0..ph.grid)
+        .map(|i| ((i / ph.cols * g.stride[0]) as i64 - g.padding[0] as i64) * iw as i64 + (i % ph.cols * g.stride[1]) as i64 - g.padding[1] as i64)
+        .collect();
+    let mut shifts = Vec::with_capacity(ph.offsets.len());
+    for b in 0..g.kernel[0] {
+        for e in 0..g.kernel[1] {
+            shifts.push((b * g.dilation[0] * iw + e * g.dilation[1]) as i64);
+        }
+    }
+    let one = |(phases, grid, grid_idx): &mut (Vec<f32>, Vec<f32>, Vec<i64>), p: usize, dst: &mut [f32], idx: Option<&mut [i64]>| {
+        fill_phases(&x[p * in_plane..(p + 1) * in_plane], g, &ph, f32::NEG_INFINITY, phases);
+        grid.clear();
+        grid.resize(ph.grid, f32::NEG_INFINITY);
+        grid_idx.clear();
+        grid_idx.resize(ph.grid, -1);
+        window_max(phases, &ph.offsets, &shifts, &base, grid, grid_idx);
+        for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
+            row.copy_from_slice(&grid[y * ph.cols..y * ph.cols + ow]);
+        }
+        if let Some(idx) = idx {
+            for (y, row) in idx.chunks_exact_mut(ow).enumerate() {
+                row.copy_from_slice(&grid_idx[y * ph.cols..y * ph.cols + ow]);
+            }
+        }
+    };
+    assert!(ph.offsets.iter().all(|&o| o % phase_len + ph.grid <= phase_len), "max_pool: a tap reads past its phase plane");
+    match indices.as_deref_mut() {
+        Some(idx) if planes * out_plane >= 1 << 14 => {
+            out.par_chunks_mut(out_plane).zip(idx.par_chunks_mut(out_plane)).enumerate().for_each_init(Default::default, |s, (p, (d, i))| one(s, p, d, Some(i)))
+        }
+        Some(idx) => {
+            let mut s = Default::default();
+            out.chunks_mut(out_plane).zip(idx.chunks_mut(out_plane)).enumerate().for_each(|(p, (d, i))| one(&mut s, p, d, Some(i)))
+        }
+        None if planes * out_plane >= 1 << 14 => out.par_chunks_mut(out_plane).enumerate().for_each_init(Default::default, |s, (p, d)| one(s, p, d, None)),
+        None => {
+            let mut s = Default::default();
+            out.chunks_mut(out_plane).enumerate().for_each(|(p, d)| one(&mut s, p, d, None))
+        }
+    }
+}
+
+/// Splits one `[ih, iw]` plane into `g`'s stride phases, padding with `pad`.
+fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut Vec<f32>) {
+    let [sh, sw] = g.stride;
+    let [ih, iw] = g.input;
+    let phase_len = ph.rows * ph.cols;
+    phases.clear();
+    phases.resize(sh * sw * phase_len, pad);
+    for y in 0..ih {
+        let py = y + g.padding[0];
+        let row = &src[y * iw..(y + 1) * iw];
+        if sw == 1 {
+            let at = (py % sh) * phase_len + (py / sh) * ph.cols + g.padding[1];
+            phases[at..at + iw].copy_from_slice(row);
+            continue;
+        }
+        for (xi, &v) in row.iter().enumerate() {
+            let px = xi + g.padding[1];
+            phases[((py % sh) * sw + px % sw) * phase_len + (py / sh) * ph.cols + px / sw] = v;
+        }
+    }
+}
+
+/// `grid[i] = max_t phases[offsets[t] + i]` with the winner's input position in `idx`.
+fn window_max(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
+    #[cfg(target_arch = "x86_64")]
+    match Isa::best() {
+        // SAFETY: the instruction set was detected on this CPU
+        Isa::Avx512 => return unsafe { window_max_avx512(phases, offsets, shifts, base, grid, idx) },
+        Isa::Avx2 => return unsafe { window_max_avx2(phases, offsets, shifts, base, grid, idx) },
+        Isa::Portable => {}
+    }
+    window_max_portable(phases, offsets, shifts, base, grid, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn window_max_avx512(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
+    window_max_portable(phases, offsets, shifts, base, grid, idx)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn window_max_avx2(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
+    window_max_portable(phases, offsets, shifts, base, grid, idx)
+}
+
+#[inline(always)]
+fn window_max_portable(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
+    let n = grid.len();
+    for (&o, &shift) in offsets.iter().zip(shifts) {
+        let src = &phases[o..o + n];
+        for (((m, i), &v), &b) in grid.iter_mut().zip(idx.iter_mut()).zip(src).zip(base) {
+            // strictly greater: the first of equal values stays; a NaN wins over a number
+            let take = v > *m || (v.is_nan() && !m.is_nan());
+            *m = if take { v } else { *m };
+            *i = if take { b + shift } else { *i };
+        }
     }
 }
 
@@ -195,6 +304,43 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn max_pool_matches_the_definition() {
+        for (k, s, p, d, h, w) in [(3, 2, 1, 1, 12, 11), (2, 2, 0, 1, 8, 8), (3, 1, 1, 1, 7, 9), (3, 2, 1, 2, 13, 13), (5, 3, 2, 1, 20, 17)] {
+            let out = |i: usize| (i + 2 * p - (d * (k - 1) + 1)) / s + 1;
+            let g = Depthwise { channels: 1, input: [h, w], kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [d, d], output: [out(h), out(w)] };
+            let mut x: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
+            x[5] = f32::NAN;
+            x[h * w + 7] = x[h * w + 8]; // a tie
+            let n = 3 * g.output[0] * g.output[1];
+            let (mut got, mut idx) = (vec![0f32; n], vec![0i64; n]);
+            max_pool_f32(&x, &g, &mut got, Some(&mut idx));
+            for pl in 0..3 {
+                for y in 0..g.output[0] {
+                    for xo in 0..g.output[1] {
+                        let (mut best, mut bi) = (f32::NEG_INFINITY, -1i64);
+                        for b in 0..k {
+                            for e in 0..k {
+                                let iy = (y * s + b * d) as isize - p as isize;
+                                let ix = (xo * s + e * d) as isize - p as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    let flat = iy as usize * w + ix as usize;
+                                    let v = x[pl * h * w + flat];
+                                    if bi < 0 || v > best || v.is_nan() && !best.is_nan() {
+                                        (best, bi) = (v, flat as i64);
+                                    }
+                                }
+                            }
+                        }
+                        let o = (pl * g.output[0] + y) * g.output[1] + xo;
+                        assert!(got[o] == best || got[o].is_nan() && best.is_nan(), "k{k} s{s} p{p} d{d}: {} vs {best}", got[o]);
+                        assert_eq!(idx[o], bi, "k{k} s{s} p{p} d{d} at {o}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -54,6 +54,24 @@ pub fn map_f32(x: &Tensor, f: impl super::vmath::Unary) -> Tensor {
     Tensor::from_vec(out, x.shape()).unwrap()
 }
 
+/// `x[i] = f(x[i])` in `x`'s own storage, for a contiguous float32 `x` (every view of the
+/// storage sees it, as in-place operators require); `false`, doing nothing, for any other.
+pub fn map_f32_in_place(x: &Tensor, f: impl super::vmath::Unary) -> bool {
+    if x.dtype() != crate::DType::F32 || !x.is_contiguous() || x.storage().is_meta() {
+        return false;
+    }
+    let (start, n) = (x.storage_offset(), x.numel());
+    let mut guard = x.storage().write();
+    let all: &mut [f32] = bytemuck::cast_slice_mut(guard.bytes_mut());
+    let xs = &mut all[start..start + n];
+    if n >= PARALLEL_THRESHOLD {
+        xs.par_chunks_mut(CHUNK).for_each(|c| super::vmath::map_in_place(c, f));
+    } else {
+        super::vmath::map_in_place(xs, f);
+    }
+    true
+}
+
 /// Elements per task of a parallel map: big enough to amortize the task, small enough to
 /// spread a few hundred thousand elements over the threads.
 const CHUNK: usize = 1 << 14;

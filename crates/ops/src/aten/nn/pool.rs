@@ -120,12 +120,37 @@ fn max_pool(a: &Args, spatial: usize, with_indices: bool) -> Result<Value> {
     let out_sp: Vec<usize> = ax[3 - spatial..].iter().map(|a| a.output).collect();
     let mut shape = lead.clone();
     shape.extend(&out_sp);
+    let floor_sized = ax.iter().all(|a| a.output == (a.input + 2 * a.padding - (a.dilation * (a.kernel - 1) + 1)) / a.stride + 1);
+    if x.dtype() == DType::F32 && ax[0].input == 1 && ax[0].kernel == 1 && floor_sized {
+        return max_pool_2d_f32(&xp, &ax, &shape, with_indices);
+    }
     // a maximum is one of the values: computed in the input's own dtype, exactly
     let (values, idx) = tensor::with_dtype!(x.dtype(), T => max_pool_planes::<T>(&xp, &ax, &shape)?);
     if !with_indices {
         return Ok(values.into());
     }
     Ok((values, Tensor::from_vec(idx, &shape)?).into())
+}
+
+/// Float32 max pooling over 2-d (or 1-d, lifted) planes through the sliding-window kernel.
+fn max_pool_2d_f32(xp: &Tensor, ax: &[Axis; 3], shape: &[usize], with_indices: bool) -> Result<Value> {
+    let g = tensor::kernels::depthwise::Depthwise {
+        channels: 1,
+        input: [ax[1].input, ax[2].input],
+        kernel: [ax[1].kernel, ax[2].kernel],
+        stride: [ax[1].stride, ax[2].stride],
+        padding: [ax[1].padding, ax[2].padding],
+        dilation: [ax[1].dilation, ax[2].dilation],
+        output: [ax[1].output, ax[2].output],
+    };
+    let mut vals = tensor::alloc::tensor_vec(0f32, shape);
+    let mut idx = if with_indices { Some(tensor::alloc::tensor_vec(0i64, shape)) } else { None };
+    xp.with_contiguous::<f32, _>(|xs| tensor::kernels::depthwise::max_pool_f32(xs, &g, &mut vals, idx.as_deref_mut()));
+    let values = Tensor::from_vec(vals, shape)?;
+    Ok(match idx {
+        Some(idx) => (values, Tensor::from_vec(idx, shape)?).into(),
+        None => values.into(),
+    })
 }
 
 /// The maximum of each window of each plane of `xp` (`[planes, d, h, w]`), and its flat index
