@@ -26,7 +26,7 @@ pub fn register(r: &Registry) {
     r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atan(), |v| v.atan())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sinh(), |v| v.sinh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.cosh(), |v| v.cosh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::tanh(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Tanh, |v| v.tanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tanh(Tensor self) -> Tensor", cp, tanh).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
@@ -40,13 +40,21 @@ pub fn register(r: &Registry) {
     r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sqrt(), |v| v.sqrt())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v, |v| 1.0 / v)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, sigmoid).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::silu(Tensor self) -> Tensor", p, |a| float_unary(a, vmath::Silu, |v| v / (1.0 + (-v).exp()))).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::silu(Tensor self) -> Tensor", p, silu).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| ((v + 3.0).clamp(0.0, 6.0)) / 6.0, |v| ((v + 3.0).clamp(0.0, 6.0)) / 6.0)).dtype(DtypeRule::PromoteToFloat);
-    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, |a| float_unary(a, |v: f32| v * (v + 3.0).clamp(0.0, 6.0) / 6.0, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, hardsigmoid).dtype(DtypeRule::PromoteToFloat);
+    r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, hardswish).dtype(DtypeRule::PromoteToFloat);
+    // in place over a contiguous float32 tensor's own storage; else the functional operator
+    // and a copy back
+    let same = meta::same_as_self;
+    r.def_meta("aten::tanh_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Tanh, tanh));
+    r.def_meta("aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Sigmoid, sigmoid));
+    r.def_meta("aten::silu_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Silu, silu));
+    r.def_meta("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, hardsigmoid_f32, hardsigmoid));
+    r.def_meta("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, hardswish_f32, hardswish));
     r.def("aten::angle(Tensor self) -> Tensor", p, angle).dtype(DtypeRule::PromoteToFloat);
 
     // type-preserving maps
@@ -61,13 +69,7 @@ pub fn register(r: &Registry) {
     r.def("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", p, round_decimals);
     r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v: f32| v - v.trunc(), |v| v - v.trunc()));
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
-    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| {
-        let x = a.tensor("self")?;
-        if elementwise::map_f32_in_place(x, relu_f32) {
-            return Ok(x.clone().into());
-        }
-        inplace(a, relu)
-    });
+    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, relu_f32, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).dtype(DtypeRule::Bool);
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
@@ -341,6 +343,44 @@ fn round_decimals(a: &Args) -> Result<Value> {
         float_map!(x, x.dtype(), |v: F| if neg { (v / (ten as F)).round_ties_even() * (ten as F) } else { (v * (ten as F)).round_ties_even() / (ten as F) })
     }
     .into())
+}
+
+fn tanh(a: &Args) -> Result<Value> {
+    float_unary(a, vmath::Tanh, |v| v.tanh())
+}
+
+fn sigmoid(a: &Args) -> Result<Value> {
+    float_unary(a, vmath::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()))
+}
+
+fn silu(a: &Args) -> Result<Value> {
+    float_unary(a, vmath::Silu, |v| v / (1.0 + (-v).exp()))
+}
+
+fn hardsigmoid_f32(v: f32) -> f32 {
+    (v + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+fn hardsigmoid(a: &Args) -> Result<Value> {
+    float_unary(a, hardsigmoid_f32, |v| (v + 3.0).clamp(0.0, 6.0) / 6.0)
+}
+
+fn hardswish_f32(v: f32) -> f32 {
+    v * (v + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+fn hardswish(a: &Args) -> Result<Value> {
+    float_unary(a, hardswish_f32, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)
+}
+
+/// An in-place unary operator: `f32f` over `self`'s own storage when it is contiguous float32,
+/// else `functional` and a copy back ([`inplace`]).
+fn unary_in_place(a: &Args, f32f: impl vmath::Unary, functional: fn(&Args) -> Result<Value>) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if elementwise::map_f32_in_place(x, f32f) {
+        return Ok(x.clone().into());
+    }
+    inplace(a, functional)
 }
 
 /// `max(v, 0)`, NaN kept.

@@ -151,26 +151,8 @@ fn zip_runs<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &
         let sa = run_start(r, outer, ea.strides(), ea.storage_offset());
         let sb = run_start(r, outer, eb.strides(), eb.storage_offset());
         let n = o.len();
-        match plan.reads {
-            [Read::Contiguous, Read::Contiguous] => {
-                for ((o, &p), &q) in o.iter_mut().zip(&xa[sa..sa + n]).zip(&xb[sb..sb + n]) {
-                    *o = f(p, q);
-                }
-            }
-            [Read::Contiguous, Read::Repeated] => {
-                let q = xb[sb];
-                for (o, &p) in o.iter_mut().zip(&xa[sa..sa + n]) {
-                    *o = f(p, q);
-                }
-            }
-            [Read::Repeated, Read::Contiguous] => {
-                let p = xa[sa];
-                for (o, &q) in o.iter_mut().zip(&xb[sb..sb + n]) {
-                    *o = f(p, q);
-                }
-            }
-            [Read::Repeated, Read::Repeated] => o.fill(f(xa[sa], xb[sb])),
-        }
+        let len = |read: Read| if read == Read::Contiguous { n } else { 1 };
+        zip_run(plan.reads, o, &xa[sa..sa + len(plan.reads[0])], &xb[sb..sb + len(plan.reads[1])], f);
     };
     if out.len() >= PARALLEL_THRESHOLD {
         out.par_chunks_mut(plan.inner).enumerate().for_each(one_run);
@@ -179,6 +161,57 @@ fn zip_runs<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &
     }
     drop((ga, gb));
     Ok(Some(Tensor::from_vec(out, shape)?))
+}
+
+/// One run of [`zip_runs`], its loop compiled for the best instruction set this CPU has (a
+/// small closure such as `|p, q| p * q` is inlined and vectorized there).
+fn zip_run<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
+    #[cfg(target_arch = "x86_64")]
+    match super::sgemm::Isa::best() {
+        // SAFETY: the instruction set was detected on this CPU
+        super::sgemm::Isa::Avx512 => return unsafe { zip_run_avx512(reads, o, a, b, f) },
+        super::sgemm::Isa::Avx2 => return unsafe { zip_run_avx2(reads, o, a, b, f) },
+        super::sgemm::Isa::Portable => {}
+    }
+    zip_run_portable(reads, o, a, b, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+unsafe fn zip_run_avx512<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
+    zip_run_portable(reads, o, a, b, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn zip_run_avx2<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
+    zip_run_portable(reads, o, a, b, f)
+}
+
+/// `o[j] = f(a[j or 0], b[j or 0])` as `reads` says.
+#[inline(always)]
+fn zip_run_portable<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
+    let n = o.len();
+    match reads {
+        [Read::Contiguous, Read::Contiguous] => {
+            for ((o, &p), &q) in o.iter_mut().zip(&a[..n]).zip(&b[..n]) {
+                *o = f(p, q);
+            }
+        }
+        [Read::Contiguous, Read::Repeated] => {
+            let q = b[0];
+            for (o, &p) in o.iter_mut().zip(&a[..n]) {
+                *o = f(p, q);
+            }
+        }
+        [Read::Repeated, Read::Contiguous] => {
+            let p = a[0];
+            for (o, &q) in o.iter_mut().zip(&b[..n]) {
+                *o = f(p, q);
+            }
+        }
+        [Read::Repeated, Read::Repeated] => o.fill(f(a[0], b[0])),
+    }
 }
 
 /// `out[i] = f(a[i], b[i])` after broadcasting `a` and `b`. Inputs must have dtypes `A` and `B`.
