@@ -48,7 +48,12 @@ enum Action {
     Scan { combine: GraphPlan, init: Option<Operand>, xs: Option<Operand>, extra: Option<Operand>, cat: Arc<OpDef> },
     While { cond: GraphPlan, body: GraphPlan, carried: Option<Operand>, extra: Option<Operand> },
     WithGradMode { body: GraphPlan, operands: Vec<Operand> },
+    /// Element-wise operators run as one ([`fuse`]).
+    Fused(fuse::Chain),
 }
+
+#[path = "fuse.rs"]
+mod fuse;
 
 #[derive(Debug)]
 struct Step {
@@ -445,6 +450,7 @@ impl Action {
                 each(carried);
                 each(extra);
             }
+            Action::Fused(chain) => chain.inputs.iter().for_each(|&s| f(s)),
         }
     }
 
@@ -457,6 +463,7 @@ impl Action {
                     Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label)),
                 }
             }
+            Action::Fused(chain) => chain.run(chain.inputs.iter().map(|&s| env[s].clone()).collect(), label),
             Action::Python { op, args } => {
                 let args: Vec<Value> = args.iter().map(|o| o.value(env)).collect();
                 python_operator(op, &args).map_err(|e| Error::msg(format!("node `{label}` ({target}): {e}")))

@@ -43,6 +43,8 @@ pub struct ProgramPlan {
     graph: GraphPlan,
     /// Batch norms folded into their convolutions ([`crate::fold`]).
     folded_batch_norms: usize,
+    /// Element-wise operators run inside fused chains.
+    fused_elementwise: usize,
     sources: Vec<Source>,
     sinks: Vec<Sink>,
     user_inputs: usize,
@@ -112,20 +114,31 @@ impl ProgramPlan {
                 _ => None,
             })
             .collect();
-        let (graph, folded_batch_norms) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
+        let (graph, folded_batch_norms, fused_elementwise) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
             Some(folded) => {
                 let count = folded.state.len() / 2;
                 sources.extend(folded.state.into_iter().map(|(_, t)| Source::State(t)));
-                (GraphPlan::compile(&folded.graph, registry)?, count)
+                let mut plan = GraphPlan::compile(&folded.graph, registry)?;
+                let fused = plan.fuse_elementwise(&folded.graph);
+                (plan, count, fused)
             }
-            None => (GraphPlan::compile(ep.graph(), registry)?, 0),
+            None => {
+                let mut plan = GraphPlan::compile(ep.graph(), registry)?;
+                let fused = plan.fuse_elementwise(ep.graph());
+                (plan, 0, fused)
+            }
         };
-        Ok(ProgramPlan { graph, folded_batch_norms, sources, sinks, user_inputs: user })
+        Ok(ProgramPlan { graph, folded_batch_norms, fused_elementwise, sources, sinks, user_inputs: user })
     }
 
     /// How many eval-mode batch norms were folded into the convolutions before them.
     pub fn folded_batch_norms(&self) -> usize {
         self.folded_batch_norms
+    }
+
+    /// How many element-wise operators run inside fused chains ([`crate::plan`]'s `fuse`).
+    pub fn fused_elementwise(&self) -> usize {
+        self.fused_elementwise
     }
 
     /// Runs the program on its user inputs (flattened in PyTorch's pytree order), returns the

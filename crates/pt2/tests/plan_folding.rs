@@ -32,3 +32,22 @@ fn a_training_mode_batch_norm_is_not_folded() {
     assert!(batch_norms(&ep) > 0);
     assert_eq!(ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap().folded_batch_norms(), 0);
 }
+
+/// Element-wise chains (`relu(a + b)` after a residual block, hard-swish's
+/// `x * clamp(x + 3, 0, 6) / 6` in a core-ATen MobileNet) run as one step each; operators with
+/// other sizes (a broadcast scale) or other dtypes stay as they are. `programs_conformance` runs
+/// these same plans against PyTorch's outputs.
+#[test]
+fn element_wise_chains_are_fused() {
+    let zoo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo");
+    for (case, archive, operators) in [
+        ("zoo_resnet", "program.pt2", 4),
+        ("zoo_resnet", "program.core.pt2", 4),
+        ("zoo_mobilenet", "program.core.pt2", 23),
+        ("zoo_vit", "program.pt2", 0),
+    ] {
+        let ep = pt2::load(zoo.join(case).join(archive)).unwrap();
+        let plan = ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap();
+        assert_eq!(plan.fused_elementwise(), operators, "{case}/{archive}");
+    }
+}
