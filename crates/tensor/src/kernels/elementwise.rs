@@ -72,6 +72,28 @@ pub fn map_f32_in_place(x: &Tensor, f: impl super::vmath::Unary) -> bool {
     true
 }
 
+/// `x[i] = f(x[i], y[i])` in `x`'s own storage, for contiguous float32 `x` and `y` of the same
+/// sizes in different storages; `false`, doing nothing, for any other pair.
+pub fn zip_f32_in_place(x: &Tensor, y: &Tensor, f: impl Fn(f32, f32) -> f32 + Copy + Send + Sync) -> bool {
+    let plain = |t: &Tensor| t.dtype() == crate::DType::F32 && t.is_contiguous() && !t.storage().is_meta();
+    if !plain(x) || !plain(y) || x.shape() != y.shape() || x.shares_storage(y) {
+        return false;
+    }
+    let n = x.numel();
+    let (xs_at, ys_at) = (x.storage_offset(), y.storage_offset());
+    let ys_guard = y.storage().read();
+    let ys: &[f32] = &bytemuck::cast_slice(ys_guard.bytes())[ys_at..ys_at + n];
+    let mut xs_guard = x.storage().write();
+    let xs: &mut [f32] = &mut bytemuck::cast_slice_mut(xs_guard.bytes_mut())[xs_at..xs_at + n];
+    let one = |(o, b): (&mut [f32], &[f32])| zip_in_place_run(o, b, &f);
+    if n >= PARALLEL_THRESHOLD {
+        xs.par_chunks_mut(CHUNK).zip(ys.par_chunks(CHUNK)).for_each(one);
+    } else {
+        one((xs, ys));
+    }
+    true
+}
+
 /// Elements per task of a parallel map: big enough to amortize the task, small enough to
 /// spread a few hundred thousand elements over the threads.
 const CHUNK: usize = 1 << 14;
@@ -186,6 +208,34 @@ unsafe fn zip_run_avx512<A: Element, B: Element, U: Element>(reads: [Read; 2], o
 #[target_feature(enable = "avx2,fma")]
 unsafe fn zip_run_avx2<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
     zip_run_portable(reads, o, a, b, f)
+}
+
+/// `o[j] = f(o[j], b[j])`, compiled like [`zip_run`].
+fn zip_in_place_run(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
+    #[inline(always)]
+    fn portable(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
+        for (o, &q) in o.iter_mut().zip(b) {
+            *o = f(*o, q);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    unsafe fn avx512(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
+        portable(o, b, f)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
+        portable(o, b, f)
+    }
+    #[cfg(target_arch = "x86_64")]
+    match super::sgemm::Isa::best() {
+        // SAFETY: the instruction set was detected on this CPU
+        super::sgemm::Isa::Avx512 => return unsafe { avx512(o, b, f) },
+        super::sgemm::Isa::Avx2 => return unsafe { avx2(o, b, f) },
+        super::sgemm::Isa::Portable => {}
+    }
+    portable(o, b, f)
 }
 
 /// `o[j] = f(a[j or 0], b[j or 0])` as `reads` says.
