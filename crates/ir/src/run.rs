@@ -157,7 +157,10 @@ impl ProgramPlan {
                 Source::Nothing => Value::None,
             })
             .collect();
-        let outputs = self.graph.run(inputs)?;
+        let epoch = tensor::pool::begin_call();
+        let outputs = self.graph.run(inputs);
+        tensor::pool::release_unused_since(epoch);
+        let outputs = outputs?;
         let mut user_outputs = Vec::new();
         for (sink, value) in self.sinks.iter().zip(outputs) {
             match sink {

@@ -90,11 +90,23 @@ pub fn try_vec_filled<T: bytemuck::Pod>(value: T, n: usize) -> Result<Vec<T>, Al
     let bytes = bytes_for(n as u128, std::mem::size_of::<T>())?;
     check_budget(bytes)?;
     let out_of_memory = || AllocError::new(AllocFailure::OutOfMemory { bytes });
-    if let Some(ptr) = std::alloc::Layout::array::<T>(n).ok().and_then(crate::pool::take) {
-        // SAFETY: the pool's block has exactly the layout of `n` `T`s (size and alignment)
-        // and was allocated by the global allocator, as `Vec` requires; every element is
-        // written before the vector is made.
+    let pooled = std::alloc::Layout::array::<T>(n).ok().and_then(crate::pool::take);
+    if let Some((ptr, block)) = pooled.filter(|&(ptr, block)| {
+        let fits = block % std::mem::size_of::<T>().max(1) == 0;
+        if !fits {
+            // not a whole number of `T`s (no element type of ours does this): back it goes
+            let layout = std::alloc::Layout::from_size_align(block, std::mem::align_of::<T>()).expect("a kept block's layout");
+            // SAFETY: the block came from the pool with this layout and is owned here alone
+            unsafe { crate::pool::give(ptr, layout) };
+        }
+        fits
+    }) {
+        // SAFETY: the pool's block has `T`'s alignment and room for `capacity >= n` `T`s
+        // exactly (its size a multiple of `T`'s), and was allocated by the global allocator
+        // with that layout, as `Vec` requires; every element is written before the vector is
+        // made.
         unsafe {
+            let capacity = block / std::mem::size_of::<T>().max(1);
             let ptr = ptr as *mut T;
             if bytemuck::bytes_of(&value).iter().all(|&b| b == 0) {
                 std::ptr::write_bytes(ptr, 0, n);
@@ -103,7 +115,7 @@ pub fn try_vec_filled<T: bytemuck::Pod>(value: T, n: usize) -> Result<Vec<T>, Al
                     ptr.add(i).write(value);
                 }
             }
-            return Ok(Vec::from_raw_parts(ptr, n, n));
+            return Ok(Vec::from_raw_parts(ptr, n, capacity));
         }
     }
     if bytemuck::bytes_of(&value).iter().all(|&b| b == 0) && bytes > 0 {

@@ -12,7 +12,7 @@
 //! ones well), and at most [`MAX_BYTES`] in all; a block past that is freed.
 
 use std::alloc::Layout;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -21,21 +21,26 @@ pub const MIN_BYTES: usize = 64 * 1024;
 /// The most bytes kept at once.
 pub const MAX_BYTES: usize = 1 << 30;
 
-/// A block owned by the pool. The pointer is only moved between threads, never aliased.
-struct Block(*mut u8);
+/// A block owned by the pool, with the epoch it was given in. The pointer is only moved
+/// between threads, never aliased.
+struct Block(*mut u8, u64);
 // SAFETY: a kept block is reachable only through the pool (it was handed over by its last
 // owner), so moving it to another thread shares nothing.
 unsafe impl Send for Block {}
 
 #[derive(Default)]
 struct Kept {
-    /// Blocks by (size, alignment): a block serves only a request of exactly its layout, as
-    /// the allocator requires when it is finally freed.
-    blocks: HashMap<(usize, usize), Vec<Block>>,
+    /// Blocks by (alignment, size). A block serves a request of its alignment and of its size
+    /// or up to a quarter less (the vector then has spare capacity; the block keeps its own
+    /// layout, which the allocator requires when it is finally freed).
+    blocks: BTreeMap<(usize, usize), Vec<Block>>,
     bytes: usize,
 }
 
 static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
+
+/// Advanced by [`begin_call`]: blocks given since are stamped with it.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
 
 /// Blocks handed out again since the process started (for tests and benchmarks).
 static REUSED: AtomicU64 = AtomicU64::new(0);
@@ -47,21 +52,24 @@ fn kept<R>(f: impl FnOnce(&mut Kept) -> R) -> R {
     f(guard.get_or_insert_with(Kept::default))
 }
 
-/// A kept block of exactly `layout`, if there is one. Its contents are whatever its last
+/// A kept block for `layout`: of its alignment and of its size or at most a quarter more,
+/// the closest first. Returns the block and its size; its contents are whatever its last
 /// owner left.
-pub(crate) fn take(layout: Layout) -> Option<*mut u8> {
+pub(crate) fn take(layout: Layout) -> Option<(*mut u8, usize)> {
     if layout.size() < MIN_BYTES {
         return None;
     }
+    let (align, size) = (layout.align(), layout.size());
     let block = kept(|k| {
-        let block = k.blocks.get_mut(&(layout.size(), layout.align()))?.pop()?;
-        k.bytes -= layout.size();
-        Some(block)
+        let (&key, list) = k.blocks.range_mut((align, size)..=(align, size + size / 4)).find(|(_, l)| !l.is_empty())?;
+        let block = list.pop()?;
+        k.bytes -= key.1;
+        Some((block.0, key.1))
     });
     match block {
         Some(b) => {
             REUSED.fetch_add(1, Ordering::Relaxed);
-            Some(b.0)
+            Some(b)
         }
         None => {
             FRESH.fetch_add(1, Ordering::Relaxed);
@@ -82,7 +90,7 @@ pub(crate) unsafe fn give(ptr: *mut u8, layout: Layout) {
                 return false;
             }
             k.bytes += layout.size();
-            k.blocks.entry((layout.size(), layout.align())).or_default().push(Block(ptr));
+            k.blocks.entry((layout.align(), layout.size())).or_default().push(Block(ptr, EPOCH.load(Ordering::Relaxed)));
             true
         });
         if kept_it {
@@ -118,10 +126,43 @@ pub fn kept_bytes() -> usize {
     kept(|k| k.bytes)
 }
 
+/// Marks the start of a program call; returns its epoch for [`release_unused_since`].
+pub fn begin_call() -> u64 {
+    EPOCH.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Frees the kept blocks that were already kept when the call of `epoch` began and that the
+/// call did not take: sizes the program does not ask for again. What a call uses stays for
+/// the next one, and the pool holds no more than the program's own working set. (A block is
+/// only ever a size that was freed; without this, exact-size keeping would hold every size a
+/// program ever dropped, where the allocator would have reused the memory across sizes.)
+pub fn release_unused_since(epoch: u64) {
+    let stale: Vec<((usize, usize), Vec<Block>)> = kept(|k| {
+        let mut out = Vec::new();
+        for (&key, list) in k.blocks.iter_mut() {
+            let (old, keep): (Vec<Block>, Vec<Block>) = std::mem::take(list).into_iter().partition(|b| b.1 < epoch);
+            *list = keep;
+            k.bytes -= old.len() * key.1;
+            if !old.is_empty() {
+                out.push((key, old));
+            }
+        }
+        k.blocks.retain(|_, l| !l.is_empty());
+        out
+    });
+    for ((align, size), list) in stale {
+        let layout = Layout::from_size_align(size, align).expect("a kept block's layout");
+        for b in list {
+            // SAFETY: each block was given with this layout and is owned by the pool alone
+            unsafe { std::alloc::dealloc(b.0, layout) };
+        }
+    }
+}
+
 /// Frees every kept block (memory goes back to the system allocator).
 pub fn release() {
     let blocks = kept(std::mem::take);
-    for ((size, align), list) in blocks.blocks {
+    for ((align, size), list) in blocks.blocks {
         let layout = Layout::from_size_align(size, align).expect("a kept block's layout");
         for b in list {
             // SAFETY: each block was given with this layout and is owned by the pool alone
