@@ -96,7 +96,12 @@ pub fn zip_i64(a: &Tensor, b: &Tensor, out: DType, f: impl Fn(i64, i64) -> i64 +
 
 /// Element-wise predicate producing a bool tensor, evaluated in f64.
 pub fn map_bool(x: &Tensor, f: impl Fn(f64) -> bool + Sync) -> Tensor {
-    elementwise::map::<f64, tensor::Bool8>(&x.to_dtype(DType::F64), |v| f(v).into())
+    // bool and float32 read as they are (exact in f64); others widened first
+    match x.dtype() {
+        DType::Bool => elementwise::map::<tensor::Bool8, tensor::Bool8>(x, |v| f(v.get() as u8 as f64).into()),
+        DType::F32 => elementwise::map::<f32, tensor::Bool8>(x, |v| f(v as f64).into()),
+        _ => elementwise::map::<f64, tensor::Bool8>(&x.to_dtype(DType::F64), |v| f(v).into()),
+    }
 }
 
 /// Applies a type-generic float expression element-wise: the body is compiled for `f32` and

@@ -353,9 +353,14 @@ fn any_all(a: &Args, any: bool) -> Result<Value> {
     let x = a.tensor("self")?;
     let dims = dims_of(a, x)?;
     let keep = keepdim(a)?;
-    let r = reduce::<f64, Bool8>(&x.to_dtype(DType::F64), &dims, keep, move |g| {
-        (if any { g.iter().any(|v| *v != 0.0) } else { g.iter().all(|v| *v != 0.0) }).into()
-    })?;
+    let r = if x.dtype() == DType::Bool {
+        // masks read as they are
+        reduce::<Bool8, Bool8>(x, &dims, keep, move |g| (if any { g.iter().any(|v| v.get()) } else { g.iter().all(|v| v.get()) }).into())?
+    } else {
+        reduce::<f64, Bool8>(&x.to_dtype(DType::F64), &dims, keep, move |g| {
+            (if any { g.iter().any(|v| *v != 0.0) } else { g.iter().all(|v| *v != 0.0) }).into()
+        })?
+    };
     // uint8 inputs keep uint8, as in PyTorch
     Ok(if x.dtype() == DType::U8 { r.to_dtype(DType::U8) } else { r }.into())
 }
