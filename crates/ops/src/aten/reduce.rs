@@ -706,10 +706,32 @@ fn softmax(a: &Args, log: bool, safe: bool) -> Result<Value> {
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
     // float32 lanes are read and written as they are; other dtypes go through float64
     if (x.dtype(), out) == (DType::F32, DType::F32) {
-        return Ok(map_lanes::<f32, f32>(x, d, n, move |l, o| softmax_lane(l, o, log, safe))?.into());
+        return Ok(map_lanes::<f32, f32>(x, d, n, move |l, o| softmax_lane_f32(l, o, log, safe))?.into());
     }
     let r = map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, move |l, o| softmax_lane(l, o, log, safe))?;
     Ok(r.to_dtype(out).into())
+}
+
+/// Softmax (or log-softmax) of one float32 lane as PyTorch's vectorized kernel computes it:
+/// `e^(x - max)` in float32 (vectorized, [`vmath::exp`]), summed in float64, then divided (or
+/// the log of the sum subtracted).
+fn softmax_lane_f32(l: &[f32], o: &mut [f32], log: bool, safe: bool) {
+    use tensor::kernels::vmath;
+    let m = l.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if safe && m == f32::NEG_INFINITY {
+        o.fill(0.0);
+        return;
+    }
+    vmath::map_slice(l, o, move |v: f32| vmath::exp(v - m));
+    let sum = sum_as_f64(o);
+    if log {
+        let log_sum = sum.ln();
+        for (o, &v) in o.iter_mut().zip(l) {
+            *o = ((v - m) as f64 - log_sum) as f32;
+        }
+    } else {
+        vmath::map_in_place(o, move |v: f32| (v as f64 / sum) as f32);
+    }
 }
 
 /// Softmax (or log-softmax) of one lane, computed in float64 and rounded once to `T`.

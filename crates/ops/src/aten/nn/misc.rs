@@ -333,6 +333,7 @@ fn attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: 
 /// rounded once) and its log-sum-exp.
 fn attention_f32(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, causal: bool, scale: f64) -> Result<(Tensor, Tensor)> {
     use rayon::prelude::*;
+    use tensor::kernels::vmath;
     let scores = matmul_tensors(q, &k.transpose(-2, -1)?)?;
     let shape = scores.shape().to_vec();
     let (l, s) = (shape[shape.len() - 2], shape[shape.len() - 1]);
@@ -359,17 +360,21 @@ fn attention_f32(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, caus
                 let v = x[j] as f64 * scale;
                 add.map_or(v, |a| v + a[j] as f64)
             };
-            let m = (0..s).map(value).fold(f64::NEG_INFINITY, f64::max);
-            if m == f64::NEG_INFINITY {
+            // the scaled, masked scores in float32, then as PyTorch's float kernel: e^(x - max)
+            // vectorized in float32, summed in float64, divided
+            for (j, p) in o.iter_mut().enumerate() {
+                *p = value(j) as f32;
+            }
+            let m = o.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            if m == f32::NEG_INFINITY {
                 o.iter_mut().for_each(|p| *p = f32::NAN);
                 *lse = f32::NEG_INFINITY;
                 return;
             }
-            let sum: f64 = (0..s).map(|j| (value(j) - m).exp()).sum();
-            for (j, p) in o.iter_mut().enumerate() {
-                *p = ((value(j) - m).exp() / sum) as f32;
-            }
-            *lse = (m + sum.ln()) as f32;
+            vmath::map_in_place(o, move |v: f32| vmath::exp(v - m));
+            let sum = tensor::kernels::reduce::sum_as_f64(o);
+            vmath::map_in_place(o, move |v: f32| (v as f64 / sum) as f32);
+            *lse = (m as f64 + sum.ln()) as f32;
         };
         if s > 0 {
             if lanes * s >= 1 << 15 {
