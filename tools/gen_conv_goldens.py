@@ -48,6 +48,9 @@ with torch.no_grad():
     case("depthwise_dilated_asym", [1, 4, 15, 20], [4, 1, 3, 3], [1, 2], [2, 1], [2, 1], 4)
     case("depthwise_nobias", [2, 16, 30, 30], [16, 1, 3, 3], [1, 1], [1, 1], [1, 1], 16, bias=False)
     case("depthwise_1d", [2, 6, 50], [6, 1, 7], [2], [3], [1], 6)
+    # grouped with a few channels a group (ResNeXt-style), and a depthwise channel multiplier
+    case("groups4_s2", [2, 32, 15, 14], [48, 8, 3, 3], [2, 2], [1, 1], [1, 1], 4)
+    case("depthwise_multiplier", [2, 5, 11, 9], [10, 1, 3, 3], [1, 1], [1, 1], [1, 1], 5)
 
 save_file(tensors, f"{sys.argv[1]}/geometries.safetensors")
 with open(f"{sys.argv[1]}/geometries.json", "w") as f:

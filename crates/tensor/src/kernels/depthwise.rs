@@ -70,36 +70,62 @@ impl Depthwise {
 /// `out[p] = bias[c] + sum over taps of weight[c, tap] * x[p] (shifted)`, `c = p % channels`,
 /// for every plane `p` of `x` (`[planes, ih, iw]`, contiguous); `weight` is `[channels, kh, kw]`.
 pub fn depthwise_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwise, out: &mut [f32]) {
+    grouped_f32(x, weight, bias, g, 1, 1, out)
+}
+
+/// A grouped convolution with few channels a group (`g.channels` groups of `group_in` input
+/// and `group_out` output channels; depthwise is 1 and 1): `x` is `[images, groups * group_in,
+/// ih, iw]`, `weight` `[groups * group_out, group_in, kh, kw]`, `out` `[images, groups *
+/// group_out, oh, ow]`. Each image's group splits its input planes into stride phases once;
+/// every output plane is then one accumulation over all its input channels' taps.
+pub fn grouped_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwise, group_in: usize, group_out: usize, out: &mut [f32]) {
     g.check();
     let [ih, iw] = g.input;
     let [oh, ow] = g.output;
     let (in_plane, out_plane) = (ih * iw, oh * ow);
+    let groups = g.channels;
     let taps = g.kernel[0] * g.kernel[1];
-    assert!(weight.len() == g.channels * taps && bias.is_none_or(|b| b.len() == g.channels), "depthwise: weight or bias of the wrong size");
-    let planes = x.len() / in_plane.max(1);
-    assert!(x.len() == planes * in_plane && out.len() == planes * out_plane, "depthwise: input or output of the wrong size");
-    if out_plane == 0 {
+    assert!(
+        weight.len() == groups * group_out * group_in * taps && bias.is_none_or(|b| b.len() == groups * group_out),
+        "grouped convolution: weight or bias of the wrong size"
+    );
+    let images = x.len() / (groups * group_in * in_plane).max(1);
+    assert!(
+        x.len() == images * groups * group_in * in_plane && out.len() == images * groups * group_out * out_plane,
+        "grouped convolution: input or output of the wrong size"
+    );
+    if out_plane == 0 || out.is_empty() {
         return;
     }
     let ph = g.phases();
     let phase_len = ph.rows * ph.cols;
-    assert!(ph.offsets.iter().all(|&o| o % phase_len + ph.grid <= phase_len), "depthwise: a tap reads past its phase plane");
-    let one = |(phases, grid): &mut (Vec<f32>, Vec<f32>), (p, dst): (usize, &mut [f32])| {
-        let c = p % g.channels;
-        fill_phases(&x[p * in_plane..(p + 1) * in_plane], g, &ph, 0.0, phases);
-        grid.clear();
+    let phase_total = g.stride[0] * g.stride[1] * phase_len;
+    assert!(ph.offsets.iter().all(|&o| o % phase_len + ph.grid <= phase_len), "grouped convolution: a tap reads past its phase plane");
+    // every (input channel, tap) of a group, in the weight's order
+    let offsets: Vec<usize> = (0..group_in).flat_map(|ci| ph.offsets.iter().map(move |&o| ci * phase_total + o)).collect();
+    let one = |(phases, grid): &mut (Vec<f32>, Vec<f32>), (u, dst): (usize, &mut [f32])| {
+        let (image, group) = (u / groups, u % groups);
+        phases.resize(group_in * phase_total, 0.0);
+        for (ci, dst) in phases.chunks_exact_mut(phase_total).enumerate() {
+            let plane = (image * groups + group) * group_in + ci;
+            fill_phases(&x[plane * in_plane..(plane + 1) * in_plane], g, &ph, 0.0, dst);
+        }
         grid.resize(ph.grid, 0.0);
-        let filter = &weight[c * taps..(c + 1) * taps];
-        accumulate(phases, &ph.offsets, filter, bias.map_or(0.0, |b| b[c]), grid);
-        for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
-            row.copy_from_slice(&grid[y * ph.cols..y * ph.cols + ow]);
+        for (j, dst) in dst.chunks_exact_mut(out_plane).enumerate() {
+            let co = group * group_out + j;
+            let filter = &weight[co * group_in * taps..(co + 1) * group_in * taps];
+            accumulate(phases, &offsets, filter, bias.map_or(0.0, |b| b[co]), grid);
+            for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
+                row.copy_from_slice(&grid[y * ph.cols..y * ph.cols + ow]);
+            }
         }
     };
-    if planes * out_plane * taps >= 1 << 16 {
-        out.par_chunks_mut(out_plane).enumerate().for_each_init(Default::default, one);
+    let unit = group_out * out_plane;
+    if out.len() * group_in * taps >= 1 << 16 {
+        out.par_chunks_mut(unit).enumerate().for_each_init(Default::default, one);
     } else {
         let mut scratch = Default::default();
-        out.chunks_mut(out_plane).enumerate().for_each(|item| one(&mut scratch, item));
+        out.chunks_mut(unit).enumerate().for_each(|item| one(&mut scratch, item));
     }
 }
 
@@ -131,6 +157,7 @@ pub fn max_pool_f32(x: &[f32], g: &Depthwise, out: &mut [f32], mut indices: Opti
         }
     }
     let one = |(phases, grid, grid_idx): &mut (Vec<f32>, Vec<f32>, Vec<i64>), p: usize, dst: &mut [f32], idx: Option<&mut [i64]>| {
+        phases.resize(g.stride[0] * g.stride[1] * phase_len, 0.0);
         fill_phases(&x[p * in_plane..(p + 1) * in_plane], g, &ph, f32::NEG_INFINITY, phases);
         grid.clear();
         grid.resize(ph.grid, f32::NEG_INFINITY);
@@ -163,13 +190,14 @@ pub fn max_pool_f32(x: &[f32], g: &Depthwise, out: &mut [f32], mut indices: Opti
     }
 }
 
-/// Splits one `[ih, iw]` plane into `g`'s stride phases, padding with `pad`.
-fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut Vec<f32>) {
+/// Splits one `[ih, iw]` plane into `g`'s stride phases, padding with `pad`, into `phases`
+/// (all of its `stride_h * stride_w` phase planes).
+fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut [f32]) {
     let [sh, sw] = g.stride;
     let [ih, iw] = g.input;
     let phase_len = ph.rows * ph.cols;
-    phases.clear();
-    phases.resize(sh * sw * phase_len, pad);
+    assert_eq!(phases.len(), sh * sw * phase_len, "fill_phases: room for every phase plane");
+    phases.fill(pad);
     for y in 0..ih {
         let py = y + g.padding[0];
         let row = &src[y * iw..(y + 1) * iw];
