@@ -111,28 +111,7 @@ impl Chain {
     }
 }
 
-fn evaluate(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    match tensor::kernels::sgemm::Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        tensor::kernels::sgemm::Isa::Avx512 => return unsafe { evaluate_avx512(program, ins, regs, dst) },
-        tensor::kernels::sgemm::Isa::Avx2 => return unsafe { evaluate_avx2(program, ins, regs, dst) },
-        tensor::kernels::sgemm::Isa::Portable => {}
-    }
-    evaluate_portable(program, ins, regs, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn evaluate_avx512(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &mut [f32]) {
-    evaluate_portable(program, ins, regs, dst)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn evaluate_avx2(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &mut [f32]) {
-    evaluate_portable(program, ins, regs, dst)
-}
+tensor::per_isa!(fn evaluate(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &mut [f32]) => evaluate_portable);
 
 /// `o[j] = f(a[j])` or `f(a)` for a scalar.
 #[inline(always)]
@@ -172,14 +151,14 @@ fn evaluate_portable(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &
         };
         let (a, b) = (get(instr.a), get(instr.b));
         match instr.op {
-            Op::Relu => unary(o, a, |x| if x > 0.0 || x.is_nan() { x } else { 0.0 }),
+            Op::Relu => unary(o, a, vmath::relu),
             Op::Sigmoid => unary(o, a, vmath::sigmoid),
             Op::Silu => unary(o, a, vmath::silu),
             Op::Tanh => unary(o, a, vmath::tanh),
             Op::Gelu => unary(o, a, vmath::gelu),
             Op::GeluTanh => unary(o, a, vmath::gelu_tanh),
-            Op::Hardswish => unary(o, a, |x| x * (x + 3.0).clamp(0.0, 6.0) / 6.0),
-            Op::Hardsigmoid => unary(o, a, |x| (x + 3.0).clamp(0.0, 6.0) / 6.0),
+            Op::Hardswish => unary(o, a, vmath::hardswish),
+            Op::Hardsigmoid => unary(o, a, vmath::hardsigmoid),
             Op::Neg => unary(o, a, |x| -x),
             Op::Add => binary(o, a, b, |x, y| x + y),
             Op::Sub => binary(o, a, b, |x, y| x - y),

@@ -53,8 +53,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::tanh_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Tanh, tanh));
     r.def_meta("aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Sigmoid, sigmoid));
     r.def_meta("aten::silu_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Silu, silu));
-    r.def_meta("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, hardsigmoid_f32, hardsigmoid));
-    r.def_meta("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, hardswish_f32, hardswish));
+    r.def_meta("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Hardsigmoid, hardsigmoid));
+    r.def_meta("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Hardswish, hardswish));
     r.def("aten::angle(Tensor self) -> Tensor", p, angle).dtype(DtypeRule::PromoteToFloat);
 
     // type-preserving maps
@@ -69,7 +69,7 @@ pub fn register(r: &Registry) {
     r.def("aten::round.decimals(Tensor self, *, int decimals) -> Tensor", p, round_decimals);
     r.def("aten::frac(Tensor self) -> Tensor", p, |a| float_only_unary(a, "frac", |v: f32| v - v.trunc(), |v| v - v.trunc()));
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
-    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, relu_f32, relu));
+    r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, vmath::Relu, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).dtype(DtypeRule::Bool);
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
@@ -366,20 +366,12 @@ fn silu(a: &Args) -> Result<Value> {
     float_unary(a, vmath::Silu, |v| v / (1.0 + (-v).exp()))
 }
 
-fn hardsigmoid_f32(v: f32) -> f32 {
-    (v + 3.0).clamp(0.0, 6.0) / 6.0
-}
-
 fn hardsigmoid(a: &Args) -> Result<Value> {
-    float_unary(a, hardsigmoid_f32, |v| (v + 3.0).clamp(0.0, 6.0) / 6.0)
-}
-
-fn hardswish_f32(v: f32) -> f32 {
-    v * (v + 3.0).clamp(0.0, 6.0) / 6.0
+    float_unary(a, vmath::Hardsigmoid, |v| (v + 3.0).clamp(0.0, 6.0) / 6.0)
 }
 
 fn hardswish(a: &Args) -> Result<Value> {
-    float_unary(a, hardswish_f32, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)
+    float_unary(a, vmath::Hardswish, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)
 }
 
 /// An in-place unary operator: `f32f` over `self`'s own storage when it is contiguous float32,
@@ -392,20 +384,11 @@ fn unary_in_place(a: &Args, f32f: impl vmath::Unary, functional: fn(&Args) -> Re
     inplace(a, functional)
 }
 
-/// `max(v, 0)`, NaN kept.
-fn relu_f32(v: f32) -> f32 {
-    if v > 0.0 || v.is_nan() {
-        v
-    } else {
-        0.0
-    }
-}
-
 fn relu(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     Ok(match x.dtype() {
         DType::Bool => bail!("\"clamp_min_cpu\" not implemented for 'Bool'"),
-        DType::F32 => elementwise::map_f32(x, relu_f32),
+        DType::F32 => elementwise::map_f32(x, vmath::Relu),
         dt if dt.is_float() => float_map!(x, dt, |v| if v > 0.0 || v.is_nan() { v } else { 0.0 }),
         dt => map_i64(x, dt, |v| v.max(0)),
     }

@@ -11,7 +11,6 @@
 
 use rayon::prelude::*;
 
-use super::sgemm::Isa;
 
 /// The geometry of a depthwise convolution over `[planes, ih, iw]` planes.
 #[derive(Clone, Copy, Debug)]
@@ -213,29 +212,10 @@ fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut [
     }
 }
 
-/// `grid[i] = max_t phases[offsets[t] + i]` with the winner's input position in `idx`.
-fn window_max(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
-    #[cfg(target_arch = "x86_64")]
-    match Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        Isa::Avx512 => return unsafe { window_max_avx512(phases, offsets, shifts, base, grid, idx) },
-        Isa::Avx2 => return unsafe { window_max_avx2(phases, offsets, shifts, base, grid, idx) },
-        Isa::Portable => {}
-    }
-    window_max_portable(phases, offsets, shifts, base, grid, idx)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn window_max_avx512(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
-    window_max_portable(phases, offsets, shifts, base, grid, idx)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn window_max_avx2(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
-    window_max_portable(phases, offsets, shifts, base, grid, idx)
-}
+crate::per_isa!(
+    /// `grid[i] = max_t phases[offsets[t] + i]` with the winner's input position in `idx`.
+    fn window_max(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) => window_max_portable
+);
 
 #[inline(always)]
 fn window_max_portable(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
@@ -251,29 +231,10 @@ fn window_max_portable(phases: &[f32], offsets: &[usize], shifts: &[i64], base: 
     }
 }
 
-/// `grid[i] = bias + sum_t filter[t] * phases[offsets[t] + i]`.
-fn accumulate(phases: &[f32], offsets: &[usize], filter: &[f32], bias: f32, grid: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    match Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        Isa::Avx512 => return unsafe { accumulate_avx512(phases, offsets, filter, bias, grid) },
-        Isa::Avx2 => return unsafe { accumulate_avx2(phases, offsets, filter, bias, grid) },
-        Isa::Portable => {}
-    }
-    accumulate_portable(phases, offsets, filter, bias, grid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn accumulate_avx512(phases: &[f32], offsets: &[usize], filter: &[f32], bias: f32, grid: &mut [f32]) {
-    accumulate_portable(phases, offsets, filter, bias, grid)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2(phases: &[f32], offsets: &[usize], filter: &[f32], bias: f32, grid: &mut [f32]) {
-    accumulate_portable(phases, offsets, filter, bias, grid)
-}
+crate::per_isa!(
+    /// `grid[i] = bias + sum_t filter[t] * phases[offsets[t] + i]`.
+    fn accumulate(phases: &[f32], offsets: &[usize], filter: &[f32], bias: f32, grid: &mut [f32]) => accumulate_portable
+);
 
 /// Grid elements accumulated in registers at once (four AVX-512 vectors).
 const BLOCK: usize = 64;

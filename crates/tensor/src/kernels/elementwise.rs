@@ -185,62 +185,27 @@ fn zip_runs<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &
     Ok(Some(Tensor::from_vec(out, shape)?))
 }
 
-/// One run of [`zip_runs`], its loop compiled for the best instruction set this CPU has (a
-/// small closure such as `|p, q| p * q` is inlined and vectorized there).
-fn zip_run<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
-    #[cfg(target_arch = "x86_64")]
-    match super::sgemm::Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        super::sgemm::Isa::Avx512 => return unsafe { zip_run_avx512(reads, o, a, b, f) },
-        super::sgemm::Isa::Avx2 => return unsafe { zip_run_avx2(reads, o, a, b, f) },
-        super::sgemm::Isa::Portable => {}
-    }
-    zip_run_portable(reads, o, a, b, f)
-}
+crate::per_isa!(
+    /// One run of [`zip_runs`], its loop compiled for the best instruction set this CPU has (a
+    /// small closure such as `|p, q| p * q` is inlined and vectorized there).
+    fn zip_run[A: Element, B: Element, U: Element, F: Fn(A, B) -> U](reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &F) => zip_run_portable
+);
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn zip_run_avx512<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
-    zip_run_portable(reads, o, a, b, f)
-}
+crate::per_isa!(
+    /// `o[j] = f(o[j], b[j])`, compiled like [`zip_run`].
+    fn zip_in_place_run[F: Fn(f32, f32) -> f32](o: &mut [f32], b: &[f32], f: &F) => zip_in_place_portable
+);
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn zip_run_avx2<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
-    zip_run_portable(reads, o, a, b, f)
-}
-
-/// `o[j] = f(o[j], b[j])`, compiled like [`zip_run`].
-fn zip_in_place_run(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
-    #[inline(always)]
-    fn portable(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
-        for (o, &q) in o.iter_mut().zip(b) {
-            *o = f(*o, q);
-        }
+#[inline(always)]
+fn zip_in_place_portable<F: Fn(f32, f32) -> f32>(o: &mut [f32], b: &[f32], f: &F) {
+    for (o, &q) in o.iter_mut().zip(b) {
+        *o = f(*o, q);
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn avx512(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
-        portable(o, b, f)
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2(o: &mut [f32], b: &[f32], f: &impl Fn(f32, f32) -> f32) {
-        portable(o, b, f)
-    }
-    #[cfg(target_arch = "x86_64")]
-    match super::sgemm::Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        super::sgemm::Isa::Avx512 => return unsafe { avx512(o, b, f) },
-        super::sgemm::Isa::Avx2 => return unsafe { avx2(o, b, f) },
-        super::sgemm::Isa::Portable => {}
-    }
-    portable(o, b, f)
 }
 
 /// `o[j] = f(a[j or 0], b[j or 0])` as `reads` says.
 #[inline(always)]
-fn zip_run_portable<A: Element, B: Element, U: Element>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &impl Fn(A, B) -> U) {
+fn zip_run_portable<A: Element, B: Element, U: Element, F: Fn(A, B) -> U>(reads: [Read; 2], o: &mut [U], a: &[A], b: &[B], f: &F) {
     let n = o.len();
     match reads {
         [Read::Contiguous, Read::Contiguous] => {

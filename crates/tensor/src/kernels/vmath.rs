@@ -8,8 +8,6 @@
 //! check against f64), well inside the float32 tolerance PyTorch's own vectorized (Sleef)
 //! kernels are held to.
 
-use super::sgemm::Isa;
-
 /// `1.5 * 2^23`: adding it rounds a float below 2^22 to the nearest integer, which is then
 /// the low bits of the sum's representation.
 const ROUND_MAGIC: f32 = 12_582_912.0;
@@ -141,6 +139,24 @@ pub fn tanh(x: f32) -> f32 {
     select(a < 0.3 || x.is_nan(), near, far)
 }
 
+/// `max(x, 0)`, NaN kept.
+#[inline(always)]
+pub fn relu(x: f32) -> f32 {
+    select(x > 0.0 || x.is_nan(), x, 0.0)
+}
+
+/// `x * clamp(x + 3, 0, 6) / 6`.
+#[inline(always)]
+pub fn hardswish(x: f32) -> f32 {
+    x * (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+/// `clamp(x + 3, 0, 6) / 6`.
+#[inline(always)]
+pub fn hardsigmoid(x: f32) -> f32 {
+    (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
 /// `gelu(x) = x/2 * (1 + erf(x / sqrt 2))`.
 #[inline(always)]
 pub fn gelu(x: f32) -> f32 {
@@ -184,6 +200,12 @@ macro_rules! unary_kernels {
 }
 
 unary_kernels! {
+    /// [`relu`] as a [`Unary`].
+    Relu => relu,
+    /// [`hardswish`] as a [`Unary`].
+    Hardswish => hardswish,
+    /// [`hardsigmoid`] as a [`Unary`].
+    Hardsigmoid => hardsigmoid,
     /// [`exp`] as a [`Unary`].
     Exp => exp,
     /// [`sigmoid`] as a [`Unary`].
@@ -202,28 +224,15 @@ unary_kernels! {
 #[inline]
 pub fn map_slice<F: Unary>(src: &[f32], dst: &mut [f32], f: F) {
     assert_eq!(src.len(), dst.len(), "map_slice: lengths differ");
-    #[cfg(target_arch = "x86_64")]
-    match Isa::best() {
-        // SAFETY: the instruction set was detected on this CPU
-        Isa::Avx512 => return unsafe { map_avx512(src, dst, f) },
-        Isa::Avx2 => return unsafe { map_avx2(src, dst, f) },
-        Isa::Portable => {}
-    }
-    map_portable(src, dst, f)
+    map_best(src, dst, f)
 }
 
-/// `xs[i] = f(xs[i])`, compiled like [`map_slice`].
-#[inline]
-pub fn map_in_place<F: Unary>(xs: &mut [f32], f: F) {
-    #[cfg(target_arch = "x86_64")]
-    match Isa::best() {
-        // SAFETY: as above
-        Isa::Avx512 => return unsafe { in_place_avx512(xs, f) },
-        Isa::Avx2 => return unsafe { in_place_avx2(xs, f) },
-        Isa::Portable => {}
-    }
-    in_place_portable(xs, f)
-}
+crate::per_isa!(fn map_best[F: Unary](src: &[f32], dst: &mut [f32], f: F) => map_portable);
+
+crate::per_isa!(
+    /// `xs[i] = f(xs[i])`, compiled like [`map_slice`].
+    pub fn map_in_place[F: Unary](xs: &mut [f32], f: F) => in_place_portable
+);
 
 #[inline(always)]
 fn map_portable<F: Unary>(src: &[f32], dst: &mut [f32], f: F) {
@@ -237,30 +246,6 @@ fn in_place_portable<F: Unary>(xs: &mut [f32], f: F) {
     for v in xs.iter_mut() {
         *v = f.apply(*v);
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn map_avx512<F: Unary>(src: &[f32], dst: &mut [f32], f: F) {
-    map_portable(src, dst, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn map_avx2<F: Unary>(src: &[f32], dst: &mut [f32], f: F) {
-    map_portable(src, dst, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-unsafe fn in_place_avx512<F: Unary>(xs: &mut [f32], f: F) {
-    in_place_portable(xs, f)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn in_place_avx2<F: Unary>(xs: &mut [f32], f: F) {
-    in_place_portable(xs, f)
 }
 
 #[cfg(test)]
