@@ -1,6 +1,9 @@
 //! `ep.module()`: the program as a callable that takes and returns pytrees, checks its inputs
 //! first, and keeps the program's state (buffers mutated by a call stay mutated).
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use ops::{Registry, Value};
 
 use crate::check::InputChecks;
@@ -11,8 +14,12 @@ use crate::{Error, Result};
 
 /// A callable view of an [`ExportedProgram`], compiled once: its input checks, its graph's
 /// operators and arguments, its state. A call checks the inputs and runs the plan.
+///
+/// A module borrows its program ([`ExportedProgram::module`]) or shares it
+/// ([`ExportedProgram::into_module`], for a caller that keeps the module and not the program:
+/// a binding to another language, a server). It may be called from many threads at once.
 pub struct Module<'a> {
-    ep: &'a ExportedProgram,
+    ep: ProgramRef<'a>,
     in_spec: TreeSpec,
     out_spec: TreeSpec,
     checks: InputChecks,
@@ -20,11 +27,34 @@ pub struct Module<'a> {
     memory_budget: Option<u64>,
 }
 
+/// The program a [`Module`] runs: borrowed, or shared with whoever else holds it.
+enum ProgramRef<'a> {
+    Borrowed(&'a ExportedProgram),
+    Shared(Arc<ExportedProgram>),
+}
+
+impl Deref for ProgramRef<'_> {
+    type Target = ExportedProgram;
+    fn deref(&self) -> &ExportedProgram {
+        match self {
+            ProgramRef::Borrowed(ep) => ep,
+            ProgramRef::Shared(ep) => ep,
+        }
+    }
+}
+
 impl ExportedProgram {
     /// The program as a callable, like PyTorch's `ep.module()`. The program is verified first:
     /// a malformed program is refused with every problem listed, before anything runs.
     pub fn module(&self) -> Result<Module<'_>> {
         self.module_in(Registry::global())
+    }
+
+    /// [`ExportedProgram::module`] for a shared program: the module keeps the program alive,
+    /// so it can outlive the caller's handle on it.
+    pub fn into_module(self: Arc<Self>) -> Result<Module<'static>> {
+        let Module { in_spec, out_spec, checks, plan, memory_budget, ep: _ } = self.module()?;
+        Ok(Module { ep: ProgramRef::Shared(self), in_spec, out_spec, checks, plan, memory_budget })
     }
 
     /// [`ExportedProgram::module`] with the operators of `registry` (one that holds custom
@@ -47,7 +77,7 @@ impl ExportedProgram {
         }
         let sig = self.root_call_signature().ok_or_else(|| Error::msg("the program has no module call signature (in_spec/out_spec)"))?;
         Ok(Module {
-            ep: self,
+            ep: ProgramRef::Borrowed(self),
             in_spec: TreeSpec::parse(&sig.in_spec)?,
             out_spec: TreeSpec::parse(&sig.out_spec)?,
             checks: InputChecks::compile(self)?,
@@ -151,7 +181,7 @@ impl Module<'_> {
 
     /// The program this module runs.
     pub fn program(&self) -> &ExportedProgram {
-        self.ep
+        &self.ep
     }
 
     pub fn in_spec(&self) -> &TreeSpec {
@@ -180,4 +210,16 @@ fn first_unknown_operator(graph: &crate::schema::Graph, registry: &Registry) -> 
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Module;
+
+    // a loaded program is called from many threads at once (the C and Python bindings promise it)
+    #[test]
+    fn a_module_is_shared_between_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Module<'static>>();
+    }
 }

@@ -17,7 +17,7 @@ pub use ir::{Error, ExportedProgram};
 pub use ops::random::manual_seed;
 pub use ops::{Registry, Value};
 pub use serialize::safetensors::{load_tensors, save_tensors};
-pub use serialize::{load, load_within, save, LoadLimits};
+pub use serialize::{load, load_bytes, load_within, save, LoadLimits};
 pub use tensor::alloc::{AllocError, MemoryBudget};
 pub use tensor::meta::on_meta_device;
 pub use tensor::{DType, Tensor};

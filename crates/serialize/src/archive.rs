@@ -90,6 +90,21 @@ impl Archive {
         // the file. Another process truncating the file while it is mapped is outside what
         // any memory-mapping loader can defend against.
         let map = unsafe { MmapOptions::new().map_copy(&file) }.map_err(|e| Error::msg(format!("{source}: cannot map: {e}")))?;
+        Archive::from_map(map, source, limits)
+    }
+
+    /// An archive held in memory (read from a socket, embedded in a binary), named `source` in
+    /// messages. The bytes are copied once, into memory the loaded weights then live in.
+    pub fn from_bytes(bytes: &[u8], source: &str, limits: LoadLimits) -> Result<Archive> {
+        let mut map = MmapOptions::new()
+            .len(bytes.len().max(1))
+            .map_anon()
+            .map_err(|e| Error::msg(format!("{source}: cannot allocate {} bytes: {e}", bytes.len())))?;
+        map[..bytes.len()].copy_from_slice(bytes);
+        Archive::from_map(map, source.to_string(), limits)
+    }
+
+    fn from_map(map: MmapMut, source: String, limits: LoadLimits) -> Result<Archive> {
         let mut zip = zip::ZipArchive::new(Cursor::new(&map[..]))
             .map_err(|e| Error::msg(format!("{source}: not a PT2 archive (zip): {e}")))?;
         let mut entries = HashMap::new();
@@ -346,4 +361,9 @@ pub fn load(path: impl AsRef<Path>) -> Result<ExportedProgram> {
 /// [`load`] within the given limits.
 pub fn load_within(path: impl AsRef<Path>, limits: LoadLimits) -> Result<ExportedProgram> {
     Archive::open_within(path.as_ref(), limits)?.load_main()
+}
+
+/// [`load`] from an archive's bytes in memory, within the default [`LoadLimits`].
+pub fn load_bytes(bytes: &[u8]) -> Result<ExportedProgram> {
+    Archive::from_bytes(bytes, "<archive in memory>", LoadLimits::default())?.load_main()
 }

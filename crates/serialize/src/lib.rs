@@ -5,7 +5,7 @@ pub mod archive;
 pub mod safetensors;
 pub mod write;
 
-pub use archive::{load, load_within, Archive, LoadLimits};
+pub use archive::{load, load_bytes, load_within, Archive, LoadLimits};
 pub use write::{save, write_archive};
 
 pub use ir::{Error, Result};
