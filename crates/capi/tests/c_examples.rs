@@ -75,8 +75,12 @@ fn input_file(archive: &Path, inputs: Vec<Value>, dest: &Path) -> Option<PathBuf
     Some(dest.to_path_buf())
 }
 
+/// The fixture programs, and held-out ones in the same format from the folders in
+/// `PT2_EXTRA_FIXTURES` (separated by `:`).
 fn fixture_case_dirs() -> Vec<PathBuf> {
-    ["fixtures/pytorch", "fixtures/zoo", "fixtures/hf"].iter().flat_map(|d| case_dirs(&root().join(d)).unwrap()).collect()
+    let extra = std::env::var("PT2_EXTRA_FIXTURES").unwrap_or_default();
+    let folders = ["fixtures/pytorch", "fixtures/zoo", "fixtures/hf"].iter().map(|d| root().join(d)).chain(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
+    folders.flat_map(|d| case_dirs(&d).unwrap()).collect()
 }
 
 #[test]
@@ -126,8 +130,11 @@ fn pt2_run_reproduces_pytorch_outputs() {
         }
     }
     assert!(failures.is_empty(), "{} input sets differ from PyTorch's outputs:\n{}", failures.len(), failures.join("\n"));
-    // every archive of the fixtures but the custom operator's and the one taking a string
-    assert_eq!(not_applicable.len(), 4, "not run: {not_applicable:?}");
+    // every archive but the custom operator's and the one taking a string
+    assert!(
+        not_applicable.len() == 4 && not_applicable.iter().all(|l| l.starts_with("tutorial_custom_op/") || l.starts_with("exportdb_tensor_setattr/")),
+        "not run: {not_applicable:?}"
+    );
     // 272 input sets of 133 archives when this was written: fewer means fixtures went unread
     assert!(checked >= 272, "only {checked} input sets were checked");
 }

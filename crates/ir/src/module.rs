@@ -86,7 +86,9 @@ impl ExportedProgram {
         })
     }
 
-    fn root_call_signature(&self) -> Option<&crate::schema::ModuleCallSignature> {
+    /// The call signature of the program's root module: its input and output tree specs (as
+    /// `torch.utils._pytree.treespec_dumps` writes them) and `forward`'s argument names.
+    pub fn root_call_signature(&self) -> Option<&crate::schema::ModuleCallSignature> {
         self.model.graph_module.module_call_graph.iter().find(|e| e.fqn.is_empty())?.signature.as_ref()
     }
 
