@@ -16,10 +16,29 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Where cargo put libpt2.so and libpt2.a: this test runs from `<target>/release/deps`.
+/// Where libpt2.so and libpt2.a are: built here, once, into this test's own target folder
+/// (`<target>/release`, as it runs from `<target>/release/deps`). `cargo test` builds a package's
+/// integration tests without its C libraries, so the test asks cargo for them.
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+            let target = profile_dir.parent().expect("target folder");
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--quiet", "-p", "pt2-capi", "--manifest-path"])
+                .arg(root().join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(target)
+                .args(release.then_some("--release"))
+                .output()
+                .expect("run cargo");
+            assert!(out.status.success(), "cargo build -p pt2-capi: {}", String::from_utf8_lossy(&out.stderr));
+            profile_dir
+        })
+        .clone()
 }
 
 fn scratch(name: &str) -> PathBuf {
