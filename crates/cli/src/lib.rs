@@ -10,4 +10,5 @@ pub mod bench_programs;
 pub mod bench_symbolic;
 pub mod conformance;
 pub mod exportdb;
+pub mod graph;
 pub mod run;

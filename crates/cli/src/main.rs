@@ -43,6 +43,18 @@ enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Draw a PT2 archive's program: one self-contained HTML page (search, pan and zoom,
+    /// foldable module groups, details on hover) or Graphviz text.
+    Graph {
+        /// The .pt2 file.
+        file: PathBuf,
+        /// Where to write the page (or the Graphviz file).
+        #[arg(long, short)]
+        output: PathBuf,
+        /// `html`, or `dot` for Graphviz; by default, what the output's extension says.
+        #[arg(long, value_parser = ["html", "dot"])]
+        format: Option<String>,
+    },
     /// Check a PT2 archive: signature, metadata, operators and their arguments, subgraphs.
     Verify {
         /// The .pt2 file.
@@ -239,6 +251,27 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Graph { file, output, format } => {
+            let dot = format.as_deref().map_or_else(|| output.extension().is_some_and(|e| e == "dot" || e == "gv"), |f| f == "dot");
+            let written = serialize::load(&file).map_err(|e| e.to_string()).and_then(|ep| {
+                let text = if dot {
+                    pt2_cli::graph::dot(&ep)
+                } else {
+                    pt2_cli::graph::html(&ep, &file.file_name().unwrap_or_default().to_string_lossy())
+                };
+                std::fs::write(&output, text).map_err(|e| format!("{}: {e}", output.display()))
+            });
+            match written {
+                Ok(()) => {
+                    println!("wrote {}", output.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pt2: {}: {e}", file.display());
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Verify { file, deep, shapes } => {
             let loaded = serialize::Archive::open(&file).and_then(|archive| Ok((archive.load_main()?, archive)));
             let (ep, archive) = match loaded {

@@ -691,3 +691,35 @@ impl ExportedProgram {
         f
     }
 }
+
+/// One node as `print(ep)` shows it, in parts, for views that draw nodes rather than lines
+/// (`pt2 graph`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeText {
+    /// The operator as the program names it (`torch.ops.aten.conv2d.default`).
+    pub target: String,
+    /// Each argument as `name=value`, values printed as in `print(ep)`.
+    pub args: Vec<String>,
+    /// Each output's name and type (`f32[2, s27, 32]`, `Sym(s27)`), where the program records one.
+    pub outputs: Vec<(String, Option<String>)>,
+    /// The innermost user frame (`File: model.py:12 in forward, code: x + 1`), if recorded.
+    pub source: Option<String>,
+}
+
+/// The parts of `node` (of `graph`) as `print(ep)` prints them.
+pub fn node_text(graph: &Graph, node: &Node) -> NodeText {
+    let p = Printer { expr: plain_expr, graph };
+    NodeText {
+        target: node.target.clone(),
+        args: node.inputs.iter().map(|a| format!("{}={}", a.name, p.arg(&a.arg))).collect(),
+        outputs: output_names(node).into_iter().map(|o| (o.clone(), value_type_text(graph, &o))).collect(),
+        source: node.metadata.get("stack_trace").and_then(|t| frame_comment(t)),
+    }
+}
+
+/// The type of value `name` of `graph` as `print(ep)` annotates it, without quotes
+/// (`f32[2, s27, 32]`, `Sym(s27)`).
+pub fn value_type_text(graph: &Graph, name: &str) -> Option<String> {
+    let p = Printer { expr: plain_expr, graph };
+    p.value_type(name).map(|t| t.trim_matches('"').to_string())
+}
