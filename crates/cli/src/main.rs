@@ -30,6 +30,10 @@ enum Command {
         /// dtypes and sizes, its outputs, and the ranges of its symbols.
         #[arg(long, conflicts_with = "graph")]
         signature: bool,
+        /// Print the module tree (`torch.export.unflatten`): each submodule with its inputs,
+        /// outputs, state and part of the graph.
+        #[arg(long, conflicts_with_all = ["graph", "signature"])]
+        unflatten: bool,
     },
     /// Run a PT2 archive on inputs from a safetensors file (tensors named as the program's
     /// inputs: `x`, `inp['x']`, ...) and write the outputs to a safetensors file (`output_0`, ...).
@@ -305,9 +309,17 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         }
-        Command::Inspect { file, graph, signature } => match serialize::load(&file) {
+        Command::Inspect { file, graph, signature, unflatten } => match serialize::load(&file) {
             Ok(ep) => {
-                if graph {
+                if unflatten {
+                    match ep.unflatten() {
+                        Ok(tree) => print!("{tree}"),
+                        Err(e) => {
+                            eprintln!("pt2: {}: {e}", file.display());
+                            return ExitCode::from(1);
+                        }
+                    }
+                } else if graph {
                     println!("{}", ep.graph_text());
                 } else if signature {
                     println!("{}", ep.signature_summary());

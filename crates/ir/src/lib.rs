@@ -21,6 +21,7 @@ pub mod pytree;
 pub mod run;
 pub mod schema;
 pub mod shapes;
+pub mod unflatten;
 pub mod verify;
 
 pub use program::ExportedProgram;

@@ -45,13 +45,21 @@ pub struct ProgramPlan {
     folded_batch_norms: usize,
     /// Element-wise operators run inside fused chains.
     fused_elementwise: usize,
+    boundary: Boundary,
+}
+
+/// Where a program's graph meets its caller: the value of each placeholder (a user input, the
+/// program's state, a constant) and what becomes of each graph output (a user output, a write
+/// back into state or into a user input).
+#[derive(Debug)]
+pub(crate) struct Boundary {
     sources: Vec<Source>,
     sinks: Vec<Sink>,
     user_inputs: usize,
 }
 
-impl ProgramPlan {
-    pub fn compile(ep: &ExportedProgram, registry: &Registry) -> Result<ProgramPlan> {
+impl Boundary {
+    pub(crate) fn of(ep: &ExportedProgram) -> Result<Boundary> {
         let sig = ep.signature();
         let mut sources = Vec::with_capacity(sig.input_specs.len());
         let mut user_index_of_placeholder = HashMap::new();
@@ -102,11 +110,50 @@ impl ProgramPlan {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        Ok(Boundary { sources, sinks, user_inputs: user })
+    }
+
+    /// The values of the graph's placeholders for one call.
+    pub(crate) fn graph_inputs(&self, user_inputs: &[Value]) -> Result<Vec<Value>> {
+        if user_inputs.len() != self.user_inputs {
+            return Err(Error::msg(format!("the program takes {} user inputs but {} were given", self.user_inputs, user_inputs.len())));
+        }
+        Ok(self
+            .sources
+            .iter()
+            .map(|s| match s {
+                Source::User(i) => user_inputs[*i].clone(),
+                Source::State(t) => Value::Tensor(t.clone()),
+                Source::Constant(v) => v.clone(),
+                Source::Nothing => Value::None,
+            })
+            .collect())
+    }
+
+    /// The user outputs among the graph's outputs; mutated state and inputs written back.
+    pub(crate) fn user_outputs(&self, user_inputs: &[Value], outputs: Vec<Value>) -> Result<Vec<Value>> {
+        let mut user_outputs = Vec::new();
+        for (sink, value) in self.sinks.iter().zip(outputs) {
+            match sink {
+                Sink::User => user_outputs.push(value),
+                Sink::State(target, name) => target.copy_(&tensor(&value, name)?)?,
+                Sink::UserInput(i, name) => tensor(&user_inputs[*i], name)?.copy_(&tensor(&value, name)?)?,
+                Sink::Drop => {}
+            }
+        }
+        Ok(user_outputs)
+    }
+}
+
+impl ProgramPlan {
+    pub fn compile(ep: &ExportedProgram, registry: &Registry) -> Result<ProgramPlan> {
+        let mut boundary = Boundary::of(ep)?;
+        let sig = ep.signature();
         // eval-mode batch norms folded into their convolutions, reading new state placeholders
         let state_of: HashMap<&str, Tensor> = sig
             .input_specs
             .iter()
-            .zip(&sources)
+            .zip(&boundary.sources)
             .filter_map(|(spec, source)| match (spec, source) {
                 (InputSpec::Parameter(p), Source::State(t)) => Some((p.arg.name.as_str(), t.clone())),
                 (InputSpec::Buffer(b), Source::State(t)) => Some((b.arg.name.as_str(), t.clone())),
@@ -117,7 +164,7 @@ impl ProgramPlan {
         let (graph, folded_batch_norms, fused_elementwise) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
             Some(folded) => {
                 let count = folded.state.len() / 2;
-                sources.extend(folded.state.into_iter().map(|(_, t)| Source::State(t)));
+                boundary.sources.extend(folded.state.into_iter().map(|(_, t)| Source::State(t)));
                 let mut plan = GraphPlan::compile(&folded.graph, registry)?;
                 let fused = plan.fuse_elementwise(&folded.graph);
                 (plan, count, fused)
@@ -128,7 +175,7 @@ impl ProgramPlan {
                 (plan, 0, fused)
             }
         };
-        Ok(ProgramPlan { graph, folded_batch_norms, fused_elementwise, sources, sinks, user_inputs: user })
+        Ok(ProgramPlan { graph, folded_batch_norms, fused_elementwise, boundary })
     }
 
     /// How many eval-mode batch norms were folded into the convolutions before them.
@@ -144,33 +191,11 @@ impl ProgramPlan {
     /// Runs the program on its user inputs (flattened in PyTorch's pytree order), returns the
     /// user outputs, flattened.
     pub fn run(&self, user_inputs: Vec<Value>) -> Result<Vec<Value>> {
-        if user_inputs.len() != self.user_inputs {
-            return Err(Error::msg(format!("the program takes {} user inputs but {} were given", self.user_inputs, user_inputs.len())));
-        }
-        let inputs = self
-            .sources
-            .iter()
-            .map(|s| match s {
-                Source::User(i) => user_inputs[*i].clone(),
-                Source::State(t) => Value::Tensor(t.clone()),
-                Source::Constant(v) => v.clone(),
-                Source::Nothing => Value::None,
-            })
-            .collect();
+        let inputs = self.boundary.graph_inputs(&user_inputs)?;
         let epoch = tensor::pool::begin_call();
         let outputs = self.graph.run(inputs);
         tensor::pool::release_unused_since(epoch);
-        let outputs = outputs?;
-        let mut user_outputs = Vec::new();
-        for (sink, value) in self.sinks.iter().zip(outputs) {
-            match sink {
-                Sink::User => user_outputs.push(value),
-                Sink::State(target, name) => target.copy_(&tensor(&value, name)?)?,
-                Sink::UserInput(i, name) => tensor(&user_inputs[*i], name)?.copy_(&tensor(&value, name)?)?,
-                Sink::Drop => {}
-            }
-        }
-        Ok(user_outputs)
+        self.boundary.user_outputs(&user_inputs, outputs?)
     }
 }
 

@@ -13,6 +13,7 @@
 //! ```
 
 pub use ir::pytree::PyTree;
+pub use ir::unflatten::{Submodule, UnflattenedModule};
 pub use ir::{Error, ExportedProgram};
 pub use ops::random::manual_seed;
 pub use ops::{Registry, Value};

@@ -16,6 +16,7 @@ pub use html::html;
 use std::collections::HashMap;
 
 use ir::print::{node_text, value_type_text};
+use ir::unflatten::module_stack;
 use ir::schema::{Argument, Graph, InputSpec};
 use ir::ExportedProgram;
 
@@ -166,7 +167,7 @@ impl Drawing {
                 title: short_target(&text.target),
                 subtitle: types.join(", "),
                 details: details.trim_end().to_string(),
-                modules: node.metadata.get("nn_module_stack").map(|s| module_path(s)).unwrap_or_default(),
+                modules: node.metadata.get("nn_module_stack").map(|s| module_stack(s)).unwrap_or_default(),
                 subgraphs,
             });
         }
@@ -232,23 +233,6 @@ pub fn short_target(target: &str) -> String {
     t.strip_suffix(".default").unwrap_or(t).to_string()
 }
 
-/// `nn_module_stack` (`key,fqn,class;key,fqn,class;...`) as (fqn, class) pairs, outermost
-/// first, without the root module.
-pub fn module_path(stack: &str) -> Vec<(String, String)> {
-    stack
-        .split(';')
-        .filter_map(|entry| {
-            // the key never holds a comma; the class is last
-            let (key, rest) = entry.split_once(',')?;
-            let (fqn, class) = rest.rsplit_once(',')?;
-            let class = class.rsplit('.').next().unwrap_or(class);
-            // PyTorch's placeholder for nodes it made outside any module is no module
-            let real = !fqn.is_empty() && !key.starts_with("_empty_nn_module_stack");
-            real.then(|| (fqn.to_string(), class.to_string()))
-        })
-        .collect()
-}
-
 /// Escapes text for HTML and XML.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -270,10 +254,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn module_paths_read_as_pytorch_writes_them() {
+    fn module_stacks_and_targets_read_as_pytorch_writes_them() {
         let stack = "L__self__,,__main__.TinyResNet;L__self__stem,stem,torch.nn.modules.container.Sequential;L__self__stem.3,stem.3,torch.nn.modules.pooling.MaxPool2d";
-        assert_eq!(module_path(stack), vec![("stem".into(), "Sequential".into()), ("stem.3".into(), "MaxPool2d".into())]);
-        assert_eq!(module_path("_empty_nn_module_stack_from_metadata_hook,_empty_nn_module_stack_from_metadata_hook,_empty_nn_module_stack_from_metadata_hook"), vec![]);
+        assert_eq!(module_stack(stack), vec![("stem".into(), "Sequential".into()), ("stem.3".into(), "MaxPool2d".into())]);
+        assert_eq!(module_stack("_empty_nn_module_stack_from_metadata_hook,_empty_nn_module_stack_from_metadata_hook,_empty_nn_module_stack_from_metadata_hook"), vec![]);
         assert_eq!(short_target("torch.ops.aten.conv2d.default"), "aten.conv2d");
         assert_eq!(short_target("torch.ops.aten.add.Tensor"), "aten.add.Tensor");
         assert_eq!(short_target("torch.ops.higher_order.cond"), "cond");
