@@ -238,6 +238,21 @@ class ViewUpdate(nn.Module):
         return x * m
 
 
+class SharedModule(nn.Module):
+    """One ReLU and one Linear, each called twice (as a torchvision ResNet block calls its relu)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(6, 6)
+        self.act = nn.ReLU()
+        self.out = nn.Linear(6, 2)
+
+    def forward(self, x):
+        x = self.act(self.lin(x))
+        x = self.act(self.lin(x))
+        return self.out(x)
+
+
 def cases():
     batch = Dim("batch", min=1, max=64)
     seq = Dim("seq", min=2, max=32)
@@ -287,6 +302,9 @@ def cases():
              extra_sets=[((torch.randn(2, 4, 12), torch.randn(1, 2, 3, 4, 4)), None)],
              rejects=[((torch.randn(2, 5, 7), torch.randn(1, 2, 3, 4, 4)), None)], tags=("zoo",),
              description="conv1d with a dynamic length, conv3d, silu, tril, ones_like, detach and t: composites run and lowered"),
+        dict(name="zoo_shared_module", model=SharedModule(), args=(torch.randn(3, 6),), dynamic_shapes=({0: batch},),
+             extra_sets=[((torch.randn(5, 6),), None)], rejects=[((torch.randn(3, 5),), None)], tags=("zoo",),
+             description="modules called twice: unflatten keeps one module per name, one call per use (fqn@1 in nn_module_stack)"),
         dict(name="zoo_view_update", model=ViewUpdate(), args=(torch.randn(2, 4, 4),), dynamic_shapes=({0: batch},),
              extra_sets=[((torch.randn(5, 4, 4),), None)], rejects=[((torch.randn(2, 4, 5),), None)], tags=("zoo",),
              description="in-place updates of slices and a selected row (Swin's mask): lowered with slice_scatter/select_scatter"),

@@ -132,7 +132,7 @@ fn a_users_decomposition_replaces_the_default() {
 fn zoo_programs_lower_and_stay_correct() {
     let report = pt2_cli::conformance::decompose::run(&fixtures().join("../zoo"), None).unwrap();
     assert_all_lowered(&report);
-    assert_eq!(report.cases.len(), 13);
+    assert_eq!(report.cases.len(), 14);
 }
 
 #[test]

@@ -24,8 +24,11 @@ fn unflattened_programs_have_pytorchs_names_and_outputs() {
     register_custom_op_as_relu(ops::Registry::global()).unwrap();
     let mut checked = 0;
     let mut with_submodules = 0;
-    for folder in ["fixtures/zoo", "fixtures/pytorch", "fixtures/hf"] {
-        for dir in case_dirs(&root().join(folder)).unwrap() {
+    // held-out programs in the same format: PT2_EXTRA_FIXTURES=DIR:DIR
+    let extra = std::env::var("PT2_EXTRA_FIXTURES").unwrap_or_default();
+    let folders = ["fixtures/zoo", "fixtures/pytorch", "fixtures/hf"].iter().map(|f| root().join(f)).chain(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
+    for folder in folders {
+        for dir in case_dirs(&folder).unwrap() {
             let (case, store) = case(&dir);
             for archive in ["program.pt2", "program.core.pt2"].map(|a| dir.join(a)).into_iter().filter(|p| p.exists()) {
                 let label = format!("{}/{}", dir.file_name().unwrap().to_string_lossy(), archive.file_name().unwrap().to_string_lossy());
@@ -132,4 +135,26 @@ fn inspect_prints_the_module_tree() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("(root): TinyResNet\n    def forward(x):\n        max_pool2d = self.stem(x)\n"), "{text}");
     assert!(text.contains("\n        stem.0: Conv2d\n            state: weight\n            def forward(x):\n"), "{text}");
+}
+
+#[test]
+fn a_module_called_twice_is_one_name_with_two_calls() {
+    let ep = pt2::load(root().join("fixtures/zoo/zoo_shared_module/program.pt2")).unwrap();
+    let mut um = ep.unflatten().unwrap();
+    // PyTorch's unflattened module: `lin`, `act` and `out`, each once
+    assert_eq!(um.root().names(), ["", "lin", "act", "out"]);
+    let calls = um.root().calls("act");
+    assert_eq!(calls.iter().map(|c| c.call).collect::<Vec<_>>(), [0, 1]);
+    assert_ne!(calls[0].inputs, calls[1].inputs, "each call reads its own value");
+    // a replacement runs at every call of the module
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = seen.clone();
+    um.replace("act", move |inputs| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(inputs.to_vec())
+    })
+    .unwrap();
+    let x = Tensor::full(&[3, 6], 0.5, DType::F32);
+    um.call_flat(vec![Value::Tensor(x)]).unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -25,9 +25,12 @@ use crate::{Error, Result};
 /// A submodule of an unflattened program.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Submodule {
-    /// PyTorch's fully qualified name (`layer1.0.conv1`; empty for the root). A module called
-    /// more than once is one submodule per call, the later ones named `fqn@1`, `fqn@2`, ...
+    /// PyTorch's fully qualified name (`layer1.0.conv1`; empty for the root).
     pub fqn: String,
+    /// Which call of the module this is: 0, or 1, 2, ... for a module its parent calls again
+    /// (a ResNet block's `relu`). Each call is its own entry, with its own inputs and outputs;
+    /// all share the name, as PyTorch's unflatten shares one module between its calls.
+    pub call: usize,
     /// The module's class as recorded (`Conv2d`, `Bottleneck`).
     pub class: String,
     /// Its part of the graph, in order.
@@ -155,8 +158,9 @@ fn module_tree(ep: &ExportedProgram) -> Submodule {
         .and_then(|e| e.rsplit_once(','))
         .map(|(_, c)| c.rsplit('.').next().unwrap_or(c).to_string())
         .unwrap_or_else(|| "GraphModule".into());
-    let new = |fqn: &str, class: &str, at: usize| Submodule {
+    let new = |fqn: &str, class: &str, at: usize, call: usize| Submodule {
         fqn: fqn.to_string(),
+        call,
         class: class.to_string(),
         body: Vec::new(),
         children: Vec::new(),
@@ -165,7 +169,7 @@ fn module_tree(ep: &ExportedProgram) -> Submodule {
         state: Vec::new(),
         nodes: at..at,
     };
-    let mut root = new("", &root_class, 0);
+    let mut root = new("", &root_class, 0, 0);
     root.nodes = 0..g.nodes.len();
     // the open calls, as child indices from the root down, with their fqns
     let mut open: Vec<(usize, String)> = Vec::new();
@@ -182,9 +186,8 @@ fn module_tree(ep: &ExportedProgram) -> Submodule {
         for (fqn, class) in &current[keep..] {
             let parent = walk_mut(&mut root, &open);
             let n = calls_of.entry(fqn.clone()).or_insert(0);
-            let name = if *n == 0 { fqn.clone() } else { format!("{fqn}@{n}") };
+            parent.children.push(new(fqn, class, i, *n));
             *n += 1;
-            parent.children.push(new(&name, class, i));
             let child = parent.children.len() - 1;
             parent.body.push(Step::Call(child));
             open.push((child, fqn.clone()));
@@ -203,7 +206,7 @@ fn module_tree(ep: &ExportedProgram) -> Submodule {
         if !entry.fqn.is_empty() && !calls_of.contains_key(&entry.fqn) {
             let parent = nearest_ancestor(&mut root, &entry.fqn);
             let at = parent.nodes.start;
-            parent.children.push(new(&entry.fqn, "", at));
+            parent.children.push(new(&entry.fqn, "", at, 0));
             let c = parent.children.len() - 1;
             parent.body.push(Step::Call(c));
         }
@@ -238,7 +241,7 @@ fn fill_signatures(m: &mut Submodule, g: &Graph, owners: &HashMap<String, String
     let mut defined = HashSet::new();
     let mut inputs = Vec::new();
     let mut state = Vec::new();
-    let owns = |fqn: &str| m.fqn.is_empty() || fqn.starts_with(&format!("{}.", m.fqn.split('@').next().unwrap_or("")));
+    let owns = |fqn: &str| m.fqn.is_empty() || fqn.starts_with(&format!("{}.", m.fqn));
     for node in &g.nodes[range.clone()] {
         for u in used_names(node) {
             if defined.contains(&u) || inputs.contains(&u) || state.iter().any(|(_, p): &(String, String)| *p == u) {
@@ -268,20 +271,38 @@ fn fill_signatures(m: &mut Submodule, g: &Graph, owners: &HashMap<String, String
 }
 
 impl Submodule {
-    /// The submodule at `fqn` (`layer1.0.conv1`), this one for `""`.
+    /// The submodule at `fqn` (`layer1.0.conv1`; its first call), this one for `""`.
     pub fn get(&self, fqn: &str) -> Option<&Submodule> {
-        if self.fqn == fqn {
-            return Some(self);
-        }
-        self.children.iter().find_map(|c| c.get(fqn))
+        self.calls(fqn).into_iter().next()
     }
 
-    /// Every submodule's name, depth first (the root's empty name first).
-    pub fn names(&self) -> Vec<&str> {
-        let mut out = vec![self.fqn.as_str()];
+    /// Every call of the module at `fqn`, in program order.
+    pub fn calls(&self, fqn: &str) -> Vec<&Submodule> {
+        let mut out = Vec::new();
+        self.walk(&mut |m| {
+            if m.fqn == fqn {
+                out.push(m);
+            }
+        });
+        out
+    }
+
+    fn walk<'s>(&'s self, f: &mut dyn FnMut(&'s Submodule)) {
+        f(self);
         for c in &self.children {
-            out.extend(c.names());
+            c.walk(f);
         }
+    }
+
+    /// Every submodule's name once, depth first (the root's empty name first): the names of
+    /// PyTorch's unflattened module (`named_modules()`).
+    pub fn names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        self.walk(&mut |m| {
+            if !out.contains(&m.fqn.as_str()) {
+                out.push(&m.fqn);
+            }
+        });
         out
     }
 
@@ -307,7 +328,7 @@ impl<'a> UnflattenedModule<'a> {
 
     /// Replaces the submodule at `fqn` by `f`, which takes its inputs ([`Submodule::inputs`], in
     /// order) and must return as many values as it has outputs. Calls of the program then run
-    /// `f` in its place. Replacing a submodule inside one already replaced, or the root, is
+    /// `f` in its place (at every call of the module, for one called more than once). Replacing a submodule inside one already replaced, or the root, is
     /// refused.
     pub fn replace(&mut self, fqn: &str, f: impl Fn(&[Value]) -> Result<Vec<Value>> + Send + Sync + 'static) -> Result<()> {
         if fqn.is_empty() {
@@ -329,7 +350,7 @@ impl<'a> UnflattenedModule<'a> {
     /// Cuts the flat graph at the replaced submodules; compiles each piece between them.
     fn plan(&self) -> Result<Vec<Stage>> {
         let g = self.ep.graph();
-        let mut cuts: Vec<&Submodule> = self.replaced.iter().filter_map(|(f, _)| self.root.get(f)).collect();
+        let mut cuts: Vec<&Submodule> = self.replaced.iter().flat_map(|(f, _)| self.root.calls(f)).collect();
         cuts.sort_by_key(|m| m.nodes.start);
         // the values each later part reads, to know what each piece must hand on
         let mut stages = Vec::new();
@@ -440,7 +461,11 @@ impl fmt::Display for UnflattenedModule<'_> {
 
 fn write_module(out: &mut String, m: &Submodule, g: &Graph, depth: usize) -> fmt::Result {
     let pad = "    ".repeat(depth);
-    let name = if m.fqn.is_empty() { "(root)" } else { &m.fqn };
+    let name = match (m.fqn.as_str(), m.call) {
+        ("", _) => "(root)".to_string(),
+        (fqn, 0) => fqn.to_string(),
+        (fqn, n) => format!("{fqn} (call {})", n + 1),
+    };
     let class = if m.class.is_empty() { String::new() } else { format!(": {}", m.class) };
     writeln!(out, "{pad}{name}{class}")?;
     if !m.state.is_empty() && !m.fqn.is_empty() {
