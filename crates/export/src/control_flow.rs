@@ -249,7 +249,7 @@ pub fn cond(pred: impl Into<Pred>, true_fn: Body, false_fn: Body, operands: &[Te
                 format!("expected same shape but got {} and {}", show(&sa), show(&sb))
             };
             return Err(Error::msg(format!(
-                "When merging two branches' output in torch.cond, {what} (output {i}: {:?}{} in the true branch, {:?}{} in the false branch; at {}:{})",
+                "When merging the two branches' outputs of `cond`, {what} (output {i}: {:?}{} in the true branch, {:?}{} in the false branch; at {}:{})",
                 a.dtype(),
                 show(&sa),
                 b.dtype(),

@@ -685,7 +685,7 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
     let outs = if shapes_only {
         None
     } else {
-        let out = def.call(positional.clone(), named_values.clone())?;
+        let out = def.call(positional.clone(), named_values.clone()).map_err(|e| at_user_line(e, at))?;
         Some(match out {
             Value::Tensor(t) => vec![t],
             Value::List(vs) => vs.into_iter().filter_map(|v| if let Value::Tensor(t) = v { Some(t) } else { None }).collect(),
@@ -700,6 +700,15 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
         return Ok(outs.into_iter().map(Tensor::eager).collect());
     }
     with_tracer(|t| record(t.expect("tracing"), &def, &args, &kwargs, positional, named_values, outs, at))
+}
+
+/// A kernel's refusal while tracing, with the user's line it came from (`mat1 and mat2 shapes
+/// cannot be multiplied (5x3 and 8x2) (at model.rs:12)`); typed errors keep their type.
+fn at_user_line(e: Error, at: &Location) -> Error {
+    match e {
+        Error::Message(m) if is_tracing() => Error::Message(format!("{m} (at {}:{})", at.file(), at.line())),
+        other => other,
+    }
 }
 
 /// Outside a trace, an operator on meta tensors gives meta tensors of the sizes and dtypes its

@@ -49,9 +49,9 @@ program!(MapOverScalar, |inputs| {
 #[test]
 fn branches_must_agree_and_be_functional() {
     let e = err(&DifferentShapes, x(&[3, 3]));
-    assert!(e.starts_with("When merging two branches' output in torch.cond, expected same dim but got 2 and 0"), "{e}");
+    assert!(e.starts_with("When merging the two branches' outputs of `cond`, expected same dim but got 2 and 0"), "{e}");
     let e = err(&DifferentDtypes, x(&[3, 3]));
-    assert!(e.starts_with("When merging two branches' output in torch.cond, expected same dtype but got torch.float32 and torch.bool"), "{e}");
+    assert!(e.starts_with("When merging the two branches' outputs of `cond`, expected same dtype but got torch.float32 and torch.bool"), "{e}");
     let e = err(&MutatingBranch, x(&[3, 3]));
     assert!(e.starts_with("Higher order ops do not support input mutation"), "{e}");
     let e = err(&MapOverScalar, x(&[3, 3]));

@@ -102,12 +102,19 @@ fn auto_dims_may_specialize_dynamic_and_named_ones_may_not() {
     let ep = with(DimSpec::Auto).unwrap();
     assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#), "AUTO specialized to the example");
     let err = with(DimSpec::Dynamic).unwrap_err().to_string();
-    assert!(err.starts_with("Constraints violated (L['x'].size()[0])!\n  - You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8)."), "{err}");
+    // the advice names pt2's API (PyTorch's names mark_dynamic and Dim.DYNAMIC)
+    assert!(
+        err.starts_with(
+            "Constraints violated (L['x'].size()[0])!\n  - You marked L['x'].size()[0] as dynamic but your code specialized it to be a constant (8). \
+             Declare it static (`DimSpec::Static`, or leave it out of the `DynamicShapes`), or let export decide (`DimSpec::Auto`)."
+        ),
+        "{err}"
+    );
     let err = with(Dim::new("dx").into()).unwrap_err();
-    assert!(err.to_string().contains("Suggested fixes:\n  dx = 8"), "{err}");
+    assert!(err.to_string().contains("Suggested fixes:\n  let dx = DimSpec::Static; // the code needs dx == 8"), "{err}");
     // the violation keeps its fixes, to apply without reading the text
     let export::Error::Constraint(violation) = err else { panic!("a constraint violation: {err:?}") };
-    assert_eq!(violation.fixes, vec!["dx = 8".to_string()]);
+    assert_eq!(violation.fixes, vec!["let dx = DimSpec::Static; // the code needs dx == 8".to_string()]);
     let ep = with(DimSpec::Static).unwrap();
     assert!(ep.to_string().contains(r#"x: "f32[8, 3]""#));
 }
@@ -133,7 +140,7 @@ fn host_reads_are_refused_in_both_modes_unless_specialized_with_a_runtime_check(
     // a branch on values read into host code would keep the example's branch for every input
     for strict in [false, true] {
         let err = export(&ReadsValues, x(&[2, 2]), &ExportOptions { strict, ..Default::default() }).unwrap_err().to_string();
-        assert!(err.contains("frontend.rs:117: values() reads a traced tensor's values into host code"), "strict={strict}: {err}");
+        assert!(err.contains("frontend.rs:124: values() reads a traced tensor's values into host code"), "strict={strict}: {err}");
         assert!(err.contains("`cond`") && err.contains("Tensor::specialize_values()"), "{err}");
     }
     // eagerly, values are just values
@@ -144,7 +151,7 @@ fn host_reads_are_refused_in_both_modes_unless_specialized_with_a_runtime_check(
     let ep = export(&SpecializesValues, Inputs::new().arg("x", example.clone()), &ExportOptions::default()).unwrap();
     let text = ep.to_string();
     assert!(text.contains("torch.ops.aten.all.default(eq)"), "{text}");
-    assert!(text.contains("torch.ops.aten._assert_async.msg(") && text.contains("'s values were specialized to the example's at crates/export/tests/frontend.rs:125"), "{text}");
+    assert!(text.contains("torch.ops.aten._assert_async.msg(") && text.contains("'s values were specialized to the example's at crates/export/tests/frontend.rs:132"), "{text}");
     let path = std::env::temp_dir().join(format!("pt2-specialized-{}.pt2", std::process::id()));
     serialize::save(&ep, &path).unwrap();
     let loaded = serialize::load(&path).unwrap();
@@ -233,4 +240,20 @@ fn user_structs_travel_as_pytree_nodes() {
     // the output keeps the struct's shape: a dict of its fields
     let spec = ep.model.graph_module.module_call_graph[0].signature.as_ref().unwrap().out_spec.clone();
     assert!(spec.contains(r#"builtins.dict"#) && spec.contains(r#"left"#) && spec.contains(r#"right"#), "{spec}");
+}
+
+program!(BadMatmul, |inputs| {
+    let x = inputs.tensor("x")?;
+    let w = inputs.tensor("w")?;
+    Ok(x.matmul(&w)?.into())
+});
+
+#[test]
+fn a_kernel_refusing_while_tracing_names_the_users_line() {
+    let inputs = Inputs::new().arg("x", Tensor::rand_uniform(&[5, 3], 1)).arg("w", Tensor::rand_uniform(&[8, 2], 2));
+    let err = export(&BadMatmul, inputs, &ExportOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("(at crates/export/tests/frontend.rs:"), "{err}");
+    let line: usize = err.rsplit("frontend.rs:").next().unwrap().trim_end_matches(')').parse().unwrap();
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/frontend.rs")).unwrap();
+    assert!(source.lines().nth(line - 1).unwrap().contains("x.matmul(&w)"), "line {line} is not the matmul: {err}");
 }

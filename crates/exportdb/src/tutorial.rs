@@ -71,7 +71,7 @@ pub fn cases() -> Vec<Case> {
                     .dim("y", 1, Dim::new("inp5_dim1"))
             },
             export_error: Some(
-                "Suggested fixes:\n  inp4_dim0 = Dim('inp4_dim0', max=16)\n  inp5_dim1 = Dim('inp5_dim1', min=17)\n  inp5_dim0 = inp4_dim1",
+                "Suggested fixes:\n  let inp4_dim0 = Dim::new(\"inp4_dim0\").max(16);\n  let inp5_dim1 = Dim::new(\"inp5_dim1\").min(17);\n  let inp5_dim0 = inp4_dim1.clone();",
             ),
             file: FILE,
         },

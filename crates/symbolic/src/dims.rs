@@ -7,10 +7,13 @@
 //!   - The values of inp5_dim0 = L['y'].size()[0] and inp4_dim1 = L['x'].size()[1] must always be equal.
 //!   - ...
 //! Suggested fixes:
-//!   inp4_dim0 = Dim('inp4_dim0', max=16)
-//!   inp5_dim1 = Dim('inp5_dim1', min=17)
-//!   inp5_dim0 = inp4_dim1
+//!   let inp4_dim0 = Dim::new("inp4_dim0").max(16);
+//!   let inp5_dim1 = Dim::new("inp5_dim1").min(17);
+//!   let inp5_dim0 = inp4_dim1.clone();
 //! ```
+//!
+//! The violations read as PyTorch's; the fixes are written in pt2's API (PyTorch writes
+//! `inp4_dim0 = Dim('inp4_dim0', max=16)`), ready to paste into the `DynamicShapes` code.
 
 use std::fmt;
 use std::ops;
@@ -152,8 +155,14 @@ pub(crate) struct SpecRecord {
 pub struct ConstraintViolation {
     /// The whole text: header, one line per violation, the suggested fixes.
     pub message: String,
-    /// The suggested fixes alone, one assignment per line (`dx = Dim('dx', max=16)`).
+    /// The suggested fixes alone, one Rust statement per line, in pt2's API
+    /// (`let dx = Dim::new("dx").max(16);`), where PyTorch writes `dx = Dim('dx', max=16)`.
     pub fixes: Vec<String>,
+}
+
+/// An expression as Rust writes it: `2*dx.clone()` → `2 * dx.clone()`.
+fn rust_arithmetic(expr: &str) -> String {
+    expr.replace('*', " * ")
 }
 
 impl ShapeEnv {
@@ -233,11 +242,11 @@ impl ShapeEnv {
             if let Expr::Int(v) = now {
                 names.push(name.clone());
                 relations.push(format!(
-                    "You marked {name} as dynamic but your code specialized it to be a constant ({v}). If you're using mark_dynamic, \
-                     either remove it or use maybe_mark_dynamic. If you're using Dim.DYNAMIC, replace it with either Dim.STATIC or Dim.AUTO."
+                    "You marked {name} as dynamic but your code specialized it to be a constant ({v}). Declare it static \
+                     (`DimSpec::Static`, or leave it out of the `DynamicShapes`), or let export decide (`DimSpec::Auto`)."
                 ));
                 if dim.is_some() {
-                    relation_fixes.push(format!("{name} = {v}"));
+                    relation_fixes.push(format!("let {name} = DimSpec::Static; // the code needs {name} == {v}"));
                 }
                 continue;
             }
@@ -264,7 +273,9 @@ impl ShapeEnv {
                     ));
                 }
                 if dim.is_some() {
-                    relation_fixes.push(format!("{name} = {in_names}"));
+                    // the same Dim, or one derived from it (`2 * dx.clone()`, `dx.clone() + 1`)
+                    let rust = now.substitute(&|s| self.record_of(s).map(|r| Expr::sym(format!("{}.clone()", spec_name(r)))));
+                    relation_fixes.push(format!("let {name} = {};", rust_arithmetic(&rust.to_string())));
                 }
                 continue;
             }
@@ -307,16 +318,15 @@ impl ShapeEnv {
                     rec.source,
                     parts.join(" and ")
                 ));
-                let mut args = Vec::new();
+                let mut calls = String::new();
                 if known.lo != Bound::Int(2) {
-                    args.push(format!("min={}", known.lo));
+                    calls.push_str(&format!(".min({})", known.lo));
                 }
                 if let Bound::Int(hi) = known.hi {
-                    args.push(format!("max={hi}"));
+                    calls.push_str(&format!(".max({hi})"));
                 }
                 if dim.is_some() {
-                    let args = if args.is_empty() { String::new() } else { format!(", {}", args.join(", ")) };
-                    range_fixes.push(format!("{name} = Dim('{name}'{args})"));
+                    range_fixes.push(format!("let {name} = Dim::new(\"{name}\"){calls};"));
                 }
             }
             if violated {
@@ -391,7 +401,12 @@ mod tests {
         // the matmul's inner dims must agree
         assert!(env.evaluate(&Expr::equals(x1.clone(), y0.clone()), None).unwrap());
         let err = env.check_specs().unwrap_err();
-        assert_eq!(err.fixes, ["inp4_dim0 = Dim('inp4_dim0', max=16)", "inp5_dim1 = Dim('inp5_dim1', min=17)", "inp5_dim0 = inp4_dim1"]);
+        // PyTorch 2.15 suggests `inp4_dim0 = Dim('inp4_dim0', max=16)`, ... : the same fixes in
+        // pt2's API
+        assert_eq!(
+            err.fixes,
+            ["let inp4_dim0 = Dim::new(\"inp4_dim0\").max(16);", "let inp5_dim1 = Dim::new(\"inp5_dim1\").min(17);", "let inp5_dim0 = inp4_dim1.clone();"]
+        );
         let expected = "\
 Constraints violated (inp4_dim0, inp5_dim0, inp5_dim1)!
   - The values of inp5_dim0 = L['y'].size()[0] and inp4_dim1 = L['x'].size()[1] must always be equal.
@@ -399,9 +414,9 @@ Constraints violated (inp4_dim0, inp5_dim0, inp5_dim1)!
   - Not all values of inp4_dim0 = L['x'].size()[0] in the specified range satisfy the generated guard 2 <= L['x'].size()[0] and L['x'].size()[0] <= 16
   - Not all values of inp5_dim1 = L['y'].size()[1] in the specified range satisfy the generated guard 17 <= L['y'].size()[1]
 Suggested fixes:
-  inp4_dim0 = Dim('inp4_dim0', max=16)
-  inp5_dim1 = Dim('inp5_dim1', min=17)
-  inp5_dim0 = inp4_dim1";
+  let inp4_dim0 = Dim::new(\"inp4_dim0\").max(16);
+  let inp5_dim1 = Dim::new(\"inp5_dim1\").min(17);
+  let inp5_dim0 = inp4_dim1.clone();";
         assert_eq!(err.message, expected);
     }
 
@@ -440,7 +455,7 @@ Suggested fixes:
         assert!(env.evaluate(&Expr::equals(x0, 8), None).unwrap());
         let err = env.check_specs().unwrap_err();
         assert!(err.message.starts_with("Constraints violated (dx)!\n  - You marked dx as dynamic but your code specialized it to be a constant (8)."), "{}", err.message);
-        assert_eq!(err.fixes, ["dx = 8"]);
+        assert_eq!(err.fixes, ["let dx = DimSpec::Static; // the code needs dx == 8"]);
 
         // torch.cat([x, x]) + y with x, y declared independent
         let mut env = ShapeEnv::new();
@@ -450,7 +465,7 @@ Suggested fixes:
         let err = env.check_specs().unwrap_err();
         assert_eq!(
             err.message,
-            "Constraints violated (dy)!\n  - The values of dy = L['y'].size()[0] must always be related to the values of dx = L['x'].size()[0] by dy = 2*dx.\nSuggested fixes:\n  dy = 2*dx"
+            "Constraints violated (dy)!\n  - The values of dy = L['y'].size()[0] must always be related to the values of dx = L['x'].size()[0] by dy = 2*dx.\nSuggested fixes:\n  let dy = 2 * dx.clone();"
         );
 
         // x[1:] + y: PyTorch words the relation as dx = dy + 1
@@ -458,7 +473,7 @@ Suggested fixes:
         let x0 = env.create_size_for_spec("L['x'].size()[0]", 5, &Dim::new("dx").into()).unwrap();
         let y0 = env.create_size_for_spec("L['y'].size()[0]", 4, &Dim::new("dy").into()).unwrap();
         assert!(env.evaluate(&Expr::equals(x0 - 1, y0), None).unwrap());
-        assert_eq!(env.check_specs().unwrap_err().fixes, ["dx = dy + 1"]);
+        assert_eq!(env.check_specs().unwrap_err().fixes, ["let dx = dy.clone() + 1;"]);
 
         // a derived spec that matches the program passes
         let mut env = ShapeEnv::new();
@@ -479,7 +494,7 @@ Suggested fixes:
         let err = env.check_specs().unwrap_err();
         assert_eq!(
             err.message,
-            "Constraints violated (dx)!\n  - Not all values of dx = L['x'].size()[0] in the specified range dx <= 100 satisfy the generated guard 5 <= L['x'].size()[0] and L['x'].size()[0] <= 100\nSuggested fixes:\n  dx = Dim('dx', min=5, max=100)"
+            "Constraints violated (dx)!\n  - Not all values of dx = L['x'].size()[0] in the specified range dx <= 100 satisfy the generated guard 5 <= L['x'].size()[0] and L['x'].size()[0] <= 100\nSuggested fixes:\n  let dx = Dim::new(\"dx\").min(5).max(100);"
         );
     }
 }

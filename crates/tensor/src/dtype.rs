@@ -4,7 +4,7 @@ use half::{bf16, f16};
 use std::fmt;
 
 /// A tensor element type. The discriminant is PyTorch's `c10::ScalarType` code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum DType {
     U8 = 0,
@@ -173,9 +173,18 @@ impl DType {
     }
 }
 
+/// `torch.float32`, as PyTorch prints a dtype: the one way pt2's messages name dtypes.
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "torch.{}", self.name())
+    }
+}
+
+/// As `Display`: a dtype in a message formatted with `{:?}` reads as PyTorch's too
+/// (`torch.float32`, never `F32`).
+impl fmt::Debug for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -345,3 +354,4 @@ macro_rules! with_dtype {
         }
     }};
 }
+
