@@ -150,6 +150,14 @@ pub fn show(case: &Case) -> String {
     out
 }
 
+/// `pt2 exportdb draft NAME`: the case draft-exported on its example, as its report.
+pub fn draft(case: &Case) -> Result<export::DraftExport, String> {
+    let sets = (case.sets)();
+    let example = sets.first().ok_or_else(|| format!("case `{}` has no input set", case.name))?;
+    let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
+    export::draft_export((case.model)().as_ref(), example.clone(), &options).map_err(|e| e.to_string())
+}
+
 /// One case of a catalogue run: how writing it went, and how its written program fared in the
 /// conformance runner.
 pub struct CaseRow {

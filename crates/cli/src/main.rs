@@ -108,6 +108,9 @@ enum Exportdb {
     List,
     /// A case's Rust source and its exported program.
     Show { name: String },
+    /// Draft-exports a case (`pt2::draft_export`): every problem export meets, with its line
+    /// and fix, in one report.
+    Draft { name: String },
     /// Exports every case into DIR/<case>/ (program.pt2, io.safetensors, case.json) and runs
     /// the conformance runner on the written folders.
     Write {
@@ -364,6 +367,20 @@ fn main() -> ExitCode {
             Some(case) => {
                 print!("{}", pt2_cli::exportdb::show(&case));
                 ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("pt2: no case named `{name}` (see `pt2 exportdb list`)");
+                ExitCode::from(2)
+            }
+        },
+        Command::Exportdb(Exportdb::Draft { name }) => match exportdb::find(&name).map(|case| pt2_cli::exportdb::draft(&case)) {
+            Some(Ok(draft)) => {
+                print!("{}", draft.report);
+                ExitCode::SUCCESS
+            }
+            Some(Err(e)) => {
+                eprintln!("pt2: {name}: draft export failed: {e}");
+                ExitCode::from(1)
             }
             None => {
                 eprintln!("pt2: no case named `{name}` (see `pt2 exportdb list`)");

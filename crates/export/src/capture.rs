@@ -117,6 +117,48 @@ impl DynamicShapes {
         Ok(out)
     }
 
+    /// For a draft export: a copy whose `Dim`s hold their examples, each widening recorded as a
+    /// problem with the `Dim` that would hold it.
+    fn widened_to_examples(&self, leaves: &[(String, String, String, Tree)]) -> DynamicShapes {
+        let mut out = self.clone();
+        let widen = |path: &str, t: &Tensor, dim: usize, spec: &mut DimSpec| {
+            let (DimSpec::Named(d), Some(&size)) = (&mut *spec, t.shape().get(dim)) else { return };
+            let size = size as i64;
+            let (lo, hi) = (d.min.unwrap_or(0), d.max);
+            if size >= lo && hi.is_none_or(|h| size <= h) {
+                return;
+            }
+            let hi_text = hi.map_or("inf".to_string(), |h| h.to_string());
+            let message = format!("input `{path}` dim {dim}: {size} not in range [{lo}, {hi_text}] (the example's size, outside Dim `{}`'s range)", d.name);
+            if size < lo {
+                d.min = Some(size);
+            } else {
+                d.max = Some(size);
+            }
+            let mut fix = format!("let {} = Dim::new(\"{}\")", d.name, d.name);
+            if let Some(m) = d.min {
+                fix.push_str(&format!(".min({m})"));
+            }
+            if let Some(m) = d.max {
+                fix.push_str(&format!(".max({m})"));
+            }
+            fix.push(';');
+            crate::draft::record(crate::draft::ProblemKind::ExampleOutsideRange, message, None, vec![fix]);
+        };
+        for (input, dim, spec) in &mut out.dims {
+            if let Some((_, _, _, Tree::Tensor(t))) = leaves.iter().find(|(p, ..)| p == input) {
+                widen(input, t, *dim, spec);
+            }
+        }
+        for (tensor, dim, spec) in &mut out.by_tensor {
+            if let Some((path, ..)) = leaves.iter().find(|(_, _, _, l)| matches!(l, Tree::Tensor(t) if t.same_as(tensor))) {
+                let t = tensor.clone();
+                widen(path, &t, *dim, spec);
+            }
+        }
+        out
+    }
+
     /// Every input path and dim the spec names must exist, and every Dim's range must be
     /// non-empty and hold the example's size: a spec that names nothing would otherwise export
     /// a static program without a word (PyTorch refuses it too).
@@ -211,6 +253,12 @@ fn input_leaves(inputs: &Inputs) -> (Vec<(String, String, String, Tree)>, TreeSp
 
 /// Traces `program.forward(inputs)` into an `ExportedProgram`.
 pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) -> Result<ir::ExportedProgram> {
+    export_with(program, inputs, options, false)
+}
+
+/// [`export`], or with `draft` the tracing of [`crate::draft_export`]: problems are recorded
+/// and export goes on.
+pub(crate) fn export_with(program: &dyn Program, inputs: Inputs, options: &ExportOptions, draft: bool) -> Result<ir::ExportedProgram> {
     let mut tracer = Tracer::new();
     tracer.strict = options.strict;
     let visitor = Visitor::root(program);
@@ -248,7 +296,14 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
 
     // user inputs, each dim sized per the spec
     let (leaves, in_spec) = input_leaves(&inputs);
-    options.dynamic_shapes.validate(&leaves)?;
+    let widened;
+    let dynamic_shapes = if draft {
+        widened = options.dynamic_shapes.widened_to_examples(&leaves);
+        &widened
+    } else {
+        &options.dynamic_shapes
+    };
+    dynamic_shapes.validate(&leaves)?;
     let mut traced_leaves = Vec::new();
     let mut user_inputs = Vec::new();
     for (path, name, source, leaf) in &leaves {
@@ -257,7 +312,7 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
                 let data = t.data().deep_clone();
                 let mut sizes = Vec::new();
                 for (d, &hint) in data.shape().iter().enumerate() {
-                    let spec = options.dynamic_shapes.spec(path, Some(t), d);
+                    let spec = dynamic_shapes.spec(path, Some(t), d);
                     let src = format!("{source}.size()[{d}]");
                     let size = tracer.env.create_size_for_spec(&src, hint as i64, &spec).map_err(Error::from)?;
                     sizes.push(size);
@@ -286,7 +341,13 @@ pub fn export(program: &dyn Program, inputs: Inputs, options: &ExportOptions) ->
     let (tracer, out) = tracing(tracer, || program.forward(&std::mem::take(&mut rebuilt)));
     let out = out?;
     // the violation keeps its suggested fixes (`Error::Constraint`)
-    tracer.env.check_specs()?;
+    match tracer.env.check_specs() {
+        Err(violation) if draft => {
+            let at = (!violation.locations.is_empty()).then(|| violation.locations.join(", "));
+            crate::draft::record(crate::draft::ProblemKind::ConstraintViolation, violation.message, at, violation.fixes);
+        }
+        checked => checked?,
+    }
     assemble(tracer, &visitor, &inputs, &leaves, user_inputs, in_spec, out)
 }
 

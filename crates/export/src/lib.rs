@@ -28,6 +28,7 @@ extern crate self as export;
 
 pub mod capture;
 pub mod control_flow;
+pub mod draft;
 pub mod functional;
 pub mod module;
 pub mod nn;
@@ -39,6 +40,7 @@ pub mod tree;
 
 pub use control_flow::{cond, map, scan, while_loop, Pred};
 pub use capture::{export, DynamicShapes, ExportOptions, Inputs, Program};
+pub use draft::{draft_export, DraftExport, DraftReport, Problem, ProblemKind};
 /// `#[derive(Module)]`: `visit` from the struct's fields (see the `export-derive` crate).
 pub use export_derive::{Module, PyTree};
 pub use module::{load_state_dict, state_dict, Buffer, Constant, Module, Parameter, Scope, Visitor};

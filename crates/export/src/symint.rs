@@ -54,7 +54,29 @@ impl SymInt {
     fn decide(&self, cond: Expr, concrete: bool) -> Result<bool> {
         let at = std::panic::Location::caller();
         with_tracer(|t| match t {
-            Some(t) => t.env.evaluate(&cond, Some(&format!("{}:{}", at.file(), at.line()))).map_err(Error::from),
+            Some(t) => {
+                let loc = format!("{}:{}", at.file(), at.line());
+                match t.env.evaluate(&cond, Some(&loc)) {
+                    // a draft takes the example's branch and has the program check it
+                    Err(e @ symbolic::SymbolicError::DataDependent { .. }) if crate::draft::drafting() => {
+                        let fact = if concrete { cond.clone() } else { Expr::not(cond.clone()) };
+                        let before = t.env.runtime_asserts().len();
+                        t.env.check(&fact, Some(&loc)).map_err(Error::from)?;
+                        let added: Vec<Expr> = t.env.runtime_asserts()[before..].iter().map(|g| g.expr.clone()).collect();
+                        for e in added {
+                            t.record_assert(&e, at)?;
+                        }
+                        crate::draft::record(
+                            crate::draft::ProblemKind::DataDependent,
+                            format!("{e}\nTaken as the example takes it ({fact}), checked when the program runs."),
+                            Some(loc),
+                            vec![format!("branch with `cond`, or tell export what holds with `check(...)` before this line (here: `{fact}`)")],
+                        );
+                        Ok(concrete)
+                    }
+                    other => other.map_err(Error::from),
+                }
+            }
             None => Ok(concrete),
         })
     }
@@ -230,14 +252,25 @@ impl SymFloat {
             return Ok(holds);
         }
         let at = std::panic::Location::caller();
-        Err(Error::msg(format!(
+        let error = Error::msg(format!(
             "Could not guard on data-dependent expression zuf0 {op} {other:?} (unhinted: zuf0 {op} {other:?}).  (Size-like symbols: none)\n\n\
              Caused by: {}:{}\n\
              The value comes from tensor data, so it is not known while tracing. Branch with `cond` instead of `if`, \
              or keep the computation in tensors (`where`).",
             at.file(),
             at.line()
-        )))
+        ));
+        if crate::draft::drafting() {
+            // a float from data has no node to check: the draft keeps the example's branch
+            crate::draft::record(
+                crate::draft::ProblemKind::DataDependent,
+                format!("{error}\nTaken as the example takes it (zuf0 {op} {other:?} is {holds}); the program does not check it."),
+                Some(format!("{}:{}", at.file(), at.line())),
+                vec!["branch with `cond` instead of `if`, or keep the computation in tensors (`where`)".into()],
+            );
+            return Ok(holds);
+        }
+        Err(error)
     }
 
     #[track_caller]

@@ -312,8 +312,20 @@ impl Tensor {
     #[track_caller]
     pub fn values(&self) -> Result<Vec<f64>> {
         self.check_has_values("values()")?;
-        if self.trace_info().is_some() {
-            crate::trace::host_read("values()", std::panic::Location::caller())?;
+        if self.trace_info().is_some() && crate::trace::is_tracing() {
+            let at = std::panic::Location::caller();
+            if crate::draft::drafting() {
+                // a draft keeps the example's values, checked when the program runs
+                let message = crate::trace::host_read("values()", at).err().map(|e| e.to_string()).unwrap_or_default();
+                crate::draft::record(
+                    crate::draft::ProblemKind::HostRead,
+                    message,
+                    Some(format!("{}:{}", at.file(), at.line())),
+                    vec!["branch inside the program with `cond`, keep the computation in tensors, or call `Tensor::specialize_values()` to keep the example's values on purpose".into()],
+                );
+                return self.specialize_values_at(at);
+            }
+            crate::trace::host_read("values()", at)?;
         }
         Ok(self.data().to_f64_vec())
     }
@@ -326,9 +338,15 @@ impl Tensor {
     #[track_caller]
     pub fn specialize_values(&self) -> Result<Vec<f64>> {
         self.check_has_values("specialize_values()")?;
+        self.specialize_values_at(std::panic::Location::caller())
+    }
+
+    // the nodes it records name the user's line: the caller's caller, through `values()` or
+    // `specialize_values()`
+    #[track_caller]
+    fn specialize_values_at(&self, at: &std::panic::Location) -> Result<Vec<f64>> {
         let values = self.data().to_f64_vec();
         if let Some(info) = self.trace_info().filter(|_| crate::trace::is_tracing()) {
-            let at = std::panic::Location::caller();
             let example = Tensor::eager(self.data().deep_clone());
             let example = example.op(aten::lift_fresh_copy, vec![])?.op_(aten::detach_, vec![])?;
             let same = self.op(aten::eq_Tensor, vec![Arg::Tensor(example)])?.op(aten::all, vec![])?;

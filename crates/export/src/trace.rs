@@ -777,12 +777,28 @@ fn record(
             }
         }
     }
+    // an operator without a meta function: a draft runs it on the data and keeps the
+    // example's output sizes
+    let draft_static = def.meta.is_none() && outs.is_some() && crate::draft::drafting();
     if def.meta.is_none() && !op.starts_with("aten::") {
-        return Err(Error::msg(format!(
+        let message = format!(
             "custom operator {op} has no meta (fake) implementation, so it cannot be exported: register it with \
              `Registry::register_with_meta(schema, tags, kernel, meta)` (at {location})"
-        )));
+        );
+        if !draft_static {
+            return Err(Error::msg(message));
+        }
+        let fix = "register a meta function: `Registry::register_with_meta(schema, tags, kernel, meta)`".to_string();
+        crate::draft::record(crate::draft::ProblemKind::MissingCustomMeta, message, Some(location.clone()), vec![fix]);
+    } else if draft_static && symbolic {
+        crate::draft::record(
+            crate::draft::ProblemKind::MissingMeta,
+            format!("{op} has no meta function, so it cannot be traced with dynamic shapes; its outputs keep the example's sizes"),
+            Some(location.clone()),
+            vec![format!("give {op} a meta function where it is registered (`.meta(..)`), or declare these sizes static")],
+        );
     }
+    let symbolic = symbolic && !draft_static;
     let mut asserts_before = usize::MAX;
     let (out_sizes, outs): (Vec<Vec<Expr>>, Vec<tensor::Tensor>) = match outs {
         Some(outs) if !symbolic => (outs.iter().map(|t| t.shape().iter().map(|&d| Expr::Int(d as i64)).collect()).collect(), outs),

@@ -24,6 +24,7 @@ pub use tensor::meta::on_meta_device;
 pub use tensor::{DType, Tensor};
 
 /// Writing models: the torch-like front end and `export`.
+pub use ::export::{draft_export, DraftExport, DraftReport, Problem, ProblemKind};
 pub use ::export::{export, functional, nn, Buffer, Constant, Dim, DimSpec, DynamicShapes, ExportOptions, Inputs, Module, Parameter, Program, SymInt, Tree, Visitor};
 pub use ::export as frontend;
 pub use decomp::{default_decompositions, DecompTable};

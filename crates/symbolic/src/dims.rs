@@ -158,6 +158,8 @@ pub struct ConstraintViolation {
     /// The suggested fixes alone, one Rust statement per line, in pt2's API
     /// (`let dx = Dim::new("dx").max(16);`), where PyTorch writes `dx = Dim('dx', max=16)`.
     pub fixes: Vec<String>,
+    /// Where the guards that broke the specs were made (`src/model.rs:12`), in order.
+    pub locations: Vec<String>,
 }
 
 /// An expression as Rust writes it: `2*dx.clone()` → `2 * dx.clone()`.
@@ -349,7 +351,21 @@ impl ShapeEnv {
                 message.push_str(&format!("\n  {f}"));
             }
         }
-        Err(ConstraintViolation { message, fixes })
+        // the lines whose guards involve a dim that broke its spec
+        let violating: Vec<String> = self
+            .specs
+            .iter()
+            .filter(|r| names.contains(&spec_name(r)))
+            .filter_map(|r| r.size.as_symbol().map(str::to_string))
+            .collect();
+        let mut locations: Vec<String> = Vec::new();
+        for g in &self.guards {
+            let involved = g.expr.free_symbols().iter().any(|s| violating.iter().any(|v| v == s));
+            if let Some(at) = g.location.as_ref().filter(|at| involved && !locations.contains(at)) {
+                locations.push(at.clone());
+            }
+        }
+        Err(ConstraintViolation { message, fixes, locations })
     }
 
     /// The range the user declared for `sym`'s Dim (`[0, int_oo]` for `Dim("x")`): what
