@@ -86,3 +86,28 @@ fn the_report_has_a_structured_form() {
     let draft = draft_export(&Clean, Inputs::new().arg("x", x), &ExportOptions::default()).unwrap();
     serializable(&draft.report);
 }
+
+program!(UsesOpWithoutMeta, |inputs| {
+    let y = export::trace::call("pt2_draft_test::twice", vec![export::trace::Arg::Tensor(inputs.tensor("x")?.clone())], vec![])?.remove(0);
+    Ok(y.into())
+});
+
+#[test]
+fn a_custom_operator_without_a_meta_function_runs_on_the_data_and_is_listed() {
+    let r = ops::Registry::global();
+    if r.get("pt2_draft_test::twice").is_none() {
+        let _ = r.register("pt2_draft_test::twice(Tensor x) -> Tensor", &[], |a| {
+            let x = a.tensor("x")?;
+            Ok(ops::Value::Tensor(tensor::Tensor::from_vec(x.to_vec::<f32>().iter().map(|v| 2.0 * v).collect(), x.shape())?))
+        });
+    }
+    let x = Tensor::rand_uniform(&[4, 2], 3);
+    let options = ExportOptions { dynamic_shapes: DynamicShapes::new().dim("x", 0, Dim::new("batch")), strict: false };
+    assert!(export::export(&UsesOpWithoutMeta, Inputs::new().arg("x", x.clone()), &options).is_err());
+    let draft = draft_export(&UsesOpWithoutMeta, Inputs::new().arg("x", x), &options).unwrap();
+    let p = &draft.report.problems[0];
+    assert_eq!(p.kind, ProblemKind::MissingCustomMeta, "{}", draft.report);
+    assert_eq!(p.location.as_deref(), Some(line_of("let y = export::trace::call(").as_str()));
+    assert!(p.fixes[0].contains("register_with_meta"), "{p:?}");
+    assert!(draft.program.to_string().contains("torch.ops.pt2_draft_test.twice.default"), "{}", draft.program);
+}
