@@ -86,3 +86,26 @@ fn a_program_says_how_to_call_it() {
     let symbol = summary.lines().next().and_then(|l| l.strip_prefix("x: f32[")).and_then(|l| l.strip_suffix(", 4]")).expect("x's line").to_string();
     assert_eq!(summary, format!("x: f32[{symbol}, 4]\n-> f32[{symbol}, 3]\n{symbol}: VR[2, 64]"));
 }
+
+#[test]
+fn the_constructors_a_pytorch_user_expects() {
+    use pt2::DType;
+    // torch.rand / torch.randn with a seeded generator of their own: repeatable
+    let u = pt2::rand(&[10_000], DType::F32, 3).unwrap();
+    let values = u.to_vec::<f32>();
+    assert!(values.iter().all(|&v| (0.0..1.0).contains(&v)));
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / 1e4;
+    // uniform: mean 1/2, standard error sqrt(1/12 / 1e4) ≈ 0.003
+    assert!((mean - 0.5).abs() < 0.015, "{mean}");
+    assert!(u.allclose(&pt2::rand(&[10_000], DType::F32, 3).unwrap(), 0.0, 0.0, false), "the same seed, the same values");
+    assert!(!u.allclose(&pt2::rand(&[10_000], DType::F32, 4).unwrap(), 0.0, 0.0, false), "another seed, other values");
+    let n = pt2::randn(&[10_000], DType::F64, 9).unwrap().to_vec::<f64>();
+    let (m, var) = (n.iter().sum::<f64>() / 1e4, n.iter().map(|v| v * v).sum::<f64>() / 1e4);
+    assert!(m.abs() < 0.05 && (var - 1.0).abs() < 0.06, "mean {m}, variance {var}");
+    assert_eq!(pt2::randn(&[2], DType::I64, 1).unwrap_err().to_string(), "randn is implemented only for floating types, not torch.int64");
+    // torch.ones, torch.arange
+    assert_eq!(pt2::Tensor::ones(&[2, 2], DType::I64).to_vec::<i64>(), [1, 1, 1, 1]);
+    assert_eq!(pt2::Tensor::arange(0.0, 1.0, 0.3, DType::F64).unwrap().to_vec::<f64>().len(), 4, "as torch.arange(0, 1, 0.3)");
+    assert_eq!(pt2::Tensor::arange(5.0, 0.0, -2.0, DType::I64).unwrap().to_vec::<i64>(), [5, 3, 1]);
+    assert!(pt2::Tensor::arange(0.0, 5.0, -1.0, DType::I64).unwrap_err().to_string().contains("inconsistent with step sign"));
+}

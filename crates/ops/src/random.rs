@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-use tensor::DType;
+use tensor::{DType, Tensor};
 
 /// xoshiro256++: 256 bits of state, period 2^256 − 1, passes BigCrush.
 #[derive(Clone, Debug)]
@@ -122,4 +122,48 @@ mod tests {
         // the largest 8-bit sample is 255/256, below 1 in bfloat16 too
         assert_eq!(tensor::half::bf16::from_f64(255.0 / 256.0).to_f64(), 255.0 / 256.0);
     }
+}
+
+/// A tensor of `shape` in float dtype `dtype` drawn from `g`: standard normal, or uniform on
+/// `[0, 1)` at the dtype's precision. What `aten::rand`/`aten::randn` and [`rand`]/[`randn`]
+/// all draw with.
+pub(crate) fn sample(g: &mut Generator, shape: &[usize], dtype: DType, normal: bool) -> tensor::Result<Tensor> {
+    if !dtype.is_float() {
+        return Err(tensor::Error::msg(format!("{} is implemented only for floating types, not {dtype}", if normal { "randn" } else { "rand" })));
+    }
+    let mut v = tensor::alloc::try_tensor_vec(0f64, shape)?;
+    let bits = precision_bits(dtype);
+    for x in &mut v {
+        *x = if normal { g.normal() } else { g.uniform_bits(bits) };
+    }
+    Ok(Tensor::from_vec(v, shape)?.to_dtype(dtype))
+}
+
+/// `torch.rand(shape, dtype=dtype, generator=torch.Generator().manual_seed(seed))`: uniform
+/// on `[0, 1)`, from a generator of its own (the process-wide one is left as it was), so the
+/// same seed gives the same tensor.
+///
+/// ```
+/// // `pt2::rand` in the facade
+/// let x = ops::random::rand(&[2, 3], tensor::DType::F32, 7)?;
+/// assert!(x.to_vec::<f32>().iter().all(|&v| (0.0..1.0).contains(&v)));
+/// assert!(x.allclose(&ops::random::rand(&[2, 3], tensor::DType::F32, 7)?, 0.0, 0.0, false));
+/// # Ok::<(), tensor::Error>(())
+/// ```
+pub fn rand(shape: &[usize], dtype: DType, seed: u64) -> tensor::Result<Tensor> {
+    sample(&mut Generator::from_seed(seed), shape, dtype, false)
+}
+
+/// `torch.randn(shape, dtype=dtype, generator=...manual_seed(seed))`: standard normal, from a
+/// generator of its own seeded with `seed`.
+///
+/// ```
+/// // `pt2::randn` in the facade
+/// let x = ops::random::randn(&[1000], tensor::DType::F64, 1)?;
+/// let mean = x.to_vec::<f64>().iter().sum::<f64>() / 1000.0;
+/// assert!(mean.abs() < 0.15);
+/// # Ok::<(), tensor::Error>(())
+/// ```
+pub fn randn(shape: &[usize], dtype: DType, seed: u64) -> tensor::Result<Tensor> {
+    sample(&mut Generator::from_seed(seed), shape, dtype, true)
 }

@@ -15,7 +15,7 @@
 pub use ir::pytree::PyTree;
 pub use ir::unflatten::{Submodule, UnflattenedModule};
 pub use ir::{Error, ExportedProgram};
-pub use ops::random::manual_seed;
+pub use ops::random::{manual_seed, rand, randn};
 pub use ops::{Registry, Value};
 pub use serialize::safetensors::{load_tensors, save_tensors};
 pub use serialize::{load, load_bytes, load_within, save, LoadLimits};

@@ -112,6 +112,31 @@ impl Tensor {
     }
 
     /// [`Tensor::try_zeros`] where there is no error path (see [`Tensor::full`]).
+    /// `torch.ones(shape, dtype=dtype)`.
+    pub fn ones(shape: &[usize], dtype: DType) -> Tensor {
+        Tensor::full(shape, 1.0, dtype)
+    }
+
+    /// `torch.arange(start, end, step, dtype=dtype)`: `start, start + step, ...` while before
+    /// `end`. A zero step, or one that walks away from `end`, is refused.
+    ///
+    /// ```
+    /// let t = tensor::Tensor::arange(0.0, 5.0, 2.0, tensor::DType::I64)?;
+    /// assert_eq!(t.to_vec::<i64>(), [0, 2, 4]);
+    /// # Ok::<(), tensor::Error>(())
+    /// ```
+    pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+        if step == 0.0 || !step.is_finite() || !start.is_finite() || !end.is_finite() {
+            return Err(Error::msg(format!("arange: step must be finite and nonzero, and the bounds finite (got start {start}, end {end}, step {step})")));
+        }
+        if (end - start) * step < 0.0 {
+            return Err(Error::msg(format!("arange: upper bound and larger bound inconsistent with step sign (start {start}, end {end}, step {step})")));
+        }
+        let n = ((end - start) / step).ceil().max(0.0) as usize;
+        let values: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
+        Ok(Tensor::from_vec(values, &[n])?.to_dtype(dtype))
+    }
+
     pub fn zeros(shape: &[usize], dtype: DType) -> Tensor {
         Tensor::zeros_within(shape, dtype).unwrap_or_else(|e| crate::alloc::fail(e))
     }

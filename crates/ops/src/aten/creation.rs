@@ -190,14 +190,7 @@ fn tri_indices(a: &Args, lower: bool) -> Result<Value> {
 fn random_tensor(a: &Args, normal: bool) -> Result<Value> {
     let shape = sizes(a, "size")?;
     let dtype = a.opt_dtype("dtype")?.unwrap_or(DType::F32);
-    let mut v = tensor::alloc::try_tensor_vec(0f64, &shape)?;
-    let bits = crate::random::precision_bits(dtype);
-    crate::random::with_generator(|g| {
-        for x in &mut v {
-            *x = if normal { g.normal() } else { g.uniform_bits(bits) };
-        }
-    });
-    Ok(Tensor::from_vec(v, &shape)?.to_dtype(dtype).into())
+    Ok(crate::random::with_generator(|g| crate::random::sample(g, &shape, dtype, normal))?.into())
 }
 
 fn randperm(a: &Args) -> Result<Value> {
