@@ -10,5 +10,6 @@ pub mod bench_programs;
 pub mod bench_symbolic;
 pub mod conformance;
 pub mod exportdb;
+pub mod exportdb_docs;
 pub mod graph;
 pub mod run;

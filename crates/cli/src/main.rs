@@ -111,6 +111,10 @@ enum Exportdb {
     /// Draft-exports a case (`pt2::draft_export`): every problem export meets, with its line
     /// and fix, in one report.
     Draft { name: String },
+    /// Writes the catalogue as a static site (no network, no script): DIR/index.html by tag and
+    /// support level, DIR/cases/<case>.html with the source, the program or error, the dynamic
+    /// shapes and the PyTorch example it mirrors.
+    Docs { dir: PathBuf },
     /// Exports every case into DIR/<case>/ (program.pt2, io.safetensors, case.json) and runs
     /// the conformance runner on the written folders.
     Write {
@@ -385,6 +389,16 @@ fn main() -> ExitCode {
             None => {
                 eprintln!("pt2: no case named `{name}` (see `pt2 exportdb list`)");
                 ExitCode::from(2)
+            }
+        },
+        Command::Exportdb(Exportdb::Docs { dir }) => match pt2_cli::exportdb_docs::write_docs(&dir) {
+            Ok(pages) => {
+                println!("wrote {pages} pages to {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("pt2: {e}");
+                ExitCode::from(1)
             }
         },
         Command::Exportdb(Exportdb::Write { dir, filter, table }) => {

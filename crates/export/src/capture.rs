@@ -117,6 +117,13 @@ impl DynamicShapes {
         Ok(out)
     }
 
+    /// One line per dim the spec names, as the Rust that names it: `x` dim 0: `Dim::new("b")`.
+    pub fn describe(&self) -> Vec<String> {
+        let by_path = self.dims.iter().map(|(input, dim, spec)| format!("`{input}` dim {dim}: {spec}"));
+        let by_tensor = self.by_tensor.iter().map(|(t, dim, spec)| format!("the tensor of sizes {:?}, dim {dim}: {spec}", t.shape()));
+        by_path.chain(by_tensor).collect()
+    }
+
     /// For a draft export: a copy whose `Dim`s hold their examples, each widening recorded as a
     /// problem with the `Dim` that would hold it.
     fn widened_to_examples(&self, leaves: &[(String, String, String, Tree)]) -> DynamicShapes {

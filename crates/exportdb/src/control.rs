@@ -119,7 +119,7 @@ fn ones(shape: &[usize], v: f64) -> Tensor {
     Tensor::from_data(tensor::Tensor::full(shape, v, tensor::DType::F32))
 }
 
-// case: tutorial_cond_sin_cos
+// case: tutorial_cond_sin_cos, tutorial_cond_dynamic_batch
 #[derive(Module)]
 struct CondSinCos;
 
@@ -149,7 +149,7 @@ impl Program for BranchWithoutCond {
 }
 // end case
 
-// case: tutorial_map_cond
+// case: tutorial_map_cond, map_dynamic_length
 #[derive(Module)]
 struct MapCond;
 

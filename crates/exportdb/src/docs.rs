@@ -162,7 +162,7 @@ impl Program for ConvPool {
 }
 // end case
 
-// case: docs_two_branch_dynamic_batch
+// case: docs_two_branch_dynamic_batch, docs_two_branch_static
 #[derive(Module)]
 struct TwoBranch {
     branch1: Sequential,
@@ -201,7 +201,7 @@ impl Program for DerivedDim {
 }
 // end case
 
-// case: docs_conv_bn_train
+// case: docs_conv_bn_train, docs_conv_bn_eval
 #[derive(Module)]
 struct ConvBn {
     conv: Conv2d,

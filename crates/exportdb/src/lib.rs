@@ -4,7 +4,8 @@
 //! description. `pt2 exportdb write DIR` exports every case into the shared fixture format;
 //! `pt2 exportdb show NAME` prints a case's source and exported program.
 //!
-//! Each case's source sits between `// case: NAME` and `// end case` in its module, so that
+//! Each case's source sits between `// case: NAME` (or `// case: NAME, OTHER` for a source two
+//! cases share) and `// end case` in its module, so that
 //! `show` can print exactly the code that defines it.
 
 mod blocks;
@@ -35,14 +36,18 @@ pub struct Case {
 impl Case {
     /// The Rust source that defines the case.
     pub fn source(&self) -> String {
-        let start = format!("// case: {}\n", self.name);
-        match self.file.find(&start) {
-            Some(i) => {
-                let body = &self.file[i + start.len()..];
-                body[..body.find("// end case").unwrap_or(body.len())].trim_end().to_string()
+        // `// case: NAME, OTHER` marks a source two cases share
+        let mut at = 0;
+        while let Some(i) = self.file[at..].find("// case: ").map(|i| at + i) {
+            let line_end = self.file[i..].find('\n').map_or(self.file.len(), |e| i + e);
+            let names = &self.file[i + "// case: ".len()..line_end];
+            if names.split(',').any(|n| n.trim() == self.name) {
+                let body = &self.file[(line_end + 1).min(self.file.len())..];
+                return body[..body.find("// end case").unwrap_or(body.len())].trim_end().to_string();
             }
-            None => String::new(),
+            at = line_end;
         }
+        String::new()
     }
 }
 

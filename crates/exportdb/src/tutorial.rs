@@ -134,7 +134,7 @@ impl Program for LinearRelu {
 }
 // end case
 
-// case: tutorial_dynamic_slice
+// case: tutorial_dynamic_slice, tutorial_dynamic_slice_bad_range
 #[derive(Module)]
 struct DynSlice;
 
@@ -158,7 +158,7 @@ impl Program for MatMul {
 }
 // end case
 
-// case: tutorial_shape_if_fixed
+// case: tutorial_shape_if_fixed, tutorial_shape_if_violation
 #[derive(Module)]
 struct ShapeIf;
 

@@ -129,6 +129,29 @@ pub enum DimSpec {
     Static,
 }
 
+/// The spec as the Rust that declares it (`Dim::new("batch").max(64)`, `2 * dx`,
+/// `DimSpec::Auto`).
+impl fmt::Display for DimSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DimSpec::Named(d) => {
+                write!(f, "Dim::new(\"{}\")", d.name)?;
+                if let Some(m) = d.min {
+                    write!(f, ".min({m})")?;
+                }
+                if let Some(m) = d.max {
+                    write!(f, ".max({m})")?;
+                }
+                Ok(())
+            }
+            DimSpec::Derived(d) => write!(f, "{}", rust_arithmetic(&d.to_string())),
+            DimSpec::Auto => f.write_str("DimSpec::Auto"),
+            DimSpec::Dynamic => f.write_str("DimSpec::Dynamic"),
+            DimSpec::Static => f.write_str("DimSpec::Static"),
+        }
+    }
+}
+
 impl From<Dim> for DimSpec {
     fn from(d: Dim) -> DimSpec {
         DimSpec::Named(d)
