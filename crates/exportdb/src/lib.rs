@@ -11,6 +11,7 @@
 mod blocks;
 mod control;
 mod docs;
+mod pytorch_examples;
 mod tutorial;
 
 use export::{DynamicShapes, Inputs, Program, Tensor};
@@ -57,6 +58,7 @@ pub fn catalogue() -> Vec<Case> {
     v.extend(docs::cases());
     v.extend(blocks::cases());
     v.extend(control::cases());
+    v.extend(pytorch_examples::cases());
     v
 }
 
