@@ -3,6 +3,7 @@
 //! example (`fixtures/pytorch/exportdb_*`): PyTorch's inputs, its outputs, its operators in its
 //! order.
 
+use export::nn::{Layer, Linear};
 use export::{ones, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
 use tensor::DType;
 
@@ -51,6 +52,75 @@ pub fn cases() -> Vec<Case> {
             tags: &["python.data-structure"],
             model: || Box::new(Dictionary),
             sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1)).arg("y", Tensor::from_i64(vec![4], &[]).expect("a scalar"))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_list_unpack",
+            description: "a list input unpacked (`let [x, rest @ ..]`): the unpacking leaves no trace in the graph",
+            tags: &["python.control-flow", "python.data-structure"],
+            model: || Box::new(ListUnpack),
+            sets: || {
+                let ints = |v: i64| Tree::from(Tensor::from_i64(vec![v], &[]).expect("a scalar"));
+                vec![Inputs::new().arg("args", Tree::List(vec![randn(&[3, 2], 1).into(), ints(4), ints(5)]))]
+            },
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_null_context_manager",
+            description: "a scope guard that does nothing (Python's `contextlib.nullcontext()`) is traced out",
+            tags: &["python.context-manager"],
+            model: || Box::new(NullContextManager),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_specialized_attribute",
+            description: "model attributes (a string, an int) are specialized into the graph",
+            tags: &["python.object-model"],
+            model: || Box::new(SpecializedAttribute { a: Animal::Cow.value(), b: 4 }),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_decorator",
+            description: "a decorator (a wrapper function around forward's body) is inlined",
+            tags: &["python.builtin"],
+            model: || Box::new(Decorator),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1)).arg("y", randn(&[3, 2], 2))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_class_method",
+            description: "an associated function (Python's classmethod), called three ways, is inlined",
+            tags: &["python.builtin"],
+            model: || Box::new(ClassMethod { linear: Linear::new(4, 2, true, 1) }),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 4], 2))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_type_reflection_method",
+            description: "an associated function of another type, reached through a value of it, is inlined",
+            tags: &["python.builtin"],
+            model: || Box::new(TypeReflectionMethod),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 4], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
             export_error: None,
@@ -122,6 +192,140 @@ impl Program for Dictionary {
         elements.insert("x2", x.mul(x)?);
         let y = y.mul(&elements["x2"])?;
         Ok(Tree::Dict(vec![("y".into(), y.into())]))
+    }
+}
+// end case
+
+// case: exportdb_list_unpack
+#[derive(Module)]
+struct ListUnpack;
+
+impl Program for ListUnpack {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let Tree::List(args) = inputs.get("args")? else { return Err(export::Error::msg("`args` must be a list")) };
+        let [Tree::Tensor(x), rest @ ..] = args.as_slice() else { return Err(export::Error::msg("`args` must start with a tensor")) };
+        let Some(Tree::Tensor(y0)) = rest.first() else { return Err(export::Error::msg("`args` must hold a second tensor")) };
+        Ok(x.add(y0)?.into())
+    }
+}
+// end case
+
+// case: exportdb_null_context_manager
+#[derive(Module)]
+struct NullContextManager;
+
+/// A scope guard that does nothing when entered or left.
+struct NullContext;
+
+impl Drop for NullContext {
+    fn drop(&mut self) {}
+}
+
+impl Program for NullContextManager {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let _ctx = NullContext;
+        Ok(x.sin()?.add(&x.cos()?)?.into())
+    }
+}
+// end case
+
+// case: exportdb_specialized_attribute
+enum Animal {
+    Cow,
+}
+
+impl Animal {
+    fn value(&self) -> String {
+        match self {
+            Animal::Cow => "moo".into(),
+        }
+    }
+}
+
+#[derive(Module)]
+struct SpecializedAttribute {
+    #[module(skip)]
+    a: String,
+    #[module(skip)]
+    b: i64,
+}
+
+impl Program for SpecializedAttribute {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        if self.a == Animal::Cow.value() {
+            return Ok(x.mul(x)?.add(self.b)?.into());
+        }
+        Err(export::Error::msg("bad"))
+    }
+}
+// end case
+
+// case: exportdb_decorator
+/// Python's `@test_decorator`: the wrapped function's result plus one.
+fn plus_one<F: Fn(&Tensor, &Tensor) -> Result<Tensor>>(f: F) -> impl Fn(&Tensor, &Tensor) -> Result<Tensor> {
+    move |x, y| f(x, y)?.add(1i64)
+}
+
+#[derive(Module)]
+struct Decorator;
+
+impl Program for Decorator {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let forward = plus_one(|x: &Tensor, y: &Tensor| x.add(y));
+        Ok(forward(inputs.tensor("x")?, inputs.tensor("y")?)?.into())
+    }
+}
+// end case
+
+// case: exportdb_class_method
+#[derive(Module)]
+struct ClassMethod {
+    linear: Linear,
+}
+
+impl ClassMethod {
+    /// Python's `@classmethod def method(cls, x)`.
+    fn method(x: &Tensor) -> Result<Tensor> {
+        x.add(1i64)
+    }
+}
+
+impl Program for ClassMethod {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = self.linear.forward(inputs.tensor("x")?)?;
+        // `self.method(x) * self.__class__.method(x) * type(self).method(x)`
+        Ok(ClassMethod::method(&x)?.mul(&Self::method(&x)?)?.mul(&<ClassMethod>::method(&x)?)?.into())
+    }
+}
+// end case
+
+// case: exportdb_type_reflection_method
+struct A;
+
+impl A {
+    fn func(x: &Tensor) -> Result<Tensor> {
+        x.add(1i64)
+    }
+}
+
+#[derive(Module)]
+struct TypeReflectionMethod;
+
+/// The type of a value, to reach its associated functions (Python's `type(a).func`).
+trait TypeOf {
+    type Of;
+}
+
+impl TypeOf for A {
+    type Of = A;
+}
+
+impl Program for TypeReflectionMethod {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let _a = A;
+        Ok(<A as TypeOf>::Of::func(inputs.tensor("x")?)?.into())
     }
 }
 // end case
