@@ -25,7 +25,8 @@ fn leaves_json(tree: &Tree, prefix: &str, tensors: &mut Vec<(String, tensor::Ten
     match tree {
         Tree::Tensor(t) => {
             let key = format!("{prefix}.{}", out.len());
-            let data = t.data().contiguous();
+            // a copy: an eager run that mutates its input in place must not change what was saved
+            let data = t.data().contiguous().deep_clone();
             out.push(json!({"tensor": key, "dtype": data.dtype().name(), "shape": data.shape()}));
             tensors.push((key, data));
         }

@@ -4,7 +4,7 @@
 //! order.
 
 use export::nn::{Layer, Linear};
-use export::{ones, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
+use export::{cond, ones, zeros, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
 use tensor::DType;
 
 use crate::{no_dynamic_shapes, none, randn, Case};
@@ -121,6 +121,50 @@ pub fn cases() -> Vec<Case> {
             tags: &["python.builtin"],
             model: || Box::new(TypeReflectionMethod),
             sets: || vec![Inputs::new().arg("x", randn(&[3, 4], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_dynamic_shape_view",
+            description: "a view whose sizes are built from the input's sizes",
+            tags: &["torch.dynamic-shape"],
+            model: || Box::new(DynamicShapeView),
+            sets: || vec![Inputs::new().arg("x", randn(&[10, 10], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_dynamic_shape_constructor",
+            description: "a tensor constructor sized from the input's sizes",
+            tags: &["torch.dynamic-shape"],
+            model: || Box::new(DynamicShapeConstructor),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_cond_predicate",
+            description: "`cond` on a predicate known while tracing (static sizes) takes its branch; nothing else is recorded",
+            tags: &["torch.cond", "torch.dynamic-shape"],
+            model: || Box::new(CondPredicate),
+            sets: || vec![Inputs::new().arg("x", randn(&[6, 4, 3], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_user_input_mutation",
+            description: "an in-place operator on an input: the program mutates the caller's tensor, as PyTorch's does",
+            tags: &["torch.mutation"],
+            model: || Box::new(UserInputMutation),
+            sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
             export_error: None,
@@ -326,6 +370,60 @@ impl Program for TypeReflectionMethod {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let _a = A;
         Ok(<A as TypeOf>::Of::func(inputs.tensor("x")?)?.into())
+    }
+}
+// end case
+
+// case: exportdb_dynamic_shape_view
+#[derive(Module)]
+struct DynamicShapeView;
+
+impl Program for DynamicShapeView {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        // `x.size()[:-1] + (2, 5)`
+        let mut shape = x.sizes();
+        shape.pop();
+        shape.extend([SymInt::from(2), SymInt::from(5)]);
+        Ok(x.view(&shape)?.permute(&[0, 2, 1])?.into())
+    }
+}
+// end case
+
+// case: exportdb_dynamic_shape_constructor
+#[derive(Module)]
+struct DynamicShapeConstructor;
+
+impl Program for DynamicShapeConstructor {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        Ok(zeros(&[x.size(0)? * 2], DType::F32)?.into())
+    }
+}
+// end case
+
+// case: exportdb_cond_predicate
+#[derive(Module)]
+struct CondPredicate;
+
+impl Program for CondPredicate {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let pred = x.dim() > 2 && x.size(2)?.gt(10)?;
+        let out = cond(pred, &|ops| Ok(vec![ops[0].cos()?]), &|ops| Ok(vec![ops[0].sin()?]), &[x.clone()])?;
+        Ok(out[0].clone().into())
+    }
+}
+// end case
+
+// case: exportdb_user_input_mutation
+#[derive(Module)]
+struct UserInputMutation;
+
+impl Program for UserInputMutation {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        Ok(x.mul_(2i64)?.cos()?.into())
     }
 }
 // end case

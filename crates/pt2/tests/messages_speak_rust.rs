@@ -45,7 +45,8 @@ fn literals(line: &str) -> Vec<&str> {
 fn no_message_names_python_only_api() {
     let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    for krate in ["symbolic", "tensor", "ops", "ir", "serialize", "export", "decomp", "pt2", "capi", "cli", "exportdb"] {
+    // (not `exportdb`: its cases carry ExportDB's tags, which are PyTorch's names on purpose)
+    for krate in ["symbolic", "tensor", "ops", "ir", "serialize", "export", "decomp", "pt2", "capi", "cli"] {
         rust_files(&crates.join(krate).join("src"), &mut files);
     }
     assert!(files.len() > 100, "only {} source files found", files.len());
