@@ -4,7 +4,7 @@
 //! order.
 
 use export::nn::{Layer, Linear};
-use export::{cond, ones, zeros, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
+use export::{cond, ones, zeros, Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
 use tensor::DType;
 
 use crate::{no_dynamic_shapes, none, randn, Case};
@@ -165,6 +165,45 @@ pub fn cases() -> Vec<Case> {
             tags: &["torch.mutation"],
             model: || Box::new(UserInputMutation),
             sets: || vec![Inputs::new().arg("x", randn(&[3, 2], 1))],
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_cond_operands",
+            description: "`cond`'s operands are a list of tensors matching both branches' parameters; the predicate is on a dynamic size",
+            tags: &["torch.cond", "torch.dynamic-shape"],
+            model: || Box::new(CondOperands),
+            sets: || {
+                let xy = |n: usize, seed: u64| Inputs::new().arg("x", randn(&[n, 2], seed)).arg("y", randn(&[2], seed + 1));
+                vec![xy(3, 1), xy(2, 3)]
+            },
+            rejects: none,
+            dynamic_shapes: || DynamicShapes::new().dim("x", 0, Dim::new("dim0_x")),
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_cond_closed_over_variable",
+            description: "`cond`'s branches are closures over a tensor of forward (lifted into the branches as an operand)",
+            tags: &["torch.cond", "python.closure"],
+            model: || Box::new(CondClosedOverVariable),
+            sets: || {
+                let pred = |b: bool| Tensor::from_data(tensor::Tensor::from_vec_as(vec![b as u8], &[], DType::Bool).expect("a bool"));
+                vec![Inputs::new().arg("pred", pred(true)).arg("x", randn(&[3, 2], 1)), Inputs::new().arg("pred", pred(false)).arg("x", randn(&[3, 2], 2))]
+            },
+            rejects: none,
+            dynamic_shapes: no_dynamic_shapes,
+            export_error: None,
+            file: FILE,
+        },
+        Case {
+            name: "exportdb_cond_branch_nested_function",
+            description: "`cond`'s branches call nested functions; a predicate fixed by static sizes takes its branch",
+            tags: &["torch.cond", "torch.dynamic-shape"],
+            model: || Box::new(CondBranchNestedFunction),
+            sets: || vec![Inputs::new().arg("x", randn(&[3], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
             export_error: None,
@@ -424,6 +463,60 @@ impl Program for UserInputMutation {
     fn forward(&self, inputs: &Inputs) -> Result<Tree> {
         let x = inputs.tensor("x")?;
         Ok(x.mul_(2i64)?.cos()?.into())
+    }
+}
+// end case
+
+// case: exportdb_cond_operands
+#[derive(Module)]
+struct CondOperands;
+
+impl Program for CondOperands {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let (x, y) = (inputs.tensor("x")?, inputs.tensor("y")?);
+        let true_fn = |ops: &[Tensor]| Ok(vec![ops[0].add(&ops[1])?]);
+        let false_fn = |ops: &[Tensor]| Ok(vec![ops[0].sub(&ops[1])?]);
+        let out = cond(x.size(0)?.sym_gt(2), &true_fn, &false_fn, &[x.clone(), y.clone()])?;
+        Ok(out[0].clone().into())
+    }
+}
+// end case
+
+// case: exportdb_cond_closed_over_variable
+#[derive(Module)]
+struct CondClosedOverVariable;
+
+impl Program for CondClosedOverVariable {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let (pred, x) = (inputs.tensor("pred")?, inputs.tensor("x")?);
+        // the branches ignore their operand and read `x` from forward
+        let true_fn = |_: &[Tensor]| Ok(vec![x.mul(2i64)?]);
+        let false_fn = |_: &[Tensor]| Ok(vec![x.sub(2i64)?]);
+        let out = cond(pred, &true_fn, &false_fn, &[x.add(1i64)?])?;
+        Ok(out[0].clone().into())
+    }
+}
+// end case
+
+// case: exportdb_cond_branch_nested_function
+#[derive(Module)]
+struct CondBranchNestedFunction;
+
+impl Program for CondBranchNestedFunction {
+    fn forward(&self, inputs: &Inputs) -> Result<Tree> {
+        let x = inputs.tensor("x")?;
+        let true_fn = |ops: &[Tensor]| {
+            let x = &ops[0];
+            let inner_true_fn = |y: &Tensor| x.add(y);
+            Ok(vec![inner_true_fn(x)?])
+        };
+        let false_fn = |ops: &[Tensor]| {
+            let x = &ops[0];
+            let inner_false_fn = |y: &Tensor| x.sub(y);
+            Ok(vec![inner_false_fn(x)?])
+        };
+        let out = cond(x.size(0)?.sym_lt(10), &true_fn, &false_fn, &[x.clone()])?;
+        Ok(out[0].clone().into())
     }
 }
 // end case
