@@ -107,16 +107,20 @@ fn state_names(ep: &ExportedProgram) -> HashMap<String, String> {
 /// it) as (fqn, class name) pairs, outermost first, without the root module and without
 /// PyTorch's placeholder for nodes made outside any module.
 pub fn module_stack(stack: &str) -> Vec<(String, String)> {
-    stack
-        .split(';')
-        .filter_map(|entry| {
-            // the key never holds a comma; the class is last
-            let (key, rest) = entry.split_once(',')?;
-            let (fqn, class) = rest.rsplit_once(',')?;
-            let real = !fqn.is_empty() && !key.starts_with("_empty_nn_module_stack");
-            real.then(|| (fqn.to_string(), class.rsplit('.').next().unwrap_or(class).to_string()))
-        })
+    stack_entries(stack)
+        .filter(|(key, fqn, _)| !fqn.is_empty() && !key.starts_with("_empty_nn_module_stack"))
+        .map(|(_, fqn, class)| (fqn.to_string(), class.to_string()))
         .collect()
+}
+
+/// Every entry of an `nn_module_stack` as (key, fqn, class name without its module path).
+fn stack_entries(stack: &str) -> impl Iterator<Item = (&str, &str, &str)> {
+    stack.split(';').filter_map(|entry| {
+        // the key never holds a comma; the class is last
+        let (key, rest) = entry.split_once(',')?;
+        let (fqn, class) = rest.rsplit_once(',')?;
+        Some((key, fqn, class.rsplit('.').next().unwrap_or(class)))
+    })
 }
 
 /// The node's module path; `None` when it records none (it stays in the module being read, as
@@ -150,13 +154,13 @@ fn defined_names(node: &Node) -> Vec<String> {
 /// call closes it, one whose path goes deeper opens calls.
 fn module_tree(ep: &ExportedProgram) -> Submodule {
     let g = ep.graph();
+    // the root is the stack's first entry, which `module_stack` leaves out
     let root_class = g
         .nodes
         .iter()
         .find_map(|n| n.metadata.get("nn_module_stack"))
-        .and_then(|s| s.split(';').next())
-        .and_then(|e| e.rsplit_once(','))
-        .map(|(_, c)| c.rsplit('.').next().unwrap_or(c).to_string())
+        .and_then(|s| stack_entries(s).next())
+        .map(|(_, _, class)| class.to_string())
         .unwrap_or_else(|| "GraphModule".into());
     let new = |fqn: &str, class: &str, at: usize, call: usize| Submodule {
         fqn: fqn.to_string(),
@@ -212,7 +216,16 @@ fn module_tree(ep: &ExportedProgram) -> Submodule {
         }
     }
     let owners = state_names(ep);
-    fill_signatures(&mut root, g, &owners);
+    let mut last_use: HashMap<String, usize> = HashMap::new();
+    for (i, node) in g.nodes.iter().enumerate() {
+        for u in used_names(node) {
+            last_use.insert(u, i);
+        }
+    }
+    for o in names_of(&g.outputs) {
+        last_use.insert(o, usize::MAX);
+    }
+    fill_signatures(&mut root, g, &owners, &last_use);
     root
 }
 
@@ -233,15 +246,25 @@ fn nearest_ancestor<'m>(m: &'m mut Submodule, fqn: &str) -> &'m mut Submodule {
 }
 
 /// Each submodule's inputs, outputs and owned state, from the flat graph's uses and definitions.
-fn fill_signatures(m: &mut Submodule, g: &Graph, owners: &HashMap<String, String>) {
+/// `last_use` is the index of the last node reading each value (`usize::MAX` for the graph's
+/// outputs): a value a submodule makes is one of its outputs when it is read after it.
+fn fill_signatures(m: &mut Submodule, g: &Graph, owners: &HashMap<String, String>, last_use: &HashMap<String, usize>) {
     for c in &mut m.children {
-        fill_signatures(c, g, owners);
+        fill_signatures(c, g, owners, last_use);
+    }
+    if m.fqn.is_empty() {
+        // the root's signature is the program's: its graph's inputs and outputs
+        m.inputs = names_of(&g.inputs).into_iter().filter(|n| !owners.contains_key(n)).collect();
+        m.outputs = names_of(&g.outputs);
+        m.state = owners.iter().map(|(p, f)| (f.clone(), p.clone())).collect();
+        m.state.sort();
+        return;
     }
     let range = m.nodes.clone();
     let mut defined = HashSet::new();
     let mut inputs = Vec::new();
     let mut state = Vec::new();
-    let owns = |fqn: &str| m.fqn.is_empty() || fqn.starts_with(&format!("{}.", m.fqn));
+    let owns = |fqn: &str| fqn.starts_with(&format!("{}.", m.fqn));
     for node in &g.nodes[range.clone()] {
         for u in used_names(node) {
             if defined.contains(&u) || inputs.contains(&u) || state.iter().any(|(_, p): &(String, String)| *p == u) {
@@ -254,20 +277,9 @@ fn fill_signatures(m: &mut Submodule, g: &Graph, owners: &HashMap<String, String
         }
         defined.extend(defined_names(node));
     }
-    let mut later: HashSet<String> = g.nodes[range.end..].iter().flat_map(used_names).collect();
-    later.extend(names_of(&g.outputs));
-    let outputs = g.nodes[range].iter().flat_map(defined_names).filter(|d| later.contains(d)).collect();
-    if m.fqn.is_empty() {
-        // the root's signature is the program's: its graph's inputs and outputs
-        m.inputs = names_of(&g.inputs).into_iter().filter(|n| !owners.contains_key(n)).collect();
-        m.outputs = names_of(&g.outputs);
-        m.state = owners.iter().map(|(p, f)| (f.clone(), p.clone())).collect();
-        m.state.sort();
-    } else {
-        m.inputs = inputs;
-        m.outputs = outputs;
-        m.state = state;
-    }
+    m.outputs = g.nodes[range.clone()].iter().flat_map(defined_names).filter(|d| last_use.get(d).is_some_and(|&at| at >= range.end)).collect();
+    m.inputs = inputs;
+    m.state = state;
 }
 
 impl Submodule {
@@ -387,11 +399,18 @@ impl<'a> UnflattenedModule<'a> {
                 }
             }
             let outputs: Vec<String> = defined.iter().filter(|d| later.contains(*d)).cloned().collect();
+            // the piece's nodes with the graph's value metadata (cloning `g` whole would copy
+            // every node only to drop most of them)
             let piece = Graph {
                 inputs: inputs.iter().map(|n| Argument::AsTensor(TensorArgument { name: n.clone() })).collect(),
                 outputs: outputs.iter().map(|n| Argument::AsTensor(TensorArgument { name: n.clone() })).collect(),
                 nodes: nodes.to_vec(),
-                ..g.clone()
+                tensor_values: g.tensor_values.clone(),
+                sym_int_values: g.sym_int_values.clone(),
+                sym_bool_values: g.sym_bool_values.clone(),
+                is_single_tensor_return: false,
+                custom_obj_values: g.custom_obj_values.clone(),
+                sym_float_values: g.sym_float_values.clone(),
             };
             let plan = GraphPlan::compile(&piece, self.registry)?;
             available.extend(outputs.iter().cloned());
