@@ -140,6 +140,8 @@ pub fn layout(shapes: &[Shape], edges: &[(usize, usize)]) -> Layout {
             x += width[p] + GAP_X;
         }
     }
+    // (sum of wanted centres, count) per point: one buffer for all sweeps
+    let mut want = vec![(0.0f64, 0usize); points];
     for sweep in 0..SWEEPS * 2 {
         let downward = sweep % 2 == 0;
         let order: Vec<usize> = if downward { (0..ranks).collect() } else { (0..ranks).rev().collect() };
@@ -150,7 +152,6 @@ pub fn layout(shapes: &[Shape], edges: &[(usize, usize)]) -> Layout {
             // centred under (or over) it, so a fan-out spreads to both sides, not to one.
             // Floating sources take no part: each wants its consumer's place and, placed last,
             // gathers around it.
-            let mut want = vec![(0.0f64, 0usize); points];
             let mut seen = std::collections::HashSet::new();
             for &p in layer.iter().filter(|&&p| !floating(p)) {
                 for &q in &neighbours[p] {
@@ -183,6 +184,10 @@ pub fn layout(shapes: &[Shape], edges: &[(usize, usize)]) -> Layout {
                 })
                 .collect();
             place(layer, &desired, &width, &priority, &mut cx);
+            // only this layer's points were wanted somewhere: clear them for the next layer
+            for &p in layer {
+                want[p] = (0.0, 0);
+            }
         }
     }
     // shift everything right of x = 0
