@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use pt2_cli::conformance::fixture::{compare, TensorStore};
-use pt2_cli::conformance::programs::{case_dirs, leaves, TOLERANCE};
+use pt2_cli::conformance::fixture::compare;
+use pt2_cli::conformance::programs::{case_dirs, first_set, leaves, read_case, TOLERANCE};
 use pt2_facade::{DType, Tensor, Value};
-use serde_json::Value as Json;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -70,17 +69,11 @@ fn run(exe: &Path, args: &[&Path]) -> Output {
     Command::new(exe).args(args).output().expect("run example")
 }
 
-fn read_case(dir: &Path) -> (Json, TensorStore) {
-    let case = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-    (case, TensorStore::load(&dir.join("io.safetensors")).unwrap())
-}
-
 /// Recorded inputs as the safetensors file `pt2_run` reads: named as the program names its
-/// inputs, numbers as 0-dim tensors. `None` for an input C cannot give (a string).
-fn input_file(archive: &Path, inputs: Vec<Value>, dest: &Path) -> Option<PathBuf> {
-    let ep = pt2_facade::load(archive).unwrap();
+/// inputs (`names`), numbers as 0-dim tensors. `None` for an input C cannot give (a string).
+fn input_file(names: &[String], inputs: Vec<Value>, dest: &Path) -> Option<PathBuf> {
     let mut named = Vec::new();
-    for (name, v) in ep.input_names().into_iter().zip(inputs) {
+    for (name, v) in names.iter().cloned().zip(inputs) {
         let t = match v {
             Value::Tensor(t) => t,
             Value::Int(i) => Tensor::scalar(i),
@@ -109,12 +102,13 @@ fn pt2_run_reproduces_pytorch_outputs() {
     let (mut checked, mut failures, mut not_applicable) = (0, Vec::new(), Vec::new());
     for dir in fixture_case_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let (case, store) = read_case(&dir);
+        let (case, store) = read_case(&dir).unwrap();
         let custom_op = case["custom_ops"].as_array().is_some_and(|a| !a.is_empty());
         for archive in ["program.pt2", "program.core.pt2"].map(|a| dir.join(a)).into_iter().filter(|p| p.exists()) {
             let label = format!("{name}/{}", archive.file_name().unwrap().to_string_lossy());
+            let names = pt2_facade::load(&archive).unwrap().input_names();
             for (i, set) in case["sets"].as_array().unwrap().iter().enumerate() {
-                let Some(inputs) = input_file(&archive, leaves(&set["inputs"], &store).unwrap(), &tmp.join(format!("{name}.in.safetensors"))) else {
+                let Some(inputs) = input_file(&names, leaves(&set["inputs"], &store).unwrap(), &tmp.join(format!("{name}.in.safetensors"))) else {
                     not_applicable.push(label.clone());
                     break;
                 };
@@ -165,10 +159,11 @@ fn pt2_run_refuses_what_pytorch_refuses() {
     let mut refused = 0;
     for dir in fixture_case_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let (case, store) = read_case(&dir);
+        let (case, store) = read_case(&dir).unwrap();
         let archive = dir.join("program.pt2");
+        let names = pt2_facade::load(&archive).unwrap().input_names();
         for (i, reject) in case["rejects"].as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
-            let Some(inputs) = input_file(&archive, leaves(&reject["inputs"], &store).unwrap(), &tmp.join(format!("{name}.{i}.safetensors"))) else { continue };
+            let Some(inputs) = input_file(&names, leaves(&reject["inputs"], &store).unwrap(), &tmp.join(format!("{name}.{i}.safetensors"))) else { continue };
             let out = run(&exe, &[&archive, &inputs, &tmp.join("never.safetensors")]);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{name} reject {i} was not refused: {stderr}");
@@ -215,16 +210,8 @@ fn pt2_run_explains_bad_calls() {
 /// The zoo ResNet's recorded input and PyTorch's logits for it.
 fn resnet_case() -> (PathBuf, Tensor, Tensor) {
     let dir = root().join("fixtures/zoo/zoo_resnet");
-    let (case, store) = read_case(&dir);
-    let set = &case["sets"][0];
-    let input = match leaves(&set["inputs"], &store).unwrap().remove(0) {
-        Value::Tensor(t) => t,
-        v => panic!("{v:?}"),
-    };
-    let logits = match leaves(&set["outputs"], &store).unwrap().remove(0) {
-        Value::Tensor(t) => t,
-        v => panic!("{v:?}"),
-    };
+    let (inputs, outputs) = first_set(&dir).unwrap();
+    let (Some(Value::Tensor(input)), Some(Value::Tensor(logits))) = (inputs.into_iter().next(), outputs.into_iter().next()) else { panic!("a tensor in, a tensor out") };
     (dir.join("program.pt2"), input, logits)
 }
 

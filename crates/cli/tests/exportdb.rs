@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use export::{Inputs, Tree};
 use ops::Value;
-use pt2_cli::conformance::fixture::{compare, TensorStore, Tolerance};
-use pt2_cli::conformance::programs::leaves;
+use pt2_cli::conformance::fixture::{compare, Tolerance};
+use pt2_cli::conformance::programs::{leaves, read_case};
 use pt2_cli::exportdb::{flat_values, write_all, Written};
 
 fn repo() -> PathBuf {
@@ -66,8 +66,7 @@ fn cases_match_pytorch_on_its_fixtures() {
         if !fixture.join("case.json").exists() {
             continue;
         }
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture.join("case.json")).unwrap()).unwrap();
-        let store = TensorStore::load(&fixture.join("io.safetensors")).unwrap();
+        let (json, store) = read_case(&fixture).unwrap();
         let theirs = pt2::load(fixture.join("program.pt2")).unwrap();
         let model = (case.model)();
         export::load_state_dict(model.as_ref(), &|name| theirs.state_dict.get(name).or_else(|| theirs.constants.get(name)).cloned())

@@ -4,16 +4,13 @@
 use std::path::PathBuf;
 
 use ops::Value;
-use pt2_cli::conformance::fixture::TensorStore;
-use pt2_cli::conformance::programs::leaves;
+use pt2_cli::conformance::programs::first_set;
 use pt2::PyTree;
 
 fn encoder() -> (pt2::ExportedProgram, Vec<Value>) {
     // forward(self, x, mask) of tools/gen_zoo.py's TinyEncoder
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo/zoo_encoder");
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-    let store = TensorStore::load(&dir.join("io.safetensors")).unwrap();
-    let inputs = leaves(&json["sets"][0]["inputs"], &store).unwrap();
+    let (inputs, _) = first_set(&dir).unwrap();
     (pt2::load(dir.join("program.pt2")).unwrap(), inputs)
 }
 

@@ -6,17 +6,12 @@
 use std::path::{Path, PathBuf};
 
 use ops::Value;
-use pt2_cli::conformance::fixture::{compare, TensorStore};
-use pt2_cli::conformance::programs::{case_dirs, leaves, register_custom_op_as_relu, TOLERANCE};
-use serde_json::Value as Json;
+use pt2_cli::conformance::fixture::compare;
+use pt2_cli::conformance::programs::{case_dirs, first_set, leaves, read_case, register_custom_op_as_relu, TOLERANCE};
 use tensor::{DType, Tensor};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn case(dir: &Path) -> (Json, TensorStore) {
-    (serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap(), TensorStore::load(&dir.join("io.safetensors")).unwrap())
 }
 
 #[test]
@@ -29,7 +24,7 @@ fn unflattened_programs_have_pytorchs_names_and_outputs() {
     let folders = ["fixtures/zoo", "fixtures/pytorch", "fixtures/hf"].iter().map(|f| root().join(f)).chain(extra.split(':').filter(|d| !d.is_empty()).map(PathBuf::from));
     for folder in folders {
         for dir in case_dirs(&folder).unwrap() {
-            let (case, store) = case(&dir);
+            let (case, store) = read_case(&dir).unwrap();
             for archive in ["program.pt2", "program.core.pt2"].map(|a| dir.join(a)).into_iter().filter(|p| p.exists()) {
                 let label = format!("{}/{}", dir.file_name().unwrap().to_string_lossy(), archive.file_name().unwrap().to_string_lossy());
                 let ep = pt2::load(&archive).unwrap();
@@ -66,16 +61,8 @@ fn unflattened_programs_have_pytorchs_names_and_outputs() {
 
 fn resnet() -> (pt2::ExportedProgram, Tensor, Tensor) {
     let dir = root().join("fixtures/zoo/zoo_resnet");
-    let (case, store) = case(&dir);
-    let set = &case["sets"][0];
-    let input = match leaves(&set["inputs"], &store).unwrap().remove(0) {
-        Value::Tensor(t) => t,
-        v => panic!("{v:?}"),
-    };
-    let output = match leaves(&set["outputs"], &store).unwrap().remove(0) {
-        Value::Tensor(t) => t,
-        v => panic!("{v:?}"),
-    };
+    let (inputs, outputs) = first_set(&dir).unwrap();
+    let (Some(Value::Tensor(input)), Some(Value::Tensor(output))) = (inputs.into_iter().next(), outputs.into_iter().next()) else { panic!("a tensor in, a tensor out") };
     (pt2::load(dir.join("program.pt2")).unwrap(), input, output)
 }
 

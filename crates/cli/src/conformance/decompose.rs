@@ -6,10 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde_json::Value as Json;
-
-use crate::conformance::fixture::TensorStore;
-use crate::conformance::programs::{case_dirs, check_program, register_custom_op_as_relu};
+use crate::conformance::programs::{case_dirs, check_program, read_case, register_custom_op_as_relu};
 
 pub struct CaseResult {
     pub case: String,
@@ -98,8 +95,7 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
             if !stray.is_empty() {
                 return Err(stray.join("; "));
             }
-            let json: Json = serde_json::from_str(&std::fs::read_to_string(case_dir.join("case.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-            let store = TensorStore::load(&case_dir.join("io.safetensors"))?;
+            let (json, store) = read_case(&case_dir)?;
             check_program(&lowered, &json, &store)?;
             Ok(lowered)
         }))

@@ -143,6 +143,23 @@ pub fn check_program(ep: &ir::ExportedProgram, case: &Json, store: &TensorStore)
     Ok(Checked { sets: sets.len(), rejects: rejects.len().max(1) })
 }
 
+/// A case folder's `case.json` and the tensors it names (`io.safetensors`).
+pub fn read_case(case_dir: &Path) -> Result<(Json, TensorStore), String> {
+    let name = case_dir.file_name().unwrap_or_default().to_string_lossy();
+    let case: Json = std::fs::read_to_string(case_dir.join("case.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{name}/case.json: {e}"))?;
+    Ok((case, TensorStore::load(&case_dir.join("io.safetensors"))?))
+}
+
+/// The first recorded input set of a case folder: its inputs and PyTorch's outputs.
+pub fn first_set(case_dir: &Path) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let (case, store) = read_case(case_dir)?;
+    let set = &case["sets"][0];
+    Ok((leaves(&set["inputs"], &store)?, leaves(&set["outputs"], &store)?))
+}
+
 /// The case folders (those holding a `case.json`) under `dir`, sorted.
 pub fn case_dirs(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -176,12 +193,8 @@ pub fn run(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
         if filter.is_some_and(|f| !name.contains(f)) {
             continue;
         }
-        let case: std::result::Result<Json, String> = std::fs::read_to_string(case_dir.join("case.json"))
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{name}/case.json: {e}"));
         // an unreadable case fails its archives, not the whole run
-        let loaded = case.and_then(|case| TensorStore::load(&case_dir.join("io.safetensors")).map(|store| (case, store)));
+        let loaded = read_case(&case_dir);
         for archive in ["program.pt2", "program.core.pt2"] {
             let path = case_dir.join(archive);
             if !path.exists() {
