@@ -63,7 +63,7 @@ def main(saved, fixtures):
                         m(*args, **kwargs)
                     except Exception:
                         continue
-                    raise AssertionError(f"reject {i} was accepted (pt2 refuses it with: {r['pytorch_error']})")
+                    raise AssertionError(f"reject {i} was accepted (pt2 refuses it with: {r.get('pt2_error') or r.get('pytorch_error')})")
                 ok += 1
                 print(f"ok   {case_dir.name}/{archive.name}")
             except Exception as e:  # report and go on

@@ -8,7 +8,7 @@ use std::time::Instant;
 /// Median seconds to export each case that exports (the case's model built once).
 pub fn pt2_seconds(runs: usize) -> Result<Vec<(String, f64)>, String> {
     let mut out = Vec::new();
-    for case in exportdb::catalogue().into_iter().filter(|c| c.export_error.is_none()) {
+    for case in exportdb::catalogue().into_iter().filter(|c| c.export_error().is_none()) {
         let model = (case.model)();
         let example = (case.sets)().remove(0);
         let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };

@@ -76,7 +76,7 @@ pub fn write_case(case: &Case, dir: &Path) -> Result<Written, String> {
     let example = sets.first().ok_or_else(|| format!("{}: a case needs at least one input set", case.name))?;
     let options = export::ExportOptions { dynamic_shapes: (case.dynamic_shapes)(), ..Default::default() };
     let exported = export::export(model.as_ref(), example.clone(), &options);
-    let ep = match (exported, case.export_error) {
+    let ep = match (exported, case.export_error()) {
         (Err(e), Some(want)) if e.to_string().contains(want) => {
             std::fs::write(folder.join("export_error.txt"), e.to_string()).map_err(|e| e.to_string())?;
             return Ok(Written::ExpectedError);
@@ -164,6 +164,8 @@ pub fn draft(case: &Case) -> Result<export::DraftExport, String> {
 pub struct CaseRow {
     pub name: String,
     pub tags: Vec<String>,
+    /// ExportDB's support level (`Support::name`).
+    pub support: &'static str,
     pub written: Result<Written, String>,
     pub conformance: Option<Result<crate::conformance::programs::Checked, String>>,
 }
@@ -199,8 +201,8 @@ impl Report {
         s.push_str("Each case is a program written in Rust (`crates/exportdb`), exported by pt2, run eagerly on every input\n");
         s.push_str("set, and its written folder checked by `pt2 conformance programs`: the exported program's outputs match\n");
         s.push_str("pt2's eager run and its rejects are refused. This is self-consistency, not ground truth; the cases PyTorch\n");
-        s.push_str("also exported are compared with PyTorch's recordings by `crates/pt2/tests/exportdb.rs`.\n\n");
-        s.push_str(&format!("**{}**\n\n| case | tags | export | conformance |\n|---|---|---|---|\n", self.summary()));
+        s.push_str("also exported are compared with PyTorch's recordings by `crates/cli/tests/exportdb.rs`.\n\n");
+        s.push_str(&format!("**{}**\n\n| case | tags | support | export | conformance |\n|---|---|---|---|---|\n", self.summary()));
         for r in &self.rows {
             let export = match &r.written {
                 Ok(Written::Program { sets, rejects }) => format!("exported; {sets} sets, {rejects} rejects"),
@@ -212,7 +214,7 @@ impl Report {
                 Some(Err(e)) => format!("FAIL: {}", e.replace('|', "\\|").replace('\n', " ")),
                 None => "-".to_string(),
             };
-            s.push_str(&format!("| {} | {} | {export} | {conf} |\n", r.name, r.tags.join(", ")));
+            s.push_str(&format!("| {} | {} | {} | {export} | {conf} |\n", r.name, r.tags.join(", "), r.support));
         }
         s
     }
@@ -224,7 +226,7 @@ pub fn write_all(dir: &Path, filter: Option<&str>) -> Result<Report, String> {
     let cases: Vec<Case> = exportdb::catalogue().into_iter().filter(|c| filter.is_none_or(|f| c.name.contains(f))).collect();
     let mut rows: Vec<CaseRow> = cases
         .iter()
-        .map(|c| CaseRow { name: c.name.to_string(), tags: c.tags.iter().map(|t| t.to_string()).collect(), written: write_case(c, dir), conformance: None })
+        .map(|c| CaseRow { name: c.name.to_string(), tags: c.tags.iter().map(|t| t.to_string()).collect(), support: c.support.name(), written: write_case(c, dir), conformance: None })
         .collect();
     let report = crate::conformance::programs::run(dir, filter)?;
     for a in report.archives {

@@ -7,19 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use exportdb::Case;
+use exportdb::{Case, Support};
 
 use crate::graph::escape;
-
-/// How far a case is supported: export succeeds, or it must fail (with the error a user should
-/// see).
-pub fn support_level(case: &Case) -> &'static str {
-    if case.export_error.is_some() {
-        "not supported (the error a user sees)"
-    } else {
-        "supported"
-    }
-}
 
 /// Where the PyTorch example a case mirrors is published.
 pub fn pytorch_link(case: &Case) -> String {
@@ -43,7 +33,10 @@ fn case_page(case: &Case) -> String {
     let _ = writeln!(b, "<p><a href=\"../index.html\">ExportDB for Rust</a></p>\n<h1>{}</h1>", escape(case.name));
     let _ = writeln!(b, "<p>{}</p>", escape(case.description));
     let tags: String = case.tags.iter().map(|t| format!("<span class=\"tag\">{}</span>", escape(t))).collect();
-    let _ = writeln!(b, "<p>Tags: {tags}</p>\n<p>Support level: <span class=\"level\">{}</span></p>", support_level(case));
+    let _ = writeln!(b, "<p>Tags: {tags}</p>\n<p>Support level: <span class=\"level\">{}</span></p>", case.support.name());
+    if let Support::NotApplicable(why) = case.support {
+        let _ = writeln!(b, "<p>{}</p>", escape(why));
+    }
     let _ = writeln!(b, "<p>Mirrors PyTorch's <a href=\"{0}\">{0}</a></p>", escape(&pytorch_link(case)));
     let _ = writeln!(b, "<h2>Rust source</h2>\n<pre>{}</pre>", escape(&case.source()));
     let shapes = (case.dynamic_shapes)().describe();
@@ -87,7 +80,7 @@ pub fn write_docs(dir: &Path) -> Result<usize, String> {
     let mut by_level: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     let mut by_tag: BTreeMap<&str, Vec<&Case>> = BTreeMap::new();
     for c in &cases {
-        by_level.entry(support_level(c)).or_default().push(c);
+        by_level.entry(c.support.name()).or_default().push(c);
         for t in c.tags {
             by_tag.entry(t).or_default().push(c);
         }

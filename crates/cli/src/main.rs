@@ -363,7 +363,7 @@ fn main() -> ExitCode {
         }
         Command::Exportdb(Exportdb::List) => {
             for c in exportdb::catalogue() {
-                println!("{:<36} {}", c.name, c.description);
+                println!("{:<42} {:<22} {}", c.name, c.support.name(), c.description);
             }
             ExitCode::SUCCESS
         }

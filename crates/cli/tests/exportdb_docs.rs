@@ -26,7 +26,7 @@ fn the_site_is_built_and_its_links_hold() {
         assert!(!source.trim().is_empty(), "{}: no source", case.name);
         let first_line = pt2_cli::graph::escape(source.lines().find(|l| !l.trim().is_empty()).unwrap());
         assert!(html.contains(&first_line), "{}: the source is not on its page", case.name);
-        let outcome = if case.export_error.is_some() { "<h2>Export fails</h2>" } else { "<h2>Exported program</h2>" };
+        let outcome = if case.export_error().is_some() { "<h2>Export fails</h2>" } else { "<h2>Exported program</h2>" };
         assert!(html.contains(outcome), "{}: no `{outcome}`", case.name);
         for link in hrefs(&html) {
             if link.starts_with("https://pytorch.org/") {

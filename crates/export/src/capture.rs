@@ -50,6 +50,16 @@ impl Inputs {
         self.args.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| Error::msg(format!("no input named `{name}`")))
     }
 
+    /// The input `name` when it is given and not `None` (Python's `y=None` default), or
+    /// `None`.
+    pub fn optional_tensor(&self, name: &str) -> Result<Option<&Tensor>> {
+        match self.args.iter().find(|(n, _)| n == name).map(|(_, t)| t) {
+            None | Some(Tree::None) => Ok(None),
+            Some(Tree::Tensor(t)) => Ok(Some(t)),
+            Some(other) => Err(Error::msg(format!("input `{name}` must be a tensor or None, got {}", other.kind()))),
+        }
+    }
+
     /// The tensor input `name`.
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
         match self.get(name)? {

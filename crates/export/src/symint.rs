@@ -112,6 +112,18 @@ impl SymInt {
         self.decide(Expr::greater_eq(self.expr.clone(), o.expr.clone()), self.hint >= o.hint)
     }
 
+    /// `torch.sym_min(self, other)`: kept symbolic (`Min(s0, 100)`) unless both are known.
+    pub fn min(&self, other: impl Into<SymInt>) -> SymInt {
+        let o = other.into();
+        SymInt { expr: Expr::min_of([self.expr.clone(), o.expr.clone()]), hint: self.hint.min(o.hint) }
+    }
+
+    /// `torch.sym_max(self, other)`.
+    pub fn max(&self, other: impl Into<SymInt>) -> SymInt {
+        let o = other.into();
+        SymInt { expr: Expr::max_of([self.expr.clone(), o.expr.clone()]), hint: self.hint.max(o.hint) }
+    }
+
     /// Python's `//`.
     pub fn floordiv(&self, other: impl Into<SymInt>) -> SymInt {
         let o = other.into();
@@ -213,6 +225,7 @@ pub fn check(cond: &SymBool) -> Result<()> {
         None if cond.hint => Ok(()),
         None => Err(Error::msg(format!("check failed: {} (at {}:{})", cond.expr, at.file(), at.line()))),
         Some(t) => {
+            t.reserve_comparison_name(&cond.expr);
             let before = t.env.runtime_asserts().len();
             let loc = format!("{}:{}", at.file(), at.line());
             t.env.check(&cond.expr, Some(&loc)).map_err(Error::from)?;

@@ -56,6 +56,8 @@ impl std::fmt::Debug for Tensor {
 pub enum Operand {
     Tensor(Tensor),
     Int(i64),
+    /// A size (`x.size(0)? + 1`), recorded as a symbol when it is one.
+    SymInt(SymInt),
     Float(f64),
 }
 
@@ -69,6 +71,11 @@ impl From<i64> for Operand {
         Operand::Int(v)
     }
 }
+impl From<SymInt> for Operand {
+    fn from(v: SymInt) -> Operand {
+        Operand::SymInt(v)
+    }
+}
 impl From<f64> for Operand {
     fn from(v: f64) -> Operand {
         Operand::Float(v)
@@ -80,6 +87,7 @@ impl Operand {
         match self {
             Operand::Tensor(t) => Arg::Tensor(t),
             Operand::Int(v) => Arg::Int(v.into()),
+            Operand::SymInt(v) => Arg::Int(v),
             Operand::Float(v) => Arg::Float(v),
         }
     }
@@ -518,6 +526,12 @@ impl Tensor {
     /// `x.to(dtype)`.
     #[track_caller]
     pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        // as PyTorch's export records `.to(...)`: the source's metadata asserted first
+        if crate::trace::is_tracing() {
+            let strided = Arg::Literal(ops::Value::Layout("torch.strided".into()), ir::schema::Argument::AsLayout(ir::schema::Layout(7)));
+            let kwargs = vec![("dtype", Arg::Dtype(self.dtype())), ("device", Arg::Device("cpu".into())), ("layout", strided)];
+            call(aten::_assert_tensor_metadata, vec![Arg::Tensor(self.clone())], kwargs)?;
+        }
         self.op(aten::to_dtype, vec![Arg::Dtype(dtype)])
     }
 
@@ -716,9 +730,19 @@ impl Tensor {
     /// start is 0 and a missing end is the largest int64.
     #[track_caller]
     pub fn slice(&self, dim: i64, start: Option<SymInt>, end: Option<SymInt>) -> Result<Tensor> {
+        self.slice_step(dim, start, end, 1)
+    }
+    /// `x[.., start:end:step, ..]` along `dim` (`step` ≥ 1; recorded only when it is not 1, as
+    /// Python indexing records it).
+    #[track_caller]
+    pub fn slice_step(&self, dim: i64, start: Option<SymInt>, end: Option<SymInt>, step: i64) -> Result<Tensor> {
         let start = start.unwrap_or_else(|| SymInt::from(0));
         let end = end.unwrap_or_else(|| SymInt::from(i64::MAX));
-        self.op(aten::slice_Tensor, vec![dim.into(), Arg::Int(start), Arg::Int(end)])
+        let mut args = vec![dim.into(), Arg::Int(start), Arg::Int(end)];
+        if step != 1 {
+            args.push(step.into());
+        }
+        self.op(aten::slice_Tensor, args)
     }
     #[track_caller]
     pub fn select(&self, dim: i64, index: i64) -> Result<Tensor> {

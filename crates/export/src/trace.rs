@@ -368,14 +368,7 @@ impl Tracer {
         let Expr::Cmp(op, lhs, rhs) = cond else {
             return Err(Error::msg(format!("cannot compute the condition {cond} in the graph")));
         };
-        let operator = match op {
-            symbolic::CmpOp::Eq => "eq",
-            symbolic::CmpOp::Ne => "ne",
-            symbolic::CmpOp::Lt => "lt",
-            symbolic::CmpOp::Le => "le",
-            symbolic::CmpOp::Gt => "gt",
-            symbolic::CmpOp::Ge => "ge",
-        };
+        let operator = cmp_operator(*op);
         let (a, b) = (self.sym_value(lhs, 0)?, self.sym_value(rhs, 0)?);
         let name = self.fresh_name(operator);
         let metadata = self.metadata(at);
@@ -389,6 +382,15 @@ impl Tracer {
         });
         self.sym_bool_values.insert(name.clone(), cond.clone());
         Ok(name)
+    }
+
+    /// Takes the name torch.fx gives a comparison traced from user code (`ge` for
+    /// `torch._check(a >= 0)`): PyTorch records that node and later drops it as dead, so the
+    /// runtime assertion it then adds for the same condition is `ge_1`.
+    pub fn reserve_comparison_name(&mut self, cond: &Expr) {
+        if let Expr::Cmp(op, ..) = cond {
+            self.fresh_name(cmp_operator(*op));
+        }
     }
 
     /// Records `_assert_scalar(lhs op rhs)`: a runtime assertion over unbacked values.
@@ -562,6 +564,18 @@ pub(crate) fn tracing<R>(tracer: Tracer, f: impl FnOnce() -> R) -> (Tracer, R) {
     let tracer = TRACER.with(|t| t.borrow_mut().take()).expect("tracer installed above");
     std::mem::forget(reset);
     (tracer, out)
+}
+
+/// The `_operator` function of a comparison (`ge` for `>=`).
+fn cmp_operator(op: symbolic::CmpOp) -> &'static str {
+    match op {
+        symbolic::CmpOp::Eq => "eq",
+        symbolic::CmpOp::Ne => "ne",
+        symbolic::CmpOp::Lt => "lt",
+        symbolic::CmpOp::Le => "le",
+        symbolic::CmpOp::Gt => "gt",
+        symbolic::CmpOp::Ge => "ge",
+    }
 }
 
 /// An argument to an operator, as the tensor API passes it.
@@ -845,7 +859,10 @@ fn record(
     for (k, a) in kwargs {
         inputs.push(named(k, argument(tracer, a)?, 2));
     }
-    let base = schema.namespace_and_op().1.split('.').next().unwrap_or("op").to_string();
+    let (op_name, overload) = schema.namespace_and_op().1.split_once('.').unwrap_or((schema.namespace_and_op().1, "default"));
+    // torch.fx names a node by its first output; one with none keeps the operator's own name
+    // (`_assert_tensor_metadata_default`)
+    let base = if schema.returns.is_empty() { format!("{op_name}_{overload}") } else { op_name.to_string() };
     let list_return = schema.returns.len() == 1 && matches!(schema.returns[0].ty, ops::schema::Type::List(..));
     let requires_grad = false;
     let mut results = Vec::new();

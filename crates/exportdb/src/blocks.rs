@@ -5,7 +5,7 @@ use export::nn::{Embedding, Layer, LayerNorm, Linear};
 use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree};
 use tensor::DType;
 
-use crate::{none, randint, randn, Case};
+use crate::{none, randint, randn, Case, Support};
 
 const FILE: &str = include_str!("blocks.rs");
 
@@ -19,7 +19,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("x", randn(&[2, 8, 32], 1)), Inputs::new().arg("x", randn(&[2, 13, 32], 2))],
             rejects: || vec![Inputs::new().arg("x", randn(&[2, 65, 32], 3))],
             dynamic_shapes: || DynamicShapes::new().dim("x", 1, Dim::new("seq").min(2).max(64)),
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -30,7 +30,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("ids", randint(50, &[3, 7], 1)), Inputs::new().arg("ids", randint(50, &[5, 2], 2))],
             rejects: none,
             dynamic_shapes: || DynamicShapes::new().dim("ids", 0, Dim::new("b")).dim("ids", 1, Dim::new("t")),
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
     ]

@@ -4,7 +4,7 @@
 use ops::names::aten;
 use export::{cond, map, scan, while_loop, DynamicShapes, Inputs, Module, Program, Result, Tensor, Tree};
 
-use crate::{no_dynamic_shapes, none, randn, Case};
+use crate::{no_dynamic_shapes, none, randn, Case, Support};
 
 const FILE: &str = include_str!("control.rs");
 
@@ -18,7 +18,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x(&[3, 3], 1), Inputs::new().arg("x", ones(&[3, 3], 1.0)), Inputs::new().arg("x", ones(&[3, 3], -1.0))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -29,7 +29,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x(&[4, 3], 2), Inputs::new().arg("x", ones(&[7, 3], -1.0)), Inputs::new().arg("x", ones(&[2, 3], 1.0))],
             rejects: || vec![x(&[4, 5], 3)],
             dynamic_shapes: || DynamicShapes::new().dim("x", 0, export::Dim::new("batch")),
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -40,7 +40,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x(&[3, 3], 1)],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: Some("Could not guard on data-dependent expression"),
+            support: Support::NotSupportedYet("Could not guard on data-dependent expression"),
             file: FILE,
         },
         Case {
@@ -54,7 +54,7 @@ pub fn cases() -> Vec<Case> {
             },
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -65,7 +65,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("xs", randn(&[4, 3], 1)), Inputs::new().arg("xs", randn(&[2, 3], 2)), Inputs::new().arg("xs", randn(&[7, 3], 3))],
             rejects: || vec![Inputs::new().arg("xs", randn(&[4, 5], 4))],
             dynamic_shapes: || DynamicShapes::new().dim("xs", 0, export::Dim::new("rows")),
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -79,7 +79,7 @@ pub fn cases() -> Vec<Case> {
             },
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -94,7 +94,7 @@ pub fn cases() -> Vec<Case> {
             },
             rejects: || vec![Inputs::new().arg("x", randn(&[4], 1))],
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -105,7 +105,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x(&[3, 3], 1)],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
     ]

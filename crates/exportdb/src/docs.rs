@@ -4,7 +4,7 @@ use export::nn::{BatchNorm, Conv2d, Layer, Linear, Sequential, Stateless};
 use export::{Constant, Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tensor, Tree};
 use tensor::DType;
 
-use crate::{no_dynamic_shapes, none, randint, randn, Case};
+use crate::{no_dynamic_shapes, none, randint, randn, Case, Support};
 
 const FILE: &str = include_str!("docs.rs");
 
@@ -24,7 +24,7 @@ pub fn cases() -> Vec<Case> {
             },
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -38,7 +38,7 @@ pub fn cases() -> Vec<Case> {
                 let batch = Dim::new("batch");
                 DynamicShapes::new().dim("x1", 0, batch.clone()).dim("x2", 0, batch)
             },
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -49,7 +49,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![two(32, 64, 32, 1)],
             rejects: || vec![two(64, 64, 64, 2)],
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -63,7 +63,7 @@ pub fn cases() -> Vec<Case> {
                 let dx = Dim::new("dx").min(4).max(256);
                 DynamicShapes::new().dim("x", 0, dx.clone()).dim("y", 0, 2 * dx)
             },
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -74,7 +74,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("x", randn(&[1, 1, 3, 3], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -85,7 +85,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("x", randn(&[2, 1, 3, 3], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -99,7 +99,7 @@ pub fn cases() -> Vec<Case> {
                 let dim = Dim::new("dim");
                 DynamicShapes::new().dim("inp['x']", 0, dim.clone()).dim("inp['x']", 1, dim.clone() + 1).dim("inp['others'][0]", 0, 2 * dim)
             },
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -117,7 +117,7 @@ pub fn cases() -> Vec<Case> {
             },
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
     ]

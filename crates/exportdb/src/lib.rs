@@ -28,13 +28,45 @@ pub struct Case {
     /// Input sets the exported program must refuse.
     pub rejects: fn() -> Vec<Inputs>,
     pub dynamic_shapes: fn() -> DynamicShapes,
-    /// When export must fail: text the error must contain.
-    pub export_error: Option<&'static str>,
+    /// How far pt2 supports what the case shows; for a case whose export must fail, the
+    /// text its error must contain.
+    pub support: Support,
     /// The module file holding the case's source.
     pub file: &'static str,
 }
 
+/// ExportDB's support levels, in Rust's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Exports; the program runs and matches PyTorch where PyTorch exported it too.
+    Supported,
+    /// Export fails, with the error a user sees; it must contain this text.
+    NotSupportedYet(&'static str),
+    /// What the Python example tests has no Rust counterpart: why, and what the Rust program
+    /// does instead (it exports, but is not compared with PyTorch's program).
+    NotApplicable(&'static str),
+}
+
+impl Support {
+    /// The level as ExportDB names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Support::Supported => "supported",
+            Support::NotSupportedYet(_) => "not supported yet",
+            Support::NotApplicable(_) => "not applicable to Rust",
+        }
+    }
+}
+
 impl Case {
+    /// When export must fail: text the error must contain.
+    pub fn export_error(&self) -> Option<&'static str> {
+        match self.support {
+            Support::NotSupportedYet(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The Rust source that defines the case.
     pub fn source(&self) -> String {
         // `// case: NAME, OTHER` marks a source two cases share

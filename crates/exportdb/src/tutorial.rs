@@ -3,7 +3,7 @@
 use export::nn::{Layer, Linear};
 use export::{Dim, DynamicShapes, Inputs, Module, Program, Result, SymInt, Tree};
 
-use crate::{no_dynamic_shapes, none, randn, Case};
+use crate::{no_dynamic_shapes, none, randn, Case, Support};
 
 const FILE: &str = include_str!("tutorial.rs");
 
@@ -17,7 +17,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![xy(8, 1), xy(8, 2)],
             rejects: || vec![xy(10, 3)],
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -28,7 +28,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x3(10, 10, 2, 1), x3(5, 5, 2, 2), x3(3, 18, 2, 3)],
             rejects: || vec![x3(8, 1, 2, 4), x3(8, 20, 2, 5), x3(8, 8, 3, 6)],
             dynamic_shapes: || DynamicShapes::new().dim("x", 0, Dim::new("inp1_dim0")).dim("x", 1, Dim::new("inp1_dim1").min(4).max(18)),
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -39,7 +39,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![x3(10, 10, 2, 1)],
             rejects: none,
             dynamic_shapes: || DynamicShapes::new().dim("x", 0, Dim::new("inp1_dim0")).dim("x", 1, Dim::new("inp1_dim1_bad").min(11).max(18)),
-            export_error: Some("10 not in range [11, 18]"),
+            support: Support::NotSupportedYet("10 not in range [11, 18]"),
             file: FILE,
         },
         Case {
@@ -53,7 +53,7 @@ pub fn cases() -> Vec<Case> {
                 let inner = Dim::new("inner_dim");
                 DynamicShapes::new().dim("x", 0, Dim::new("inp2_dim0")).dim("x", 1, inner.clone()).dim("y", 0, inner).dim("y", 1, Dim::new("inp3_dim1"))
             },
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -70,7 +70,7 @@ pub fn cases() -> Vec<Case> {
                     .dim("y", 0, Dim::new("inp5_dim0"))
                     .dim("y", 1, Dim::new("inp5_dim1"))
             },
-            export_error: Some(
+            support: Support::NotSupportedYet(
                 "Suggested fixes:\n  let inp4_dim0 = Dim::new(\"inp4_dim0\").max(16);\n  let inp5_dim1 = Dim::new(\"inp5_dim1\").min(17);\n  let inp5_dim0 = inp4_dim1.clone();",
             ),
             file: FILE,
@@ -90,7 +90,7 @@ pub fn cases() -> Vec<Case> {
                     .dim("y", 0, shared)
                     .dim("y", 1, Dim::new("inp5_dim1").min(17))
             },
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
         Case {
@@ -101,7 +101,7 @@ pub fn cases() -> Vec<Case> {
             sets: || vec![Inputs::new().arg("x", randn(&[2, 3], 1))],
             rejects: none,
             dynamic_shapes: no_dynamic_shapes,
-            export_error: None,
+            support: Support::Supported,
             file: FILE,
         },
     ]
