@@ -103,3 +103,30 @@ fn cases_match_pytorch_on_its_fixtures() {
     }
     assert_eq!(compared, 53, "cases compared with PyTorch's own export");
 }
+
+/// PyTorch 2.15's ExportDB examples (`torch/_export/db/examples/`), by name.
+const EXPORTDB_EXAMPLES: [&str; 36] = [
+    "assume_constant_result", "autograd_function", "class_method", "cond_branch_class_method", "cond_branch_nested_function",
+    "cond_branch_nonlocal_variables", "cond_closed_over_variable", "cond_operands", "cond_predicate", "constrain_as_size_example",
+    "constrain_as_value_example", "decorator", "dictionary", "dynamic_shape_assert", "dynamic_shape_constructor",
+    "dynamic_shape_if_guard", "dynamic_shape_map", "dynamic_shape_round", "dynamic_shape_slicing", "dynamic_shape_view",
+    "fn_with_kwargs", "list_contains", "list_unpack", "model_attr_mutation", "nested_function", "null_context_manager",
+    "optional_input", "pytree_flatten", "scalar_output", "specialized_attribute", "static_for_loop", "static_if",
+    "tensor_setattr", "type_reflection_method", "unsupported_operator", "user_input_mutation",
+];
+
+#[test]
+fn every_exportdb_example_has_a_case_with_its_support_level() {
+    let catalogue = exportdb::catalogue();
+    let mut supported = 0;
+    for name in EXPORTDB_EXAMPLES {
+        let case = catalogue.iter().find(|c| c.name == format!("exportdb_{name}")).unwrap_or_else(|| panic!("no case for ExportDB's `{name}`"));
+        match case.support {
+            Support::Supported => supported += 1,
+            // a level other than supported says why
+            Support::NotSupportedYet(why) | Support::NotApplicable(why) => assert!(!why.is_empty(), "{}", case.name),
+        }
+    }
+    assert_eq!(catalogue.iter().filter(|c| c.name.starts_with("exportdb_")).count(), 36, "a case per example, no more");
+    assert_eq!(supported, 34, "supported ExportDB examples (fixed floor)");
+}
