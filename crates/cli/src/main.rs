@@ -540,7 +540,7 @@ fn main() -> ExitCode {
                 }
             }
             if let Some(path) = table {
-                if let Err(e) = std::fs::write(&path, report.table()) {
+                if let Err(e) = std::fs::write(&path, report.table(&dir.display().to_string(), &path.display().to_string())) {
                     eprintln!("pt2: cannot write {}: {e}", path.display());
                     return ExitCode::from(2);
                 }

@@ -165,6 +165,7 @@ pub mod aten {
     pub const embedding_dense_backward: OpName = OpName::new("aten::embedding_dense_backward.default");
     pub const empty_memory_format: OpName = OpName::new("aten::empty.memory_format");
     pub const empty_like: OpName = OpName::new("aten::empty_like.default");
+    pub const empty_permuted: OpName = OpName::new("aten::empty_permuted.default");
     pub const empty_strided: OpName = OpName::new("aten::empty_strided.default");
     pub const eq_Scalar: OpName = OpName::new("aten::eq.Scalar");
     pub const eq_Tensor: OpName = OpName::new("aten::eq.Tensor");

@@ -25,6 +25,8 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 1));
     r.def_meta(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::empty_strided(SymInt[] size, SymInt[] stride, {FACTORY}) -> Tensor"), core, meta::sized_by_size, |a| constant(a, 0));
+    // the physical order of the dims only decides strides; values are written before read
+    r.def_meta(&format!("aten::empty_permuted(SymInt[] size, int[] physical_layout, {FACTORY}) -> Tensor"), core, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, meta::scalar, |a| {
         Ok(filled(&[], a.scalar("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
     });

@@ -62,7 +62,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
 
     r.def_meta("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
-    r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", none, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
+    // PyTorch's core programs keep it (it has no decomposition)
+    r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, meta::topk, topk).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, kthvalue).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::median(Tensor self) -> Tensor", none, meta::reduction, |a| median_all(a, false));

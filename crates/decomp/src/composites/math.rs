@@ -1,0 +1,357 @@
+//! Composites that compute: division by other names, whole-tensor variance and standard
+//! deviation, comparisons (`isclose`, `isreal`), products (`inner`, `tensordot`,
+//! `linalg_vecdot`, `cross`), sorting by other names (`msort`, stable `argsort`), `nanmean`,
+//! `float_power`, `prelu`, and the distance functions (`cdist`, `pdist`, `pairwise_distance`).
+
+use export::retrace::DecompCall;
+use export::trace::{call, Arg};
+use export::{Error, Result, SymInt, Tensor};
+use ops::names::aten;
+use ops::{meta, DtypeRule, MetaCall, Tag};
+use symbolic::Expr;
+use tensor::DType;
+
+use super::{one, op1, wrap_dim, Composite, Sizes};
+use crate::rules::{permute, product, reshape_to};
+
+const POINTWISE: &[Tag] = &[Tag::Pointwise];
+
+pub(super) const COMPOSITES: &[Composite] = &[
+    Composite { schema: "aten::divide.Tensor(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: divide },
+    Composite { schema: "aten::true_divide.Tensor(Tensor self, Tensor other) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: divide },
+    Composite { schema: "aten::subtract.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", tags: POINTWISE, meta: None, dtype: None, decompose: subtract },
+    Composite { schema: "aten::var(Tensor self, bool unbiased=True) -> Tensor", tags: &[], meta: Some(meta::scalar), dtype: None, decompose: var_all },
+    Composite { schema: "aten::std(Tensor self, bool unbiased=True) -> Tensor", tags: &[], meta: Some(meta::scalar), dtype: None, decompose: std_all },
+    Composite { schema: "aten::var_mean(Tensor self, bool unbiased=True) -> (Tensor, Tensor)", tags: &[], meta: Some(scalar_pair), dtype: None, decompose: var_mean_all },
+    Composite { schema: "aten::std_mean(Tensor self, bool unbiased=True) -> (Tensor, Tensor)", tags: &[], meta: Some(scalar_pair), dtype: None, decompose: std_mean_all },
+    Composite {
+        schema: "aten::std_mean.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> (Tensor, Tensor)",
+        tags: &[],
+        meta: Some(meta::reduction_pair),
+        dtype: None, decompose: std_mean_dim,
+    },
+    Composite { schema: "aten::isreal(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Bool), decompose: isreal },
+    Composite {
+        schema: "aten::isclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> Tensor",
+        tags: &[],
+        meta: Some(meta::pointwise),
+        dtype: Some(DtypeRule::Bool), decompose: isclose,
+    },
+    Composite { schema: "aten::inner(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(inner_meta), dtype: Some(DtypeRule::Promote), decompose: inner },
+    Composite {
+        schema: "aten::tensordot(Tensor self, Tensor other, int[] dims_self, int[] dims_other) -> Tensor",
+        tags: &[],
+        meta: Some(tensordot_meta),
+        dtype: Some(DtypeRule::Promote), decompose: tensordot,
+    },
+    Composite { schema: "aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor", tags: &[], meta: Some(vecdot_meta), dtype: Some(DtypeRule::Promote), decompose: vecdot },
+    Composite { schema: "aten::cross(Tensor self, Tensor other, int? dim=None) -> Tensor", tags: &[], meta: Some(meta::pointwise), dtype: Some(DtypeRule::Promote), decompose: cross },
+    Composite { schema: "aten::msort(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: msort },
+    Composite {
+        schema: "aten::argsort.stable(Tensor self, *, bool stable, int dim=-1, bool descending=False) -> Tensor",
+        tags: &[],
+        meta: Some(meta::same_as_self),
+        dtype: Some(DtypeRule::Long), decompose: argsort_stable,
+    },
+    Composite {
+        schema: "aten::nanmean(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+        tags: &[],
+        meta: Some(meta::reduction),
+        dtype: None, decompose: nanmean,
+    },
+    Composite { schema: "aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags: &[], meta: Some(float_power_meta), dtype: Some(DtypeRule::Custom(float64)), decompose: float_power },
+    Composite { schema: "aten::float_power.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Custom(float64)), decompose: float_power },
+    Composite { schema: "aten::prelu(Tensor self, Tensor weight) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: prelu },
+    Composite { schema: "aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor", tags: &[], meta: Some(meta::cdist), dtype: None, decompose: cdist },
+    Composite { schema: "aten::pdist(Tensor self, float p=2.) -> Tensor", tags: &[], meta: Some(meta::pdist), dtype: None, decompose: pdist },
+    Composite {
+        schema: "aten::pairwise_distance(Tensor x1, Tensor x2, float p=2., float eps=9.9999999999999995e-07, bool keepdim=False) -> Tensor",
+        tags: &[],
+        meta: Some(pairwise_distance_meta),
+        dtype: None, decompose: pairwise_distance,
+    },
+];
+
+// `other` may be a number where the schema says Tensor (a Python scalar in the program)
+fn divide(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::div_Tensor, vec![Arg::Tensor(c.args.tensor("self")?), c.args.get("other")?.clone()])?)
+}
+
+fn subtract(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("self")?), c.args.get("other")?.clone()];
+    one(call(aten::sub_Tensor, args, vec![("alpha", c.args.get("alpha")?.clone())])?.remove(0))
+}
+
+/// `var.correction` over every element (correction 1 when unbiased).
+fn var_of_all(c: &DecompCall) -> Result<Vec<Tensor>> {
+    let correction = if c.args.bool("unbiased")? { 1.0 } else { 0.0 };
+    let op = if c.args.op.contains("_mean") { aten::var_mean_correction } else { aten::var_correction };
+    call(op, vec![Arg::Tensor(c.args.tensor("self")?)], vec![("correction", Arg::Float(correction))])
+}
+
+fn var_all(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    Ok(var_of_all(c)?.into_iter().map(Arg::Tensor).collect())
+}
+
+fn std_all(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let var = var_of_all(c)?.remove(0);
+    one(op1(aten::sqrt, vec![Arg::Tensor(var)])?)
+}
+
+fn var_mean_all(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    var_all(c)
+}
+
+/// `var_mean`'s variance square-rooted, its mean as it is.
+fn std_of(pair: Vec<Tensor>) -> Result<Vec<Arg>> {
+    let mut it = pair.into_iter();
+    let (var, mean) = (it.next().ok_or_else(|| Error::msg("var_mean gave no variance"))?, it.next().ok_or_else(|| Error::msg("var_mean gave no mean"))?);
+    Ok(vec![Arg::Tensor(op1(aten::sqrt, vec![Arg::Tensor(var)])?), Arg::Tensor(mean)])
+}
+
+fn std_mean_all(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    std_of(var_of_all(c)?)
+}
+
+fn std_mean_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let correction = if c.args.bool("unbiased")? { 1 } else { 0 };
+    let args = vec![Arg::Tensor(c.args.tensor("self")?), c.args.get("dim")?.clone()];
+    let kwargs = vec![("correction", Arg::Int(correction.into())), ("keepdim", Arg::Bool(c.args.bool("keepdim")?))];
+    std_of(call(aten::var_mean_correction, args, kwargs)?)
+}
+
+fn scalar_pair(_: &mut MetaCall) -> Sizes {
+    Ok(vec![vec![], vec![]])
+}
+
+/// Every element of a real tensor is real: `full_like(self, True)`.
+fn isreal(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let kwargs = vec![("dtype", Arg::Dtype(DType::Bool)), ("pin_memory", Arg::Bool(false))];
+    one(call(aten::full_like, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Bool(true)], kwargs)?.remove(0))
+}
+
+/// `a == b | (finite(|a - b|) & |a - b| <= atol + rtol * |b|)`, NaNs equal when asked, as
+/// PyTorch's reference computes it (booleans and integers compare exactly).
+fn isclose(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    let (rtol, atol, equal_nan) = (c.args.float("rtol")?, c.args.float("atol")?, c.args.bool("equal_nan")?);
+    if a.dtype() != b.dtype() {
+        return Err(Error::msg(format!("{}: {} did not match {}", c.args.op, a.dtype(), b.dtype())));
+    }
+    if rtol < 0.0 || atol < 0.0 {
+        return Err(Error::msg(format!("{}: rtol and atol must be non-negative, got rtol={rtol} and atol={atol}", c.args.op)));
+    }
+    let t = |x: Tensor| Arg::Tensor(x);
+    let mut close = op1(aten::eq_Tensor, vec![t(a.clone()), t(b.clone())])?;
+    if equal_nan && a.dtype().is_float() {
+        let both_nan = op1(aten::logical_and, vec![t(op1(aten::isnan, vec![t(a.clone())])?), t(op1(aten::isnan, vec![t(b.clone())])?)])?;
+        close = op1(aten::logical_or, vec![t(close), t(both_nan)])?;
+    }
+    if a.dtype() == DType::Bool || (!a.dtype().is_float() && rtol == 0.0 && atol == 0.0) {
+        return one(close);
+    }
+    let allowed = op1(aten::add_Scalar, vec![t(op1(aten::abs, vec![t(op1(aten::mul_Scalar, vec![t(b.clone()), Arg::Float(rtol)])?)])?), Arg::Float(atol)])?;
+    let gap = op1(aten::abs, vec![t(op1(aten::sub_Tensor, vec![t(a), t(b)])?)])?;
+    let finite = op1(aten::mul_Tensor, vec![
+        t(op1(aten::eq_Tensor, vec![t(gap.clone()), t(gap.clone())])?),
+        t(op1(aten::ne_Scalar, vec![t(op1(aten::abs, vec![t(gap.clone())])?), Arg::Float(f64::INFINITY)])?),
+    ])?;
+    let within = op1(aten::bitwise_and_Tensor, vec![t(finite), t(op1(aten::le_Tensor, vec![t(gap), t(allowed)])?)])?;
+    one(op1(aten::bitwise_or_Tensor, vec![t(close), t(within)])?)
+}
+
+/// The product of `a` and `b` summed over `dims_a` / `dims_b`: both permuted so the summed
+/// dims meet, flattened to matrices, multiplied, and viewed as `a`'s free dims then `b`'s.
+fn contract(op: &str, a: Tensor, b: Tensor, dims_a: &[i64], dims_b: &[i64]) -> Result<Tensor> {
+    if dims_a.len() != dims_b.len() {
+        return Err(Error::msg(format!("{op}: both dimension lists should have same length, got {} and {}", dims_a.len(), dims_b.len())));
+    }
+    let (ra, rb) = (a.dim() as i64, b.dim() as i64);
+    let da = dims_a.iter().map(|&d| wrap_dim(op, d, ra.max(1))).collect::<Result<Vec<_>>>()?;
+    let db = dims_b.iter().map(|&d| wrap_dim(op, d, rb.max(1))).collect::<Result<Vec<_>>>()?;
+    let (sa, sb) = (a.sizes(), b.sizes());
+    for (x, y) in da.iter().zip(&db) {
+        if sa[*x as usize].hint() != sb[*y as usize].hint() {
+            return Err(Error::msg(format!("{op}: contracted dimensions need to match, but first has size {} in dim {x} and second has size {} in dim {y}", sa[*x as usize].hint(), sb[*y as usize].hint())));
+        }
+    }
+    let free_a: Vec<i64> = (0..ra).filter(|d| !da.contains(d)).collect();
+    let free_b: Vec<i64> = (0..rb).filter(|d| !db.contains(d)).collect();
+    let pick = |s: &[SymInt], dims: &[i64]| -> Vec<SymInt> { dims.iter().map(|&d| s[d as usize].clone()).collect() };
+    let (fa, fb, k) = (pick(&sa, &free_a), pick(&sb, &free_b), pick(&sa, &da));
+    let a2 = reshape_to(&permute(&a, &[free_a.clone(), da].concat())?, &[product(&fa), product(&k)])?;
+    let b2 = reshape_to(&permute(&b, &[db, free_b.clone()].concat())?, &[product(&k), product(&fb)])?;
+    let m = op1(aten::mm, vec![Arg::Tensor(a2), Arg::Tensor(b2)])?;
+    reshape_to(&m, &[fa, fb].concat())
+}
+
+fn inner(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    if a.dim() == 0 || b.dim() == 0 {
+        return one(op1(aten::mul_Tensor, vec![Arg::Tensor(a), Arg::Tensor(b)])?);
+    }
+    one(contract(&c.args.op, a, b, &[-1], &[-1])?)
+}
+
+fn inner_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("other")?);
+    if a.is_empty() || b.is_empty() {
+        return Ok(vec![meta::broadcast(call, &a, &b)?]);
+    }
+    Ok(vec![a[..a.len() - 1].iter().chain(&b[..b.len() - 1]).cloned().collect()])
+}
+
+fn tensordot(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let hints = |name: &str| -> Result<Vec<i64>> { Ok(c.args.ints(name)?.iter().map(SymInt::hint).collect()) };
+    one(contract(&c.args.op, c.args.tensor("self")?, c.args.tensor("other")?, &hints("dims_self")?, &hints("dims_other")?)?)
+}
+
+fn tensordot_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("other")?);
+    let da: Vec<usize> = call.args.int_list("dims_self")?.iter().map(|&d| call.wrap_dim(d, a.len())).collect::<ops::Result<_>>()?;
+    let db: Vec<usize> = call.args.int_list("dims_other")?.iter().map(|&d| call.wrap_dim(d, b.len())).collect::<ops::Result<_>>()?;
+    let free = |s: &[Expr], dims: &[usize]| -> Vec<Expr> { s.iter().enumerate().filter(|(i, _)| !dims.contains(i)).map(|(_, e)| e.clone()).collect() };
+    Ok(vec![[free(&a, &da), free(&b, &db)].concat()])
+}
+
+/// `sum(x * y, dim)` (real tensors need no conjugate).
+fn vecdot(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let product = op1(aten::mul_Tensor, vec![Arg::Tensor(c.args.tensor("x")?), Arg::Tensor(c.args.tensor("y")?)])?;
+    one(op1(aten::sum_dim_IntList, vec![Arg::Tensor(product), Arg::Ints(vec![c.args.int("dim")?]), Arg::Bool(false)])?)
+}
+
+fn vecdot_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("x")?, call.sizes("y")?);
+    let mut s = meta::broadcast(call, &a, &b)?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    s.remove(d);
+    Ok(vec![s])
+}
+
+/// `linalg_cross` along `dim`, or (the deprecated default) the first dim of size 3.
+fn cross(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    let dim = match c.args.get("dim")? {
+        Arg::Int(d) => d.hint(),
+        _ => a.shape().iter().position(|&s| s == 3).map(|d| d as i64).ok_or_else(|| Error::msg(format!("{}: no dimension of size 3 in input", c.args.op)))?,
+    };
+    one(op1(aten::linalg_cross, vec![Arg::Tensor(a), Arg::Tensor(b), Arg::Int(dim.into())])?)
+}
+
+/// `sort(self, 0)`'s values.
+fn msort(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(call(aten::sort, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Int(0.into())], vec![])?.remove(0))
+}
+
+/// `sort.stable`'s indices.
+fn argsort_stable(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let kwargs = vec![("stable", Arg::Bool(c.args.bool("stable")?)), ("dim", Arg::Int(c.args.int("dim")?)), ("descending", Arg::Bool(c.args.bool("descending")?))];
+    let mut sorted = call(aten::sort_stable, vec![Arg::Tensor(c.args.tensor("self")?)], kwargs)?;
+    if sorted.len() != 2 {
+        return Err(Error::msg("argsort: sort gave no indices"));
+    }
+    one(sorted.remove(1))
+}
+
+/// The mean of the elements that are not NaN: their sum over their count.
+fn nanmean(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if !x.dtype().is_float() {
+        return Err(Error::msg(format!("{}: nanmean(): expected input to have floating point dtype but got {}", c.args.op, x.dtype())));
+    }
+    let (dim, keepdim) = (c.args.get("dim")?.clone(), Arg::Bool(c.args.bool("keepdim")?));
+    let dims = match dim {
+        Arg::None => Arg::Ints(vec![]),
+        Arg::Int(d) => Arg::Ints(vec![d]),
+        other => other,
+    };
+    let present = op1(aten::logical_not, vec![Arg::Tensor(op1(aten::isnan, vec![Arg::Tensor(x.clone())])?)])?;
+    let zeroed = op1(aten::where_self, vec![Arg::Tensor(present.clone()), Arg::Tensor(x.clone()), Arg::Tensor(zero_like(&x)?)])?;
+    let sum = op1(aten::sum_dim_IntList, vec![Arg::Tensor(zeroed), dims.clone(), keepdim.clone()])?;
+    let count = op1(aten::sum_dim_IntList, vec![Arg::Tensor(present), dims, keepdim])?;
+    one(op1(aten::div_Tensor, vec![Arg::Tensor(sum), Arg::Tensor(count)])?)
+}
+
+fn zero_like(x: &Tensor) -> Result<Tensor> {
+    let kwargs = vec![("dtype", Arg::Dtype(x.dtype())), ("layout", crate::rules::strided()), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
+    Ok(call(aten::full, vec![Arg::Ints(vec![]), Arg::Int(0.into())], kwargs)?.remove(0))
+}
+
+fn float64(_: &ops::Args) -> ops::Result<Vec<DType>> {
+    Ok(vec![DType::F64])
+}
+
+/// `pow` in float64.
+fn float_power(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let to64 = |t: Tensor| -> Result<Tensor> { Ok(call(aten::_to_copy, vec![Arg::Tensor(t)], vec![("dtype", Arg::Dtype(DType::F64))])?.remove(0)) };
+    let x = to64(c.args.tensor("self")?)?;
+    match c.args.get("exponent")?.clone() {
+        Arg::Tensor(e) => one(op1(aten::pow_Tensor_Tensor, vec![Arg::Tensor(x), Arg::Tensor(to64(e)?)])?),
+        Arg::Int(e) => one(op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x), Arg::Float(e.hint() as f64)])?),
+        e => one(op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x), e])?),
+    }
+}
+
+fn float_power_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("exponent")?);
+    Ok(vec![meta::broadcast(call, &a, &b)?])
+}
+
+/// `_prelu_kernel`, after PyTorch's checks of the weight.
+fn prelu(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, w) = (c.args.tensor("self")?, c.args.tensor("weight")?);
+    let n = w.shape().iter().product::<usize>();
+    if w.dim() > 1 {
+        return Err(Error::msg(format!("{}: prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {}", c.args.op, w.dim())));
+    }
+    let channels = if x.dim() >= 2 { x.shape()[1] } else { 1 };
+    if n != 1 && n != channels {
+        return Err(Error::msg(format!("{}: Mismatch of parameter numbers and input channel size. Found parameter numbers = {n} and channel size = {channels}.", c.args.op)));
+    }
+    // the weight broadcast along the channel dim
+    let w = if x.dim() >= 2 && n > 1 {
+        let mut view = vec![SymInt::from(1); x.dim()];
+        view[1] = SymInt::from(n as i64);
+        reshape_to(&w, &view)?
+    } else {
+        w
+    };
+    one(op1(aten::_prelu_kernel, vec![Arg::Tensor(x), Arg::Tensor(w)])?)
+}
+
+fn cdist(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("x1")?), Arg::Tensor(c.args.tensor("x2")?), Arg::Float(c.args.float("p")?), c.args.get("compute_mode")?.clone()];
+    one(op1(aten::_cdist_forward, args)?)
+}
+
+fn pdist(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::_pdist_forward, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Float(c.args.float("p")?)])?)
+}
+
+/// `‖x1 - x2 + eps‖_p` over the last dim, as PyTorch's composite computes it.
+fn pairwise_distance(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x1, x2) = (c.args.tensor("x1")?, c.args.tensor("x2")?);
+    one(pairwise(x1, x2, c.args.float("p")?, c.args.float("eps")?, c.args.bool("keepdim")?)?)
+}
+
+pub(super) fn pairwise(x1: Tensor, x2: Tensor, p: f64, eps: f64, keepdim: bool) -> Result<Tensor> {
+    let rank = x1.dim().max(x2.dim()) as i64;
+    let diff = op1(aten::sub_Tensor, vec![Arg::Tensor(x1), Arg::Tensor(x2)])?;
+    let shifted = op1(aten::add_Scalar, vec![Arg::Tensor(diff), Arg::Float(eps)])?;
+    let dim = if rank == 0 { vec![] } else { vec![SymInt::from(-1)] };
+    op1(aten::linalg_vector_norm, vec![Arg::Tensor(shifted), Arg::Float(p), Arg::Ints(dim), Arg::Bool(keepdim)])
+}
+
+fn pairwise_distance_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("x1")?, call.sizes("x2")?);
+    let mut s = meta::broadcast(call, &a, &b)?;
+    let keepdim = call.args.bool("keepdim")?;
+    if let Some(last) = s.last_mut() {
+        if keepdim {
+            *last = Expr::Int(1);
+        } else {
+            s.pop();
+        }
+    }
+    Ok(vec![s])
+}

@@ -1,0 +1,249 @@
+//! Neural-network composites: the `.vec` forms of resampling (sizes or scale factors) over
+//! their sized kernels, `grid_sampler` over its 2-d kernel, 1-d max pooling over the 2-d
+//! kernels, `adaptive_avg_pool3d`, and the classification losses `nll_loss_nd` and
+//! `cross_entropy_loss`.
+
+use export::retrace::DecompCall;
+use export::trace::{call, Arg};
+use export::{Error, Result, SymInt, Tensor};
+use ops::names::aten;
+use ops::{meta, MetaCall, OpName};
+use symbolic::Expr;
+
+use super::{one, op1, Composite, Sizes};
+use crate::rules::reshape_to;
+
+pub(super) const COMPOSITES: &[Composite] = &[
+    Composite { schema: "aten::upsample_nearest1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor", tags: &[], meta: Some(meta::upsample), dtype: None, decompose: resampled },
+    Composite { schema: "aten::_upsample_nearest_exact1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor", tags: &[], meta: Some(meta::upsample), dtype: None, decompose: resampled },
+    Composite {
+        schema: "aten::upsample_linear1d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor",
+        tags: &[],
+        meta: Some(meta::upsample),
+        dtype: None, decompose: resampled,
+    },
+    Composite {
+        schema: "aten::upsample_bicubic2d.vec(Tensor input, SymInt[]? output_size, bool align_corners, float[]? scale_factors) -> Tensor",
+        tags: &[],
+        meta: Some(meta::upsample),
+        dtype: None, decompose: resampled,
+    },
+    Composite {
+        schema: "aten::grid_sampler(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor",
+        tags: &[],
+        meta: Some(meta::grid_sampler),
+        dtype: None, decompose: grid_sampler,
+    },
+    Composite { schema: "aten::adaptive_max_pool1d(Tensor self, int[1] output_size) -> (Tensor, Tensor)", tags: &[], meta: Some(pool1d_meta), dtype: Some(ops::DtypeRule::ValuesAndIndices), decompose: adaptive_max_pool1d },
+    Composite {
+        schema: "aten::max_pool1d_with_indices(Tensor self, int[1] kernel_size, int[1] stride=[], int[1] padding=[0], int[1] dilation=[1], bool ceil_mode=False) -> (Tensor, Tensor)",
+        tags: &[],
+        meta: Some(pool1d_meta),
+        dtype: Some(ops::DtypeRule::ValuesAndIndices), decompose: max_pool1d_with_indices,
+    },
+    Composite { schema: "aten::adaptive_avg_pool3d(Tensor self, SymInt[3] output_size) -> Tensor", tags: &[], meta: Some(meta::adaptive_pool), dtype: None, decompose: adaptive_avg_pool3d },
+    Composite {
+        schema: "aten::nll_loss_nd(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_index=-100) -> Tensor",
+        tags: &[],
+        meta: Some(classification_loss_meta),
+        dtype: None, decompose: nll_loss_nd,
+    },
+    Composite {
+        schema: "aten::cross_entropy_loss(Tensor self, Tensor target, Tensor? weight=None, int reduction=1, SymInt ignore_index=-100, float label_smoothing=0.) -> Tensor",
+        tags: &[],
+        meta: Some(classification_loss_meta),
+        dtype: None, decompose: cross_entropy_loss,
+    },
+];
+
+/// The sized kernel a `.vec` resampling operator runs, and how many spatial dims it has.
+fn sized_kernel(op: &str) -> Result<(OpName, usize)> {
+    Ok(if op.contains("_upsample_nearest_exact1d") {
+        (aten::_upsample_nearest_exact1d, 1)
+    } else if op.contains("upsample_nearest1d") {
+        (aten::upsample_nearest1d, 1)
+    } else if op.contains("upsample_linear1d") {
+        (aten::upsample_linear1d, 1)
+    } else if op.contains("upsample_bicubic2d") {
+        (aten::upsample_bicubic2d, 2)
+    } else {
+        return Err(Error::msg(format!("{op}: no sized kernel")));
+    })
+}
+
+/// The output sizes (given, or each input size times its scale, floored) and the scales passed
+/// on to the kernel (only when scale factors were given), as PyTorch's `.vec` overloads do.
+fn resampled(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let (kernel, spatial) = sized_kernel(&c.args.op)?;
+    if x.dim() != spatial + 2 {
+        return Err(Error::msg(format!("{}: expected a {}-D input (batch, channels and {spatial} spatial dims), got {}-D", c.args.op, spatial + 2, x.dim())));
+    }
+    let scales: Option<Vec<f64>> = match c.args.get("scale_factors")? {
+        Arg::Literal(ops::Value::List(v), _) => Some(v.iter().map(|f| match f {
+            ops::Value::Float(f) => Ok(*f),
+            ops::Value::Int(i) => Ok(*i as f64),
+            _ => Err(Error::msg(format!("{}: scale_factors must be numbers", c.args.op))),
+        }).collect::<Result<Vec<f64>>>()?),
+        Arg::None => None,
+        other => return Err(Error::msg(format!("{}: scale_factors must be floats or None, got {}", c.args.op, arg_kind(other)))),
+    };
+    let sizes = match (c.args.get("output_size")?, &scales) {
+        (Arg::Ints(v), None) => v.clone(),
+        (Arg::None, Some(s)) if s.len() == spatial => x.sizes()[2..].iter().zip(s).map(|(n, f)| SymInt::from((n.hint() as f64 * f).floor() as i64)).collect(),
+        _ => return Err(Error::msg(format!("{}: must specify exactly one of output_size and scale_factors, with {spatial} values", c.args.op))),
+    };
+    let mut args = vec![Arg::Tensor(x), Arg::Ints(sizes)];
+    if let Ok(Arg::Bool(align)) = c.args.get("align_corners") {
+        args.push(Arg::Bool(*align));
+    }
+    for i in 0..spatial {
+        args.push(scales.as_ref().map_or(Arg::None, |s| Arg::Float(s[i])));
+    }
+    one(op1(kernel, args)?)
+}
+
+fn arg_kind(a: &Arg) -> &'static str {
+    match a {
+        Arg::Tensor(_) => "a tensor",
+        Arg::Int(_) | Arg::Ints(_) => "ints",
+        _ => "another value",
+    }
+}
+
+/// `grid_sampler_2d` for a 4-D input (the 3-D sampler is not supported yet).
+fn grid_sampler(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    if x.dim() != 4 {
+        return Err(Error::msg(format!("{}: only 4-D inputs (grid_sampler_2d) are supported, got {}-D", c.args.op, x.dim())));
+    }
+    let args = ["grid", "interpolation_mode", "padding_mode", "align_corners"].iter().map(|n| c.args.get(n).cloned()).collect::<Result<Vec<_>>>()?;
+    one(op1(aten::grid_sampler_2d, [vec![Arg::Tensor(x)], args].concat())?)
+}
+
+/// A 1-d pooling as the 2-d one over a height of 1: unsqueeze, pool, squeeze both outputs.
+fn pooled_1d(x: Tensor, pool: impl FnOnce(Tensor) -> Result<Vec<Tensor>>) -> Result<Vec<Arg>> {
+    let x4 = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((-2).into())])?;
+    let outs = pool(x4)?;
+    if outs.len() != 2 {
+        return Err(Error::msg("a 1-d max pooling gave no indices"));
+    }
+    outs.into_iter().map(|t| op1(aten::squeeze_dim, vec![Arg::Tensor(t), Arg::Int((-2).into())]).map(Arg::Tensor)).collect()
+}
+
+fn int1(c: &DecompCall, name: &str, default: i64) -> Result<i64> {
+    Ok(c.args.ints(name)?.first().map_or(default, SymInt::hint))
+}
+
+fn adaptive_max_pool1d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let size = int1(c, "output_size", 1)?;
+    pooled_1d(x, |x4| call(aten::adaptive_max_pool2d, vec![Arg::Tensor(x4), Arg::Ints(vec![1.into(), size.into()])], vec![]))
+}
+
+fn max_pool1d_with_indices(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let k = int1(c, "kernel_size", 1)?;
+    let s = int1(c, "stride", k)?;
+    let (p, d) = (int1(c, "padding", 0)?, int1(c, "dilation", 1)?);
+    let pair = |a: i64, b: i64| Arg::Ints(vec![a.into(), b.into()]);
+    let args = vec![pair(1, k), pair(1, s), pair(0, p), pair(1, d), Arg::Bool(c.args.bool("ceil_mode")?)];
+    pooled_1d(x, |x4| call(aten::max_pool2d_with_indices, [vec![Arg::Tensor(x4)], args].concat(), vec![]))
+}
+
+/// Values and indices of a 1-d pooling: the input's leading dims, then the pooled length.
+fn pool1d_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let n = s.last().cloned().ok_or_else(|| ops::Error::msg("a 1-d pooling needs an input with a length dim"))?;
+    let out = if call.args.has("kernel_size") {
+        let first = |name: &str, default: i64| -> ops::Result<i64> { Ok(call.args.int_list(name)?.first().copied().unwrap_or(default)) };
+        let k = first("kernel_size", 1)?;
+        let (st, p, d) = (first("stride", k)?, first("padding", 0)?, first("dilation", 1)?);
+        let span = n + Expr::Int(2 * p - d * (k - 1) - 1);
+        let len = if call.args.bool("ceil_mode")? {
+            let n = span.as_int().ok_or_else(|| ops::Error::msg("max_pool1d: ceil_mode over a symbolic length is not supported"))?;
+            let mut o = (n + st - 1).div_euclid(st) + 1;
+            if (o - 1) * st >= n - (2 * p - d * (k - 1) - 1) + p {
+                o -= 1;
+            }
+            Expr::Int(o)
+        } else {
+            Expr::floordiv(span, Expr::Int(st)) + Expr::Int(1)
+        };
+        len
+    } else {
+        Expr::Int(call.args.int_list("output_size")?.first().copied().unwrap_or(1))
+    };
+    let mut shape = s[..s.len() - 1].to_vec();
+    shape.push(out);
+    Ok(vec![shape.clone(), shape])
+}
+
+fn adaptive_avg_pool3d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::_adaptive_avg_pool3d, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(c.args.ints("output_size")?)])?)
+}
+
+/// `nll_loss_forward` for inputs of 1 or 2 dims, `nll_loss2d_forward` for 4; other ranks
+/// flattened to `[N, C, -1]` and back, as PyTorch's `nll_loss_nd` does.
+fn nll(op: &str, x: Tensor, target: Tensor, weight: Arg, reduction: i64, ignore: SymInt) -> Result<Tensor> {
+    let tail = |kernel: OpName, x: Tensor, t: Tensor| -> Result<Tensor> {
+        Ok(call(kernel, vec![Arg::Tensor(x), Arg::Tensor(t), weight.clone(), Arg::Int(reduction.into()), Arg::Int(ignore.clone())], vec![])?.remove(0))
+    };
+    match x.dim() {
+        1 | 2 => tail(aten::nll_loss_forward, x, target),
+        4 => tail(aten::nll_loss2d_forward, x, target),
+        0 => Err(Error::msg(format!("{op}: input tensor should be 1D or more, got 0-D"))),
+        _ => {
+            let (n, ch) = (x.size(0)?, x.size(1)?);
+            let spatial = x.sizes()[2..].to_vec();
+            let x4 = reshape_to(&x, &[n.clone(), ch, SymInt::from(1), SymInt::from(-1)])?;
+            let t3 = reshape_to(&target, &[n.clone(), SymInt::from(1), SymInt::from(-1)])?;
+            let out = tail(aten::nll_loss2d_forward, x4, t3)?;
+            if reduction != 0 {
+                return Ok(out);
+            }
+            reshape_to(&out, &[vec![n], spatial].concat())
+        }
+    }
+}
+
+fn nll_loss_nd(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let weight = c.args.get("weight")?.clone();
+    one(nll(&c.args.op, c.args.tensor("self")?, c.args.tensor("target")?, weight, c.args.int("reduction")?.hint(), c.args.int("ignore_index")?)?)
+}
+
+/// `nll_loss_nd(log_softmax(self, 1), target)` for class indices without smoothing; targets
+/// of class probabilities (float) as `-sum(log_softmax * target)` per sample.
+fn cross_entropy_loss(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, target) = (c.args.tensor("self")?, c.args.tensor("target")?);
+    let reduction = c.args.int("reduction")?.hint();
+    if c.args.float("label_smoothing")? != 0.0 {
+        return Err(Error::msg(format!("{}: label_smoothing is not supported yet", c.args.op)));
+    }
+    let class_dim = if x.dim() == 1 { 0 } else { 1 };
+    let logp = op1(aten::_log_softmax, vec![Arg::Tensor(x), Arg::Int(class_dim.into()), Arg::Bool(false)])?;
+    if target.dtype().is_float() {
+        if !matches!(c.args.get("weight")?, Arg::None | Arg::OptTensor(None)) {
+            return Err(Error::msg(format!("{}: class weights with probability targets are not supported yet", c.args.op)));
+        }
+        let per_class = op1(aten::mul_Tensor, vec![Arg::Tensor(logp), Arg::Tensor(target)])?;
+        let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(per_class), Arg::Ints(vec![class_dim.into()]), Arg::Bool(false)])?;
+        return super::losses::reduced(&c.args.op, op1(aten::neg, vec![Arg::Tensor(summed)])?, reduction);
+    }
+    let weight = c.args.get("weight")?.clone();
+    one(nll(&c.args.op, logp, target, weight, reduction, c.args.int("ignore_index")?)?)
+}
+
+/// One loss per sample (the class dim dropped) without reduction, else a 0-dim result.
+fn classification_loss_meta(call: &mut MetaCall) -> Sizes {
+    if call.args.int("reduction")? != 0 {
+        return Ok(vec![vec![]]);
+    }
+    let mut s = call.sizes("self")?;
+    if s.len() >= 2 {
+        s.remove(1);
+    } else {
+        s.clear();
+    }
+    Ok(vec![s])
+}

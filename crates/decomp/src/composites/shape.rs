@@ -1,0 +1,577 @@
+//! Composites that rearrange, stack or split tensors: transposes by another name
+//! (`mT`, `numpy_T`), views of real tensors that only matter for complex ones (`real`,
+//! `resolve_conj`), `broadcast_tensors`, the `*stack` and `atleast_*d` family, `narrow`,
+//! `flipud`/`fliplr`, `movedim` with lists, `unsafe_chunk`, `tensor_split` and `h/v/dsplit`,
+//! `sum_to_size`, `diag`/`diagflat`, `meshgrid` and `cartesian_prod`.
+
+use export::retrace::DecompCall;
+use export::trace::Arg;
+use export::{Error, Result, SymInt, Tensor};
+use ops::names::aten;
+use ops::{meta, MetaCall};
+use symbolic::Expr;
+
+use super::{one, op1, wrap_dim, Composite, Sizes};
+use crate::rules::{permute, reshape_to};
+
+pub(super) const COMPOSITES: &[Composite] = &[
+    Composite { schema: "aten::mT(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
+    Composite { schema: "aten::mH(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
+    Composite { schema: "aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
+    Composite { schema: "aten::adjoint(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
+    Composite { schema: "aten::numpy_T(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(reversed_meta), dtype: None, decompose: numpy_t },
+    Composite { schema: "aten::real(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
+    Composite { schema: "aten::resolve_conj(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
+    Composite { schema: "aten::resolve_neg(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
+    Composite { schema: "aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(broadcast_tensors_meta), dtype: None, decompose: broadcast_tensors },
+    Composite { schema: "aten::atleast_1d(Tensor self) -> Tensor", tags: &[], meta: Some(atleast_meta), dtype: None, decompose: atleast },
+    Composite { schema: "aten::atleast_2d(Tensor self) -> Tensor", tags: &[], meta: Some(atleast_meta), dtype: None, decompose: atleast },
+    Composite { schema: "aten::atleast_3d(Tensor self) -> Tensor", tags: &[], meta: Some(atleast_meta), dtype: None, decompose: atleast },
+    Composite { schema: "aten::vstack(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(stack_family_meta), dtype: None, decompose: stack_family },
+    Composite { schema: "aten::hstack(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(stack_family_meta), dtype: None, decompose: stack_family },
+    Composite { schema: "aten::dstack(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(stack_family_meta), dtype: None, decompose: stack_family },
+    Composite { schema: "aten::column_stack(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(stack_family_meta), dtype: None, decompose: stack_family },
+    Composite { schema: "aten::narrow(Tensor(a) self, int dim, SymInt start, SymInt length) -> Tensor(a)", tags: &[], meta: Some(meta::narrow), dtype: None, decompose: narrow },
+    Composite { schema: "aten::flipud(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: flipud },
+    Composite { schema: "aten::fliplr(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: fliplr },
+    Composite { schema: "aten::movedim.intlist(Tensor(a) self, int[] source, int[] destination) -> Tensor(a)", tags: &[], meta: Some(movedim_list_meta), dtype: None, decompose: movedim_list },
+    Composite { schema: "aten::unsafe_chunk(Tensor self, int chunks, int dim=0) -> Tensor[]", tags: &[], meta: Some(unsafe_chunk_meta), dtype: None, decompose: unsafe_chunk },
+    Composite { schema: "aten::tensor_split.sections(Tensor(a -> *) self, SymInt sections, int dim=0) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::tensor_split.indices(Tensor(a -> *) self, SymInt[] indices, int dim=0) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::vsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::vsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::hsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::hsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::dsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite { schema: "aten::dsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite {
+        schema: "aten::sum_to_size(Tensor self, SymInt[] size) -> Tensor",
+        tags: &[],
+        meta: Some(sum_to_size_meta),
+        dtype: Some(ops::DtypeRule::Custom(sum_to_size_dtype)), decompose: sum_to_size,
+    },
+    Composite { schema: "aten::diag(Tensor self, int diagonal=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
+    Composite { schema: "aten::diagflat(Tensor self, int offset=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
+    Composite { schema: "aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
+    Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
+    Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
+];
+
+fn ints(v: impl IntoIterator<Item = i64>) -> Arg {
+    Arg::Ints(v.into_iter().map(SymInt::from).collect())
+}
+
+fn list(tensors: Vec<Tensor>) -> Result<Vec<Arg>> {
+    Ok(vec![Arg::Tensors(tensors)])
+}
+
+/// The last two dims exchanged (a matrix transpose of each matrix in a batch); for real
+/// tensors the conjugating forms (`mH`, `adjoint`) are the same.
+fn last_two_transposed(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let rank = x.dim() as i64;
+    if rank < 2 {
+        return Err(Error::msg(format!("{}: tensor.mT is only supported on matrices or batches of matrices. Got {rank}-D tensor.", c.args.op)));
+    }
+    let mut order: Vec<i64> = (0..rank).collect();
+    order.swap(rank as usize - 2, rank as usize - 1);
+    one(permute(&x, &order)?)
+}
+
+fn last_two_swapped(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("self")?;
+    let n = s.len();
+    if n < 2 {
+        return Err(ops::Error::msg(format!("{}: expected a matrix or a batch of matrices, got {n} dims", call.args.schema().qualified_name())));
+    }
+    s.swap(n - 2, n - 1);
+    Ok(vec![s])
+}
+
+/// Every dim reversed (`x.T`).
+fn numpy_t(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let order: Vec<i64> = (0..x.dim() as i64).rev().collect();
+    one(permute(&x, &order)?)
+}
+
+fn reversed_meta(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("self")?;
+    s.reverse();
+    Ok(vec![s])
+}
+
+/// The tensor itself: pt2's tensors are real (no complex dtypes, no lazy conjugate or negative
+/// bits), so these views change nothing, as PyTorch's core program of a real tensor shows.
+fn real_itself(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(c.args.tensor("self")?)
+}
+
+/// The broadcast shape of `shapes`, as sizes of the example (guards on symbolic sizes are
+/// taken by the `expand` meta function when traced).
+fn broadcast_shape(op: &str, shapes: &[Vec<SymInt>]) -> Result<Vec<SymInt>> {
+    let n = shapes.iter().map(Vec::len).max().unwrap_or(0);
+    let mut out: Vec<SymInt> = vec![SymInt::from(1); n];
+    for s in shapes {
+        for (i, size) in s.iter().enumerate() {
+            let at = n - s.len() + i;
+            if size.is_static() && size.hint() == 1 {
+                continue;
+            }
+            if out[at].is_static() && out[at].hint() == 1 {
+                out[at] = size.clone();
+            } else if out[at].hint() != size.hint() {
+                return Err(Error::msg(format!("{op}: the shapes cannot be broadcast together: size {} against {} at dim {at}", out[at].hint(), size.hint())));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn broadcast_tensors(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let tensors = c.args.tensors("tensors")?;
+    let shapes: Vec<Vec<SymInt>> = tensors.iter().map(Tensor::sizes).collect();
+    let target = broadcast_shape(&c.args.op, &shapes)?;
+    list(tensors.into_iter().map(|t| op1(aten::expand, vec![Arg::Tensor(t), Arg::Ints(target.clone())])).collect::<Result<_>>()?)
+}
+
+fn broadcast_tensors_meta(call: &mut MetaCall) -> Sizes {
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
+    let mut out: Vec<Expr> = vec![];
+    for s in &shapes {
+        out = meta::broadcast(call, &out, s)?;
+    }
+    Ok(shapes.iter().map(|_| out.clone()).collect())
+}
+
+/// The rank `atleast_Nd` / the stacking operators raise a tensor to.
+fn min_rank(op: &str) -> usize {
+    if op.contains("atleast_3d") || op.contains("dstack") {
+        3
+    } else if op.contains("atleast_2d") || op.contains("vstack") {
+        2
+    } else {
+        1
+    }
+}
+
+/// `x` with dims added as `atleast_{rank}d` adds them: a 0-dim tensor becomes `[1, .., 1]`, a
+/// vector a row (`[1, n]`, and `[1, n, 1]` for 3-d), a matrix gains a last dim for 3-d.
+fn raised(x: Tensor, rank: usize) -> Result<Tensor> {
+    let unsqueeze = |t: Tensor, d: i64| op1(aten::unsqueeze, vec![Arg::Tensor(t), Arg::Int(d.into())]);
+    match (x.dim(), rank) {
+        (0, _) => reshape_to(&x, &vec![SymInt::from(1); rank]),
+        (1, 2) => unsqueeze(x, 0),
+        (1, 3) => unsqueeze(unsqueeze(x, 0)?, -1),
+        (2, 3) => unsqueeze(x, -1),
+        _ => Ok(x),
+    }
+}
+
+fn raised_sizes(mut s: Vec<Expr>, rank: usize) -> Vec<Expr> {
+    match (s.len(), rank) {
+        (0, _) => vec![Expr::Int(1); rank],
+        (1, 2) => vec![Expr::Int(1), s.remove(0)],
+        (1, 3) => vec![Expr::Int(1), s.remove(0), Expr::Int(1)],
+        (2, 3) => {
+            s.push(Expr::Int(1));
+            s
+        }
+        _ => s,
+    }
+}
+
+fn atleast(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let rank = min_rank(&c.args.op);
+    one(raised(c.args.tensor("self")?, rank)?)
+}
+
+fn atleast_meta(call: &mut MetaCall) -> Sizes {
+    let rank = min_rank(&call.args.schema().qualified_name());
+    Ok(vec![raised_sizes(call.sizes("self")?, rank)])
+}
+
+/// How each stacking operator shapes its tensors and the dim it joins them along: `vstack`
+/// rows of at least 2-d, `hstack` columns (dim 0 of vectors), `dstack` depth of at least 3-d,
+/// `column_stack` columns with vectors as `[n, 1]`.
+fn stacking(op: &str, first_rank: usize) -> (usize, i64) {
+    if op.contains("vstack") {
+        (2, 0)
+    } else if op.contains("dstack") {
+        (3, 2)
+    } else if op.contains("column_stack") {
+        (0, 1)
+    } else {
+        (1, if first_rank <= 1 { 0 } else { 1 })
+    }
+}
+
+fn stack_family(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let tensors = c.args.tensors("tensors")?;
+    let first_rank = tensors.first().ok_or_else(|| Error::msg(format!("{}: expects a non-empty TensorList", c.args.op)))?.dim();
+    let (rank, dim) = stacking(&c.args.op, first_rank.max(1));
+    let shaped = tensors
+        .into_iter()
+        .map(|t| if rank == 0 { if t.dim() <= 1 { reshape_to(&t, &[crate::rules::product(&t.sizes()), SymInt::from(1)]) } else { Ok(t) } } else { raised(t, rank) })
+        .collect::<Result<Vec<_>>>()?;
+    one(op1(aten::cat, vec![Arg::Tensors(shaped), Arg::Int(dim.into())])?)
+}
+
+fn stack_family_meta(call: &mut MetaCall) -> Sizes {
+    let op = call.args.schema().qualified_name();
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
+    let first_rank = shapes.first().map_or(1, Vec::len).max(1);
+    let (rank, dim) = stacking(&op, first_rank);
+    let shaped: Vec<Vec<Expr>> = shapes
+        .into_iter()
+        .map(|s| if rank == 0 { if s.len() <= 1 { vec![s.first().cloned().unwrap_or(Expr::Int(1)), Expr::Int(1)] } else { s } } else { raised_sizes(s, rank) })
+        .collect();
+    let mut out = shaped[0].clone();
+    let d = dim as usize;
+    out[d] = Expr::add_all(shaped.iter().map(|s| s[d].clone()));
+    Ok(vec![out])
+}
+
+/// `slice(dim, start, start + length)`.
+fn narrow(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let d = wrap_dim(&c.args.op, c.args.int("dim")?.hint(), x.dim() as i64)?;
+    let mut start = c.args.int("start")?;
+    if start.hint() < 0 {
+        start = x.size(d)? + start;
+    }
+    let end = start.clone() + c.args.int("length")?;
+    one(op1(aten::slice_Tensor, vec![Arg::Tensor(x), Arg::Int(d.into()), Arg::Int(start), Arg::Int(end)])?)
+}
+
+fn flipped(c: &DecompCall, dim: i64, least: usize) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if x.dim() < least {
+        return Err(Error::msg(format!("{}: input must be >= {least}-d.", c.args.op)));
+    }
+    one(op1(aten::flip, vec![Arg::Tensor(x), ints([dim])])?)
+}
+
+fn flipud(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    flipped(c, 0, 1)
+}
+
+fn fliplr(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    flipped(c, 1, 2)
+}
+
+/// The permutation that moves dims `source` to `destination`, the others keeping their order.
+fn movedim_order(op: &str, rank: usize, source: &[i64], destination: &[i64]) -> Result<Vec<i64>> {
+    if source.len() != destination.len() {
+        return Err(Error::msg(format!("{op}: Invalid source or destination dims: source ({source:?} dims) should contain the same number of dims as destination ({destination:?} dims)")));
+    }
+    let r = rank as i64;
+    let src = source.iter().map(|&d| wrap_dim(op, d, r.max(1))).collect::<Result<Vec<_>>>()?;
+    let dst = destination.iter().map(|&d| wrap_dim(op, d, r.max(1))).collect::<Result<Vec<_>>>()?;
+    let mut order = vec![-1i64; rank];
+    for (s, d) in src.iter().zip(&dst) {
+        order[*d as usize] = *s;
+    }
+    let mut rest = (0..r).filter(|d| !src.contains(d));
+    for slot in order.iter_mut().filter(|o| **o < 0) {
+        *slot = rest.next().ok_or_else(|| Error::msg(format!("{op}: repeated dim in source or destination")))?;
+    }
+    Ok(order)
+}
+
+fn movedim_list(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let hints = |name: &str| -> Result<Vec<i64>> { Ok(c.args.ints(name)?.iter().map(SymInt::hint).collect()) };
+    let order = movedim_order(&c.args.op, x.dim(), &hints("source")?, &hints("destination")?)?;
+    one(permute(&x, &order)?)
+}
+
+fn movedim_list_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let op = call.args.schema().qualified_name();
+    let order = movedim_order(&op, s.len(), &call.args.int_list("source")?, &call.args.int_list("destination")?).map_err(|e| ops::Error::msg(e.to_string()))?;
+    Ok(vec![order.iter().map(|&d| s[d as usize].clone()).collect()])
+}
+
+/// `chunk` without the view relation: `split_with_sizes` of chunks of `ceil(n / chunks)`.
+fn unsafe_chunk(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let chunks = c.args.int("chunks")?.hint();
+    let d = wrap_dim(&c.args.op, c.args.int("dim")?.hint(), x.dim() as i64)?;
+    let n = x.size(d)?.hint();
+    if chunks <= 0 {
+        return Err(Error::msg(format!("{}: chunk expects `chunks` to be greater than 0, got: {chunks}", c.args.op)));
+    }
+    let each = (n + chunks - 1) / chunks;
+    let sizes = piece_lengths(n, each);
+    split_at_lengths(x, d, &sizes)
+}
+
+/// `[each, each, .., rest]` covering `n` (one empty piece for an empty dim).
+fn piece_lengths(n: i64, each: i64) -> Vec<i64> {
+    if n == 0 || each == 0 {
+        return vec![0];
+    }
+    let mut v = vec![each; (n / each) as usize];
+    if n % each != 0 {
+        v.push(n % each);
+    }
+    v
+}
+
+fn split_at_lengths(x: Tensor, d: i64, lengths: &[i64]) -> Result<Vec<Arg>> {
+    let pieces = export::trace::call(aten::split_with_sizes, vec![Arg::Tensor(x), ints(lengths.iter().copied()), Arg::Int(d.into())], vec![])?;
+    list(pieces)
+}
+
+fn unsafe_chunk_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
+    let n = s[d].as_int().ok_or_else(|| ops::Error::msg("unsafe_chunk: a symbolic size cannot be chunked"))?;
+    let chunks = call.args.int("chunks")?.max(1);
+    Ok(piece_lengths(n, (n + chunks - 1) / chunks).into_iter().map(|len| with_dim(&s, d, Expr::Int(len))).collect())
+}
+
+fn with_dim(s: &[Expr], d: usize, size: Expr) -> Vec<Expr> {
+    let mut v = s.to_vec();
+    v[d] = size;
+    v
+}
+
+/// The dim a `tensor_split`-family operator splits and where its pieces start and end:
+/// `sections` pieces as even as possible (the first `n % sections` one longer), or the
+/// pieces between `indices` (clamped to the size).
+fn split_bounds(op: &str, rank: usize, n_of: &dyn Fn(usize) -> Result<i64>, sections: Option<i64>, indices: Option<Vec<i64>>, dim: Option<i64>) -> Result<(usize, Vec<(i64, i64)>)> {
+    let d = if op.contains("vsplit") {
+        if rank < 2 {
+            return Err(Error::msg(format!("{op}: torch.vsplit requires a tensor with at least 2 dimension, but got a tensor with {rank} dimensions!")));
+        }
+        0
+    } else if op.contains("hsplit") {
+        if rank < 1 {
+            return Err(Error::msg(format!("{op}: torch.hsplit requires a tensor with at least 1 dimension, but got a tensor with {rank} dimensions!")));
+        }
+        if rank == 1 { 0 } else { 1 }
+    } else if op.contains("dsplit") {
+        if rank < 3 {
+            return Err(Error::msg(format!("{op}: torch.dsplit requires a tensor with at least 3 dimension, but got a tensor with {rank} dimensions!")));
+        }
+        2
+    } else {
+        wrap_dim(op, dim.unwrap_or(0), rank as i64)? as usize
+    };
+    let n = n_of(d)?;
+    let bounds = match (sections, indices) {
+        (Some(s), _) if s <= 0 => return Err(Error::msg(format!("{op}: number of sections must be larger than 0, got {s}"))),
+        (Some(s), _) => {
+            // h/v/dsplit with an int split evenly or refuse, as PyTorch does
+            if !op.contains("tensor_split") && n % s != 0 {
+                return Err(Error::msg(format!("{op}: the size of the split dimension ({n}) must be divisible by the number of sections ({s})")));
+            }
+            let (base, extra) = (n / s, n % s);
+            let mut at = 0;
+            (0..s)
+                .map(|i| {
+                    let len = base + i64::from(i < extra);
+                    let b = (at, at + len);
+                    at += len;
+                    b
+                })
+                .collect()
+        }
+        (None, Some(idx)) => {
+            let mut bounds = Vec::new();
+            let mut start = 0;
+            for i in idx.into_iter().chain([n]) {
+                let end = i.clamp(0, n).max(start);
+                bounds.push((start, end));
+                start = end;
+            }
+            bounds
+        }
+        (None, None) => return Err(Error::msg(format!("{op}: neither sections nor indices given"))),
+    };
+    Ok((d, bounds))
+}
+
+fn split_family(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let op = c.args.op.clone();
+    let sections = ["sections"].iter().find_map(|n| c.args.int(n).ok()).map(|s| s.hint());
+    let indices = c.args.ints("indices").ok().map(|v| v.iter().map(SymInt::hint).collect::<Vec<_>>());
+    let dim = c.args.int("dim").ok().map(|d| d.hint());
+    let sizes = x.sizes();
+    let (d, bounds) = split_bounds(&op, x.dim(), &|d| Ok(sizes[d].hint()), sections, indices, dim)?;
+    let pieces = bounds
+        .into_iter()
+        .map(|(a, b)| op1(aten::slice_Tensor, vec![Arg::Tensor(x.clone()), Arg::Int((d as i64).into()), Arg::Int(a.into()), Arg::Int(b.into())]))
+        .collect::<Result<Vec<_>>>()?;
+    list(pieces)
+}
+
+fn split_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let op = call.args.schema().qualified_name();
+    let has = |n: &str| call.args.schema().param_index(n).is_some();
+    let sections = if has("sections") { Some(call.args.int("sections")?) } else { None };
+    let indices = if has("indices") { Some(call.args.int_list("indices")?) } else { None };
+    let dim = if has("dim") { Some(call.args.int("dim")?) } else { None };
+    let n_of = |d: usize| s[d].as_int().ok_or_else(|| Error::msg(format!("{op}: a symbolic size cannot be split")));
+    let (d, bounds) = split_bounds(&op, s.len(), &n_of, sections, indices, dim).map_err(|e| ops::Error::msg(e.to_string()))?;
+    Ok(bounds.into_iter().map(|(a, b)| with_dim(&s, d, Expr::Int(b - a))).collect())
+}
+
+/// The dims `sum_to_size` sums: the leading ones, and those where `size` is 1 and the tensor's
+/// is not, as PyTorch's `sum_to` does (`None`: an empty `size`, a sum of everything).
+fn summed_dims(xs: &[i64], size: &[i64]) -> Option<Vec<i64>> {
+    if size.is_empty() {
+        return None;
+    }
+    let lead = xs.len().saturating_sub(size.len());
+    let mut dims: Vec<i64> = (0..lead as i64).collect();
+    dims.extend(size.iter().enumerate().filter(|(i, s)| **s == 1 && xs.get(lead + i).is_some_and(|&x| x != 1)).map(|(i, _)| (lead + i) as i64));
+    Some(dims)
+}
+
+fn sum_to_size(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let size = c.args.ints("size")?;
+    let xs = x.sizes();
+    if size.len() > xs.len() {
+        return Err(Error::msg(format!("{}: size {{{}}} is not expandable to size {{{}}}", c.args.op, hints(&size), hints(&xs))));
+    }
+    let hinted = |v: &[SymInt]| v.iter().map(SymInt::hint).collect::<Vec<_>>();
+    match summed_dims(&hinted(&xs), &hinted(&size)) {
+        None => one(op1(aten::sum, vec![Arg::Tensor(x)])?),
+        Some(dims) if dims.is_empty() => one(x),
+        Some(dims) => {
+            let lead = xs.len() - size.len();
+            let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(x), ints(dims), Arg::Bool(lead == 0)])?;
+            // without leading dims the kept dims are the result; else view to `size`
+            one(if lead == 0 { summed } else { reshape_to(&summed, &size)? })
+        }
+    }
+}
+
+/// A sum's dtype (integers become int64) when anything is summed, else the input's.
+fn sum_to_size_dtype(args: &ops::Args) -> ops::Result<Vec<tensor::DType>> {
+    let x = args.tensor("self")?;
+    let xs: Vec<i64> = x.shape().iter().map(|&d| d as i64).collect();
+    let sums = summed_dims(&xs, &args.int_list("size")?).is_none_or(|d| !d.is_empty());
+    let d = x.dtype();
+    Ok(vec![if sums && !d.is_float() { tensor::DType::I64 } else { d }])
+}
+
+fn hints(v: &[SymInt]) -> String {
+    v.iter().map(|s| s.hint().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn sum_to_size_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![call.ints("size")?])
+}
+
+/// `diag`: a vector becomes a matrix with it on the `diagonal`-th diagonal (`diag_embed`), a
+/// matrix gives that diagonal (a copy); `diagflat` flattens first.
+fn diag(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut x = c.args.tensor("self")?;
+    let offset = c.args.int(if c.args.op.contains("diagflat") { "offset" } else { "diagonal" })?.hint();
+    if c.args.op.contains("diagflat") {
+        x = reshape_to(&x, &[SymInt::from(-1)])?;
+    }
+    match x.dim() {
+        1 => one(op1(aten::diag_embed, vec![Arg::Tensor(x), Arg::Int(offset.into()), Arg::Int(0.into()), Arg::Int(1.into())])?),
+        2 => {
+            let d = op1(aten::diagonal, vec![Arg::Tensor(x), Arg::Int(offset.into()), Arg::Int(0.into()), Arg::Int(1.into())])?;
+            one(op1(aten::clone, vec![Arg::Tensor(d)])?)
+        }
+        r => Err(Error::msg(format!("{}: diag(): Supports 1D or 2D tensors. Got {r}D", c.args.op))),
+    }
+}
+
+fn diag_meta(call: &mut MetaCall) -> Sizes {
+    let op = call.args.schema().qualified_name();
+    let flat = op.contains("diagflat");
+    let offset = call.args.int(if flat { "offset" } else { "diagonal" })?;
+    let mut s = call.sizes("self")?;
+    if flat {
+        s = vec![meta_product(&s)];
+    }
+    match s.as_slice() {
+        [n] => {
+            let side = n.clone() + Expr::Int(offset.abs());
+            Ok(vec![vec![side.clone(), side]])
+        }
+        [r, c] => {
+            let (rows, cols) = (r.clone() - Expr::Int(offset.min(0).abs()), c.clone() - Expr::Int(offset.max(0)));
+            Ok(vec![vec![Expr::max_of([Expr::min_of([rows, cols]), Expr::Int(0)])]])
+        }
+        _ => Err(ops::Error::msg(format!("{op}: diag(): Supports 1D or 2D tensors. Got {}D", s.len()))),
+    }
+}
+
+fn meta_product(s: &[Expr]) -> Expr {
+    Expr::mul_all(s.iter().cloned())
+}
+
+/// Each 0/1-d tensor viewed along its own dim and expanded to every tensor's length; `xy`
+/// indexing exchanges the first two dims' roles.
+fn meshgrid(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let xy = matches!(c.args.get("indexing"), Ok(Arg::Str(s)) if s == "xy");
+    list(grids(&c.args.op, c.args.tensors("tensors")?, xy)?)
+}
+
+fn grids(op: &str, tensors: Vec<Tensor>, xy: bool) -> Result<Vec<Tensor>> {
+    let mut lengths = Vec::new();
+    for t in &tensors {
+        if t.dim() > 1 {
+            return Err(Error::msg(format!("{op}: torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {}D", t.dim())));
+        }
+        lengths.push(if t.dim() == 0 { SymInt::from(1) } else { t.size(0)? });
+    }
+    let n = tensors.len();
+    let position = |i: usize| if xy && n >= 2 && i < 2 { 1 - i } else { i };
+    let mut shape: Vec<SymInt> = vec![SymInt::from(1); n];
+    for (i, len) in lengths.iter().enumerate() {
+        shape[position(i)] = len.clone();
+    }
+    tensors
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut view = vec![SymInt::from(1); n];
+            view[position(i)] = SymInt::from(-1);
+            let v = reshape_to(&t, &view)?;
+            op1(aten::expand, vec![Arg::Tensor(v), Arg::Ints(shape.clone())])
+        })
+        .collect()
+}
+
+fn meshgrid_meta(call: &mut MetaCall) -> Sizes {
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
+    let xy = call.args.schema().param_index("indexing").is_some() && matches!(call.args.get("indexing"), ops::Value::Str(s) if s == "xy");
+    let mut shape: Vec<Expr> = shapes.iter().map(|s| s.first().cloned().unwrap_or(Expr::Int(1))).collect();
+    if xy && shape.len() >= 2 {
+        shape.swap(0, 1);
+    }
+    Ok(shapes.iter().map(|_| shape.clone()).collect())
+}
+
+/// Every combination of the vectors' elements, one per row: `meshgrid` (ij), each grid
+/// flattened, stacked as columns.
+fn cartesian_prod(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let tensors = c.args.tensors("tensors")?;
+    if tensors.len() == 1 {
+        return one(tensors[0].clone());
+    }
+    let flat = grids(&c.args.op, tensors, false)?.iter().map(|g| reshape_to(g, &[SymInt::from(-1)])).collect::<Result<Vec<_>>>()?;
+    one(op1(aten::stack, vec![Arg::Tensors(flat), Arg::Int(1.into())])?)
+}
+
+fn cartesian_prod_meta(call: &mut MetaCall) -> Sizes {
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
+    if shapes.len() == 1 {
+        return Ok(vec![shapes[0].clone()]);
+    }
+    let rows = meta_product(&shapes.iter().map(|s| s.first().cloned().unwrap_or(Expr::Int(1))).collect::<Vec<_>>());
+    Ok(vec![vec![rows, Expr::Int(shapes.len() as i64)]])
+}
