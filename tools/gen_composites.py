@@ -154,6 +154,12 @@ def cases():
              rejects=[(i(5, 3),)], description="stable torch.argsort of ints with ties"),
         case("float_power", lambda x: torch.float_power(x, 3), (r(3, 4),), ({0: n},), extra=[(r(5, 4),)], rejects=[(r(3, 5),)],
              description="torch.float_power: the result in float64"),
+        case("weight_norm", lambda v, g: torch._weight_norm(v, g, 0), (r(4, 3, 2), r(4, 1, 1)), None,
+             extra=[(r(4, 3, 2), r(4, 1, 1))], rejects=[(r(4, 3, 3), r(4, 1, 1))],
+             description="torch._weight_norm (nn.utils.weight_norm's reparametrization, as in wav2vec2)"),
+        case("det_inverse_slogdet", lambda x: (torch.det(x), torch.inverse(x), *torch.slogdet(x)),
+             (r(2, 3, 3) + 3 * torch.eye(3),), ({0: n},), extra=[(r(4, 3, 3) + 3 * torch.eye(3),)], rejects=[(r(2, 3, 4),)],
+             description="torch.det, torch.inverse and torch.slogdet of a batch of well-conditioned matrices"),
     ]
 
 

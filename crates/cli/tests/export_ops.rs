@@ -29,5 +29,5 @@ fn opinfo_programs_run_as_pytorch_runs_them() {
 }
 
 const CASES: usize = 1200;
-const TRAINING_IR_FLOOR: usize = 1087;
-const CORE_IR_FLOOR: usize = 1161;
+const TRAINING_IR_FLOOR: usize = 1108;
+const CORE_IR_FLOOR: usize = 1167;

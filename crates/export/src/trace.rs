@@ -525,7 +525,9 @@ pub(crate) fn host_read(what: &str, at: &Location) -> Result<()> {
     )))
 }
 
-pub(crate) fn is_tracing() -> bool {
+/// Whether a program is being traced (export, or a decomposition being lowered) rather than run
+/// eagerly: values exist only eagerly.
+pub fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())
 }
 

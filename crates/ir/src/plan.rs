@@ -48,6 +48,9 @@ enum Action {
     Scan { combine: GraphPlan, init: Option<Operand>, xs: Option<Operand>, extra: Option<Operand>, cat: Arc<OpDef> },
     While { cond: GraphPlan, body: GraphPlan, carried: Option<Operand>, extra: Option<Operand> },
     WithGradMode { body: GraphPlan, operands: Vec<Operand> },
+    /// An operator with a side effect, ordered by a token (`with_effects`): its outputs after
+    /// a fresh token.
+    WithEffects { def: Arc<OpDef>, args: Vec<Operand> },
     /// Element-wise operators run as one ([`fuse`]).
     Fused(fuse::Chain),
 }
@@ -359,6 +362,15 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
                 body: plan(1)?,
                 operands: node.inputs.iter().skip(2).map(|a| operand(slots, &a.arg, label)).collect::<Result<_>>()?,
             },
+            "with_effects" => {
+                let Some(Argument::AsOperator(inner)) = node.inputs.get(1).map(|a| &a.arg) else {
+                    return Err(Error::msg(format!("node `{label}`: with_effects needs an operator as its second argument")));
+                };
+                let name = inner.strip_prefix("torch.ops.").unwrap_or(inner);
+                let def = registry.get(name).ok_or_else(|| Error::UnknownOperator { name: name.to_string() }.in_node(label))?;
+                let args = bound_args(slots, &def, &node.inputs[2..], label)?;
+                Action::WithEffects { def, args }
+            }
             other => return Err(Error::msg(format!("node `{label}`: higher-order operator {other} is not supported"))),
         });
     }
@@ -368,9 +380,15 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
     }
     let name = target.strip_prefix("torch.ops.").unwrap_or(target);
     let def = registry.get(name).ok_or_else(|| Error::UnknownOperator { name: name.to_string() }.in_node(label))?;
+    let args = bound_args(slots, &def, &node.inputs, label)?;
+    Ok(Action::Kernel { def, args })
+}
+
+/// A node's arguments bound to the operator's schema, positional and keyword.
+fn bound_args(slots: &Slots, def: &OpDef, inputs: &[schema::NamedArgument], label: &str) -> Result<Vec<Operand>> {
     let mut positional = Vec::new();
     let mut kwargs = Vec::new();
-    for a in &node.inputs {
+    for a in inputs {
         let o = operand(slots, &a.arg, label)?;
         if a.kind == Some(schema::ArgumentKind::KEYWORD) {
             kwargs.push((a.name.clone(), o));
@@ -378,8 +396,7 @@ fn compile_node(slots: &Slots, node: &Node, registry: &Registry) -> Result<Actio
             positional.push(o);
         }
     }
-    let args = ops::args::bind(&def.schema, positional, kwargs, Operand::Const).map_err(|e| e.in_node(label))?;
-    Ok(Action::Kernel { def, args })
+    ops::args::bind(&def.schema, positional, kwargs, Operand::Const).map_err(|e| e.in_node(label))
 }
 
 impl Operand {
@@ -428,7 +445,7 @@ impl Action {
             }
         };
         match self {
-            Action::Kernel { args, .. } | Action::Python { args, .. } | Action::WithGradMode { operands: args, .. } => {
+            Action::Kernel { args, .. } | Action::WithEffects { args, .. } | Action::Python { args, .. } | Action::WithGradMode { operands: args, .. } => {
                 args.iter().for_each(|o| o.for_each_slot(f))
             }
             Action::Cond { pred, operands, .. } => {
@@ -462,6 +479,23 @@ impl Action {
                     Mode::Kernels => def.call_bound(values).map_err(|e| e.in_node(label)),
                     Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label)),
                 }
+            }
+            Action::WithEffects { def, args } => {
+                let values = args.iter().map(|o| o.value(env)).collect();
+                let out = match mode {
+                    Mode::Kernels => def.call_bound(values).map_err(|e| e.in_node(label))?,
+                    Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label))?,
+                };
+                // the token carries nothing: an empty tensor, as PyTorch's
+                let token = Value::Tensor(Tensor::from_vec(Vec::<f32>::new(), &[0]).map_err(|e| e.in_node(label))?);
+                Ok(Value::List(match out {
+                    _ if def.schema.returns.is_empty() => vec![token, Value::None],
+                    Value::List(mut v) => {
+                        v.insert(0, token);
+                        v
+                    }
+                    one => vec![token, one],
+                }))
             }
             Action::Fused(chain) => chain.run(chain.inputs.iter().map(|&s| env[s].clone()).collect(), label),
             Action::Python { op, args } => {

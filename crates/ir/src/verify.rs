@@ -17,7 +17,7 @@ use crate::schema::{Argument, Graph, InputSpec, OutputSpec};
 pub const MAX_TENSOR_BYTES: u128 = 1 << 40;
 
 const PYTHON_OPS: &[&str] = &["add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "eq", "ne", "lt", "le", "gt", "ge", "and_", "or_", "neg", "not_"];
-const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop", "wrap_with_set_grad_enabled"];
+const HIGHER_ORDER_OPS: &[&str] = &["cond", "map_impl", "scan", "while_loop", "wrap_with_set_grad_enabled", "with_effects"];
 
 fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec<String>) {
     let mut defined: HashSet<String> = HashSet::new();
@@ -57,6 +57,13 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
         } else if let Some(op) = target.strip_prefix("torch.ops.higher_order.") {
             if !HIGHER_ORDER_OPS.contains(&op) {
                 problems.push(format!("{at}: higher-order operator `{op}` is not supported (supported: {})", HIGHER_ORDER_OPS.join(", ")));
+            }
+            // the operator an effect wraps must be one pt2 has
+            if let Some(Argument::AsOperator(inner)) = node.inputs.get(1).map(|a| &a.arg).filter(|_| op == "with_effects") {
+                let name = inner.strip_prefix("torch.ops.").unwrap_or(inner);
+                if registry.get(name).is_none() {
+                    problems.push(format!("{at}: operator {name} (inside with_effects) is not registered"));
+                }
             }
         } else {
             let name = target.strip_prefix("torch.ops.").unwrap_or(target);

@@ -70,7 +70,11 @@ impl DtypeRule {
             }),
             DtypeRule::Bool => all(DType::Bool),
             DtypeRule::Long => all(DType::I64),
-            DtypeRule::SameAsInput => all(first_tensor_dtype(args)?),
+            // LAPACK's pivots and status codes are int32 beside the factors, as PyTorch returns them
+            DtypeRule::SameAsInput => {
+                let d = first_tensor_dtype(args)?;
+                Ok(args.schema().returns.iter().map(|r| if matches!(r.name.as_deref(), Some("pivots" | "info")) { DType::I32 } else { d }).collect::<Vec<_>>()).map(|v| if v.is_empty() { vec![d] } else { v })
+            }
             DtypeRule::ValuesAndIndices => {
                 let mut v = vec![DType::I64; returns];
                 v[0] = first_tensor_dtype(args)?;

@@ -20,6 +20,7 @@ use crate::rules::{cpu, factory_kwargs, permute, product, reshape_to, scalar_ten
 
 mod losses;
 mod nn;
+mod linalg;
 mod math;
 mod shape;
 use crate::DecompFn;
@@ -640,7 +641,7 @@ fn cosine_similarity(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// Every composite: this module's and its families' (`shape`, ...).
 pub fn all() -> impl Iterator<Item = &'static Composite> {
-    COMPOSITES.iter().chain(shape::COMPOSITES).chain(math::COMPOSITES).chain(losses::COMPOSITES).chain(nn::COMPOSITES)
+    COMPOSITES.iter().chain(shape::COMPOSITES).chain(math::COMPOSITES).chain(losses::COMPOSITES).chain(nn::COMPOSITES).chain(linalg::COMPOSITES)
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).

@@ -28,6 +28,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(meta::upsample),
         dtype: None, decompose: resampled,
     },
+    Composite { schema: "aten::_weight_norm(Tensor v, Tensor g, int dim=0) -> Tensor", tags: &[], meta: Some(weight_norm_meta), dtype: None, decompose: weight_norm },
     Composite {
         schema: "aten::grid_sampler(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor",
         tags: &[],
@@ -181,6 +182,27 @@ fn pool1d_meta(call: &mut MetaCall) -> Sizes {
 
 fn adaptive_avg_pool3d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::_adaptive_avg_pool3d, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(c.args.ints("output_size")?)])?)
+}
+
+/// `v * (g / ‖v‖)`, the norm over every dim but `dim` (kept), as `pow(sum(v²), 0.5)` the way
+/// PyTorch's decomposition writes it (`weight_norm`'s reparametrization).
+fn weight_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (v, g) = (c.args.tensor("v")?, c.args.tensor("g")?);
+    let rank = v.dim() as i64;
+    let dim = c.args.int("dim")?.hint();
+    let dims: Vec<SymInt> = if dim == -1 { (0..rank).map(SymInt::from).collect() } else {
+        let d = super::wrap_dim(&c.args.op, dim, rank.max(1))?;
+        (0..rank).filter(|&i| i != d).map(SymInt::from).collect()
+    };
+    let squared = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(v.clone()), Arg::Int(2.into())])?;
+    let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(squared), Arg::Ints(dims), Arg::Bool(true)])?;
+    let norm = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(summed), Arg::Float(0.5)])?;
+    let scale = op1(aten::div_Tensor, vec![Arg::Tensor(g), Arg::Tensor(norm)])?;
+    one(op1(aten::mul_Tensor, vec![Arg::Tensor(v), Arg::Tensor(scale)])?)
+}
+
+fn weight_norm_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![call.sizes("v")?])
 }
 
 /// `nll_loss_forward` for inputs of 1 or 2 dims, `nll_loss2d_forward` for 4; other ranks

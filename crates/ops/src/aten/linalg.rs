@@ -11,17 +11,51 @@ use tensor::{DType, Tensor};
 use super::common::*;
 use crate::{Args, Registry, Result, Value};
 
+/// Sizes of the factorizations' outputs, by return name: per-matrix values (`result`, `sign`,
+/// `logabsdet`, `info`) have the batch dims, `pivots` the batch dims and `min(m, n)`, and the
+/// factors (`LU`, `L`, `inverse`) the input's sizes.
+fn factored_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
+    let name = call.args.schema().params[0].name.clone();
+    let s = call.sizes(&name)?;
+    if s.len() < 2 {
+        return Err(crate::Error::msg(format!("{}: expected a matrix or a batch of matrices, got {} dims", call.args.schema().qualified_name(), s.len())));
+    }
+    let (batch, m, n) = (s[..s.len() - 2].to_vec(), s[s.len() - 2].clone(), s[s.len() - 1].clone());
+    let returns: Vec<Option<String>> = call.args.schema().returns.iter().map(|r| r.name.clone()).collect();
+    Ok(returns
+        .iter()
+        .map(|r| match r.as_deref() {
+            Some("result" | "sign" | "logabsdet" | "info") => batch.clone(),
+            Some("pivots") => [batch.clone(), vec![symbolic::Expr::min_of([m.clone(), n.clone()])]].concat(),
+            _ => s.clone(),
+        })
+        .collect())
+}
+
+/// `_linalg_eigh`: eigenvalues `[.., n]`, eigenvectors `[.., n, n]` (empty without `compute_v`).
+fn eigh_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
+    let s = call.sizes("A")?;
+    if s.len() < 2 {
+        return Err(crate::Error::msg(format!("_linalg_eigh: expected a matrix or a batch of matrices, got {} dims", s.len())));
+    }
+    let values = s[..s.len() - 1].to_vec();
+    let vectors = if call.args.bool("compute_v")? { s } else { vec![symbolic::Expr::Int(0)] };
+    Ok(vec![values, vectors])
+}
+
 pub fn register(r: &Registry) {
     let none = &[][..];
-    r.def("aten::_linalg_det(Tensor A) -> (Tensor result, Tensor LU, Tensor pivots)", none, det);
-    r.def("aten::_linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet, Tensor LU, Tensor pivots)", none, slogdet);
-    r.def("aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> (Tensor LU, Tensor pivots, Tensor info)", none, lu_factor_ex);
+    // kernels PyTorch's core programs keep (they have no decomposition)
+    let kept = &[crate::Tag::Core][..];
+    r.def_meta("aten::_linalg_det(Tensor A) -> (Tensor result, Tensor LU, Tensor pivots)", kept, factored_meta, det);
+    r.def_meta("aten::_linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet, Tensor LU, Tensor pivots)", kept, factored_meta, slogdet);
+    r.def_meta("aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> (Tensor LU, Tensor pivots, Tensor info)", kept, factored_meta, lu_factor_ex);
     r.def("aten::linalg_lu(Tensor A, *, bool pivot=True) -> (Tensor P, Tensor L, Tensor U)", none, linalg_lu);
     r.def("aten::lu_unpack(Tensor LU_data, Tensor LU_pivots, bool unpack_data=True, bool unpack_pivots=True) -> (Tensor P, Tensor L, Tensor U)", none, lu_unpack);
     r.def("aten::linalg_lu_solve(Tensor LU, Tensor pivots, Tensor B, *, bool left=True, bool adjoint=False) -> Tensor", none, lu_solve);
     r.def("aten::_linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) -> (Tensor result, Tensor LU, Tensor pivots, Tensor info)", none, solve_ex);
-    r.def("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, Tensor info)", none, inv_ex);
-    r.def("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) -> (Tensor L, Tensor info)", none, cholesky_ex);
+    r.def_meta("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, Tensor info)", kept, factored_meta, inv_ex);
+    r.def_meta("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) -> (Tensor L, Tensor info)", kept, factored_meta, cholesky_ex);
     r.def("aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor", none, cholesky_solve);
     r.def("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", none, cholesky_inverse);
     r.def("aten::linalg_solve_triangular(Tensor self, Tensor B, *, bool upper, bool left=True, bool unitriangular=False) -> Tensor", none, solve_triangular);
@@ -30,12 +64,12 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_qr(Tensor A, str mode=\"reduced\") -> (Tensor Q, Tensor R)", none, qr);
     r.def("aten::linalg_householder_product(Tensor input, Tensor tau) -> Tensor", none, householder_product);
     r.def("aten::ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, bool transpose=False) -> Tensor", none, ormqr);
-    r.def("aten::_linalg_eigh(Tensor A, str UPLO=\"L\", bool compute_v=True) -> (Tensor eigenvalues, Tensor eigenvectors)", none, eigh);
-    r.def("aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)", none, svd);
+    r.def_meta("aten::_linalg_eigh(Tensor A, str UPLO=\"L\", bool compute_v=True) -> (Tensor eigenvalues, Tensor eigenvectors)", kept, eigh_meta, eigh);
+    r.def("aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)", kept, svd);
     r.def("aten::linalg_pinv.atol_rtol_tensor(Tensor self, *, Tensor? atol=None, Tensor? rtol=None, bool hermitian=False) -> Tensor", none, pinv);
     r.def("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> (Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", none, lstsq);
     r.def("aten::linalg_polar(Tensor A) -> (Tensor U, Tensor H)", none, polar);
-    r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", none, matrix_exp);
+    r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", kept, matrix_exp);
     r.def("aten::linalg_matrix_sqrth(Tensor self) -> Tensor", none, matrix_sqrth);
     r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross);
     r.def("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, vector_norm);

@@ -1,0 +1,332 @@
+//! Linear-algebra composites: the public `linalg_*` functions over the kernels that compute
+//! (`_linalg_det`, `_linalg_slogdet`, `linalg_inv_ex`, `_linalg_solve_ex`, `linalg_cholesky_ex`,
+//! `_linalg_eigh`, `_linalg_svd`, `linalg_lu_factor_ex`, `linalg_matrix_exp`), as PyTorch's
+//! composites call them, and the products (`linalg_matrix_power`, `linalg_multi_dot`).
+//!
+//! A failed factorization: the eager kernel refuses the call with PyTorch's message (what
+//! `_linalg_check_errors` does); a lowered program keeps only the computing kernel.
+
+use export::retrace::DecompCall;
+use export::trace::{call, is_tracing, Arg};
+use export::{Error, Result, Tensor};
+use ops::names::aten;
+use ops::{meta, DtypeRule, MetaCall, OpName};
+use symbolic::Expr;
+
+use super::{one, op1, Composite, Sizes};
+
+pub(super) const COMPOSITES: &[Composite] = &[
+    Composite { schema: "aten::linalg_det(Tensor A) -> Tensor", tags: &[], meta: Some(batch_meta), dtype: None, decompose: det },
+    Composite { schema: "aten::det(Tensor self) -> Tensor", tags: &[], meta: Some(batch_meta), dtype: None, decompose: det },
+    Composite { schema: "aten::logdet(Tensor self) -> Tensor", tags: &[], meta: Some(batch_meta), dtype: None, decompose: logdet },
+    Composite { schema: "aten::linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet)", tags: &[], meta: Some(batch_pair_meta), dtype: None, decompose: slogdet },
+    Composite { schema: "aten::slogdet(Tensor self) -> (Tensor sign, Tensor logabsdet)", tags: &[], meta: Some(batch_pair_meta), dtype: None, decompose: slogdet },
+    Composite { schema: "aten::linalg_inv(Tensor A) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: inv },
+    Composite { schema: "aten::inverse(Tensor self) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: inv },
+    Composite { schema: "aten::linalg_cholesky(Tensor self, *, bool upper=False) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: cholesky },
+    Composite { schema: "aten::linalg_solve(Tensor A, Tensor B, *, bool left=True) -> Tensor", tags: &[], meta: Some(solve_meta), dtype: None, decompose: solve },
+    Composite {
+        schema: "aten::linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) -> (Tensor result, Tensor info)",
+        tags: &[],
+        meta: Some(solve_ex_meta),
+        dtype: Some(DtypeRule::Custom(result_and_info)), decompose: solve_ex,
+    },
+    Composite { schema: "aten::linalg_eigh(Tensor self, str UPLO=\"L\") -> (Tensor eigenvalues, Tensor eigenvectors)", tags: &[], meta: Some(eigh_meta), dtype: None, decompose: eigh },
+    Composite { schema: "aten::linalg_eigvalsh(Tensor self, str UPLO=\"L\") -> Tensor", tags: &[], meta: Some(eigvalsh_meta), dtype: None, decompose: eigvalsh },
+    Composite {
+        schema: "aten::linalg_svd(Tensor A, bool full_matrices=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)",
+        tags: &[],
+        meta: Some(svd_meta),
+        dtype: None, decompose: linalg_svd,
+    },
+    Composite { schema: "aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, Tensor V)", tags: &[], meta: Some(svd_meta), dtype: None, decompose: svd },
+    Composite { schema: "aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor", tags: &[], meta: Some(svdvals_meta), dtype: None, decompose: svdvals },
+    Composite { schema: "aten::matrix_exp(Tensor self) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_exp },
+    Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
+    Composite { schema: "aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(multi_dot_meta), dtype: None, decompose: multi_dot },
+    Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(linalg_diagonal_meta), dtype: None, decompose: linalg_diagonal },
+    Composite {
+        schema: "aten::linalg_lu_factor(Tensor A, *, bool pivot=True) -> (Tensor LU, Tensor pivots)",
+        tags: &[],
+        meta: Some(lu_factor_meta),
+        dtype: Some(DtypeRule::Custom(result_and_info)), decompose: lu_factor,
+    },
+];
+
+/// The matrix argument (`A` in the `linalg_*` schemas, `self` in the older ones).
+fn first(c: &DecompCall) -> Result<Tensor> {
+    c.args.tensor("A").or_else(|_| c.args.tensor("self"))
+}
+
+/// The computing kernel's outputs, the call refused (eagerly) when `info` (at `info_at`) says
+/// a factorization failed, with PyTorch's message for `api`.
+fn checked(c: &DecompCall, kernel: OpName, args: Vec<Arg>, kwargs: Vec<(&'static str, Arg)>, info_at: Option<usize>, api: &str) -> Result<Vec<Tensor>> {
+    let outs = call(kernel, args, kwargs)?;
+    if let (Some(i), false) = (info_at, is_tracing()) {
+        let info = outs.get(i).ok_or_else(|| Error::msg(format!("{}: {kernel} gave no info", c.args.op)))?;
+        if let Some(bad) = info.data().to_f64_vec().into_iter().find(|&v| v != 0.0) {
+            return Err(Error::msg(match api {
+                "linalg.cholesky" => format!("{api}: The factorization could not be completed because the input is not positive-definite (the leading minor of order {bad} is not positive-definite)."),
+                _ => format!("{api}: The diagonal element {bad} is zero, the inversion could not be completed because the input matrix is singular."),
+            }));
+        }
+    }
+    Ok(outs)
+}
+
+fn det(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(call(aten::_linalg_det, vec![Arg::Tensor(first(c)?)], vec![])?.remove(0))
+}
+
+/// `log(det)`: NaN for a negative determinant, as PyTorch's `logdet`.
+fn logdet(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let d = call(aten::_linalg_det, vec![Arg::Tensor(first(c)?)], vec![])?.remove(0);
+    one(op1(aten::log, vec![Arg::Tensor(d)])?)
+}
+
+fn slogdet(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let outs = call(aten::_linalg_slogdet, vec![Arg::Tensor(first(c)?)], vec![])?;
+    Ok(outs.into_iter().take(2).map(Arg::Tensor).collect())
+}
+
+fn inv(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(checked(c, aten::linalg_inv_ex, vec![Arg::Tensor(first(c)?)], vec![], Some(1), "linalg.inv")?.remove(0))
+}
+
+fn cholesky(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let kwargs = vec![("upper", Arg::Bool(c.args.bool("upper")?))];
+    one(checked(c, aten::linalg_cholesky_ex, vec![Arg::Tensor(first(c)?)], kwargs, Some(1), "linalg.cholesky")?.remove(0))
+}
+
+fn solve_args(c: &DecompCall) -> Result<(Vec<Arg>, Vec<(&'static str, Arg)>)> {
+    Ok((vec![Arg::Tensor(c.args.tensor("A")?), Arg::Tensor(c.args.tensor("B")?)], vec![("left", Arg::Bool(c.args.bool("left")?))]))
+}
+
+fn solve(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (args, kwargs) = solve_args(c)?;
+    one(checked(c, aten::_linalg_solve_ex, args, kwargs, Some(3), "linalg.solve")?.remove(0))
+}
+
+fn solve_ex(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (args, kwargs) = solve_args(c)?;
+    let outs = call(aten::_linalg_solve_ex, args, kwargs)?;
+    Ok(vec![Arg::Tensor(outs[0].clone()), Arg::Tensor(outs[3].clone())])
+}
+
+fn uplo(c: &DecompCall) -> Result<Arg> {
+    c.args.get("UPLO").cloned()
+}
+
+fn eigh(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    Ok(call(aten::_linalg_eigh, vec![Arg::Tensor(first(c)?), uplo(c)?], vec![])?.into_iter().map(Arg::Tensor).collect())
+}
+
+fn eigvalsh(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(call(aten::_linalg_eigh, vec![Arg::Tensor(first(c)?), uplo(c)?, Arg::Bool(false)], vec![])?.remove(0))
+}
+
+fn linalg_svd(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(first(c)?), Arg::Bool(c.args.bool("full_matrices")?)];
+    Ok(call(aten::_linalg_svd, args, vec![("driver", c.args.get("driver")?.clone())])?.into_iter().map(Arg::Tensor).collect())
+}
+
+/// The old `svd`: reduced unless `some` is false, `V` rather than `Vh`; without `compute_uv`
+/// the factors are zeros (PyTorch returns them zero-filled).
+fn svd(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = first(c)?;
+    let (some, compute_uv) = (c.args.bool("some")?, c.args.bool("compute_uv")?);
+    let outs = call(aten::_linalg_svd, vec![Arg::Tensor(x), Arg::Bool(!some), Arg::Bool(compute_uv)], vec![])?;
+    let vh = outs[2].clone();
+    let rank = vh.dim() as i64;
+    let mut order: Vec<i64> = (0..rank).collect();
+    if rank >= 2 {
+        order.swap(rank as usize - 2, rank as usize - 1);
+    }
+    let v = crate::rules::permute(&vh, &order)?;
+    Ok(vec![Arg::Tensor(outs[0].clone()), Arg::Tensor(outs[1].clone()), Arg::Tensor(v)])
+}
+
+fn svdvals(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(first(c)?), Arg::Bool(false), Arg::Bool(false)];
+    one(call(aten::_linalg_svd, args, vec![("driver", c.args.get("driver")?.clone())])?.remove(1))
+}
+
+fn matrix_exp(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::linalg_matrix_exp, vec![Arg::Tensor(first(c)?)])?)
+}
+
+/// `A^n` by repeated squaring (`n < 0`: of the inverse; `n = 0`: the identity).
+fn matrix_power(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut a = first(c)?;
+    let mut n = c.args.int("n")?.hint();
+    let sizes = a.sizes();
+    if sizes.len() < 2 || sizes[sizes.len() - 1].hint() != sizes[sizes.len() - 2].hint() {
+        return Err(Error::msg(format!("{}: A must be batches of square matrices", c.args.op)));
+    }
+    if n == 0 {
+        let side = sizes[sizes.len() - 1].clone();
+        let eye = call(aten::eye, vec![Arg::Int(side)], vec![("dtype", Arg::Dtype(a.dtype())), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))])?.remove(0);
+        return one(op1(aten::expand, vec![Arg::Tensor(eye), Arg::Ints(sizes)])?);
+    }
+    if n < 0 {
+        a = checked(c, aten::linalg_inv_ex, vec![Arg::Tensor(a)], vec![], Some(1), "linalg.inv")?.remove(0);
+        n = -n;
+    }
+    let mut result: Option<Tensor> = None;
+    let mut base = a;
+    while n > 0 {
+        if n & 1 == 1 {
+            result = Some(match result {
+                None => base.clone(),
+                Some(r) => op1(aten::matmul, vec![Arg::Tensor(r), Arg::Tensor(base.clone())])?,
+            });
+        }
+        n >>= 1;
+        if n > 0 {
+            base = op1(aten::matmul, vec![Arg::Tensor(base.clone()), Arg::Tensor(base)])?;
+        }
+    }
+    one(result.expect("n > 0"))
+}
+
+/// The matrices multiplied left to right (a first vector is a row, a last one a column, and
+/// their dims dropped from the result, as `multi_dot` does).
+fn multi_dot(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let tensors = c.args.tensors("tensors")?;
+    if tensors.len() < 2 {
+        return Err(Error::msg(format!("{}: multi_dot(): expected at least 2 tensors but got {}", c.args.op, tensors.len())));
+    }
+    let mut it = tensors.into_iter();
+    let mut acc = it.next().expect("two or more");
+    for t in it {
+        acc = op1(aten::matmul, vec![Arg::Tensor(acc), Arg::Tensor(t)])?;
+    }
+    one(acc)
+}
+
+fn linalg_diagonal(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("A")?), Arg::Int(c.args.int("offset")?), Arg::Int(c.args.int("dim1")?), Arg::Int(c.args.int("dim2")?)];
+    one(op1(aten::diagonal, args)?)
+}
+
+fn lu_factor(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let kwargs = vec![("pivot", Arg::Bool(c.args.bool("pivot")?))];
+    let outs = checked(c, aten::linalg_lu_factor_ex, vec![Arg::Tensor(c.args.tensor("A")?)], kwargs, None, "linalg.lu_factor")?;
+    Ok(outs.into_iter().take(2).map(Arg::Tensor).collect())
+}
+
+// ----- sizes and dtypes -----
+
+fn first_sizes(call: &mut MetaCall) -> ops::Result<Vec<Expr>> {
+    let name = call.args.schema().params[0].name.clone();
+    call.sizes(&name)
+}
+
+fn matrix_dims(call: &mut MetaCall) -> ops::Result<(Vec<Expr>, Expr, Expr)> {
+    let s = first_sizes(call)?;
+    if s.len() < 2 {
+        return Err(ops::Error::msg(format!("{}: expected a matrix or a batch of matrices, got {} dims", call.args.schema().qualified_name(), s.len())));
+    }
+    let n = s.len();
+    Ok((s[..n - 2].to_vec(), s[n - 2].clone(), s[n - 1].clone()))
+}
+
+fn same_as_first(call: &mut MetaCall) -> Sizes {
+    Ok(vec![first_sizes(call)?])
+}
+
+fn batch_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![matrix_dims(call)?.0])
+}
+
+fn batch_pair_meta(call: &mut MetaCall) -> Sizes {
+    let b = matrix_dims(call)?.0;
+    Ok(vec![b.clone(), b])
+}
+
+/// `A X = B` (or `X A = B`): `B` as a batch of matrices, or of vectors when it has one dim less
+/// than `A`; batch dims broadcast.
+fn solve_sizes(call: &mut MetaCall) -> ops::Result<(Vec<Expr>, Vec<Expr>)> {
+    let (a, b) = (call.sizes("A")?, call.sizes("B")?);
+    let vector = b.len() == 1 || b.len() + 1 == a.len();
+    let (ab, bb) = (&a[..a.len().saturating_sub(2)], if vector { &b[..b.len() - 1] } else { &b[..b.len().saturating_sub(2)] });
+    let batch = meta::broadcast(call, ab, bb)?;
+    let tail = if vector { b[b.len() - 1..].to_vec() } else { b[b.len() - 2..].to_vec() };
+    Ok((batch.clone(), [batch, tail].concat()))
+}
+
+fn solve_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![solve_sizes(call)?.1])
+}
+
+fn solve_ex_meta(call: &mut MetaCall) -> Sizes {
+    let (batch, result) = solve_sizes(call)?;
+    Ok(vec![result, batch])
+}
+
+/// The first output in the input's dtype, the second (`info`, `pivots`) int32.
+fn result_and_info(args: &ops::Args) -> ops::Result<Vec<tensor::DType>> {
+    let name = &args.schema().params[0].name;
+    Ok(vec![args.tensor(name)?.dtype(), tensor::DType::I32])
+}
+
+fn eigh_meta(call: &mut MetaCall) -> Sizes {
+    let (b, n, _) = matrix_dims(call)?;
+    Ok(vec![[b.clone(), vec![n.clone()]].concat(), [b, vec![n.clone(), n]].concat()])
+}
+
+fn eigvalsh_meta(call: &mut MetaCall) -> Sizes {
+    let (b, n, _) = matrix_dims(call)?;
+    Ok(vec![[b, vec![n]].concat()])
+}
+
+fn svd_meta(call: &mut MetaCall) -> Sizes {
+    let (b, m, n) = matrix_dims(call)?;
+    let k = Expr::min_of([m.clone(), n.clone()]);
+    let op = call.args.schema().qualified_name();
+    let (full, compute_uv, v_not_vh) = if op.contains("linalg_svd") {
+        (call.args.bool("full_matrices")?, true, false)
+    } else {
+        (!call.args.bool("some")?, call.args.bool("compute_uv")?, true)
+    };
+    let s = [b.clone(), vec![k.clone()]].concat();
+    // without `compute_uv`, `svd`'s factors are zero-filled, of the same sizes
+    let _ = compute_uv;
+    let (uc, vr) = if full { (m.clone(), n.clone()) } else { (k.clone(), k) };
+    let u = [b.clone(), vec![m, uc]].concat();
+    let vh = if v_not_vh { [b, vec![n, vr]].concat() } else { [b, vec![vr, n]].concat() };
+    Ok(vec![u, s, vh])
+}
+
+fn svdvals_meta(call: &mut MetaCall) -> Sizes {
+    let (b, m, n) = matrix_dims(call)?;
+    Ok(vec![[b, vec![Expr::min_of([m, n])]].concat()])
+}
+
+fn multi_dot_meta(call: &mut MetaCall) -> Sizes {
+    let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
+    let (first, last) = (shapes.first().cloned().unwrap_or_default(), shapes.last().cloned().unwrap_or_default());
+    let mut out = Vec::new();
+    if first.len() == 2 {
+        out.push(first[0].clone());
+    }
+    if last.len() == 2 {
+        out.push(last[1].clone());
+    }
+    Ok(vec![out])
+}
+
+fn linalg_diagonal_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("A")?;
+    let (d1, d2) = (call.wrap_dim(call.args.int("dim1")?, s.len())?, call.wrap_dim(call.args.int("dim2")?, s.len())?);
+    let offset = call.args.int("offset")?;
+    let (rows, cols) = (s[d1].clone() - Expr::Int(offset.min(0).abs()), s[d2].clone() - Expr::Int(offset.max(0)));
+    let mut out: Vec<Expr> = s.iter().enumerate().filter(|(i, _)| *i != d1 && *i != d2).map(|(_, e)| e.clone()).collect();
+    out.push(Expr::max_of([Expr::min_of([rows, cols]), Expr::Int(0)]));
+    Ok(vec![out])
+}
+
+fn lu_factor_meta(call: &mut MetaCall) -> Sizes {
+    let (b, m, n) = matrix_dims(call)?;
+    Ok(vec![[b.clone(), vec![m.clone(), n.clone()]].concat(), [b, vec![Expr::min_of([m, n])]].concat()])
+}
