@@ -51,6 +51,9 @@ with torch.no_grad():
     # grouped with a few channels a group (ResNeXt-style), and a depthwise channel multiplier
     case("groups4_s2", [2, 32, 15, 14], [48, 8, 3, 3], [2, 2], [1, 1], [1, 1], 4)
     case("depthwise_multiplier", [2, 5, 11, 9], [10, 1, 3, 3], [1, 1], [1, 1], [1, 1], 5)
+    # atrous convolution on a small map (DeepLabV3 at 64x64): the dilation reaches past the
+    # image, so some taps fall wholly in the padding
+    case("dilation_past_image", [2, 16, 4, 4], [8, 16, 3, 3], [1, 1], [12, 12], [12, 12], 1)
 
 save_file(tensors, f"{sys.argv[1]}/geometries.safetensors")
 with open(f"{sys.argv[1]}/geometries.json", "w") as f:

@@ -39,11 +39,8 @@ def torchvision_cases():
         kw = dict(weights_backbone=None, aux_loss=False)
         yield f"tvs_{name}", lambda name=name, kw=kw: Out(models.get_model(name, weights=None, **kw).eval(), "out"), (torch.randn(2, 3, 64, 64),), ({0: batch},)
     for name in models.list_models(module=models.video):
-        clip = (2, 3, 16, 64, 64) if name.startswith(("mvit", "s3d")) else (2, 3, 8, 64, 64)
-        if name.startswith("mvit"):
-            clip = (2, 3, 16, 224, 224)
-        if name.startswith("swin3d"):
-            clip = (2, 3, 8, 64, 64)
+        # MViT's positional embeddings and S3D's final pooling fix their clip size
+        clip = (2, 3, 16, 224, 224) if name.startswith(("mvit", "s3d")) else (2, 3, 8, 64, 64)
         yield f"tvv_{name}", lambda name=name: models.get_model(name, weights=None).eval(), (torch.randn(*clip),), ({0: batch},)
 
 
@@ -72,10 +69,23 @@ def transformers_cases():
     ids = lambda n, t: torch.randint(0, VOCAB, (n, t))
     mask = lambda n, t: torch.ones(n, t, dtype=torch.long)
 
+    class Text(torch.nn.Module):
+        """Ids and attention mask passed by name (the second positional parameter differs:
+        `past_key_values` in GPT-2), no cache; the logits or last hidden state."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            kw = {"use_cache": False} if "use_cache" in self.model.forward.__code__.co_varnames else {}
+            out = self.model(input_ids=input_ids, attention_mask=attention_mask, **kw)
+            return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
     def text(name, config, causal):
         def make():
             cls = tf.AutoModelForCausalLM if causal else tf.AutoModel
-            return Out(cls.from_config(config).eval())
+            return Text(cls.from_config(config).eval())
         return f"hf_{name}", make, (ids(2, 12), mask(2, 12)), ({1: seq}, {1: seq})
 
     decoders = dict(
@@ -166,13 +176,15 @@ def main():
     warnings.filterwarnings("ignore")
     only = set(filter(None, a.only.split(",")))
     skipped_path = os.path.join(a.out, "skipped.json")
-    skipped = json.load(open(skipped_path))["skipped"] if a.skip_existing and os.path.exists(skipped_path) else []
+    # earlier runs' entries stay, except for the models this run tries again
+    skipped = json.load(open(skipped_path))["skipped"] if os.path.exists(skipped_path) else []
     for family in (torchvision_cases, transformers_cases):
         for name, make, args, dynamic in family():
             if only and name not in only:
                 continue
             if a.skip_existing and (os.path.exists(os.path.join(a.out, name, "case.json")) or any(s["name"] == name for s in skipped)):
                 continue
+            skipped = [s for s in skipped if s["name"] != name]
             start = time.time()
             torch.manual_seed(0)
             try:
@@ -190,7 +202,7 @@ def main():
                 dynamic = {"args": tuple(dynamic)}  # forward takes *args
             try:
                 export_case(a.out, name, model, args, dynamic_shapes=dynamic, tags=("zoo",),
-                            description=f"{type(model).__name__ if not isinstance(model, Out) else type(model.model).__name__}, random weights, {params / 1e6:.2f}M parameters")
+                            description=f"{type(getattr(model, 'model', model)).__name__}, random weights, {params / 1e6:.2f}M parameters")
                 print(f"[{name}] exported in {time.time() - start:.0f} s")
             except Exception as e:
                 skipped.append({"name": name, "why": f"torch.export: {type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"})

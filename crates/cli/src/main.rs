@@ -227,6 +227,17 @@ enum Conformance {
         #[arg(long)]
         core_ops: Option<PathBuf>,
     },
+    /// A model zoo (`tools/gen_model_zoo.py DIR`) as one table: each model's training-IR and
+    /// core-IR programs run, and pt2's lowering of it checked.
+    Zoo {
+        dir: PathBuf,
+        /// Write the markdown table here (else print it).
+        #[arg(long)]
+        table: Option<PathBuf>,
+        /// How the table's header names DIR (default: as given).
+        #[arg(long)]
+        shown_as: Option<String>,
+    },
     /// Load every case's program.pt2 and program.core.pt2 in DIR, run the recorded input sets,
     /// compare outputs, and require every reject set to be refused. Registers relu as
     /// `my_custom_library::custom_op` for the custom-op case.
@@ -243,6 +254,12 @@ enum Conformance {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`pt2 inspect F | head`) would panic;
+    // the default action ends the process quietly instead
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Resave { input, output, output_positional } => {
@@ -499,6 +516,31 @@ fn main() -> ExitCode {
             }
             println!("{}", pt2_cli::bench_programs::figures_json(&pt2_cli::bench_programs::time_one(&case_dir, &archive, runs)));
             ExitCode::SUCCESS
+        }
+        Command::Conformance(Conformance::Zoo { dir, table, shown_as }) => {
+            let shown = shown_as.unwrap_or_else(|| dir.display().to_string());
+            match pt2_cli::conformance::zoo::table(&dir, &shown) {
+                Ok(text) => match table {
+                    Some(path) => match std::fs::write(&path, &text) {
+                        Ok(()) => {
+                            println!("{}", text.lines().find(|l| l.starts_with("**")).unwrap_or_default());
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("pt2: cannot write {}: {e}", path.display());
+                            ExitCode::from(2)
+                        }
+                    },
+                    None => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                },
+                Err(e) => {
+                    eprintln!("pt2: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Command::Conformance(Conformance::Decompose { dir, filter, verbose, table }) => {
             match pt2_cli::conformance::decompose::run(&dir, filter.as_deref()) {

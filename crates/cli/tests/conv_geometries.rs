@@ -34,7 +34,7 @@ fn convolution_matches_pytorch_on_every_geometry() {
             bias: c["bias"].as_bool().unwrap(),
         })
         .collect();
-    assert_eq!(cases.len(), 21, "the fixture's cases");
+    assert_eq!(cases.len(), 22, "the fixture's cases");
     let ints = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(i)).collect());
     let mut failures = Vec::new();
     for c in &cases {

@@ -157,7 +157,8 @@ fn every_decomposition_is_checked_against_its_kernel() {
     let mut seen = std::collections::BTreeSet::new();
     // both directories' programs are checked by the programs conformance and lowered and
     // compared by the two decomposition tests above
-    let dirs = [fixtures(), fixtures().join("../zoo")];
+    // fixtures/export_ops is lowered and checked against PyTorch by tests/export_ops.rs
+    let dirs = [fixtures(), fixtures().join("../zoo"), fixtures().join("../export_ops"), fixtures().join("../composites")];
     for entry in dirs.iter().flat_map(|d| std::fs::read_dir(d).unwrap()) {
         let path = entry.unwrap().path().join("program.pt2");
         if let Ok(ep) = pt2::load(&path) {

@@ -27,6 +27,7 @@ pub fn register(t: &mut DecompTable) {
     t.insert(aten::softmax_int, softmax);
     t.insert(aten::log_softmax_int, log_softmax);
     t.insert(aten::max_pool2d, max_pool2d);
+    t.insert(aten::max_pool3d, max_pool3d);
     t.insert(aten::transpose_int, transpose);
     t.insert(aten::t, t_);
     t.insert(aten::chunk, chunk);
@@ -53,6 +54,12 @@ pub fn register(t: &mut DecompTable) {
     t.insert(aten::lift_fresh_copy, lift_fresh_copy);
     t.insert(aten::detach, detach);
     t.insert(aten::detach_, detach_);
+    t.insert(aten::stack, stack);
+    t.insert(aten::baddbmm, baddbmm);
+    t.insert(aten::group_norm, group_norm);
+    t.insert(aten::linalg_vector_norm, vector_norm);
+    t.insert(aten::clamp_min, clamp_min);
+    t.insert(aten::expand_as, expand_as);
 }
 
 fn op(name: OpName, args: Vec<Arg>) -> Result<Vec<Tensor>> {
@@ -480,6 +487,15 @@ fn log_softmax(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// `max_pool2d` → `max_pool2d_with_indices`, the values kept.
 fn max_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    max_pool(c, aten::max_pool2d_with_indices)
+}
+
+fn max_pool3d(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    max_pool(c, aten::max_pool3d_with_indices)
+}
+
+/// The values of the pooling that also gives indices.
+fn max_pool(c: &DecompCall, with_indices: OpName) -> Result<Vec<Arg>> {
     let mut args = vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(c.args.ints("kernel_size")?)];
     // only the arguments that differ from the defaults, as PyTorch passes them on
     let stride = c.args.ints("stride")?;
@@ -494,7 +510,7 @@ fn max_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     ];
     let last = rest.iter().rposition(|(given, _)| *given).map(|i| i + 1).unwrap_or(0);
     args.extend(rest.into_iter().take(last).map(|(_, a)| a));
-    one(op(aten::max_pool2d_with_indices, args)?.remove(0))
+    one(op(with_indices, args)?.remove(0))
 }
 
 fn transpose(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -765,4 +781,100 @@ fn detach(c: &mut DecompCall) -> Result<Vec<Arg>> {
 /// `detach_` changes nothing a functional program can see.
 fn detach_(c: &mut DecompCall) -> Result<Vec<Arg>> {
     Ok(tensors(vec![c.args.tensor("self")?]))
+}
+
+/// Each tensor unsqueezed at `dim`, concatenated there.
+fn stack(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let tensors = c.args.tensors("tensors")?;
+    let dim = c.args.int("dim")?.hint();
+    let rank = tensors.first().map_or(0, |t| t.dim()) as i64 + 1;
+    let d = if dim < 0 { dim + rank } else { dim };
+    let parts = tensors.into_iter().map(|t| op1(aten::unsqueeze, vec![Arg::Tensor(t), Arg::Int(d.into())])).collect::<Result<Vec<_>>>()?;
+    one(op1(aten::cat, vec![Arg::Tensors(parts), Arg::Int(d.into())])?)
+}
+
+/// `beta * self + alpha * bmm(batch1, batch2)`, each factor only where it is not 1 (and
+/// `self` left out where beta is 0), as PyTorch's decomposition writes it.
+fn baddbmm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let product = op1(aten::bmm, vec![Arg::Tensor(c.args.tensor("batch1")?), Arg::Tensor(c.args.tensor("batch2")?)])?;
+    let is = |a: &Arg, v: f64| match a {
+        Arg::Int(i) => i.hint() as f64 == v,
+        Arg::Float(f) => *f == v,
+        _ => false,
+    };
+    let (beta, alpha) = (c.args.get("beta")?.clone(), c.args.get("alpha")?.clone());
+    let scaled = if is(&alpha, 1.0) { product } else { op1(aten::mul_Tensor, vec![Arg::Tensor(product), alpha])? };
+    if is(&beta, 0.0) {
+        return one(scaled);
+    }
+    let x = c.args.tensor("self")?;
+    let x = if is(&beta, 1.0) { x } else { op1(aten::mul_Tensor, vec![Arg::Tensor(x), beta])? };
+    one(op1(aten::add_Tensor, vec![Arg::Tensor(x), Arg::Tensor(scaled)])?)
+}
+
+/// `native_group_norm` over the input as `[N, C, H×W]`, its normalized output.
+fn group_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let sizes = x.sizes();
+    if sizes.len() < 2 {
+        return Err(Error::msg(format!("group_norm: expected an input with at least 2 dims, got {}", sizes.len())));
+    }
+    let args = vec![
+        Arg::Tensor(x),
+        Arg::OptTensor(c.args.opt_tensor("weight")?),
+        Arg::OptTensor(c.args.opt_tensor("bias")?),
+        Arg::Int(sizes[0].clone()),
+        Arg::Int(sizes[1].clone()),
+        Arg::Int(product(&sizes[2..])),
+        Arg::Int(c.args.int("num_groups")?),
+        c.args.float("eps")?.into(),
+    ];
+    one(op(aten::native_group_norm, args)?.remove(0))
+}
+
+/// `(sum |x|^p)^(1/p)` over `dim`, as PyTorch's reference: no `abs` for an even `p`,
+/// `amax(|x|)` for infinity, a count of non-zeros for 0.
+fn vector_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if !matches!(c.args.get("dtype")?, Arg::None) {
+        return Err(Error::msg("linalg_vector_norm: a dtype= argument is not supported when lowering"));
+    }
+    let p = match c.args.get("ord")? {
+        Arg::Int(i) => i.hint() as f64,
+        Arg::Float(f) => *f,
+        _ => return Err(Error::msg("linalg_vector_norm: ord must be a number")),
+    };
+    let dims = match c.args.get("dim")? {
+        Arg::None => Arg::Ints(vec![]),
+        Arg::Int(d) => Arg::Ints(vec![d.clone()]),
+        other => other.clone(),
+    };
+    let keepdim = Arg::Bool(c.args.bool("keepdim")?);
+    let abs = |t: Tensor| op1(aten::abs, vec![Arg::Tensor(t)]);
+    if p.is_infinite() {
+        let a = abs(x)?;
+        let reduce = if p > 0.0 { aten::amax } else { aten::amin };
+        return one(op1(reduce, vec![Arg::Tensor(a), dims, keepdim])?);
+    }
+    if p == 0.0 {
+        let nonzero = op1(aten::ne_Scalar, vec![Arg::Tensor(x.clone()), Arg::Int(0.into())])?;
+        let counted = call(aten::sum_dim_IntList, vec![Arg::Tensor(nonzero), dims, keepdim], vec![("dtype", Arg::Dtype(x.dtype()))])?.remove(0);
+        return one(counted);
+    }
+    let even = p.fract() == 0.0 && (p as i64) % 2 == 0;
+    let base = if even { x } else { abs(x)? };
+    let powered = if p == 1.0 { base } else { op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(base), Arg::Float(p)])? };
+    let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(powered), dims, keepdim])?;
+    one(if p == 1.0 { summed } else { op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(summed), Arg::Float(1.0 / p)])? })
+}
+
+/// `clamp(self, min)`.
+fn clamp_min(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::clamp, vec![Arg::Tensor(c.args.tensor("self")?), c.args.get("min")?.clone()])?)
+}
+
+/// `expand(self, other's sizes)`.
+fn expand_as(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let sizes = c.args.tensor("other")?.sizes();
+    one(op1(aten::expand, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(sizes)])?)
 }

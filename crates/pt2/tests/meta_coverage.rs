@@ -64,7 +64,6 @@ const WITHOUT_META: &[(&str, &str)] = &[
     ("aten::linalg_polar.default", NOT_YET),
     ("aten::linalg_qr.default", NOT_YET),
     ("aten::linalg_solve_triangular.default", NOT_YET),
-    ("aten::linalg_vector_norm.default", NOT_YET),
     ("aten::log_sigmoid_forward.default", NOT_YET),
     ("aten::lu_unpack.default", NOT_YET),
     ("aten::multilabel_margin_loss_forward.default", NOT_YET),

@@ -5,3 +5,4 @@ pub mod fixture;
 pub mod ops;
 pub mod programs;
 pub mod tolerance;
+pub mod zoo;

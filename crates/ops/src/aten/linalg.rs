@@ -72,7 +72,7 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", kept, matrix_exp);
     r.def("aten::linalg_matrix_sqrth(Tensor self) -> Tensor", none, matrix_sqrth);
     r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross);
-    r.def("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, vector_norm);
+    r.def_meta("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, crate::meta::reduction, vector_norm);
     r.def("aten::_linalg_check_errors(Tensor info, str api_name, *, bool is_matrix) -> ()", none, check_errors);
 }
 

@@ -313,8 +313,11 @@ impl PanelSource for ImageColumns<'_> {
                     let v1 = hi.clamp(v0, x + run);
                     zero_run(dst, p, kc, nr, o, v0 - x);
                     zero_run(dst, p, kc, nr, o + v1 - x, x + run - v1);
+                    // a tap whose every position falls in the padding (a dilation wider than
+                    // the image) reads nothing
                     let start = (base + (v0 * sx) as isize) as usize;
-                    if sx == 1 {
+                    if v1 == v0 {
+                    } else if sx == 1 {
                         put_run(dst, p, kc, nr, o + v0 - x, &src[start..start + v1 - v0]);
                     } else {
                         put_strided_run(dst, p, kc, nr, o + v0 - x, src[start..].iter().step_by(sx).take(v1 - v0));
