@@ -45,6 +45,8 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
     Composite { schema: "aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(multi_dot_meta), dtype: None, decompose: multi_dot },
     Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(linalg_diagonal_meta), dtype: None, decompose: linalg_diagonal },
+    Composite { schema: "aten::pinverse(Tensor self, float rcond=1.0000000000000001e-15) -> Tensor", tags: &[], meta: Some(transposed_meta), dtype: None, decompose: pinverse },
+    Composite { schema: "aten::linalg_vander(Tensor x, *, SymInt? N=None) -> Tensor", tags: &[], meta: Some(vander_meta), dtype: None, decompose: vander },
     Composite {
         schema: "aten::linalg_lu_factor(Tensor A, *, bool pivot=True) -> (Tensor LU, Tensor pivots)",
         tags: &[],
@@ -215,6 +217,33 @@ fn lu_factor(c: &mut DecompCall) -> Result<Vec<Arg>> {
     Ok(outs.into_iter().take(2).map(Arg::Tensor).collect())
 }
 
+/// `linalg_pinv` with `rcond` as its relative tolerance.
+fn pinverse(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = first(c)?;
+    let rtol = call(aten::scalar_tensor, vec![Arg::Float(c.args.float("rcond")?)], vec![("dtype", Arg::Dtype(x.dtype())), ("device", crate::rules::cpu())])?.remove(0);
+    one(call(aten::linalg_pinv_atol_rtol_tensor, vec![Arg::Tensor(x)], vec![("rtol", Arg::Tensor(rtol))])?.remove(0))
+}
+
+/// Each element's powers `x^0 .. x^(N-1)` along a new last dim: `x.unsqueeze(-1) ** arange(N)`.
+fn vander(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut x = c.args.tensor("x")?;
+    // a 0-dim x is one point, as PyTorch reads it
+    if x.dim() == 0 {
+        x = crate::rules::reshape_to(&x, &[1.into()])?;
+    }
+    let n = match c.args.get("N")? {
+        Arg::Int(n) => n.clone(),
+        _ => x.size(-1)?,
+    };
+    if n.hint() <= 1 {
+        return Err(Error::msg(format!("{}: N must be greater than 1.", c.args.op)));
+    }
+    let kwargs = vec![("dtype", Arg::Dtype(x.dtype())), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
+    let powers = call(aten::arange_start_step, vec![Arg::Int(0.into()), Arg::Int(n), Arg::Int(1.into())], kwargs)?.remove(0);
+    let column = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((-1).into())])?;
+    one(op1(aten::pow_Tensor_Tensor, vec![Arg::Tensor(column), Arg::Tensor(powers)])?)
+}
+
 // ----- sizes and dtypes -----
 
 fn first_sizes(call: &mut MetaCall) -> ops::Result<Vec<Expr>> {
@@ -329,4 +358,23 @@ fn linalg_diagonal_meta(call: &mut MetaCall) -> Sizes {
 fn lu_factor_meta(call: &mut MetaCall) -> Sizes {
     let (b, m, n) = matrix_dims(call)?;
     Ok(vec![[b.clone(), vec![m.clone(), n.clone()]].concat(), [b, vec![Expr::min_of([m, n])]].concat()])
+}
+
+/// `[.., n, m]` for an `[.., m, n]` input.
+fn transposed_meta(call: &mut MetaCall) -> Sizes {
+    let (b, m, n) = matrix_dims(call)?;
+    Ok(vec![[b, vec![n, m]].concat()])
+}
+
+/// `x`'s sizes and `N` (the last size by default).
+fn vander_meta(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("x")?;
+    if s.is_empty() {
+        s = vec![Expr::Int(1)];
+    }
+    let n = match call.args.get("N") {
+        ops::Value::Int(n) => Expr::Int(*n),
+        _ => s.last().cloned().unwrap_or(Expr::Int(1)),
+    };
+    Ok(vec![[s, vec![n]].concat()])
 }

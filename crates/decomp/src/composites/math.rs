@@ -62,6 +62,9 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::float_power.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", tags: &[], meta: Some(float_power_meta), dtype: Some(DtypeRule::Custom(float64)), decompose: float_power },
     Composite { schema: "aten::float_power.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Custom(float64)), decompose: float_power },
     Composite { schema: "aten::prelu(Tensor self, Tensor weight) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: prelu },
+    Composite { schema: "aten::trapz.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", tags: &[], meta: Some(trapezoid_meta), dtype: None, decompose: trapezoid },
+    Composite { schema: "aten::trapezoid.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", tags: &[], meta: Some(trapezoid_meta), dtype: None, decompose: trapezoid },
+    Composite { schema: "aten::cumulative_trapezoid.x(Tensor y, Tensor x, *, int dim=-1) -> Tensor", tags: &[], meta: Some(trapezoid_meta), dtype: None, decompose: trapezoid },
     Composite { schema: "aten::cdist(Tensor x1, Tensor x2, float p=2., int? compute_mode=None) -> Tensor", tags: &[], meta: Some(meta::cdist), dtype: None, decompose: cdist },
     Composite { schema: "aten::pdist(Tensor self, float p=2.) -> Tensor", tags: &[], meta: Some(meta::pdist), dtype: None, decompose: pdist },
     Composite {
@@ -354,4 +357,46 @@ fn pairwise_distance_meta(call: &mut MetaCall) -> Sizes {
         }
     }
     Ok(vec![s])
+}
+
+/// The trapezoid rule along `dim`: `sum(dx * (y[1:] + y[:-1])) / 2` with `dx` the spacing of
+/// `x` (a vector of sample points along `dim`, or `x` of `y`'s rank); the running sum for
+/// `cumulative_trapezoid`.
+fn trapezoid(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (y, x) = (c.args.tensor("y")?, c.args.tensor("x")?);
+    let rank = y.dim() as i64;
+    let d = wrap_dim(&c.args.op, c.args.int("dim")?.hint(), rank.max(1))?;
+    let n = y.size(d)?;
+    let slice = |t: &Tensor, dim: i64, start: SymInt, end: SymInt| op1(aten::slice_Tensor, vec![Arg::Tensor(t.clone()), Arg::Int(dim.into()), Arg::Int(start), Arg::Int(end)]);
+    let dx = if x.dim() == 1 {
+        let k = x.size(0)?;
+        let dx = op1(aten::sub_Tensor, vec![Arg::Tensor(slice(&x, 0, 1.into(), k.clone())?), Arg::Tensor(slice(&x, 0, 0.into(), k - 1)?)])?;
+        let mut view = vec![SymInt::from(1); rank as usize];
+        view[d as usize] = SymInt::from(-1);
+        reshape_to(&dx, &view)?
+    } else {
+        let k = x.size(d)?;
+        op1(aten::sub_Tensor, vec![Arg::Tensor(slice(&x, d, 1.into(), k.clone())?), Arg::Tensor(slice(&x, d, 0.into(), k - 1)?)])?
+    };
+    let pairs = op1(aten::add_Tensor, vec![Arg::Tensor(slice(&y, d, 1.into(), n.clone())?), Arg::Tensor(slice(&y, d, 0.into(), n - 1)?)])?;
+    let areas = op1(aten::mul_Tensor, vec![Arg::Tensor(dx), Arg::Tensor(pairs)])?;
+    let summed = if c.args.op.contains("cumulative") {
+        op1(aten::cumsum, vec![Arg::Tensor(areas), Arg::Int(d.into())])?
+    } else {
+        op1(aten::sum_dim_IntList, vec![Arg::Tensor(areas), Arg::Ints(vec![d.into()]), Arg::Bool(false)])?
+    };
+    one(op1(aten::div_Tensor, vec![Arg::Tensor(summed), Arg::Int(2.into())])?)
+}
+
+fn trapezoid_meta(call: &mut MetaCall) -> Sizes {
+    let (y, x) = (call.sizes("y")?, call.sizes("x")?);
+    let shape = if x.len() == y.len() { meta::broadcast(call, &y, &x)? } else { y };
+    let d = call.wrap_dim(call.args.int("dim")?, shape.len())?;
+    let mut out = shape.clone();
+    if call.args.schema().qualified_name().contains("cumulative") {
+        out[d] = Expr::max_of([shape[d].clone() - Expr::Int(1), Expr::Int(0)]);
+    } else {
+        out.remove(d);
+    }
+    Ok(vec![out])
 }

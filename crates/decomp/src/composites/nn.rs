@@ -28,6 +28,14 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(meta::upsample),
         dtype: None, decompose: resampled,
     },
+    Composite {
+        schema: "aten::instance_norm(Tensor input, Tensor? weight, Tensor? bias, Tensor? running_mean, Tensor? running_var, bool use_input_stats, float momentum, float eps, bool cudnn_enabled) -> Tensor",
+        tags: &[],
+        meta: Some(meta::same_as_input),
+        dtype: None, decompose: instance_norm,
+    },
+    Composite { schema: "aten::bilinear(Tensor input1, Tensor input2, Tensor weight, Tensor? bias=None) -> Tensor", tags: &[], meta: Some(bilinear_meta), dtype: None, decompose: bilinear },
+    Composite { schema: "aten::one_hot(Tensor self, int num_classes=-1) -> Tensor", tags: &[], meta: Some(one_hot_meta), dtype: Some(ops::DtypeRule::Long), decompose: one_hot },
     Composite { schema: "aten::_weight_norm(Tensor v, Tensor g, int dim=0) -> Tensor", tags: &[], meta: Some(weight_norm_meta), dtype: None, decompose: weight_norm },
     Composite {
         schema: "aten::grid_sampler(Tensor input, Tensor grid, int interpolation_mode, int padding_mode, bool align_corners) -> Tensor",
@@ -268,4 +276,104 @@ fn classification_loss_meta(call: &mut MetaCall) -> Sizes {
         s.clear();
     }
     Ok(vec![s])
+}
+
+/// Each sample's channels normalized on their own: the input viewed as one batch of `N × C`
+/// channels, batch norm with batch statistics, viewed back (weight and bias repeated per sample).
+fn instance_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    let (momentum, eps) = (Arg::Float(c.args.float("momentum")?), Arg::Float(c.args.float("eps")?));
+    if !c.args.bool("use_input_stats")? {
+        // the running statistics are per channel, the same for every sample: plain eval-mode
+        // batch norm
+        let stat = |name: &str| -> Result<Arg> { Ok(Arg::OptTensor(c.args.opt_tensor(name)?)) };
+        let args = vec![Arg::Tensor(x), stat("weight")?, stat("bias")?, stat("running_mean")?, stat("running_var")?, Arg::Bool(false), momentum, eps, Arg::Bool(false)];
+        return one(op1(aten::batch_norm, args)?);
+    }
+    // with batch statistics, PyTorch's kernel also updates any running statistics in place; the
+    // schema declares no write, so a program never sees that update, and it is not made here
+    let sizes = x.sizes();
+    if sizes.len() < 3 {
+        return Err(Error::msg(format!("{}: expected an input with a batch, channels and at least one more dim, got {} dims", c.args.op, sizes.len())));
+    }
+    let (n, ch) = (sizes[0].clone(), sizes[1].clone());
+    let merged = reshape_to(&x, &[vec![SymInt::from(1), n.clone() * ch], sizes[2..].to_vec()].concat())?;
+    let per_sample = |name: &str| -> Result<Arg> {
+        Ok(match c.args.opt_tensor(name)? {
+            Some(t) => Arg::Tensor(op1(aten::repeat, vec![Arg::Tensor(t), Arg::Ints(vec![n.clone()])])?),
+            None => Arg::OptTensor(None),
+        })
+    };
+    let args = vec![
+        Arg::Tensor(merged),
+        per_sample("weight")?,
+        per_sample("bias")?,
+        Arg::OptTensor(None),
+        Arg::OptTensor(None),
+        Arg::Bool(true),
+        momentum,
+        eps,
+        Arg::Bool(false),
+    ];
+    let normed = op1(aten::batch_norm, args)?;
+    one(reshape_to(&normed, &sizes)?)
+}
+
+/// `y[.., k] = x1[.., :] · W[k] · x2[.., :] + b[k]`: over the flattened leading dims,
+/// `(x1 W_k) * x2` summed for every `k` at once by one batched product.
+fn bilinear(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x1, x2, w) = (c.args.tensor("input1")?, c.args.tensor("input2")?, c.args.tensor("weight")?);
+    let s1 = x1.sizes();
+    let lead = s1[..s1.len() - 1].to_vec();
+    let (i, j, k) = (s1[s1.len() - 1].clone(), x2.size(-1)?, w.size(0)?);
+    let a = reshape_to(&x1, &[SymInt::from(1), SymInt::from(-1), i])?;
+    let b = reshape_to(&x2, &[SymInt::from(1), SymInt::from(-1), j])?;
+    // [K, B, J]: each sample's x1 times each W_k
+    let t = op1(aten::matmul, vec![Arg::Tensor(a), Arg::Tensor(w)])?;
+    let prod = op1(aten::mul_Tensor, vec![Arg::Tensor(t), Arg::Tensor(b)])?;
+    let per_k = op1(aten::sum_dim_IntList, vec![Arg::Tensor(prod), Arg::Ints(vec![SymInt::from(-1)]), Arg::Bool(false)])?;
+    let mut out = crate::rules::permute(&per_k, &[1, 0])?;
+    if let Some(bias) = c.args.opt_tensor("bias")? {
+        out = op1(aten::add_Tensor, vec![Arg::Tensor(out), Arg::Tensor(bias)])?;
+    }
+    one(reshape_to(&out, &[lead, vec![k]].concat())?)
+}
+
+fn bilinear_meta(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("input1")?;
+    let k = call.sizes("weight")?.first().cloned().ok_or_else(|| ops::Error::msg("bilinear: the weight needs 3 dims"))?;
+    if let Some(last) = s.last_mut() {
+        *last = k;
+    }
+    Ok(vec![s])
+}
+
+/// `self.unsqueeze(-1) == arange(num_classes)` as int64; `num_classes = -1` takes the largest
+/// class plus one, which only the data tells (an eager call, not a lowering).
+fn one_hot(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if x.dtype() != tensor::DType::I64 {
+        return Err(Error::msg(format!("{}: one_hot is only applicable to index tensor of type LongTensor, got {}", c.args.op, x.dtype())));
+    }
+    let mut classes = c.args.int("num_classes")?;
+    if classes.hint() == -1 {
+        if export::trace::is_tracing() {
+            return Err(Error::msg(format!("{}: num_classes=-1 depends on the data; pass the number of classes", c.args.op)));
+        }
+        let top = x.data().to_i64_vec().into_iter().max().unwrap_or(-1);
+        classes = SymInt::from(top + 1);
+    }
+    let kwargs = vec![("dtype", Arg::Dtype(tensor::DType::I64)), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
+    let labels = call(aten::arange_start_step, vec![Arg::Int(0.into()), Arg::Int(classes), Arg::Int(1.into())], kwargs)?.remove(0);
+    let column = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((-1).into())])?;
+    let hits = op1(aten::eq_Tensor, vec![Arg::Tensor(column), Arg::Tensor(labels)])?;
+    one(call(aten::_to_copy, vec![Arg::Tensor(hits)], vec![("dtype", Arg::Dtype(tensor::DType::I64))])?.remove(0))
+}
+
+fn one_hot_meta(call: &mut MetaCall) -> Sizes {
+    let classes = call.args.int("num_classes")?;
+    if classes < 0 {
+        return Err(ops::Error::msg("one_hot: num_classes=-1 depends on the data; pass the number of classes"));
+    }
+    Ok(vec![[call.sizes("self")?, vec![Expr::Int(classes)]].concat()])
 }

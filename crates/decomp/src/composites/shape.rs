@@ -52,6 +52,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
     },
     Composite { schema: "aten::diag(Tensor self, int diagonal=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
     Composite { schema: "aten::diagflat(Tensor self, int offset=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
+    Composite { schema: "aten::argwhere(Tensor self) -> Tensor", tags: &[], meta: Some(meta::nonzero), dtype: Some(ops::DtypeRule::Long), decompose: argwhere },
     Composite { schema: "aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
@@ -574,4 +575,9 @@ fn cartesian_prod_meta(call: &mut MetaCall) -> Sizes {
     }
     let rows = meta_product(&shapes.iter().map(|s| s.first().cloned().unwrap_or(Expr::Int(1))).collect::<Vec<_>>());
     Ok(vec![vec![rows, Expr::Int(shapes.len() as i64)]])
+}
+
+/// `nonzero(self)`: the indices of the non-zero elements, one row each.
+fn argwhere(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(op1(aten::nonzero, vec![Arg::Tensor(c.args.tensor("self")?)])?)
 }

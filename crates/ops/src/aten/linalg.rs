@@ -958,7 +958,10 @@ fn pinv(a: &Args) -> Result<Value> {
         (Some(a), None) if a > 0.0 => 0.0,
         _ => eps * m.max(n) as f64,
     };
-    let outs: Vec<Mat> = b.mats.iter().map(|x| pinv_of(x, atol.unwrap_or(0.0), rtol)).collect();
+    // a Hermitian input is read from its lower triangle, as PyTorch's eigh-based path does (a
+    // symmetric matrix's singular values are its eigenvalues' magnitudes: the same cutoff)
+    let hermitian = a.bool("hermitian")?;
+    let outs: Vec<Mat> = b.mats.iter().map(|x| pinv_of(&if hermitian { symmetrize(x, true) } else { x.clone() }, atol.unwrap_or(0.0), rtol)).collect();
     Ok(assemble_rc(&b.lead, &outs, (b.r, b.c), dt)?.into())
 }
 
