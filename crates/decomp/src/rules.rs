@@ -191,7 +191,7 @@ fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 /// `a @ b` by the ranks of the operands, as `at::native::matmul` does it.
-fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+pub(crate) fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     matmul_with_layout(a, b, a.data().is_contiguous(), b.data().is_contiguous())
 }
 

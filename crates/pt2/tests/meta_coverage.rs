@@ -33,7 +33,6 @@ const WITHOUT_META: &[(&str, &str)] = &[
     ("aten::_histogramdd_from_bin_cts.default", NOT_YET),
     ("aten::_histogramdd_from_bin_tensors.default", NOT_YET),
     ("aten::_linalg_solve_ex.default", NOT_YET),
-    ("aten::_linalg_svd.default", NOT_YET),
     ("aten::_scaled_dot_product_flash_attention_for_cpu.default", NOT_YET),
     ("aten::_trilinear.default", NOT_YET),
     ("aten::_unsafe_masked_index.default", NOT_YET),

@@ -45,6 +45,30 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
     Composite { schema: "aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(multi_dot_meta), dtype: None, decompose: multi_dot },
     Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(linalg_diagonal_meta), dtype: None, decompose: linalg_diagonal },
+    Composite {
+        schema: "aten::linalg_norm(Tensor self, Scalar? ord=None, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+        tags: &[],
+        meta: Some(norm_meta),
+        dtype: None, decompose: norm,
+    },
+    Composite {
+        schema: "aten::linalg_norm.ord_str(Tensor self, str ord, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+        tags: &[],
+        meta: Some(norm_meta),
+        dtype: None, decompose: norm,
+    },
+    Composite {
+        schema: "aten::linalg_matrix_norm.str_ord(Tensor self, str ord=\"fro\", int[] dim=[-2, -1], bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+        tags: &[],
+        meta: Some(norm_meta),
+        dtype: None, decompose: matrix_norm,
+    },
+    Composite {
+        schema: "aten::linalg_matrix_norm(Tensor self, Scalar ord, int[] dim=[-2, -1], bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
+        tags: &[],
+        meta: Some(norm_meta),
+        dtype: None, decompose: matrix_norm,
+    },
     Composite { schema: "aten::pinverse(Tensor self, float rcond=1.0000000000000001e-15) -> Tensor", tags: &[], meta: Some(transposed_meta), dtype: None, decompose: pinverse },
     Composite { schema: "aten::linalg_vander(Tensor x, *, SymInt? N=None) -> Tensor", tags: &[], meta: Some(vander_meta), dtype: None, decompose: vander },
     Composite {
@@ -180,12 +204,12 @@ fn matrix_power(c: &mut DecompCall) -> Result<Vec<Arg>> {
         if n & 1 == 1 {
             result = Some(match result {
                 None => base.clone(),
-                Some(r) => op1(aten::matmul, vec![Arg::Tensor(r), Arg::Tensor(base.clone())])?,
+                Some(r) => crate::rules::matmul_of(&r, &base)?,
             });
         }
         n >>= 1;
         if n > 0 {
-            base = op1(aten::matmul, vec![Arg::Tensor(base.clone()), Arg::Tensor(base)])?;
+            base = crate::rules::matmul_of(&base, &base)?;
         }
     }
     one(result.expect("n > 0"))
@@ -201,7 +225,7 @@ fn multi_dot(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let mut it = tensors.into_iter();
     let mut acc = it.next().expect("two or more");
     for t in it {
-        acc = op1(aten::matmul, vec![Arg::Tensor(acc), Arg::Tensor(t)])?;
+        acc = crate::rules::matmul_of(&acc, &t)?;
     }
     one(acc)
 }
@@ -377,4 +401,144 @@ fn vander_meta(call: &mut MetaCall) -> Sizes {
         _ => s.last().cloned().unwrap_or(Expr::Int(1)),
     };
     Ok(vec![[s, vec![n]].concat()])
+}
+
+/// A matrix norm's order: a number (±1, ±2, ±∞) or `fro` / `nuc`.
+enum MatrixOrd {
+    Number(f64),
+    Frobenius,
+    Nuclear,
+}
+
+/// The norm of each matrix spanned by dims `d0`, `d1` (already wrapped).
+fn matrix_norm_of(op: &str, x: Tensor, ord: MatrixOrd, d0: i64, d1: i64, keepdim: bool) -> Result<Tensor> {
+    let reduce = |name: OpName, t: Tensor, d: i64, keep: bool| op1(name, vec![Arg::Tensor(t), Arg::Ints(vec![d.into()]), Arg::Bool(keep)]);
+    match ord {
+        MatrixOrd::Frobenius => {
+            // as `linalg_vector_norm`'s decomposition writes the 2-norm: no `abs` for an even power
+            let squared = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x), Arg::Float(2.0)])?;
+            let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(squared), Arg::Ints(vec![d0.into(), d1.into()]), Arg::Bool(keepdim)])?;
+            op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(summed), Arg::Float(0.5)])
+        }
+        MatrixOrd::Number(p) if p.abs() == 1.0 || p.is_infinite() => {
+            // ±1: the largest (smallest) column sum of |x|; ±∞: the same over rows
+            let (sum_dim, max_dim) = if p.abs() == 1.0 { (d0, d1) } else { (d1, d0) };
+            let sums = reduce(aten::sum_dim_IntList, op1(aten::abs, vec![Arg::Tensor(x)])?, sum_dim, true)?;
+            let pick = reduce(if p > 0.0 { aten::amax } else { aten::amin }, sums, max_dim, true)?;
+            if keepdim {
+                return Ok(pick);
+            }
+            let (hi, lo) = (d0.max(d1), d0.min(d1));
+            let once = op1(aten::squeeze_dim, vec![Arg::Tensor(pick), Arg::Int(hi.into())])?;
+            op1(aten::squeeze_dim, vec![Arg::Tensor(once), Arg::Int(lo.into())])
+        }
+        MatrixOrd::Number(p) if p.abs() == 2.0 => singular_values_reduced(x, d0, d1, keepdim, if p > 0.0 { aten::amax } else { aten::amin }),
+        MatrixOrd::Nuclear => singular_values_reduced(x, d0, d1, keepdim, aten::sum_dim_IntList),
+        MatrixOrd::Number(p) => Err(Error::msg(format!("{op}: Order {p} not supported."))),
+    }
+}
+
+/// The singular values of each matrix (the two dims moved last), reduced by `reduce`, with the
+/// two dims kept as ones when asked.
+fn singular_values_reduced(x: Tensor, d0: i64, d1: i64, keepdim: bool, reduce: OpName) -> Result<Tensor> {
+    let rank = x.dim() as i64;
+    let mut order: Vec<i64> = (0..rank).filter(|d| *d != d0 && *d != d1).collect();
+    order.extend([d0, d1]);
+    let moved = crate::rules::permute(&x, &order)?;
+    let s = call(aten::_linalg_svd, vec![Arg::Tensor(moved), Arg::Bool(false), Arg::Bool(false)], vec![])?.remove(1);
+    let mut out = op1(reduce, vec![Arg::Tensor(s), Arg::Ints(vec![(-1).into()]), Arg::Bool(false)])?;
+    if keepdim {
+        for d in [d0.min(d1), d0.max(d1)] {
+            out = op1(aten::unsqueeze, vec![Arg::Tensor(out), Arg::Int(d.into())])?;
+        }
+    }
+    Ok(out)
+}
+
+fn no_dtype(c: &DecompCall) -> Result<()> {
+    match c.args.get("dtype")? {
+        Arg::None => Ok(()),
+        _ => Err(Error::msg(format!("{}: a dtype= argument is not supported yet", c.args.op))),
+    }
+}
+
+/// The two matrix dims of `dim` (a list of two), wrapped.
+fn matrix_dims_of(c: &DecompCall, rank: i64) -> Result<(i64, i64)> {
+    let dims: Vec<i64> = c.args.ints("dim")?.iter().map(|d| d.hint()).collect();
+    let [a, b] = dims.as_slice() else { return Err(Error::msg(format!("{}: dim must be a 2-tuple. Got {dims:?}", c.args.op))) };
+    let w = |d: i64| if d < 0 { d + rank } else { d };
+    Ok((w(*a), w(*b)))
+}
+
+fn matrix_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    no_dtype(c)?;
+    let x = c.args.tensor("self")?;
+    let ord = match c.args.get("ord")? {
+        Arg::Str(s) if s == "fro" => MatrixOrd::Frobenius,
+        Arg::Str(s) if s == "nuc" => MatrixOrd::Nuclear,
+        Arg::Str(s) => return Err(Error::msg(format!("{}: Order {s} not supported.", c.args.op))),
+        Arg::Int(i) => MatrixOrd::Number(i.hint() as f64),
+        Arg::Float(f) => MatrixOrd::Number(*f),
+        _ => return Err(Error::msg(format!("{}: ord must be a number or a string", c.args.op))),
+    };
+    let (d0, d1) = matrix_dims_of(c, x.dim() as i64)?;
+    let keepdim = c.args.bool("keepdim")?;
+    one(matrix_norm_of(&c.args.op, x, ord, d0, d1, keepdim)?)
+}
+
+/// `linalg.norm`: a vector norm (the 2-norm of every element when `ord` is None), or a matrix
+/// norm when `ord` is given over two dims (or a matrix with no dims given).
+fn norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    no_dtype(c)?;
+    let x = c.args.tensor("self")?;
+    let keepdim = c.args.bool("keepdim")?;
+    let dims: Option<Vec<i64>> = match c.args.get("dim")? {
+        Arg::None => None,
+        Arg::Int(d) => Some(vec![d.hint()]),
+        Arg::Ints(v) => Some(v.iter().map(|d| d.hint()).collect()),
+        _ => return Err(Error::msg(format!("{}: dim must be ints or None", c.args.op))),
+    };
+    let ord = match c.args.get("ord")? {
+        Arg::None => None,
+        Arg::Int(i) => Some(MatrixOrd::Number(i.hint() as f64)),
+        Arg::Float(f) => Some(MatrixOrd::Number(*f)),
+        Arg::Str(s) if s == "fro" => Some(MatrixOrd::Frobenius),
+        Arg::Str(s) if s == "nuc" => Some(MatrixOrd::Nuclear),
+        _ => return Err(Error::msg(format!("{}: ord must be a number, 'fro' or 'nuc'", c.args.op))),
+    };
+    let rank = x.dim() as i64;
+    let matrix = match (&dims, &ord) {
+        (_, None) => None,
+        (Some(d), Some(_)) if d.len() == 2 => Some((d[0], d[1])),
+        (None, Some(_)) if rank == 2 => Some((0, 1)),
+        _ => None,
+    };
+    if let (Some((a, b)), Some(ord)) = (matrix, ord.as_ref().map(|o| match o {
+        MatrixOrd::Number(p) => MatrixOrd::Number(*p),
+        MatrixOrd::Frobenius => MatrixOrd::Frobenius,
+        MatrixOrd::Nuclear => MatrixOrd::Nuclear,
+    })) {
+        let w = |d: i64| if d < 0 { d + rank } else { d };
+        return one(matrix_norm_of(&c.args.op, x, ord, w(a), w(b), keepdim)?);
+    }
+    let p = match ord {
+        None => 2.0,
+        Some(MatrixOrd::Number(p)) => p,
+        Some(_) => return Err(Error::msg(format!("{}: 'fro' and 'nuc' need a matrix (2 dims)", c.args.op))),
+    };
+    let dim_arg = dims.map_or(Arg::None, |d| Arg::Ints(d.into_iter().map(Into::into).collect()));
+    one(op1(aten::linalg_vector_norm, vec![Arg::Tensor(x), Arg::Float(p), dim_arg, Arg::Bool(keepdim)])?)
+}
+
+/// A norm's sizes: the reduced dims dropped (or kept as ones); every dim when `dim` is None
+/// (a matrix norm of a matrix given no dims reduces both too).
+fn norm_meta(call: &mut MetaCall) -> Sizes {
+    let s = call.sizes("self")?;
+    let keepdim = call.args.bool("keepdim")?;
+    let dims: Vec<usize> = match call.args.get("dim") {
+        ops::Value::None => (0..s.len()).collect(),
+        ops::Value::Int(d) => vec![call.wrap_dim(*d, s.len())?],
+        _ => call.args.int_list("dim")?.iter().map(|&d| call.wrap_dim(d, s.len())).collect::<ops::Result<_>>()?,
+    };
+    Ok(vec![s.iter().enumerate().filter_map(|(i, e)| if dims.contains(&i) { keepdim.then_some(Expr::Int(1)) } else { Some(e.clone()) }).collect()])
 }

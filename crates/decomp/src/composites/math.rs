@@ -30,6 +30,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(meta::reduction_pair),
         dtype: None, decompose: std_mean_dim,
     },
+    Composite { schema: "aten::special_ndtr(Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: ndtr },
     Composite { schema: "aten::isreal(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Bool), decompose: isreal },
     Composite {
         schema: "aten::isclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> Tensor",
@@ -399,4 +400,14 @@ fn trapezoid_meta(call: &mut MetaCall) -> Sizes {
         out.remove(d);
     }
     Ok(vec![out])
+}
+
+/// The standard normal distribution function: `(1 + erf(x / √2)) / 2`.
+fn ndtr(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let x = if x.dtype().is_float() { x } else { call(aten::_to_copy, vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(DType::F32))])?.remove(0) };
+    let scaled = op1(aten::mul_Tensor, vec![Arg::Tensor(x), Arg::Float(std::f64::consts::FRAC_1_SQRT_2)])?;
+    let e = op1(aten::erf, vec![Arg::Tensor(scaled)])?;
+    let shifted = op1(aten::add_Tensor, vec![Arg::Tensor(e), Arg::Int(1.into())])?;
+    one(op1(aten::mul_Tensor, vec![Arg::Tensor(shifted), Arg::Float(0.5)])?)
 }

@@ -329,7 +329,7 @@ fn bilinear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let a = reshape_to(&x1, &[SymInt::from(1), SymInt::from(-1), i])?;
     let b = reshape_to(&x2, &[SymInt::from(1), SymInt::from(-1), j])?;
     // [K, B, J]: each sample's x1 times each W_k
-    let t = op1(aten::matmul, vec![Arg::Tensor(a), Arg::Tensor(w)])?;
+    let t = crate::rules::matmul_of(&a, &w)?;
     let prod = op1(aten::mul_Tensor, vec![Arg::Tensor(t), Arg::Tensor(b)])?;
     let per_k = op1(aten::sum_dim_IntList, vec![Arg::Tensor(prod), Arg::Ints(vec![SymInt::from(-1)]), Arg::Bool(false)])?;
     let mut out = crate::rules::permute(&per_k, &[1, 0])?;

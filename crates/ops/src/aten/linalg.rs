@@ -43,6 +43,24 @@ fn eigh_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
     Ok(vec![values, vectors])
 }
 
+/// `_linalg_svd`: `U [.., m, m or k]`, `S [.., k]`, `Vh [.., n or k, n]` (k = min(m, n), the
+/// full sizes with `full_matrices`); without `compute_uv` the factors are empty.
+fn svd_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
+    let s = call.sizes("A")?;
+    if s.len() < 2 {
+        return Err(crate::Error::msg(format!("_linalg_svd: expected a matrix or a batch of matrices, got {} dims", s.len())));
+    }
+    let (b, m, n) = (s[..s.len() - 2].to_vec(), s[s.len() - 2].clone(), s[s.len() - 1].clone());
+    let k = symbolic::Expr::min_of([m.clone(), n.clone()]);
+    let values = [b.clone(), vec![k.clone()]].concat();
+    if !call.args.bool("compute_uv")? {
+        return Ok(vec![vec![symbolic::Expr::Int(0)], values, vec![symbolic::Expr::Int(0)]]);
+    }
+    let full = call.args.bool("full_matrices")?;
+    let (uc, vr) = if full { (m.clone(), n.clone()) } else { (k.clone(), k) };
+    Ok(vec![[b.clone(), vec![m, uc]].concat(), values, [b, vec![vr, n]].concat()])
+}
+
 pub fn register(r: &Registry) {
     let none = &[][..];
     // kernels PyTorch's core programs keep (they have no decomposition)
@@ -65,7 +83,7 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_householder_product(Tensor input, Tensor tau) -> Tensor", none, householder_product);
     r.def("aten::ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, bool transpose=False) -> Tensor", none, ormqr);
     r.def_meta("aten::_linalg_eigh(Tensor A, str UPLO=\"L\", bool compute_v=True) -> (Tensor eigenvalues, Tensor eigenvectors)", kept, eigh_meta, eigh);
-    r.def("aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)", kept, svd);
+    r.def_meta("aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)", kept, svd_meta, svd);
     r.def("aten::linalg_pinv.atol_rtol_tensor(Tensor self, *, Tensor? atol=None, Tensor? rtol=None, bool hermitian=False) -> Tensor", none, pinv);
     r.def("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> (Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", none, lstsq);
     r.def("aten::linalg_polar(Tensor A) -> (Tensor U, Tensor H)", none, polar);
