@@ -70,7 +70,7 @@ fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
     op(name, args)?.into_iter().next().ok_or_else(|| Error::msg(format!("{name} returned nothing")))
 }
 
-fn ints(v: &[i64]) -> Arg {
+pub(crate) fn ints(v: &[i64]) -> Arg {
     Arg::Ints(v.iter().map(|&i| i.into()).collect())
 }
 

@@ -731,8 +731,10 @@ pub fn as_strided(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 }
 
 /// `diagonal`: `dim1` and `dim2` removed, the diagonal's length appended.
+/// `diagonal` and `linalg_diagonal` (whose tensor is `A`): the diagonal's length last.
 pub fn diagonal(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
-    let s = call.sizes("self")?;
+    let name = call.args.schema().params[0].name.clone();
+    let s = call.sizes(&name)?;
     let (d1, d2) = (call.wrap_dim(call.args.int("dim1")?, s.len())?, call.wrap_dim(call.args.int("dim2")?, s.len())?);
     let offset = call.args.int("offset")?;
     let (rows, cols) = (s[d1].clone() - offset.min(0).abs(), s[d2].clone() - offset.max(0));

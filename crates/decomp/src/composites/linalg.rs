@@ -44,7 +44,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::matrix_exp(Tensor self) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_exp },
     Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
     Composite { schema: "aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(multi_dot_meta), dtype: None, decompose: multi_dot },
-    Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(linalg_diagonal_meta), dtype: None, decompose: linalg_diagonal },
+    Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(meta::diagonal), dtype: None, decompose: linalg_diagonal },
     Composite {
         schema: "aten::linalg_norm(Tensor self, Scalar? ord=None, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
         tags: &[],
@@ -366,16 +366,6 @@ fn multi_dot_meta(call: &mut MetaCall) -> Sizes {
     if last.len() == 2 {
         out.push(last[1].clone());
     }
-    Ok(vec![out])
-}
-
-fn linalg_diagonal_meta(call: &mut MetaCall) -> Sizes {
-    let s = call.sizes("A")?;
-    let (d1, d2) = (call.wrap_dim(call.args.int("dim1")?, s.len())?, call.wrap_dim(call.args.int("dim2")?, s.len())?);
-    let offset = call.args.int("offset")?;
-    let (rows, cols) = (s[d1].clone() - Expr::Int(offset.min(0).abs()), s[d2].clone() - Expr::Int(offset.max(0)));
-    let mut out: Vec<Expr> = s.iter().enumerate().filter(|(i, _)| *i != d1 && *i != d2).map(|(_, e)| e.clone()).collect();
-    out.push(Expr::max_of([Expr::min_of([rows, cols]), Expr::Int(0)]));
     Ok(vec![out])
 }
 

@@ -45,7 +45,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(tensordot_meta),
         dtype: Some(DtypeRule::Promote), decompose: tensordot,
     },
-    Composite { schema: "aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor", tags: &[], meta: Some(vecdot_meta), dtype: Some(DtypeRule::Promote), decompose: vecdot },
+    Composite { schema: "aten::linalg_vecdot(Tensor x, Tensor y, *, int dim=-1) -> Tensor", tags: &[], meta: Some(super::broadcast_reduced_meta), dtype: Some(DtypeRule::Promote), decompose: vecdot },
     Composite { schema: "aten::cross(Tensor self, Tensor other, int? dim=None) -> Tensor", tags: &[], meta: Some(meta::pointwise), dtype: Some(DtypeRule::Promote), decompose: cross },
     Composite { schema: "aten::msort(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: msort },
     Composite {
@@ -118,9 +118,7 @@ fn std_mean_all(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 fn std_mean_dim(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    let correction = if c.args.bool("unbiased")? { 1 } else { 0 };
-    let args = vec![Arg::Tensor(c.args.tensor("self")?), c.args.get("dim")?.clone()];
-    let kwargs = vec![("correction", Arg::Int(correction.into())), ("keepdim", Arg::Bool(c.args.bool("keepdim")?))];
+    let (args, kwargs) = super::correction_args(c)?;
     std_of(call(aten::var_mean_correction, args, kwargs)?)
 }
 
@@ -224,14 +222,6 @@ fn vecdot(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::sum_dim_IntList, vec![Arg::Tensor(product), Arg::Ints(vec![c.args.int("dim")?]), Arg::Bool(false)])?)
 }
 
-fn vecdot_meta(call: &mut MetaCall) -> Sizes {
-    let (a, b) = (call.sizes("x")?, call.sizes("y")?);
-    let mut s = meta::broadcast(call, &a, &b)?;
-    let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
-    s.remove(d);
-    Ok(vec![s])
-}
-
 /// `linalg_cross` along `dim`, or (the deprecated default) the first dim of size 3.
 fn cross(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
@@ -270,15 +260,10 @@ fn nanmean(c: &mut DecompCall) -> Result<Vec<Arg>> {
         other => other,
     };
     let present = op1(aten::logical_not, vec![Arg::Tensor(op1(aten::isnan, vec![Arg::Tensor(x.clone())])?)])?;
-    let zeroed = op1(aten::where_self, vec![Arg::Tensor(present.clone()), Arg::Tensor(x.clone()), Arg::Tensor(zero_like(&x)?)])?;
+    let zeroed = op1(aten::where_self, vec![Arg::Tensor(present.clone()), Arg::Tensor(x.clone()), Arg::Tensor(crate::rules::scalar_tensor(Arg::Int(0.into()), x.dtype())?)])?;
     let sum = op1(aten::sum_dim_IntList, vec![Arg::Tensor(zeroed), dims.clone(), keepdim.clone()])?;
     let count = op1(aten::sum_dim_IntList, vec![Arg::Tensor(present), dims, keepdim])?;
     one(op1(aten::div_Tensor, vec![Arg::Tensor(sum), Arg::Tensor(count)])?)
-}
-
-fn zero_like(x: &Tensor) -> Result<Tensor> {
-    let kwargs = vec![("dtype", Arg::Dtype(x.dtype())), ("layout", crate::rules::strided()), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
-    Ok(call(aten::full, vec![Arg::Ints(vec![]), Arg::Int(0.into())], kwargs)?.remove(0))
 }
 
 fn float64(_: &ops::Args) -> ops::Result<Vec<DType>> {

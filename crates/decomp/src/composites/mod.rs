@@ -141,7 +141,7 @@ pub const COMPOSITES: &[Composite] = &[
         dtype: None, decompose: var_mean_dim,
     },
     Composite { schema: "aten::kron(Tensor self, Tensor other) -> Tensor", tags: &[], meta: Some(kron_meta), dtype: Some(DtypeRule::Promote), decompose: kron },
-    Composite { schema: "aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor", tags: &[], meta: Some(cosine_similarity_meta), dtype: Some(DtypeRule::Promote), decompose: cosine_similarity },
+    Composite { schema: "aten::cosine_similarity(Tensor x1, Tensor x2, int dim=1, float eps=1e-08) -> Tensor", tags: &[], meta: Some(broadcast_reduced_meta), dtype: Some(DtypeRule::Promote), decompose: cosine_similarity },
 ];
 
 fn op1(name: OpName, args: Vec<Arg>) -> Result<Tensor> {
@@ -698,8 +698,11 @@ fn kron_meta(call: &mut MetaCall) -> Sizes {
 }
 
 /// `cosine_similarity`: the operands broadcast, then `dim` reduced away.
-fn cosine_similarity_meta(call: &mut MetaCall) -> Sizes {
-    let (a, b) = (call.sizes("x1")?, call.sizes("x2")?);
+/// Two tensors broadcast, `dim` reduced away (`cosine_similarity`, `linalg_vecdot`: the first
+/// two parameters, whatever their names).
+pub(super) fn broadcast_reduced_meta(call: &mut MetaCall) -> Sizes {
+    let names: Vec<String> = call.args.schema().params[..2].iter().map(|p| p.name.clone()).collect();
+    let (a, b) = (call.sizes(&names[0])?, call.sizes(&names[1])?);
     let mut s = meta::broadcast(call, &a, &b)?;
     let d = call.wrap_dim(call.args.int("dim")?, s.len())?;
     if d < s.len() {

@@ -12,7 +12,7 @@ use ops::{meta, MetaCall};
 use symbolic::Expr;
 
 use super::{one, op1, wrap_dim, Composite, Sizes};
-use crate::rules::{permute, reshape_to};
+use crate::rules::{ints, permute, reshape_to};
 
 pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::mT(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
@@ -57,10 +57,6 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
 ];
-
-fn ints(v: impl IntoIterator<Item = i64>) -> Arg {
-    Arg::Ints(v.into_iter().map(SymInt::from).collect())
-}
 
 fn list(tensors: Vec<Tensor>) -> Result<Vec<Arg>> {
     Ok(vec![Arg::Tensors(tensors)])
@@ -250,7 +246,7 @@ fn flipped(c: &DecompCall, dim: i64, least: usize) -> Result<Vec<Arg>> {
     if x.dim() < least {
         return Err(Error::msg(format!("{}: input must be >= {least}-d.", c.args.op)));
     }
-    one(op1(aten::flip, vec![Arg::Tensor(x), ints([dim])])?)
+    one(op1(aten::flip, vec![Arg::Tensor(x), ints(&[dim])])?)
 }
 
 fn flipud(c: &mut DecompCall) -> Result<Vec<Arg>> {
@@ -321,7 +317,7 @@ fn piece_lengths(n: i64, each: i64) -> Vec<i64> {
 }
 
 fn split_at_lengths(x: Tensor, d: i64, lengths: &[i64]) -> Result<Vec<Arg>> {
-    let pieces = export::trace::call(aten::split_with_sizes, vec![Arg::Tensor(x), ints(lengths.iter().copied()), Arg::Int(d.into())], vec![])?;
+    let pieces = export::trace::call(aten::split_with_sizes, vec![Arg::Tensor(x), ints(lengths), Arg::Int(d.into())], vec![])?;
     list(pieces)
 }
 
@@ -447,7 +443,7 @@ fn sum_to_size(c: &mut DecompCall) -> Result<Vec<Arg>> {
         Some(dims) if dims.is_empty() => one(x),
         Some(dims) => {
             let lead = xs.len() - size.len();
-            let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(x), ints(dims), Arg::Bool(lead == 0)])?;
+            let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(x), ints(&dims), Arg::Bool(lead == 0)])?;
             // without leading dims the kept dims are the result; else view to `size`
             one(if lead == 0 { summed } else { reshape_to(&summed, &size)? })
         }
