@@ -51,7 +51,7 @@ pub fn peak_rss_mb() -> f64 {
 pub fn time_one(case_dir: &Path, archive: &str, runs: usize) -> Result<Figures, String> {
     crate::conformance::programs::register_custom_op_as_relu(ops::Registry::global())?;
     let case: Json = serde_json::from_str(&std::fs::read_to_string(case_dir.join("case.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-    let store = TensorStore::load(&case_dir.join("io.safetensors"))?;
+    let store = TensorStore::load_referenced(&case_dir.join("io.safetensors"), &case["sets"][0]["inputs"])?;
     let path = case_dir.join(archive);
     let load_ms = median(
         (0..5)

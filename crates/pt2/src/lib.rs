@@ -17,7 +17,7 @@ pub use ir::unflatten::{Submodule, UnflattenedModule};
 pub use ir::{Error, ExportedProgram};
 pub use ops::random::{manual_seed, rand, randn};
 pub use ops::{Registry, Value};
-pub use serialize::safetensors::{load_tensors, save_tensors};
+pub use serialize::safetensors::{load_tensors, load_tensors_where, save_tensors};
 pub use serialize::{load, load_bytes, load_within, save, LoadLimits};
 pub use tensor::alloc::{AllocError, MemoryBudget};
 pub use tensor::meta::on_meta_device;

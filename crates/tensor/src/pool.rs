@@ -9,10 +9,13 @@
 //! memory.
 //!
 //! Only blocks of at least [`MIN_BYTES`] are kept (the allocator's own free lists serve small
-//! ones well), and at most [`MAX_BYTES`] in all; a block past that is freed.
+//! ones well), only of a size that an allocation has asked the pool for (a buffer a kernel made
+//! some other way, a `collect` or a copy, would otherwise sit here unused until the next call
+//! ends: measured at 90 MiB on ViT-B/16's core-IR program, whose live tensors peak at 19 MiB),
+//! and at most [`MAX_BYTES`] in all; a block past that is freed.
 
 use std::alloc::Layout;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -35,6 +38,16 @@ struct Kept {
     /// layout, which the allocator requires when it is finally freed).
     blocks: BTreeMap<(usize, usize), Vec<Block>>,
     bytes: usize,
+    /// Every (alignment, size) [`take`] was asked for: the only blocks worth keeping.
+    wanted: BTreeSet<(usize, usize)>,
+}
+
+impl Kept {
+    /// Whether a block of `size` would serve a request the pool has seen (one of its size or
+    /// up to a quarter smaller, as `take` matches).
+    fn serves_a_wanted_size(&self, align: usize, size: usize) -> bool {
+        self.wanted.range((align, size - size / 5)..=(align, size)).next().is_some()
+    }
 }
 
 static KEPT: Mutex<Option<Kept>> = Mutex::new(None);
@@ -61,6 +74,7 @@ pub(crate) fn take(layout: Layout) -> Option<(*mut u8, usize)> {
     }
     let (align, size) = (layout.align(), layout.size());
     let block = kept(|k| {
+        k.wanted.insert((align, size));
         let (&key, list) = k.blocks.range_mut((align, size)..=(align, size + size / 4)).find(|(_, l)| !l.is_empty())?;
         let block = list.pop()?;
         k.bytes -= key.1;
@@ -86,7 +100,7 @@ pub(crate) fn take(layout: Layout) -> Option<(*mut u8, usize)> {
 pub(crate) unsafe fn give(ptr: *mut u8, layout: Layout) {
     if layout.size() >= MIN_BYTES {
         let kept_it = kept(|k| {
-            if k.bytes + layout.size() > MAX_BYTES {
+            if k.bytes + layout.size() > MAX_BYTES || !k.serves_a_wanted_size(layout.align(), layout.size()) {
                 return false;
             }
             k.bytes += layout.size();

@@ -19,6 +19,27 @@ impl TensorStore {
         Ok(TensorStore { tensors: tensors.into_iter().collect() })
     }
 
+    /// Only the tensors `values` (fixture JSON) refer to: a benchmark reading one input set
+    /// does not hold the file's other sets and expected outputs in memory.
+    pub fn load_referenced(path: &std::path::Path, values: &Json) -> Result<TensorStore, String> {
+        fn names<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
+            match v {
+                Json::Object(m) => {
+                    if let Some(Json::String(name)) = m.get("tensor") {
+                        out.push(name);
+                    }
+                    m.values().for_each(|v| names(v, out));
+                }
+                Json::Array(items) => items.iter().for_each(|v| names(v, out)),
+                _ => {}
+            }
+        }
+        let mut wanted = Vec::new();
+        names(values, &mut wanted);
+        let tensors = serialize::safetensors::load_tensors_where(path, |n| wanted.contains(&n)).map_err(|e| e.to_string())?;
+        Ok(TensorStore { tensors: tensors.into_iter().collect() })
+    }
+
     pub fn get(&self, key: &str) -> Result<&Tensor, String> {
         self.tensors.get(key).ok_or_else(|| format!("tensor `{key}` is not in the safetensors file"))
     }

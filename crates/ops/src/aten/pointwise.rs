@@ -762,7 +762,11 @@ impl Cmp {
 /// Compares in the promoted dtype, so `int_tensor < 2.5` compares as floats.
 fn compare(a: &Args, op: Cmp) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "other")?;
-    Ok(if out.is_float() {
+    Ok(if out == DType::F32 {
+        // both sides are float32 already: widening to f64 is exact and keeps every order, so
+        // comparing in f32 gives the same answer without a double-size copy of each operand
+        elementwise::zip::<f32, f32, Bool8>(&x, &y, move |p, q| op.f(p as f64, q as f64).into())?
+    } else if out.is_float() {
         elementwise::zip::<f64, f64, Bool8>(&x.to_dtype(DType::F64), &y.to_dtype(DType::F64), move |p, q| op.f(p, q).into())?
     } else {
         elementwise::zip::<i64, i64, Bool8>(&x.to_dtype(DType::I64), &y.to_dtype(DType::I64), move |p, q| op.i(p, q).into())?
