@@ -168,6 +168,14 @@ def cases():
         case("det_inverse_slogdet", lambda x: (torch.det(x), torch.inverse(x), *torch.slogdet(x)),
              (r(2, 3, 3) + 3 * torch.eye(3),), ({0: n},), extra=[(r(4, 3, 3) + 3 * torch.eye(3),)], rejects=[(r(2, 3, 4),)],
              description="torch.det, torch.inverse and torch.slogdet of a batch of well-conditioned matrices"),
+        case("quantile", lambda x, q: torch.quantile(x, q, dim=1, keepdim=True, interpolation="midpoint"),
+             (r(3, 7), torch.tensor([0.1, 0.5, 0.9])), ({0: n}, None), extra=[(r(5, 7), torch.tensor([0.0, 0.25, 1.0]))],
+             rejects=[(r(3, 8), torch.tensor([0.1, 0.5, 0.9]))], description="torch.quantile with a tensor of q along a dim, midpoint interpolation"),
+        case("nanquantile", lambda x, q: torch.nanquantile(torch.where(x > 1.0, float("nan"), x), q, dim=0, interpolation="nearest"),
+             (r(6, 4), torch.tensor([0.3, 0.75])), ({1: n}, None), extra=[(r(6, 9), torch.tensor([0.5, 0.6]))],
+             rejects=[(r(5, 4), torch.tensor([0.3, 0.75]))], description="torch.nanquantile skipping NaNs, nearest interpolation"),
+        case("roll_dynamic", lambda x: torch.roll(x, shifts=(-3, 1), dims=(1, 2)), (r(2, 8, 8, 3),), ({1: n},),
+             extra=[(r(2, 5, 8, 3),)], rejects=[(r(2, 8, 9, 3),)], description="torch.roll over a dynamic dim (Swin's shifted windows): the start is (n - shift) % n"),
     ]
 
 

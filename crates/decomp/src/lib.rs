@@ -67,8 +67,9 @@ const NOT_FUNCTIONAL: &[OpName] = &[aten::batch_norm];
 /// The program re-traced with `table`'s decompositions, functionalized.
 pub fn run_decompositions(ep: &ir::ExportedProgram, table: &DecompTable) -> export::Result<ir::ExportedProgram> {
     let defaults = default_decompositions();
-    let lookup = |op: &str| table.get(op).or_else(|| if NOT_FUNCTIONAL.iter().any(|n| n.as_str() == op) { defaults.get(op) } else { None });
-    let mut out = export::retrace::retrace(ep, &lookup, true)?;
+    let table = table.clone();
+    let lookup = move |op: &str| table.get(op).or_else(|| if NOT_FUNCTIONAL.iter().any(|n| n.as_str() == op) { defaults.get(op) } else { None });
+    let mut out = export::retrace::retrace(ep, std::rc::Rc::new(lookup), true)?;
     if !out.model.verifiers.is_empty() {
         out.model.verifiers = vec![];
     }

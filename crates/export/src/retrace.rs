@@ -6,7 +6,9 @@
 //! program's symbols are recreated with their hints and ranges.
 
 use ops::names::aten;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use ir::schema::{self, Argument, InputSpec, OptionalTensorArgument, OutputSpec, SymIntArgument, TensorArgument};
@@ -128,6 +130,83 @@ impl DecompCall {
 
 /// A decomposition: the operator's outputs, in return order, computed with other operators.
 pub type DecompFn = fn(&mut DecompCall) -> Result<Vec<Arg>>;
+
+thread_local! {
+    /// While `run_decompositions` re-traces a program on this thread: its decompositions, and
+    /// the operators whose decomposition is running now.
+    static LOWERING: RefCell<Option<Lowering>> = const { RefCell::new(None) };
+}
+
+struct Lowering {
+    lookup: Rc<dyn Fn(&str) -> Option<DecompFn>>,
+    running: Vec<String>,
+}
+
+/// Runs `f` with `op`'s decomposition marked as running: a call of `op` inside it is recorded
+/// as it is (a decomposition that normalizes its arguments and calls its own operator again).
+fn decomposing<R>(op: &str, f: impl FnOnce() -> R) -> R {
+    LOWERING.with(|l| l.borrow_mut().as_mut().map(|l| l.running.push(op.to_string())));
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            LOWERING.with(|l| l.borrow_mut().as_mut().map(|l| l.running.pop()));
+        }
+    }
+    let _pop = Pop;
+    f()
+}
+
+/// The operators a decomposition calls are lowered too, as PyTorch's dispatcher lowers the
+/// calls a Python decomposition makes: an operator recorded by [`crate::trace::call`] during a
+/// re-trace whose decomposition is in the table (and not running already) is replaced by it.
+/// `None`: record the call as it is.
+pub(crate) fn lowered_call(def: &ops::OpDef, args: &[Arg], kwargs: &[(&str, Arg)]) -> Option<Result<Vec<Tensor>>> {
+    let name = def.name();
+    let f = LOWERING.with(|l| {
+        let l = l.borrow();
+        let l = l.as_ref()?;
+        if l.running.iter().any(|r| *r == name.as_str()) {
+            return None;
+        }
+        (l.lookup)(name.as_str())
+    })?;
+    Some(decomposing(name.as_str(), || {
+        let mut call = DecompCall { args: Bound::of_call(&def.schema, args, kwargs), mutations: vec![] };
+        let outputs = f(&mut call)?;
+        if !call.mutations.is_empty() {
+            return Err(Error::msg(format!("the decomposition of {name} updates its inputs; called from another decomposition, it cannot be lowered")));
+        }
+        Ok(outputs
+            .into_iter()
+            .flat_map(|a| match a {
+                Arg::Tensor(t) => vec![t],
+                Arg::Tensors(ts) => ts,
+                _ => vec![],
+            })
+            .collect())
+    }))
+}
+
+impl Bound {
+    /// A call's arguments bound to `schema`'s parameters: positional ones in order, then
+    /// keywords by name, then defaults.
+    fn of_call(schema: &ops::schema::Schema, args: &[Arg], kwargs: &[(&str, Arg)]) -> Bound {
+        let mut positional = args.iter();
+        let params = schema
+            .params
+            .iter()
+            .map(|p| {
+                let given = if p.kwarg_only { None } else { positional.next().cloned() };
+                let a = given
+                    .or_else(|| kwargs.iter().find(|(k, _)| *k == p.name).map(|(_, a)| a.clone()))
+                    .or_else(|| p.default.as_ref().map(arg_of_value))
+                    .unwrap_or(Arg::None);
+                (p.name.clone(), a)
+            })
+            .collect();
+        Bound { op: schema.qualified_name(), params }
+    }
+}
 
 /// A concrete value as a decomposition reads it: tensors become eager tensors.
 fn eager_arg(v: &Value) -> Arg {
@@ -358,8 +437,8 @@ impl Retracer<'_> {
             // (the arguments are kept only for recording views, which decompositions do not make)
             let params = std::mem::take(&mut params);
             let params = if decomposed == name { params } else { renamed_for(&decomposed, params) };
-            let mut call = DecompCall { args: Bound { op: decomposed, params }, mutations: vec![] };
-            let out = f(&mut call)?;
+            let mut call = DecompCall { args: Bound { op: decomposed.clone(), params }, mutations: vec![] };
+            let out = decomposing(&decomposed, || f(&mut call))?;
             for (old, new) in call.mutations {
                 self.replace(&old, &new);
             }
@@ -752,7 +831,10 @@ fn functional_name(def: &ops::OpDef) -> Option<String> {
 
 /// Re-traces `ep`: nodes for which `decomp` gives a decomposition are replaced by it; with
 /// `functionalize`, in-place operators become functional and mutations become outputs.
-pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompFn>, functionalize: bool) -> Result<ir::ExportedProgram> {
+/// `decomp` serves the operators the decompositions call as well (see [`lowered_call`]).
+pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<DecompFn>>, functionalize: bool) -> Result<ir::ExportedProgram> {
+    let decomp_rc = decomp.clone();
+    let decomp: &dyn Fn(&str) -> Option<DecompFn> = &*decomp;
     let graph = ep.graph();
     let mut tracer = Tracer::new();
     // the program's symbols, with their hints and ranges
@@ -824,6 +906,14 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: &dyn Fn(&str) -> Option<DecompF
         env.insert(name.clone(), Arg::Tensor(t));
     }
     let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize, meta: graph.tensor_values.clone(), views: vec![] };
+    struct Uninstall;
+    impl Drop for Uninstall {
+        fn drop(&mut self) {
+            LOWERING.with(|l| l.borrow_mut().take());
+        }
+    }
+    LOWERING.with(|l| *l.borrow_mut() = Some(Lowering { lookup: decomp_rc, running: vec![] }));
+    let _uninstall = Uninstall;
     let (tracer, result) = tracing(tracer, || -> Result<()> {
         for node in &graph.nodes {
             crate::trace::with_tracer(|t| {

@@ -129,6 +129,12 @@ impl SymInt {
         let o = other.into();
         SymInt { expr: Expr::floordiv(self.expr.clone(), o.expr.clone()), hint: symbolic::floor_div(self.hint, o.hint).unwrap_or(0) }
     }
+
+    /// Python's `%` (the result takes the divisor's sign).
+    pub fn modulo(&self, other: impl Into<SymInt>) -> SymInt {
+        let o = other.into();
+        SymInt { expr: Expr::modulo(self.expr.clone(), o.expr.clone()), hint: symbolic::python_mod(self.hint, o.hint).unwrap_or(0) }
+    }
 }
 
 impl From<i64> for SymInt {

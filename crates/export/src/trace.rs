@@ -695,6 +695,11 @@ pub fn call(op: impl AsRef<str>, args: Vec<Arg>, kwargs: Vec<(&str, Arg)>) -> Re
     let at = Location::caller();
     let op = op.as_ref();
     let def = Registry::global().lookup(op)?;
+    if is_tracing() {
+        if let Some(lowered) = crate::retrace::lowered_call(&def, &args, &kwargs) {
+            return lowered;
+        }
+    }
     let positional: Vec<Value> = args.iter().map(Arg::value).collect();
     let named_values: Vec<(String, Value)> = kwargs.iter().map(|(k, v)| (k.to_string(), v.value())).collect();
     let shapes_only = positional.iter().chain(named_values.iter().map(|(_, v)| v)).any(Value::holds_meta);

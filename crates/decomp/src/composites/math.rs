@@ -30,6 +30,11 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(meta::reduction_pair),
         dtype: None, decompose: std_mean_dim,
     },
+    Composite { schema: "aten::special_polygamma(int n, Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: special_polygamma },
+    Composite { schema: "aten::quantile(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
+    Composite { schema: "aten::quantile.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
+    Composite { schema: "aten::nanquantile(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
+    Composite { schema: "aten::nanquantile.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
     Composite { schema: "aten::special_ndtr(Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: ndtr },
     Composite { schema: "aten::isreal(Tensor self) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: Some(DtypeRule::Bool), decompose: isreal },
     Composite {
@@ -395,4 +400,160 @@ fn ndtr(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let e = op1(aten::erf, vec![Arg::Tensor(scaled)])?;
     let shifted = op1(aten::add_Tensor, vec![Arg::Tensor(e), Arg::Int(1.into())])?;
     one(op1(aten::mul_Tensor, vec![Arg::Tensor(shifted), Arg::Float(0.5)])?)
+}
+
+/// `special.polygamma(n, x)` is `polygamma(n, x)`.
+fn special_polygamma(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (n, x) = (c.args.int("n")?, c.args.tensor("self")?);
+    one(op1(aten::polygamma, vec![Arg::Int(n), Arg::Tensor(x)])?)
+}
+
+/// The reduced sizes of `quantile`: `dim` removed (or kept as 1), all dims when `dim` is None;
+/// a 1-d `q` puts its length first.
+fn quantile_meta(call: &mut MetaCall) -> Sizes {
+    let x = call.sizes("self")?;
+    let keepdim = call.args.bool("keepdim")?;
+    let mut out = match call.args.opt_int("dim")? {
+        None if keepdim => vec![Expr::Int(1); x.len()],
+        None => vec![],
+        Some(d) => {
+            let d = call.wrap_dim(d, x.len())?;
+            let mut s = x.clone();
+            if keepdim && !s.is_empty() {
+                s[d] = Expr::Int(1);
+            } else if !s.is_empty() {
+                s.remove(d);
+            }
+            s
+        }
+    };
+    if let Ok(q) = call.sizes("q") {
+        if q.len() == 1 {
+            out.insert(0, q[0].clone());
+        }
+    }
+    Ok(vec![out])
+}
+
+/// `quantile` / `nanquantile` as PyTorch's CPU kernel computes them: the values sorted along
+/// the reduced dim (NaNs last), the rank `q * (n - 1)` in the input's dtype (`n` the count of
+/// non-NaN values for `nanquantile`; a row with a NaN gives NaN for `quantile`), and the
+/// values at the ranks below and above, interpolated as asked.
+fn quantile(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let op = c.args.op.clone();
+    let x = c.args.tensor("self")?;
+    let dtype = x.dtype();
+    if !matches!(dtype, DType::F32 | DType::F64) {
+        return Err(Error::msg(format!("{op}: quantile() input tensor must be either float or double dtype")));
+    }
+    let ignore_nan = op.contains("nanquantile");
+    let interpolation = match c.args.get("interpolation")? {
+        Arg::Str(s) => s.clone(),
+        _ => "linear".into(),
+    };
+    // q as a 1-d tensor of the input's dtype; a number (or 0-d q) gives a reduced result
+    let (q, q_is_vector) = match c.args.get("q")? {
+        Arg::Float(v) => (crate::rules::scalar_tensor(Arg::Float(*v), dtype)?, false),
+        _ => {
+            let q = c.args.tensor("q")?;
+            if q.dtype() != dtype {
+                return Err(Error::msg(format!("{op}: quantile() q tensor must be same dtype as the input tensor")));
+            }
+            if q.dim() > 1 {
+                return Err(Error::msg(format!("{op}: quantile() q must be a scalar or 1D tensor")));
+            }
+            let vector = q.dim() == 1;
+            (q, vector)
+        }
+    };
+    let q = reshape_to(&q, &[SymInt::from(-1)])?;
+    let keepdim = c.args.bool("keepdim")?;
+    let rank = x.dim() as i64;
+    let dim = match c.args.get("dim")? {
+        Arg::None => None,
+        _ => Some(wrap_dim(&op, c.args.int("dim")?.hint(), rank.max(1))?),
+    };
+    // the reduced values along the last dim: [rows..., n]
+    let rows = match dim {
+        None => reshape_to(&x, &[SymInt::from(-1)])?,
+        Some(_) if rank == 0 => reshape_to(&x, &[SymInt::from(1)])?,
+        Some(d) => {
+            let order: Vec<i64> = (0..rank).filter(|&i| i != d).chain([d]).collect();
+            permute(&x, &order)?
+        }
+    };
+    let n = rows.size(-1)?;
+    if n.hint() == 0 {
+        return Err(Error::msg(format!("{op}: quantile() input tensor must be non-empty")));
+    }
+    let sorted = call(aten::sort, vec![Arg::Tensor(rows), Arg::Int((-1).into())], vec![])?.remove(0);
+    let last = sorted.slice(-1, Some(n.clone() - 1), Some(n.clone()))?;
+    // one rank per q, per row: [rows..., Q]
+    let mut lead = sorted.sizes();
+    lead.pop();
+    let q_row = reshape_to(&q, &std::iter::repeat_n(SymInt::from(1), lead.len()).chain([SymInt::from(-1)]).collect::<Vec<_>>())?;
+    let top = crate::rules::scalar_tensor(Arg::Int(n.clone() - 1), dtype)?;
+    let ranks = if ignore_nan {
+        let valid = op1(aten::sum_dim_IntList, vec![Arg::Tensor(op1(aten::logical_not, vec![Arg::Tensor(op1(aten::isnan, vec![Arg::Tensor(sorted.clone())])?)])?), Arg::Ints(vec![(-1).into()]), Arg::Bool(true)])?;
+        let k = op1(aten::sub_Tensor, vec![Arg::Tensor(valid.clone()), Arg::Int(1.into())])?;
+        let r = op1(aten::mul_Tensor, vec![Arg::Tensor(q_row), Arg::Tensor(k)])?;
+        let none_valid = op1(aten::eq_Scalar, vec![Arg::Tensor(valid), Arg::Int(0.into())])?;
+        op1(aten::where_self, vec![Arg::Tensor(none_valid), Arg::Tensor(top), Arg::Tensor(r)])?
+    } else {
+        let r = op1(aten::mul_Scalar, vec![Arg::Tensor(q_row), Arg::Int(n.clone() - 1)])?;
+        let has_nan = op1(aten::isnan, vec![Arg::Tensor(last)])?;
+        op1(aten::where_self, vec![Arg::Tensor(has_nan), Arg::Tensor(top), Arg::Tensor(r)])?
+    };
+    let mut shape = lead.clone();
+    shape.push(q.size(0)?);
+    let ranks = ranks.expand(&shape)?;
+    let long = |t: Tensor| -> Result<Tensor> { Ok(call(aten::_to_copy, vec![Arg::Tensor(t)], vec![("dtype", Arg::Dtype(DType::I64))])?.remove(0)) };
+    let at = |r: Tensor| -> Result<Tensor> { op1(aten::gather, vec![Arg::Tensor(sorted.clone()), Arg::Int((-1).into()), Arg::Tensor(r)]) };
+    let below_rank = long(ranks.clone())?;
+    let values = match interpolation.as_str() {
+        "lower" => at(below_rank)?,
+        "higher" => at(long(op1(aten::ceil, vec![Arg::Tensor(ranks)])?)?)?,
+        "nearest" => at(long(op1(aten::round, vec![Arg::Tensor(ranks)])?)?)?,
+        "linear" | "midpoint" => {
+            let below = at(below_rank.clone())?;
+            let above = at(long(op1(aten::ceil, vec![Arg::Tensor(ranks.clone())])?)?)?;
+            let weights = if interpolation == "linear" {
+                op1(aten::sub_Tensor, vec![Arg::Tensor(ranks), Arg::Tensor(below_rank)])?
+            } else {
+                crate::rules::scalar_tensor(Arg::Float(0.5), dtype)?
+            };
+            // lerp as PyTorch computes it: from the nearer end
+            let diff = op1(aten::sub_Tensor, vec![Arg::Tensor(above.clone()), Arg::Tensor(below.clone())])?;
+            let from_below = op1(aten::add_Tensor, vec![Arg::Tensor(below), Arg::Tensor(op1(aten::mul_Tensor, vec![Arg::Tensor(weights.clone()), Arg::Tensor(diff.clone())])?)])?;
+            let rest = op1(aten::sub_Tensor, vec![Arg::Tensor(crate::rules::scalar_tensor(Arg::Int(1.into()), dtype)?), Arg::Tensor(weights.clone())])?;
+            let from_above = op1(aten::sub_Tensor, vec![Arg::Tensor(above), Arg::Tensor(op1(aten::mul_Tensor, vec![Arg::Tensor(diff), Arg::Tensor(rest)])?)])?;
+            let near_below = op1(aten::lt_Scalar, vec![Arg::Tensor(weights), Arg::Float(0.5)])?;
+            op1(aten::where_self, vec![Arg::Tensor(near_below), Arg::Tensor(from_below), Arg::Tensor(from_above)])?
+        }
+        other => return Err(Error::msg(format!("{op}: interpolation must be one of linear, lower, higher, midpoint or nearest. Got {other}"))),
+    };
+    // [rows..., Q] -> [Q, reduced...] with the reduced dim kept as 1 when asked
+    let last = values.dim() as i64 - 1;
+    let mut out = permute(&values, &[last].into_iter().chain(0..last).collect::<Vec<_>>())?;
+    let mut reduced: Vec<SymInt> = vec![out.size(0)?];
+    match dim {
+        None if keepdim => reduced.extend(std::iter::repeat_n(SymInt::from(1), rank as usize)),
+        None => {}
+        Some(d) => {
+            let mut s = x.sizes();
+            if !s.is_empty() {
+                if keepdim {
+                    s[d as usize] = 1.into();
+                } else {
+                    s.remove(d as usize);
+                }
+            }
+            reduced.extend(s);
+        }
+    }
+    out = reshape_to(&out, &reduced)?;
+    if !q_is_vector {
+        out = op1(aten::squeeze_dims, vec![Arg::Tensor(out), Arg::Ints(vec![0.into()])])?;
+    }
+    one(out)
 }

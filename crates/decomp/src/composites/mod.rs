@@ -63,6 +63,12 @@ pub const COMPOSITES: &[Composite] = &[
         dtype: Some(DtypeRule::Custom(where_dtype)), decompose: where_scalar_other,
     },
     Composite {
+        schema: "aten::where.ScalarSelf(Tensor condition, Scalar self, Tensor other) -> Tensor",
+        tags: &[],
+        meta: Some(meta::pointwise),
+        dtype: Some(DtypeRule::Custom(where_dtype)), decompose: where_scalar_other,
+    },
+    Composite {
         schema: "aten::arange.start(Scalar start, Scalar end, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None) -> Tensor",
         tags: &[],
         meta: Some(meta::arange),
@@ -217,15 +223,20 @@ fn outer(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// `where(condition, self, scalar_tensor(other))`, the scalar in the dtype the result takes:
 /// `self`'s, or the default float dtype for a float scalar beside an integer or bool `self`.
+/// `where(condition, self, Scalar other)` and `where(condition, Scalar self, other)`: the number
+/// becomes a 0-d tensor of the tensor's dtype (float32 when a float meets integers).
 fn where_scalar_other(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    let x = c.args.tensor("self")?;
-    let other = c.args.get("other")?.clone();
-    let dtype = match other {
+    let scalar_first = c.args.op.ends_with("ScalarSelf");
+    let (tensor_param, scalar_param) = if scalar_first { ("other", "self") } else { ("self", "other") };
+    let x = c.args.tensor(tensor_param)?;
+    let number = c.args.get(scalar_param)?.clone();
+    let dtype = match number {
         Arg::Float(_) if !x.dtype().is_float() => DType::F32,
         _ => x.dtype(),
     };
-    let other = scalar_tensor(other, dtype)?;
-    one(op1(aten::where_self, vec![Arg::Tensor(c.args.tensor("condition")?), Arg::Tensor(x), Arg::Tensor(other)])?)
+    let number = scalar_tensor(number, dtype)?;
+    let (a, b) = if scalar_first { (number, x) } else { (x, number) };
+    one(op1(aten::where_self, vec![Arg::Tensor(c.args.tensor("condition")?), Arg::Tensor(a), Arg::Tensor(b)])?)
 }
 
 /// `arange.start_step(start, end, 1)` with the factory arguments passed on.
@@ -328,35 +339,40 @@ fn roll(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let shifts = c.args.ints("shifts")?;
     let dims: Vec<i64> = c.args.ints("dims")?.iter().map(SymInt::hint).collect();
+    one(rolled(x, &shifts, &dims)?)
+}
+
+/// `x` rolled by `shifts` along `dims` (the flattened `x`, when `dims` is empty).
+fn rolled(x: Tensor, shifts: &[SymInt], dims: &[i64]) -> Result<Tensor> {
     if dims.is_empty() {
-        let [shift] = shifts.as_slice() else { return Err(Error::msg(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
+        let [shift] = shifts else { return Err(Error::msg(format!("roll: with no dims, one shift is expected, got {}", shifts.len()))) };
         let sizes = x.sizes();
         let flat = reshape_to(&x, &[product(&sizes)])?;
-        return one(reshape_to(&roll_one(flat, shift, 0)?, &sizes)?);
+        return reshape_to(&roll_one(flat, shift, 0)?, &sizes);
     }
     if dims.len() != shifts.len() {
         return Err(Error::msg(format!("roll: shifts and dims must align, got {} shifts and {} dims", shifts.len(), dims.len())));
     }
     let rank = x.dim().max(1) as i64;
     let mut out = x;
-    for (shift, d) in shifts.iter().zip(dims) {
+    for (shift, &d) in shifts.iter().zip(dims) {
         out = roll_one(out, shift, wrap_dim("roll", d, rank)?)?;
     }
-    one(out)
+    Ok(out)
 }
 
 fn roll_one(x: Tensor, shift: &SymInt, dim: i64) -> Result<Tensor> {
     let n = x.size(dim)?;
-    if n.is_static() && n.hint() == 0 {
-        return Ok(x);
+    if n.hint() == 0 {
+        // guarded: an empty dim has nothing to roll (and `% 0` is no index)
+        if n.eq(0)? {
+            return Ok(x);
+        }
     }
-    let (Some(n_), Some(s_)) = (n.is_static().then(|| n.hint()), shift.is_static().then(|| shift.hint())) else {
-        return Err(Error::msg("roll: only static sizes and shifts can be rolled"));
-    };
-    let start = (n_ - s_).rem_euclid(n_);
+    let start = (n.clone() - shift.clone()).modulo(n.clone());
     let kwargs = vec![("layout", strided()), ("device", cpu()), ("pin_memory", Arg::Bool(false))];
     let idx = call(aten::arange_start_step, vec![Arg::Int(0.into()), Arg::Int(n.clone())], kwargs)?.remove(0);
-    let idx = op1(aten::add_Tensor, vec![Arg::Tensor(idx), Arg::Int(start.into())])?;
+    let idx = op1(aten::add_Tensor, vec![Arg::Tensor(idx), Arg::Int(start)])?;
     let idx = op1(aten::fmod_Scalar, vec![Arg::Tensor(idx), Arg::Int(n)])?;
     op1(aten::index_select, vec![Arg::Tensor(x), Arg::Int(dim.into()), Arg::Tensor(idx)])
 }
@@ -675,8 +691,10 @@ fn dtype_of_other(args: &Args) -> ops::Result<Vec<DType>> {
 /// `where(condition, self, Scalar other)`: `self` promoted with the number; the condition
 /// takes no part.
 fn where_dtype(args: &Args) -> ops::Result<Vec<DType>> {
-    let x = args.tensor("self")?;
-    let operands = [tensor::Operand::Tensor { dtype: x.dtype(), dim: x.dim() }, tensor::Operand::Scalar(args.scalar("other")?)];
+    let scalar_first = args.schema().overload == "ScalarSelf";
+    let (tensor_param, scalar_param) = if scalar_first { ("other", "self") } else { ("self", "other") };
+    let x = args.tensor(tensor_param)?;
+    let operands = [tensor::Operand::Tensor { dtype: x.dtype(), dim: x.dim() }, tensor::Operand::Scalar(args.scalar(scalar_param)?)];
     Ok(vec![tensor::result_type(&operands)])
 }
 

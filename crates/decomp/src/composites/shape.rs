@@ -56,7 +56,69 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
+    Composite { schema: "aten::fft_fftshift(Tensor self, int[1]? dim=None) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: fftshift },
+    Composite { schema: "aten::fft_ifftshift(Tensor self, int[1]? dim=None) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: fftshift },
+    Composite { schema: "aten::resize(Tensor self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor", tags: &[], meta: Some(resize_meta), dtype: None, decompose: resize },
+    // in place, the result is a new tensor of the new sizes: a program reads it from the node's
+    // output (PyTorch's export names it), not from the resized input
+    Composite { schema: "aten::resize_(Tensor(a!) self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor(a!)", tags: &[], meta: Some(resize_meta), dtype: None, decompose: resize },
+    Composite { schema: "aten::resize_as_(Tensor(a!) self, Tensor the_template, *, MemoryFormat? memory_format=None) -> Tensor(a!)", tags: &[], meta: Some(template_sizes), dtype: None, decompose: resize_as },
 ];
+
+/// `fft.fftshift` / `fft.ifftshift`: a roll by half of each dim (all dims by default), rounded
+/// down for `fftshift` and up for `ifftshift`.
+fn fftshift(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let rank = x.dim() as i64;
+    let dims: Vec<i64> = match c.args.get("dim")? {
+        Arg::None => (0..rank).collect(),
+        _ => c.args.ints("dim")?.iter().map(|d| wrap_dim(&c.args.op, d.hint(), rank)).collect::<Result<_>>()?,
+    };
+    let up = c.args.op.contains("ifftshift");
+    let shifts = dims.iter().map(|&d| Ok(if up { (x.size(d)? + 1).floordiv(2) } else { x.size(d)?.floordiv(2) })).collect::<Result<Vec<SymInt>>>()?;
+    if dims.is_empty() {
+        return one(x);
+    }
+    one(super::rolled(x, &shifts, &dims)?)
+}
+
+/// `resize`: the first `prod(size)` elements in order, with the new sizes (PyTorch's
+/// `as_strided` of the storage). Growing is refused: PyTorch leaves the new elements
+/// uninitialized, which no program can rely on.
+fn resize(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let size = c.args.ints("size")?;
+    resized(&c.args.op, &x, &size)
+}
+
+fn resize_as(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let size = c.args.tensor("the_template")?.sizes();
+    resized(&c.args.op, &x, &size)
+}
+
+fn resized(op: &str, x: &Tensor, size: &[SymInt]) -> Result<Vec<Arg>> {
+    let old: SymInt = x.sizes().into_iter().fold(SymInt::from(1), |a, b| a * b);
+    let new: SymInt = size.iter().cloned().fold(SymInt::from(1), |a, b| a * b);
+    if !new.le(old.clone())? {
+        return Err(Error::msg(format!("{op}: resizing a tensor of {old} elements to {new} would leave the new elements uninitialized; pt2 refuses it")));
+    }
+    let mut strides = vec![SymInt::from(1); size.len()];
+    for i in (0..size.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1].clone() * size[i + 1].clone();
+    }
+    let base = x.contiguous()?;
+    one(op1(aten::as_strided, vec![Arg::Tensor(base), Arg::Ints(size.to_vec()), Arg::Ints(strides), Arg::Int(0.into())])?)
+}
+
+fn resize_meta(call: &mut MetaCall) -> Sizes {
+    Ok(vec![call.ints("size")?])
+}
+
+fn template_sizes(call: &mut MetaCall) -> Sizes {
+    Ok(vec![call.sizes("the_template")?])
+}
+
 
 fn list(tensors: Vec<Tensor>) -> Result<Vec<Arg>> {
     Ok(vec![Arg::Tensors(tensors)])
