@@ -574,10 +574,23 @@ fn index_select(a: &Args) -> Result<Value> {
     let shape = shape1(x);
     let mut out_shape = shape.clone();
     out_shape[dim] = idx.len();
-    // Output slice i reads source slice idx[i]: the source side of the pairs that would move
-    // slice i to slice idx[i].
-    let src_offs: Vec<usize> = slice_pairs(&shape, dim, &idx, idx.len()).into_iter().map(|(s, _)| s).collect();
-    let r = gather_flat(x, &src_offs, &out_shape)?;
+    // Output slice i along `dim` is source slice idx[i]: for each position before `dim`, one
+    // run of `inner` contiguous elements per index, copied whole (a roll, an embedding lookup)
+    let (n, inner) = (shape[dim], shape[dim + 1..].iter().product::<usize>());
+    let r = with_dtype!(x.dtype(), T => {
+        let mut out = tensor::alloc::tensor_vec(T::default(), &out_shape);
+        x.with_contiguous::<T, _>(|xs| {
+            if inner > 0 && !idx.is_empty() {
+                for (o, dst) in out.chunks_mut(idx.len() * inner).enumerate() {
+                    let src = &xs[o * n * inner..(o + 1) * n * inner];
+                    for (d, &i) in dst.chunks_mut(inner).zip(&idx) {
+                        d.copy_from_slice(&src[i * inner..(i + 1) * inner]);
+                    }
+                }
+            }
+        });
+        Tensor::from_vec(out, &out_shape)?
+    });
     Ok(if x.dim() == 0 { r.reshape(&[])? } else { r }.into())
 }
 

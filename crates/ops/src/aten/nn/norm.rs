@@ -145,6 +145,12 @@ fn layer_norm_core(x: &Tensor, normalized: &[i64], weight: Option<&Tensor>, bias
     }
     let inner: usize = normalized.iter().map(|&n| n as usize).product();
     let outer = x.numel() / inner.max(1);
+    let mut stat_shape: Vec<usize> = x.shape()[..x.dim() - k].to_vec();
+    stat_shape.extend(std::iter::repeat_n(1, k));
+    let all_f32 = [Some(x), weight, bias].into_iter().flatten().all(|t| t.dtype() == DType::F32);
+    if all_f32 && inner > 0 {
+        return layer_norm_f32(x, inner, weight, bias, eps, &stat_shape);
+    }
     let v = x.to_f64_vec();
     let w = weight.map(|t| t.to_f64_vec());
     let b = bias.map(|t| t.to_f64_vec());
@@ -168,14 +174,47 @@ fn layer_norm_core(x: &Tensor, normalized: &[i64], weight: Option<&Tensor>, bias
             out[o * inner + i] = y;
         }
     }
-    let mut stat_shape: Vec<usize> = x.shape()[..x.dim() - k].to_vec();
-    stat_shape.extend(std::iter::repeat_n(1, k));
     let dt = x.dtype();
     Ok((
         Tensor::from_vec(out, x.shape())?.to_dtype(dt),
         Tensor::from_vec(means, &stat_shape)?.to_dtype(dt),
         Tensor::from_vec(rstds, &stat_shape)?.to_dtype(dt),
     ))
+}
+
+/// Float32 layer norm without copies: rows in parallel, each row's mean and variance
+/// accumulated in f64 (two passes, as exact as the general path), the output computed in f32.
+fn layer_norm_f32(x: &Tensor, inner: usize, weight: Option<&Tensor>, bias: Option<&Tensor>, eps: f64, stat_shape: &[usize]) -> Result<(Tensor, Tensor, Tensor)> {
+    use rayon::prelude::*;
+    let outer = x.numel() / inner;
+    let w = weight.map(|t| t.to_vec::<f32>());
+    let b = bias.map(|t| t.to_vec::<f32>());
+    let mut out = tensor::alloc::tensor_vec(0f32, x.shape());
+    let (mut means, mut rstds) = (vec![0f32; outer], vec![0f32; outer]);
+    x.with_contiguous::<f32, _>(|xs| {
+        let row = |((o, v), (m, r)): ((&mut [f32], &[f32]), (&mut f32, &mut f32))| {
+            let mean = v.iter().map(|&e| e as f64).sum::<f64>() / inner as f64;
+            let var = v.iter().map(|&e| (e as f64 - mean) * (e as f64 - mean)).sum::<f64>() / inner as f64;
+            let rstd = 1.0 / (var + eps).sqrt();
+            let (mf, rf) = (mean as f32, rstd as f32);
+            match (&w, &b) {
+                (Some(w), Some(b)) => o.iter_mut().zip(v).zip(w.iter().zip(b)).for_each(|((o, &e), (&w, &b))| *o = (e - mf) * rf * w + b),
+                (Some(w), None) => o.iter_mut().zip(v).zip(w).for_each(|((o, &e), &w)| *o = (e - mf) * rf * w),
+                (None, Some(b)) => o.iter_mut().zip(v).zip(b).for_each(|((o, &e), &b)| *o = (e - mf) * rf + b),
+                (None, None) => o.iter_mut().zip(v).for_each(|(o, &e)| *o = (e - mf) * rf),
+            }
+            (*m, *r) = (mf, rf);
+        };
+        let rows = out.par_chunks_mut(inner).zip(xs.par_chunks(inner)).zip(means.par_iter_mut().zip(rstds.par_iter_mut()));
+        // a few rows at least per task: a row of a small model is a few hundred values
+        let per_task = (tensor::kernels::PARALLEL_THRESHOLD / inner).max(1);
+        if x.numel() >= tensor::kernels::PARALLEL_THRESHOLD {
+            rows.with_min_len(per_task).for_each(row);
+        } else {
+            rows.with_min_len(outer.max(1)).for_each(row);
+        }
+    });
+    Ok((Tensor::from_vec(out, x.shape())?, Tensor::from_vec(means, stat_shape)?, Tensor::from_vec(rstds, stat_shape)?))
 }
 
 pub fn native_layer_norm(a: &Args) -> Result<Value> {
