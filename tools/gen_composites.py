@@ -176,6 +176,15 @@ def cases():
              rejects=[(r(5, 4), torch.tensor([0.3, 0.75]))], description="torch.nanquantile skipping NaNs, nearest interpolation"),
         case("roll_dynamic", lambda x: torch.roll(x, shifts=(-3, 1), dims=(1, 2)), (r(2, 8, 8, 3),), ({1: n},),
              extra=[(r(2, 5, 8, 3),)], rejects=[(r(2, 8, 9, 3),)], description="torch.roll over a dynamic dim (Swin's shifted windows): the start is (n - shift) % n"),
+        case("conv2d_same", lambda x, w: torch.nn.functional.conv2d(x, w, padding="same", dilation=(1, 2)), (r(2, 3, 9, 10), r(4, 3, 2, 3)),
+             ({0: n}, None), extra=[(r(5, 3, 9, 10), r(4, 3, 2, 3))], rejects=[(r(2, 4, 9, 10), r(4, 3, 2, 3))],
+             description="F.conv2d(padding='same') with an even kernel: the extra padding on the right (conv2d.padding)"),
+        case("conv1d_valid", lambda x, w, b: torch.nn.functional.conv1d(x, w, b, stride=2, padding="valid"), (r(2, 3, 11), r(5, 3, 3), r(5)),
+             ({0: n}, None, None), extra=[(r(4, 3, 11), r(5, 3, 3), r(5))], rejects=[(r(2, 3, 11), r(5, 4, 3), r(5))],
+             description="F.conv1d(padding='valid') with a stride (conv1d.padding)"),
+        case("gradient_dims", lambda x: (*torch.gradient(x, spacing=2.0, dim=[0, 1]), *torch.gradient(x, dim=[1], edge_order=2)),
+             (r(4, 6),), None, extra=[(r(4, 6),)], rejects=[(r(4, 2),)],
+             description="torch.gradient with a spacing over listed dims (gradient.scalararray) and second-order edges (gradient.array)"),
     ]
 
 

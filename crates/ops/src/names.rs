@@ -130,6 +130,7 @@ pub mod aten {
     pub const conv3d: OpName = OpName::new("aten::conv3d.default");
     pub const conv_transpose1d: OpName = OpName::new("aten::conv_transpose1d.default");
     pub const conv_transpose2d_input: OpName = OpName::new("aten::conv_transpose2d.input");
+    pub const conv_transpose3d_input: OpName = OpName::new("aten::conv_transpose3d.input");
     pub const convolution: OpName = OpName::new("aten::convolution.default");
     pub const copy: OpName = OpName::new("aten::copy.default");
     pub const copy_: OpName = OpName::new("aten::copy_.default");

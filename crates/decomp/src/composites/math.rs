@@ -7,7 +7,7 @@ use export::retrace::DecompCall;
 use export::trace::{call, Arg};
 use export::{Error, Result, SymInt, Tensor};
 use ops::names::aten;
-use ops::{meta, DtypeRule, MetaCall, Tag};
+use ops::{meta, DtypeRule, MetaCall, Tag, Value};
 use symbolic::Expr;
 use tensor::DType;
 
@@ -30,6 +30,9 @@ pub(super) const COMPOSITES: &[Composite] = &[
         meta: Some(meta::reduction_pair),
         dtype: None, decompose: std_mean_dim,
     },
+    Composite { schema: "aten::gradient.scalarint(Tensor self, *, Scalar? spacing=None, int? dim=None, int edge_order=1) -> Tensor[]", tags: &[], meta: Some(gradient_meta), dtype: Some(DtypeRule::Custom(gradient_dtype)), decompose: gradient },
+    Composite { schema: "aten::gradient.scalararray(Tensor self, *, Scalar spacing, int[] dim, int edge_order=1) -> Tensor[]", tags: &[], meta: Some(gradient_meta), dtype: Some(DtypeRule::Custom(gradient_dtype)), decompose: gradient },
+    Composite { schema: "aten::gradient.array(Tensor self, *, int[] dim, int edge_order=1) -> Tensor[]", tags: &[], meta: Some(gradient_meta), dtype: Some(DtypeRule::Custom(gradient_dtype)), decompose: gradient },
     Composite { schema: "aten::special_polygamma(int n, Tensor self) -> Tensor", tags: POINTWISE, meta: None, dtype: Some(DtypeRule::PromoteToFloat), decompose: special_polygamma },
     Composite { schema: "aten::quantile(Tensor self, Tensor q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
     Composite { schema: "aten::quantile.scalar(Tensor self, float q, int? dim=None, bool keepdim=False, *, str interpolation=\"linear\") -> Tensor", tags: &[], meta: Some(quantile_meta), dtype: None, decompose: quantile },
@@ -556,4 +559,65 @@ fn quantile(c: &mut DecompCall) -> Result<Vec<Arg>> {
         out = op1(aten::squeeze_dims, vec![Arg::Tensor(out), Arg::Ints(vec![0.into()])])?;
     }
     one(out)
+}
+
+/// The dims `torch.gradient` differentiates along: `dim` (one or a list), or every dim.
+fn gradient_dims(dim: Option<Vec<i64>>, rank: usize) -> Vec<i64> {
+    dim.unwrap_or_else(|| (0..rank as i64).collect())
+}
+
+fn gradient_meta(call: &mut MetaCall) -> Sizes {
+    let x = call.sizes("self")?;
+    let dim = if call.args.schema().param_index("dim").is_some() && !matches!(call.args.get("dim"), Value::None) { Some(call.args.int_list("dim")?) } else { None };
+    Ok(gradient_dims(dim, x.len()).iter().map(|_| x.clone()).collect())
+}
+
+/// Each result is the input divided by a spacing: floating point (integers become float32).
+fn gradient_dtype(args: &ops::Args) -> ops::Result<Vec<DType>> {
+    let x = args.tensor("self")?;
+    let dt = if x.dtype().is_float() { x.dtype() } else { DType::F32 };
+    let dims = if args.schema().param_index("dim").is_some() && !matches!(args.get("dim"), Value::None) { args.int_list("dim")?.len() } else { x.dim() };
+    Ok(vec![dt; dims])
+}
+
+/// `torch.gradient` with uniform spacing, as PyTorch computes it: the central difference
+/// `(x[2:] - x[:-2]) / h / 2` inside, one-sided differences of `edge_order` 1 or 2 at the ends.
+fn gradient(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let op = c.args.op.clone();
+    let x = c.args.tensor("self")?;
+    let edge = c.args.int("edge_order")?.hint();
+    if edge != 1 && edge != 2 {
+        return Err(Error::msg(format!("{op}: torch.gradient only supports edge_order=1 and edge_order=2.")));
+    }
+    let h = match c.args.get("spacing") {
+        Ok(Arg::None) | Err(_) => Arg::Float(1.0),
+        Ok(a) => a.clone(),
+    };
+    let dim = match c.args.get("dim") {
+        Ok(Arg::None) | Err(_) => None,
+        Ok(_) => Some(c.args.ints("dim")?.iter().map(|d| d.hint()).collect()),
+    };
+    let rank = x.dim() as i64;
+    let mut out = Vec::new();
+    for d in gradient_dims(dim, x.dim()) {
+        let d = wrap_dim(&op, d, rank)?;
+        if x.size(d)?.hint() < edge + 1 {
+            return Err(Error::msg(format!("{op}: torch.gradient expected each dimension size to be at least edge_order+1")));
+        }
+        let part = |a: i64, b: Option<i64>| x.slice(d, Some(a.into()), b.map(SymInt::from));
+        let div = |t: Tensor, by: Arg| op1(aten::div_Scalar, vec![Arg::Tensor(t), by]);
+        let scaled = |t: Tensor, by: f64| op1(aten::mul_Scalar, vec![Arg::Tensor(t), Arg::Float(by)]);
+        let center = div(part(2, None)?.sub(&part(0, Some(-2))?)?, h.clone())?;
+        let (first, last) = if edge == 1 {
+            (div(part(1, Some(2))?.sub(&part(0, Some(1))?)?, h.clone())?, div(part(-1, None)?.sub(&part(-2, Some(-1))?)?, h.clone())?)
+        } else {
+            // as PyTorch writes them: (-1.5 x0 + 2 x1) - 0.5 x2 and (0.5 x[-3] - 2 x[-2]) + 1.5 x[-1]
+            let first = scaled(part(0, Some(1))?, -1.5)?.add(&scaled(part(1, Some(2))?, 2.0)?)?.sub(&scaled(part(2, Some(3))?, 0.5)?)?;
+            let last = scaled(part(-3, Some(-2))?, 0.5)?.sub(&scaled(part(-2, Some(-1))?, 2.0)?)?.add(&scaled(part(-1, None)?, 1.5)?)?;
+            (div(first, h.clone())?, div(last, h.clone())?)
+        };
+        let center = div(center, Arg::Int(2.into()))?;
+        out.push(op1(aten::cat, vec![Arg::Tensors(vec![first, center, last]), Arg::Int(d.into())])?);
+    }
+    Ok(vec![Arg::Tensors(out)])
 }

@@ -14,6 +14,24 @@ use super::{one, op1, Composite, Sizes};
 use crate::rules::reshape_to;
 
 pub(super) const COMPOSITES: &[Composite] = &[
+    Composite {
+        schema: "aten::conv1d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], str padding=\"valid\", SymInt[1] dilation=[1], SymInt groups=1) -> Tensor",
+        tags: &[],
+        meta: Some(conv_padding_meta),
+        dtype: None, decompose: conv_padding_mode,
+    },
+    Composite {
+        schema: "aten::conv2d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], str padding=\"valid\", SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor",
+        tags: &[],
+        meta: Some(conv_padding_meta),
+        dtype: None, decompose: conv_padding_mode,
+    },
+    Composite {
+        schema: "aten::conv3d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[3] stride=[1, 1, 1], str padding=\"valid\", SymInt[3] dilation=[1, 1, 1], SymInt groups=1) -> Tensor",
+        tags: &[],
+        meta: Some(conv_padding_meta),
+        dtype: None, decompose: conv_padding_mode,
+    },
     Composite { schema: "aten::upsample_nearest1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor", tags: &[], meta: Some(meta::upsample), dtype: None, decompose: resampled },
     Composite { schema: "aten::_upsample_nearest_exact1d.vec(Tensor input, SymInt[]? output_size, float[]? scale_factors) -> Tensor", tags: &[], meta: Some(meta::upsample), dtype: None, decompose: resampled },
     Composite {
@@ -376,4 +394,75 @@ fn one_hot_meta(call: &mut MetaCall) -> Sizes {
         return Err(ops::Error::msg("one_hot: num_classes=-1 depends on the data; pass the number of classes"));
     }
     Ok(vec![[call.sizes("self")?, vec![Expr::Int(classes)]].concat()])
+}
+
+/// `padding="same"` / `"valid"` as explicit paddings: for "same", each dim's total
+/// `dilation * (kernel - 1)`, its left half on both sides and any odd extra on the right (a
+/// `constant_pad_nd` of the input first, as PyTorch's `_convolution_mode` does).
+fn same_padding(c: &DecompCall) -> Result<(Vec<i64>, Vec<i64>)> {
+    let weight = c.args.tensor("weight")?;
+    let dilation: Vec<i64> = c.args.ints("dilation")?.iter().map(SymInt::hint).collect();
+    let spatial = weight.dim().saturating_sub(2);
+    let mode = match c.args.get("padding")? {
+        Arg::Str(s) => s.clone(),
+        _ => return Err(Error::msg(format!("{}: padding must be the string \"same\" or \"valid\"", c.args.op))),
+    };
+    match mode.as_str() {
+        "valid" => Ok((vec![0; spatial], vec![0; spatial])),
+        "same" => {
+            if c.args.ints("stride")?.iter().any(|s| s.hint() != 1) {
+                return Err(Error::msg(format!("{}: padding='same' is not supported for strided convolutions", c.args.op)));
+            }
+            let kernel: Vec<i64> = (0..spatial).map(|i| weight.size(i as i64 + 2).map(|s| s.hint())).collect::<Result<_>>()?;
+            let total: Vec<i64> = (0..spatial).map(|i| dilation.get(i).or(dilation.first()).copied().unwrap_or(1) * (kernel[i] - 1)).collect();
+            Ok((total.iter().map(|t| t / 2).collect(), total.iter().map(|t| t - t / 2).collect()))
+        }
+        other => Err(Error::msg(format!("{}: Invalid padding string: '{other}'", c.args.op))),
+    }
+}
+
+fn conv_padding_mode(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (left, right) = same_padding(c)?;
+    let mut input = c.args.tensor("input")?;
+    if left != right {
+        // the extra on the right end of each dim, last dim first (constant_pad_nd's order)
+        let pad: Vec<i64> = left.iter().zip(&right).rev().flat_map(|(l, r)| [0, r - l]).collect();
+        input = op1(aten::constant_pad_nd, vec![Arg::Tensor(input), crate::rules::ints(&pad), Arg::Float(0.0)])?;
+    }
+    let spatial = left.len();
+    let args = vec![
+        Arg::Tensor(input),
+        Arg::Tensor(c.args.tensor("weight")?),
+        c.args.get("bias")?.clone(),
+        Arg::Ints(c.args.ints("stride")?),
+        crate::rules::ints(&left),
+        Arg::Ints(c.args.ints("dilation")?),
+        Arg::Bool(false),
+        crate::rules::ints(&vec![0; spatial]),
+        Arg::Int(c.args.int("groups")?),
+    ];
+    one(op1(aten::convolution, args)?)
+}
+
+/// "same": the input's spatial sizes; "valid": the unpadded convolution's.
+fn conv_padding_meta(call: &mut MetaCall) -> Sizes {
+    let x = call.sizes("input")?;
+    let w = call.sizes("weight")?;
+    let spatial = w.len().saturating_sub(2);
+    let batched = x.len() == spatial + 2;
+    let mut out = x.clone();
+    out[if batched { 1 } else { 0 }] = w[0].clone();
+    if call.args.str("padding")? == "valid" {
+        let stride = call.ints("stride")?;
+        let dilation = call.ints("dilation")?;
+        let first = x.len() - spatial;
+        for i in 0..spatial {
+            let (s, d) = (stride.get(i).or(stride.first()).cloned().unwrap_or(Expr::Int(1)), dilation.get(i).or(dilation.first()).cloned().unwrap_or(Expr::Int(1)));
+            // (x - (d * (k - 1) + 1)) // s + 1
+            let span = Expr::add_all([Expr::mul_all([d, Expr::add_all([w[i + 2].clone(), Expr::Int(-1)])]), Expr::Int(1)]);
+            let room = Expr::add_all([x[first + i].clone(), Expr::mul_all([Expr::Int(-1), span])]);
+            out[first + i] = Expr::add_all([Expr::floordiv(room, s), Expr::Int(1)]);
+        }
+    }
+    Ok(vec![out])
 }

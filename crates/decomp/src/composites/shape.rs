@@ -5,7 +5,7 @@
 //! `sum_to_size`, `diag`/`diagflat`, `meshgrid` and `cartesian_prod`.
 
 use export::retrace::DecompCall;
-use export::trace::Arg;
+use export::trace::{call, Arg};
 use export::{Error, Result, SymInt, Tensor};
 use ops::names::aten;
 use ops::{meta, MetaCall};
@@ -56,6 +56,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
+    Composite { schema: "aten::combinations(Tensor self, int r=2, bool with_replacement=False) -> Tensor", tags: &[], meta: Some(combinations_meta), dtype: None, decompose: combinations },
     Composite { schema: "aten::fft_fftshift(Tensor self, int[1]? dim=None) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: fftshift },
     Composite { schema: "aten::fft_ifftshift(Tensor self, int[1]? dim=None) -> Tensor", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: fftshift },
     Composite { schema: "aten::resize(Tensor self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor", tags: &[], meta: Some(resize_meta), dtype: None, decompose: resize },
@@ -638,4 +639,65 @@ fn cartesian_prod_meta(call: &mut MetaCall) -> Sizes {
 /// `nonzero(self)`: the indices of the non-zero elements, one row each.
 fn argwhere(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::nonzero, vec![Arg::Tensor(c.args.tensor("self")?)])?)
+}
+
+/// How many `r`-element combinations (with replacement: multisets) `n` values have.
+fn combination_count(n: i64, r: i64, with_replacement: bool) -> i64 {
+    let n = if with_replacement { n + r - 1 } else { n };
+    if r > n {
+        return 0;
+    }
+    // C(n, r) built up exactly: each partial product is itself a binomial coefficient
+    (0..r.min(n - r)).fold(1i128, |acc, i| acc * (n - i) as i128 / (i + 1) as i128) as i64
+}
+
+fn combinations_args(op: &str, n: Option<i64>, r: i64) -> ops::Result<i64> {
+    if r < 0 {
+        return Err(ops::Error::msg(format!("{op}: Expect a non-negative number, but got {r}")));
+    }
+    n.ok_or_else(|| ops::Error::msg(format!("{op}: the number of combinations of a dynamic size has no static size; export with that dim static")))
+}
+
+fn combinations_meta(call: &mut MetaCall) -> Sizes {
+    let x = call.sizes("self")?;
+    if x.len() != 1 {
+        return Err(ops::Error::msg(format!("torch.combinations: Expect a 1D vector, but got shape {x:?}")));
+    }
+    let r = call.args.int("r")?;
+    let n = combinations_args("torch.combinations", x[0].as_int(), r)?;
+    if r == 0 {
+        return Ok(vec![vec![Expr::Int(0)]]);
+    }
+    Ok(vec![vec![Expr::Int(combination_count(n, r, call.args.bool("with_replacement")?)), Expr::Int(r)]])
+}
+
+/// `torch.combinations`: the index tuples of an r-dimensional grid over `arange(n)` that
+/// increase (or never decrease, with replacement) along it, in order (`nonzero_static` of that
+/// mask), read from the vector.
+fn combinations(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if x.dim() != 1 {
+        return Err(Error::msg(format!("{}: Expect a 1D vector, but got shape {:?}", c.args.op, x.data().shape())));
+    }
+    let r = c.args.int("r")?.hint();
+    let n = x.size(0)?;
+    let n = combinations_args(&c.args.op, n.is_static().then(|| n.hint()), r).map_err(|e| Error::msg(e.to_string()))?;
+    if r == 0 {
+        return one(export::tensor::zeros(&[SymInt::from(0)], x.dtype())?);
+    }
+    let with_replacement = c.args.bool("with_replacement")?;
+    let indices = export::tensor::arange(0, n, 1)?;
+    let along = |j: i64| -> Result<Tensor> {
+        let shape: Vec<SymInt> = (0..r).map(|k| SymInt::from(if k == j { n } else { 1 })).collect();
+        reshape_to(&indices, &shape)
+    };
+    let mut mask = export::tensor::ones(&vec![SymInt::from(n); r as usize], tensor::DType::Bool)?;
+    for j in 0..r - 1 {
+        let order = if with_replacement { aten::le_Tensor } else { aten::lt_Tensor };
+        let step = op1(order, vec![Arg::Tensor(along(j)?), Arg::Tensor(along(j + 1)?)])?;
+        mask = op1(aten::logical_and, vec![Arg::Tensor(mask), Arg::Tensor(step)])?;
+    }
+    let count = combination_count(n, r, with_replacement);
+    let tuples = call(aten::nonzero_static, vec![Arg::Tensor(mask)], vec![("size", Arg::Int(count.into()))])?.remove(0);
+    one(op1(aten::index_Tensor, vec![Arg::Tensor(x), Arg::OptTensors(vec![Some(tuples)])])?)
 }
