@@ -124,7 +124,14 @@ fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
 pub(crate) fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
-    reshape_with_layout(x, sizes, x.data().is_contiguous())
+    // viewable: pt2's strides of a value made by view operators are PyTorch's (a transposed
+    // attention output folded back is a view); values from pt2's element-wise kernels are
+    // contiguous, where viewing is always right
+    let data = x.data();
+    let known: usize = sizes.iter().filter(|s| s.hint() >= 0).map(|s| s.hint() as usize).product();
+    let hints: Vec<usize> = sizes.iter().map(|s| if s.hint() < 0 { data.numel().checked_div(known).unwrap_or(0) } else { s.hint() as usize }).collect();
+    let viewable = data.is_contiguous() || tensor::shape::view_strides(data.shape(), data.strides(), &hints).is_some();
+    reshape_with_layout(x, sizes, viewable)
 }
 
 /// `reshape` given whether PyTorch's tensor is contiguous: pt2's element-wise kernels return
@@ -281,7 +288,6 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     };
     let sf = scale.sqrt();
     let dtype = q.dtype();
-    let qs = op1(aten::mul_Scalar, vec![Arg::Tensor(q.clone()), sf.into()])?;
     let (l, s_len) = (q.size(-2)?, k.size(-2)?);
     let bias = if causal {
         let full = call(aten::full, vec![Arg::Ints(vec![l.clone(), s_len.clone()]), true.into()], vec![("dtype", Arg::Dtype(DType::Bool)), ("layout", strided()), ("device", cpu()), ("pin_memory", false.into())])?.remove(0);
@@ -300,6 +306,7 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
             other => other,
         }
     };
+    let qs = op1(aten::mul_Scalar, vec![Arg::Tensor(q.clone()), sf.into()])?;
     let rank = k.dim() as i64;
     let mut perm: Vec<i64> = (0..rank).collect();
     perm.swap(rank as usize - 1, rank as usize - 2);
@@ -317,7 +324,15 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let dead = op1(aten::logical_not, vec![Arg::Tensor(any)])?;
     let zeros = call(aten::full_like, vec![Arg::Tensor(p.clone()), 0.into()], vec![("pin_memory", false.into()), ("memory_format", preserve_format())])?.remove(0);
     let safe = op1(aten::where_self, vec![Arg::Tensor(dead), Arg::Tensor(zeros), Arg::Tensor(p)])?;
-    one(matmul_of(&safe, &v)?)
+    let out = matmul_of(&safe, &v)?;
+    if out.dim() != 4 {
+        return one(out);
+    }
+    // PyTorch lowers CPU attention through its flash kernel's decomposition, which hands the
+    // result back in that kernel's layout: [L, N, H, E] in memory, seen as [N, H, L, E] (so a
+    // following transpose and reshape is a view, and the projection after it a batched product)
+    let laid_out = call(aten::clone, vec![Arg::Tensor(permute(&out, &[2, 0, 1, 3])?)], vec![("memory_format", contiguous_format())])?.remove(0);
+    one(permute(&laid_out, &[1, 2, 0, 3])?)
 }
 
 /// `squeeze(dim)` → `squeeze.dims([dim])`.

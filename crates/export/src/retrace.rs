@@ -208,6 +208,23 @@ impl Bound {
     }
 }
 
+/// A recorded `view` whose input, re-traced, has a layout it cannot view (a decomposition laid
+/// a value out otherwise than the kernel export ran: CPU attention's flash layout) views a
+/// contiguous copy instead: the same values, where PyTorch's own lowering stops (GPT-2).
+fn viewable_input(mut positional: Vec<Arg>) -> Result<Vec<Arg>> {
+    if let (Some(Arg::Tensor(x)), Some(Arg::Ints(sizes))) = (positional.first(), positional.get(1)) {
+        let data = x.data();
+        let known: usize = sizes.iter().filter(|s| s.hint() >= 0).map(|s| s.hint() as usize).product();
+        let hints: Vec<usize> = sizes.iter().map(|s| if s.hint() < 0 { data.numel().checked_div(known).unwrap_or(0) } else { s.hint() as usize }).collect();
+        if !data.is_contiguous() && tensor::shape::view_strides(data.shape(), data.strides(), &hints).is_none() {
+            let format = Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(schema::MemoryFormat::CONTIGUOUS_FORMAT));
+            let copy = crate::trace::call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", format)])?.remove(0);
+            positional[0] = Arg::Tensor(copy);
+        }
+    }
+    Ok(positional)
+}
+
 /// A concrete value as a decomposition reads it: tensors become eager tensors.
 fn eager_arg(v: &Value) -> Arg {
     let eager = |t: &tensor::Tensor| Tensor::from_data(t.clone());
@@ -445,6 +462,9 @@ impl Retracer<'_> {
             out
         } else {
             let kw: Vec<(&str, Arg)> = kwargs.iter().map(|(k, a)| (k.as_str(), a.clone())).collect();
+            if functional == aten::view {
+                positional = viewable_input(positional)?;
+            }
             let outs = crate::trace::call(&functional, positional, kw).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
             let list_return = def.schema.returns.len() == 1 && matches!(def.schema.returns[0].ty, ops::schema::Type::List(..));
             if list_return {

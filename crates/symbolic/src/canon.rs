@@ -22,6 +22,22 @@ type Monomial = Vec<(Expr, u32)>;
 /// Expanding `(a + b)**n` is skipped above this exponent, to keep expressions small.
 const MAX_EXPANDED_POWER: i64 = 8;
 
+/// `m / d` when each factor of `d` appears in `m` with at least its power.
+fn divided_monomial(m: &Monomial, d: &Monomial) -> Option<Monomial> {
+    let mut out = m.clone();
+    for (f, p) in d {
+        let i = out.iter().position(|(g, _)| g == f)?;
+        if out[i].1 < *p {
+            return None;
+        }
+        out[i].1 -= p;
+        if out[i].1 == 0 {
+            out.remove(i);
+        }
+    }
+    Some(out)
+}
+
 /// Sum of `coefficient * monomial`; the constant sits under the empty monomial.
 #[derive(Clone, Default)]
 struct Poly(BTreeMap<Monomial, i64>);
@@ -271,7 +287,23 @@ impl Expr {
                 };
                 Expr::add_all([quotient.to_expr(), divided])
             }
-            _ => raw(a, b),
+            _ => {
+                // a divisor `c * m` (one term, m a product of sizes, which are positive) whose
+                // `m` divides every term of `a` cancels, as SymPy's FloorDiv cancels it:
+                // `(64*s0) // (16*s0)` is 4, `(16*s0*x) // (16*s0)` is x
+                let (Some(pa), Some(pb)) = (Poly::from_expr(&a), Poly::from_expr(&b)) else { return raw(a, b) };
+                let mut terms = pb.0.iter();
+                let (Some((m, &c)), None) = (terms.next(), terms.next()) else { return raw(a, b) };
+                if c <= 0 || m.is_empty() {
+                    return raw(a, b);
+                }
+                let mut quotient = Poly::default();
+                for (ma, ca) in &pa.0 {
+                    let Some(q) = divided_monomial(ma, m) else { return raw(a, b) };
+                    quotient.0.insert(q, *ca);
+                }
+                Expr::floordiv(quotient.to_expr(), Expr::Int(c))
+            }
         }
     }
 
@@ -556,6 +588,11 @@ mod tests {
         assert_eq!(Expr::floordiv(4 * s("s0") + 3, 2.into()), 2 * s("s0") + 1);
         assert_eq!(Expr::floordiv(2 * s("s0") + 1, 4.into()).to_string(), "((2*s0 + 1)//4)");
         assert_eq!(Expr::floordiv(Expr::floordiv(s("s0"), 2.into()), 3.into()), Expr::floordiv(s("s0"), 6.into()));
+        // a size that divides every term cancels (a view's -1 over symbolic sizes), as SymPy does
+        assert_eq!(Expr::floordiv(64 * s("s0"), 16 * s("s0")), Expr::Int(4));
+        assert_eq!(Expr::floordiv(16 * s("s0") * s("s1"), 16 * s("s0")), s("s1"));
+        assert_eq!(Expr::floordiv(6 * s("s0") * s("s1") + 3 * s("s0"), 2 * s("s0")), Expr::floordiv(6 * s("s1") + 3, 2.into()));
+        assert_eq!(Expr::floordiv(s("s0") + 1, s("s0")).to_string(), "((s0 + 1)//s0)");
         assert_eq!(Expr::modulo(2 * s("s0"), 2.into()), Expr::Int(0));
         assert_eq!(Expr::modulo(3 * s("s0") + 4, 2.into()), Expr::modulo(s("s0"), 2.into()));
         assert_eq!(Expr::floordiv(Expr::Int(-7), Expr::Int(2)), Expr::Int(-4));
