@@ -185,6 +185,9 @@ def cases():
         case("gradient_dims", lambda x: (*torch.gradient(x, spacing=2.0, dim=[0, 1]), *torch.gradient(x, dim=[1], edge_order=2)),
              (r(4, 6),), None, extra=[(r(4, 6),)], rejects=[(r(4, 2),)],
              description="torch.gradient with a spacing over listed dims (gradient.scalararray) and second-order edges (gradient.array)"),
+        case("fill_tensor", lambda x, v: torch.fill(x, v) * 2, (r(3, 4), torch.tensor(1.5)), ({0: n}, None),
+             extra=[(r(6, 4), torch.tensor(-2.0))], rejects=[(r(3, 5), torch.tensor(1.5))],
+             description="torch.fill with a 0-d tensor value (fill.Tensor, which PyTorch 2.9 programs hold as fill_.Tensor)"),
     ]
 
 

@@ -6,7 +6,13 @@ the fixture format. Too large to keep in the repository: it fills a cache direct
 
     pip install torch torchvision transformers safetensors
     python tools/gen_model_zoo.py ~/.cache/pt2/zoo [--only NAME,...] [--skip-existing]
-    cargo run --release -- conformance programs ~/.cache/pt2/zoo --table conformance/zoo.md
+    cargo run --release -- conformance zoo ~/.cache/pt2/zoo --table conformance/zoo.md --shown-as ~/.cache/pt2/zoo
+
+The same script under an older PyTorch (a virtualenv with torch 2.9.1 and torchvision 0.24.1)
+writes archives as older exporters do; `conformance/zoo_torch29.md` is that zoo's table:
+
+    /path/to/venv29/bin/python tools/gen_model_zoo.py ~/.cache/pt2/zoo29
+    cargo run --release -- conformance zoo ~/.cache/pt2/zoo29 --table conformance/zoo_torch29.md --shown-as ~/.cache/pt2/zoo29
 
 Models over --max-params parameters (default 30 million: the archives of larger ones fill gigabytes) are left out and listed, with every
 model PyTorch itself cannot export, in OUT_DIR/skipped.json.

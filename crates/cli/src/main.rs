@@ -519,7 +519,8 @@ fn main() -> ExitCode {
         }
         Command::Conformance(Conformance::Zoo { dir, table, shown_as }) => {
             let shown = shown_as.unwrap_or_else(|| dir.display().to_string());
-            match pt2_cli::conformance::zoo::table(&dir, &shown) {
+            let table_shown = table.as_ref().map_or_else(|| "FILE".to_string(), |t| t.display().to_string());
+            match pt2_cli::conformance::zoo::table(&dir, &shown, &table_shown) {
                 Ok(text) => match table {
                     Some(path) => match std::fs::write(&path, &text) {
                         Ok(()) => {

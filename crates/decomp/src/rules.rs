@@ -40,6 +40,8 @@ pub fn register(t: &mut DecompTable) {
     t.insert(aten::triu, triu);
     t.insert(aten::tril, tril);
     t.insert(aten::masked_fill_Scalar, masked_fill);
+    t.insert(aten::fill_Scalar, fill_scalar);
+    t.insert(aten::fill_Tensor, fill_tensor);
     t.insert(aten::sum, sum);
     t.insert(aten::to_dtype, to_dtype);
     t.insert(aten::contiguous, contiguous);
@@ -644,6 +646,21 @@ fn like(c: &mut DecompCall, value: i64) -> Result<Vec<Arg>> {
     let mut kwargs = factory_kwargs(c)?;
     kwargs.push(("memory_format", preserve_format()));
     one(call(aten::full_like, vec![Arg::Tensor(x), value.into()], kwargs)?.remove(0))
+}
+
+/// `fill(x, v)` → `full_like(x, v)`, as `torch._decomp` lowers it.
+fn fill_scalar(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, value) = (c.args.tensor("self")?, c.args.get("value")?.clone());
+    one(call(aten::full_like, vec![Arg::Tensor(x), value], vec![("pin_memory", false.into()), ("memory_format", preserve_format())])?.remove(0))
+}
+
+/// `fill(x, t)` for a 0-d tensor `t` → `copy(x, t)` (the PyTorch 2.9 form of a masked write).
+fn fill_tensor(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (x, value) = (c.args.tensor("self")?, c.args.tensor("value")?);
+    if value.dim() != 0 {
+        return Err(Error::msg(format!("{}: fill only supports 0-dimension value tensor but got tensor with {} dimensions", c.args.op, value.dim())));
+    }
+    one(op1(aten::copy, vec![Arg::Tensor(x), Arg::Tensor(value)])?)
 }
 
 fn zeros_like(c: &mut DecompCall) -> Result<Vec<Arg>> {
