@@ -40,6 +40,15 @@ pub(super) const COMPOSITES: &[Composite] = &[
         dtype: None, decompose: linalg_svd,
     },
     Composite { schema: "aten::svd(Tensor self, bool some=True, bool compute_uv=True) -> (Tensor U, Tensor S, Tensor V)", tags: &[], meta: Some(svd_meta), dtype: None, decompose: svd },
+    Composite { schema: "aten::linalg_tensorinv(Tensor self, int ind=2) -> Tensor", tags: &[], meta: Some(tensorinv_meta), dtype: None, decompose: tensorinv },
+    Composite { schema: "aten::linalg_tensorsolve(Tensor self, Tensor other, int[]? dims=None) -> Tensor", tags: &[], meta: Some(tensorsolve_meta), dtype: None, decompose: tensorsolve },
+    Composite {
+        schema: "aten::linalg_matrix_rank.atol_rtol_tensor(Tensor input, *, Tensor? atol=None, Tensor? rtol=None, bool hermitian=False) -> Tensor",
+        tags: &[],
+        meta: Some(batch_meta),
+        dtype: Some(DtypeRule::Long), decompose: matrix_rank,
+    },
+    Composite { schema: "aten::linalg_cond(Tensor self, Scalar? p=None) -> Tensor", tags: &[], meta: Some(batch_meta), dtype: None, decompose: cond },
     Composite { schema: "aten::linalg_svdvals(Tensor A, *, str? driver=None) -> Tensor", tags: &[], meta: Some(svdvals_meta), dtype: None, decompose: svdvals },
     Composite { schema: "aten::matrix_exp(Tensor self) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_exp },
     Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
@@ -531,4 +540,147 @@ fn norm_meta(call: &mut MetaCall) -> Sizes {
         _ => call.args.int_list("dim")?.iter().map(|&d| call.wrap_dim(d, s.len())).collect::<ops::Result<_>>()?,
     };
     Ok(vec![s.iter().enumerate().filter_map(|(i, e)| if dims.contains(&i) { keepdim.then_some(Expr::Int(1)) } else { Some(e.clone()) }).collect()])
+}
+
+fn tensorinv_sizes(sizes: &[Expr], ind: i64) -> ops::Result<Vec<Expr>> {
+    if ind <= 0 || ind as usize > sizes.len() {
+        return Err(ops::Error::msg(format!("linalg.tensorinv: Expected a strictly positive integer for 'ind', but got {ind}")));
+    }
+    let (a, b) = sizes.split_at(ind as usize);
+    Ok(b.iter().chain(a).cloned().collect())
+}
+
+fn tensorinv_meta(call: &mut MetaCall) -> Sizes {
+    let x = call.sizes("self")?;
+    Ok(vec![tensorinv_sizes(&x, call.args.int("ind")?)?])
+}
+
+/// `linalg.tensorinv`: the leading `ind` dims and the rest as one square matrix, inverted, the
+/// two groups of dims exchanged.
+fn tensorinv(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let ind = c.args.int("ind")?.hint();
+    let sizes = x.sizes();
+    if ind <= 0 || ind as usize > sizes.len() {
+        return Err(Error::msg(format!("{}: Expected a strictly positive integer for 'ind', but got {ind}", c.args.op)));
+    }
+    let (a, b) = sizes.split_at(ind as usize);
+    let (rows, cols) = (crate::rules::product(a), crate::rules::product(b));
+    if rows.hint() != cols.hint() {
+        return Err(Error::msg(format!("{}: Expected self to satisfy the requirement prod(self.shape[ind:]) == prod(self.shape[:ind]), but got {rows} != {cols}", c.args.op)));
+    }
+    let square = crate::rules::reshape_to(&x, &[rows.clone(), rows])?;
+    let inverse = checked(c, aten::linalg_inv_ex, vec![Arg::Tensor(square)], vec![], Some(1), "linalg.inv")?.remove(0);
+    let out: Vec<_> = b.iter().chain(a).cloned().collect();
+    one(crate::rules::reshape_to(&inverse, &out)?)
+}
+
+fn tensorsolve_meta(call: &mut MetaCall) -> Sizes {
+    let (a, b) = (call.sizes("self")?, call.sizes("other")?);
+    Ok(vec![a.get(b.len()..).unwrap_or_default().to_vec()])
+}
+
+/// `linalg.tensorsolve`: `self` (its `dims` moved last) as a matrix of `other`'s element count
+/// rows, solved against `other` flattened, the solution shaped as `self`'s remaining dims.
+fn tensorsolve(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let (mut a, b) = (c.args.tensor("self")?, c.args.tensor("other")?);
+    let rank = a.dim() as i64;
+    if let Arg::Ints(dims) = c.args.get("dims")? {
+        let dims: Vec<i64> = dims.iter().map(|d| if d.hint() < 0 { d.hint() + rank } else { d.hint() }).collect();
+        let order: Vec<i64> = (0..rank).filter(|d| !dims.contains(d)).chain(dims.iter().copied()).collect();
+        a = crate::rules::permute(&a, &order)?;
+    }
+    let sizes = a.sizes();
+    let rest = sizes.get(b.dim()..).unwrap_or_default().to_vec();
+    let (rows, cols) = (crate::rules::product(&b.sizes()), crate::rules::product(&rest));
+    if rows.hint() != cols.hint() {
+        return Err(Error::msg(format!("{}: Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == prod(self.shape[:other.ndim]), but got {cols} != {rows}", c.args.op)));
+    }
+    let matrix = crate::rules::reshape_to(&a, &[rows.clone(), cols])?;
+    let rhs = crate::rules::reshape_to(&b, &[rows, 1.into()])?;
+    let x = checked(c, aten::_linalg_solve_ex, vec![Arg::Tensor(matrix), Arg::Tensor(rhs)], vec![("left", Arg::Bool(true))], Some(3), "linalg.solve")?.remove(0);
+    one(crate::rules::reshape_to(&x, &rest)?)
+}
+
+/// The singular values of each matrix of `x`, largest first.
+fn singular_values(x: Tensor) -> Result<Tensor> {
+    Ok(call(aten::_linalg_svd, vec![Arg::Tensor(x), Arg::Bool(false), Arg::Bool(false)], vec![])?.remove(1))
+}
+
+/// `linalg.matrix_rank`: the singular values (eigenvalue magnitudes when hermitian) above
+/// `max(atol, rtol * largest)`; with neither given, `rtol` is the dtype's epsilon times the
+/// larger matrix dim, and with only `atol`, `rtol` is 0 where `atol` is positive.
+fn matrix_rank(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("input")?;
+    if x.dim() < 2 {
+        return Err(Error::msg(format!("{}: The input tensor input must have at least 2 dimensions.", c.args.op)));
+    }
+    let s = if c.args.bool("hermitian")? {
+        let w = call(aten::_linalg_eigh, vec![Arg::Tensor(x.clone())], vec![("UPLO", Arg::Str("L".into())), ("compute_v", Arg::Bool(false))])?.remove(0);
+        op1(aten::abs, vec![Arg::Tensor(w)])?
+    } else {
+        singular_values(x.clone())?
+    };
+    let (m, n) = (x.size(-2)?.hint(), x.size(-1)?.hint());
+    if m.min(n) == 0 {
+        // no singular values: rank 0 (PyTorch compares against an empty tolerance)
+        let batch = x.sizes()[..x.dim() - 2].to_vec();
+        return one(export::tensor::zeros(&batch, tensor::DType::I64)?);
+    }
+    let eps = if x.dtype() == tensor::DType::F64 { f64::EPSILON } else { f32::EPSILON as f64 };
+    let largest = op1(aten::amax, vec![Arg::Tensor(s.clone()), Arg::Ints(vec![(-1).into()]), Arg::Bool(true)])?;
+    let per_matrix = |t: Tensor| op1(aten::unsqueeze, vec![Arg::Tensor(t), Arg::Int((-1).into())]);
+    let default_rtol = eps * m.max(n) as f64;
+    let relative = |rtol: Option<Tensor>| -> Result<Tensor> {
+        match rtol {
+            Some(r) => op1(aten::mul_Tensor, vec![Arg::Tensor(per_matrix(r)?), Arg::Tensor(largest.clone())]),
+            None => op1(aten::mul_Scalar, vec![Arg::Tensor(largest.clone()), Arg::Float(default_rtol)]),
+        }
+    };
+    let tol = match (c.args.opt_tensor("atol")?, c.args.opt_tensor("rtol")?) {
+        (None, rtol) => relative(rtol)?,
+        (Some(atol), Some(rtol)) => op1(aten::maximum, vec![Arg::Tensor(per_matrix(atol)?), Arg::Tensor(relative(Some(rtol))?)])?,
+        (Some(atol), None) => {
+            let atol = per_matrix(atol)?;
+            let positive = op1(aten::gt_Scalar, vec![Arg::Tensor(atol.clone()), Arg::Int(0.into())])?;
+            let zero = crate::rules::scalar_tensor(Arg::Int(0.into()), s.dtype())?;
+            let rel = op1(aten::where_self, vec![Arg::Tensor(positive), Arg::Tensor(zero), Arg::Tensor(relative(None)?)])?;
+            op1(aten::maximum, vec![Arg::Tensor(atol), Arg::Tensor(rel)])?
+        }
+    };
+    let above = op1(aten::gt_Tensor, vec![Arg::Tensor(s), Arg::Tensor(tol)])?;
+    one(op1(aten::sum_dim_IntList, vec![Arg::Tensor(above), Arg::Ints(vec![(-1).into()]), Arg::Bool(false)])?)
+}
+
+/// `linalg.cond`: for the 2-norms the ratio of the extreme singular values; for the other
+/// matrix norms `norm(A) * norm(inverse(A))`.
+fn cond(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let op = c.args.op.clone();
+    let ord = match c.args.get("p")? {
+        Arg::None => MatrixOrd::Number(2.0),
+        Arg::Str(s) if s == "fro" => MatrixOrd::Frobenius,
+        Arg::Str(s) if s == "nuc" => MatrixOrd::Nuclear,
+        Arg::Int(i) => MatrixOrd::Number(i.hint() as f64),
+        Arg::Float(f) => MatrixOrd::Number(*f),
+        _ => return Err(Error::msg(format!("{op}: p must be a number, 'fro' or 'nuc'"))),
+    };
+    if let MatrixOrd::Number(p) = ord {
+        if p.abs() == 2.0 {
+            let s = singular_values(x)?;
+            let (hi, lo) = (op1(aten::amax, vec![Arg::Tensor(s.clone()), Arg::Ints(vec![(-1).into()]), Arg::Bool(false)])?, op1(aten::amin, vec![Arg::Tensor(s), Arg::Ints(vec![(-1).into()]), Arg::Bool(false)])?);
+            let (num, den) = if p > 0.0 { (hi, lo) } else { (lo, hi) };
+            return one(op1(aten::div_Tensor, vec![Arg::Tensor(num), Arg::Tensor(den)])?);
+        }
+    }
+    let rank = x.dim() as i64;
+    let inverse = checked(c, aten::linalg_inv_ex, vec![Arg::Tensor(x.clone())], vec![], Some(1), "linalg.inv")?.remove(0);
+    let same = |o: &MatrixOrd| match o {
+        MatrixOrd::Number(p) => MatrixOrd::Number(*p),
+        MatrixOrd::Frobenius => MatrixOrd::Frobenius,
+        MatrixOrd::Nuclear => MatrixOrd::Nuclear,
+    };
+    let a = matrix_norm_of(&op, x, same(&ord), rank - 2, rank - 1, false)?;
+    let b = matrix_norm_of(&op, inverse, ord, rank - 2, rank - 1, false)?;
+    one(op1(aten::mul_Tensor, vec![Arg::Tensor(a), Arg::Tensor(b)])?)
 }
