@@ -175,6 +175,11 @@ pub fn first_tensor_dtype(args: &Args) -> Result<DType> {
         .ok_or_else(|| Error::msg(format!("{}: no tensor argument to take a dtype from", args.schema().qualified_name())))
 }
 
+/// `_embedding_bag`: the bag results in the weight's dtype, the three index tensors int64.
+pub fn embedding_bag(args: &Args) -> Result<Vec<DType>> {
+    Ok(vec![args.tensor("weight")?.dtype(), DType::I64, DType::I64, DType::I64])
+}
+
 /// A factory whose numbers decide its dtype (`arange`, `full`): int64 for ints, float32 if any
 /// is a float, bool for bools — `result_type` over the numbers.
 pub fn of_numbers(args: &Args) -> Result<Vec<DType>> {

@@ -765,6 +765,22 @@ pub fn sizes_of_other(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![call.sizes("other")?])
 }
 
+/// `_embedding_bag`: `[bags, D]` sums (means, maxima), each index's bag (none on the sum fast
+/// path, which reports none), each bag's size, and the maxima's indices (`[bags, D]` in max
+/// mode, else `[bags]`); `bags` is the offsets' count, less one with `include_last_offset`.
+pub fn embedding_bag(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let (w, idx, offsets) = (call.sizes("weight")?, call.sizes("indices")?, call.sizes("offsets")?);
+    if w.len() != 2 || idx.len() != 1 || offsets.len() != 1 {
+        return Err(Error::msg(format!("embedding_bag: expected 2-D weight, 1-D indices and 1-D offsets, got {w:?}, {idx:?} and {offsets:?}")));
+    }
+    let bags = if call.args.bool("include_last_offset")? { Expr::add_all([offsets[0].clone(), Expr::Int(-1)]) } else { offsets[0].clone() };
+    let mode = call.args.int("mode")?;
+    let fast = crate::aten::nn::misc::embedding_bag_fast_sum(mode, call.args.tensor("weight")?.dtype(), call.args.int("padding_idx")?);
+    let offset2bag = if fast { Expr::Int(0) } else { idx[0].clone() };
+    let max_indices = if mode == 2 { vec![bags.clone(), w[1].clone()] } else { vec![bags.clone()] };
+    Ok(vec![vec![bags.clone(), w[1].clone()], vec![offset2bag], vec![bags], max_indices])
+}
+
 /// `eye(n)` / `eye(n, m)`.
 pub fn eye(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let n = call.int("n")?;

@@ -27,8 +27,6 @@ const WITHOUT_META: &[(&str, &str)] = &[
     ("aten::embedding_dense_backward.default", BACKWARD),
     ("aten::max_pool2d_with_indices_backward.default", BACKWARD),
     ("aten::_chunk_cat.default", NOT_YET),
-    ("aten::_embedding_bag.default", NOT_YET),
-    ("aten::_embedding_bag_forward_only.default", NOT_YET),
     ("aten::_histogramdd_bin_edges.default", NOT_YET),
     ("aten::_histogramdd_from_bin_cts.default", NOT_YET),
     ("aten::_histogramdd_from_bin_tensors.default", NOT_YET),

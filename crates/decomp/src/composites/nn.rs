@@ -15,6 +15,12 @@ use crate::rules::reshape_to;
 
 pub(super) const COMPOSITES: &[Composite] = &[
     Composite {
+        schema: "aten::embedding_bag.padding_idx(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq, int mode, bool sparse, Tensor? per_sample_weights, bool include_last_offset, int? padding_idx) -> (Tensor, Tensor, Tensor, Tensor)",
+        tags: &[],
+        meta: Some(meta::embedding_bag),
+        dtype: Some(ops::DtypeRule::Custom(ops::dtype::embedding_bag)), decompose: embedding_bag,
+    },
+    Composite {
         schema: "aten::conv1d.padding(Tensor input, Tensor weight, Tensor? bias=None, SymInt[1] stride=[1], str padding=\"valid\", SymInt[1] dilation=[1], SymInt groups=1) -> Tensor",
         tags: &[],
         meta: Some(conv_padding_meta),
@@ -465,4 +471,17 @@ fn conv_padding_meta(call: &mut MetaCall) -> Sizes {
         }
     }
     Ok(vec![out])
+}
+
+/// `embedding_bag` with an optional padding index: the forward-only kernel, as PyTorch lowers it
+/// for inference (no padding index is -1).
+fn embedding_bag(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let mut args: Vec<Arg> = ["weight", "indices", "offsets", "scale_grad_by_freq", "mode", "sparse", "per_sample_weights", "include_last_offset"]
+        .iter()
+        .map(|n| c.args.get(n).cloned())
+        .collect::<Result<_>>()?;
+    if let Arg::Int(p) = c.args.get("padding_idx")? {
+        args.push(Arg::Int(p.clone()));
+    }
+    Ok(call(aten::_embedding_bag_forward_only, args, vec![])?.into_iter().map(Arg::Tensor).collect())
 }

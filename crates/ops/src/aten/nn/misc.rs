@@ -763,6 +763,12 @@ fn softmax_backward(a: &Args) -> Result<Value> {
 
 // ----- bags, trilinear, margin losses -------------------------------------------------------
 
+/// Whether PyTorch's CPU embedding bag takes its sum fast path (float32, float16 or bfloat16 weights, no
+/// padding index), which reports no bag membership (an empty `offset2bag`) nor sizes.
+pub(crate) fn embedding_bag_fast_sum(mode: i64, weight: DType, padding_idx: i64) -> bool {
+    mode == 0 && matches!(weight, DType::F32 | DType::F16 | DType::BF16) && padding_idx < 0
+}
+
 fn embedding_bag(a: &Args) -> Result<Value> {
     let (w, idx, offsets) = (a.tensor("weight")?, a.tensor("indices")?, a.tensor("offsets")?);
     let mode = a.int("mode")?;
@@ -817,7 +823,7 @@ fn embedding_bag(a: &Args) -> Result<Value> {
         }
     }
     // the sum mode's fast path reports neither bag membership nor sizes, as PyTorch's
-    let (offset2bag, bag_size) = if mode == 0 { (Vec::new(), vec![0; bags]) } else { (offset2bag, bag_size) };
+    let (offset2bag, bag_size) = if embedding_bag_fast_sum(mode, w.dtype(), padding_idx) { (Vec::new(), vec![0; bags]) } else { (offset2bag, bag_size) };
     let o2b_len = offset2bag.len();
     let max_shape: Vec<usize> = if mode == 2 { vec![bags, dim] } else { vec![bags] };
     Ok(Value::List(vec![
@@ -914,8 +920,15 @@ pub fn register_more(r: &crate::Registry) {
     r.def_meta("aten::max_unpool3d(Tensor self, Tensor indices, SymInt[3] output_size, int[3] stride, int[3] padding) -> Tensor", none, meta::unpool, |a| max_unpool(a, 3));
     r.def("aten::max_pool2d_with_indices_backward(Tensor grad_output, Tensor self, int[2] kernel_size, int[2] stride, int[2] padding, int[2] dilation, bool ceil_mode, Tensor indices) -> Tensor", &[crate::registry::Tag::Core], max_pool2d_backward);
     r.def("aten::_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor", none, softmax_backward);
-    r.def("aten::_embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", &[crate::registry::Tag::Core], embedding_bag);
-    r.def("aten::_embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", none, embedding_bag);
+    r.def_meta("aten::_embedding_bag(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)", &[crate::registry::Tag::Core], meta::embedding_bag, embedding_bag).dtype(crate::DtypeRule::Custom(crate::dtype::embedding_bag));
+    r.def_meta(
+        "aten::_embedding_bag_forward_only(Tensor weight, Tensor indices, Tensor offsets, bool scale_grad_by_freq=False, int mode=0, bool sparse=False, Tensor? per_sample_weights=None, bool include_last_offset=False, int padding_idx=-1) -> (Tensor, Tensor, Tensor, Tensor)",
+        // left by PyTorch's run_decompositions as it is (an inference program's embedding bag)
+        &[crate::registry::Tag::Core],
+        meta::embedding_bag,
+        embedding_bag,
+    )
+    .dtype(crate::DtypeRule::Custom(crate::dtype::embedding_bag));
     r.def("aten::_trilinear(Tensor i1, Tensor i2, Tensor i3, int[] expand1, int[] expand2, int[] expand3, int[] sumdim, int unroll_dim=1) -> Tensor", none, trilinear);
     r.def_meta("aten::multi_margin_loss(Tensor self, Tensor target, Scalar p=1, Scalar margin=1, Tensor? weight=None, int reduction=1) -> Tensor", none, meta::per_sample_loss, multi_margin);
     r.def("aten::multilabel_margin_loss_forward(Tensor self, Tensor target, int reduction) -> (Tensor output, Tensor is_target)", none, multilabel_margin);
