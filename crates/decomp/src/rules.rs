@@ -112,9 +112,6 @@ pub(crate) fn factory_kwargs(c: &DecompCall) -> Result<Vec<(&'static str, Arg)>>
     Ok(kwargs)
 }
 
-fn contiguous_format() -> Arg {
-    Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(MemoryFormat::CONTIGUOUS_FORMAT))
-}
 
 pub(crate) fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     op1(aten::permute, vec![Arg::Tensor(x.clone()), ints(dims)])
@@ -126,29 +123,23 @@ fn view(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
 
 /// `x.reshape(sizes)`: a view when the layout allows it, else a contiguous copy viewed.
 pub(crate) fn reshape_to(x: &Tensor, sizes: &[SymInt]) -> Result<Tensor> {
-    // viewable: pt2's strides of a value made by view operators are PyTorch's (a transposed
-    // attention output folded back is a view); values from pt2's element-wise kernels are
-    // contiguous, where viewing is always right
-    let data = x.data();
-    let known: usize = sizes.iter().filter(|s| s.hint() >= 0).map(|s| s.hint() as usize).product();
-    let hints: Vec<usize> = sizes.iter().map(|s| if s.hint() < 0 { data.numel().checked_div(known).unwrap_or(0) } else { s.hint() as usize }).collect();
-    let viewable = data.is_contiguous() || tensor::shape::view_strides(data.shape(), data.strides(), &hints).is_some();
-    reshape_with_layout(x, sizes, viewable)
+    // pt2's strides of a value made by view operators are PyTorch's (a transposed attention
+    // output folded back is a view); values from pt2's element-wise kernels are contiguous,
+    // where viewing is always right
+    reshape_with_layout(x, sizes, x.can_view(sizes))
 }
 
-/// `reshape` given whether PyTorch's tensor is contiguous: pt2's element-wise kernels return
-/// contiguous results where PyTorch's keep a permuted input's layout, so a caller that knows
-/// better says so.
-fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], contiguous: bool) -> Result<Tensor> {
-    // a view when the layout surely allows one: a contiguous tensor, or the same sizes (an
-    // expanded operand); otherwise a contiguous copy first. (Other strided cases can be
-    // viewable too, but whether they are depends on strides PyTorch's kernels may choose
-    // differently, so they are copied.)
+/// `reshape` given whether PyTorch's tensor can be viewed with `sizes`: pt2's element-wise
+/// kernels return contiguous results where PyTorch's keep a permuted input's layout, so a
+/// caller that knows better says so.
+fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], viewable: bool) -> Result<Tensor> {
+    // a view when the layout allows one, or for the same sizes (an expanded operand);
+    // otherwise a contiguous copy first
     let same = x.sizes().iter().zip(sizes).all(|(a, b)| a.expr() == b.expr()) && x.dim() == sizes.len();
-    if same || contiguous {
+    if same || viewable {
         view(x, sizes)
     } else {
-        let c = call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", contiguous_format())])?.remove(0);
+        let c = call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", Arg::contiguous_format())])?.remove(0);
         view(&c, sizes)
     }
 }
@@ -333,7 +324,7 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     // PyTorch lowers CPU attention through its flash kernel's decomposition, which hands the
     // result back in that kernel's layout: [L, N, H, E] in memory, seen as [N, H, L, E] (so a
     // following transpose and reshape is a view, and the projection after it a batched product)
-    let laid_out = call(aten::clone, vec![Arg::Tensor(permute(&out, &[2, 0, 1, 3])?)], vec![("memory_format", contiguous_format())])?.remove(0);
+    let laid_out = call(aten::clone, vec![Arg::Tensor(permute(&out, &[2, 0, 1, 3])?)], vec![("memory_format", Arg::contiguous_format())])?.remove(0);
     one(permute(&laid_out, &[1, 2, 0, 3])?)
 }
 
@@ -744,7 +735,7 @@ fn contiguous(c: &mut DecompCall) -> Result<Vec<Arg>> {
     if x.data().is_contiguous() {
         return one(x);
     }
-    one(call(aten::clone, vec![Arg::Tensor(x)], vec![("memory_format", contiguous_format())])?.remove(0))
+    one(call(aten::clone, vec![Arg::Tensor(x)], vec![("memory_format", Arg::contiguous_format())])?.remove(0))
 }
 
 /// `silu(x)` = `x * sigmoid(x)`.

@@ -144,6 +144,11 @@ struct Lowering {
 
 /// Runs `f` with `op`'s decomposition marked as running: a call of `op` inside it is recorded
 /// as it is (a decomposition that normalizes its arguments and calls its own operator again).
+/// The table's decomposition of `op`, during a re-trace.
+fn decomposition_of(op: &str) -> Option<DecompFn> {
+    LOWERING.with(|l| l.borrow().as_ref().and_then(|l| (l.lookup)(op)))
+}
+
 fn decomposing<R>(op: &str, f: impl FnOnce() -> R) -> R {
     LOWERING.with(|l| l.borrow_mut().as_mut().map(|l| l.running.push(op.to_string())));
     struct Pop;
@@ -213,12 +218,8 @@ impl Bound {
 /// contiguous copy instead: the same values, where PyTorch's own lowering stops (GPT-2).
 fn viewable_input(mut positional: Vec<Arg>) -> Result<Vec<Arg>> {
     if let (Some(Arg::Tensor(x)), Some(Arg::Ints(sizes))) = (positional.first(), positional.get(1)) {
-        let data = x.data();
-        let known: usize = sizes.iter().filter(|s| s.hint() >= 0).map(|s| s.hint() as usize).product();
-        let hints: Vec<usize> = sizes.iter().map(|s| if s.hint() < 0 { data.numel().checked_div(known).unwrap_or(0) } else { s.hint() as usize }).collect();
-        if !data.is_contiguous() && tensor::shape::view_strides(data.shape(), data.strides(), &hints).is_none() {
-            let format = Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(schema::MemoryFormat::CONTIGUOUS_FORMAT));
-            let copy = crate::trace::call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", format)])?.remove(0);
+        if !x.can_view(sizes) {
+            let copy = crate::trace::call(aten::clone, vec![Arg::Tensor(x.clone())], vec![("memory_format", Arg::contiguous_format())])?.remove(0);
             positional[0] = Arg::Tensor(copy);
         }
     }
@@ -256,12 +257,11 @@ fn arg_of_value(v: &Value) -> Arg {
     }
 }
 
-struct Retracer<'a> {
+struct Retracer {
     env: HashMap<String, Arg>,
     /// The current value of each buffer / user-input placeholder, when a node updated it.
     latest: IndexMap<String, Tensor>,
     placeholders: HashMap<String, Tensor>,
-    decomp: &'a dyn Fn(&str) -> Option<DecompFn>,
     functionalize: bool,
     /// The graph's recorded tensor metadata (sizes of control-flow outputs).
     meta: IndexMap<String, schema::TensorMeta>,
@@ -298,7 +298,7 @@ fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
     Ok((sizes, hints))
 }
 
-impl Retracer<'_> {
+impl Retracer {
     fn value(&self, name: &str, node: &str) -> Result<Arg> {
         self.env.get(name).cloned().ok_or_else(|| Error::msg(format!("node `{node}` uses `{name}` before it is defined")))
     }
@@ -446,8 +446,8 @@ impl Retracer<'_> {
         };
         // an in-place operator's own decomposition wins over its functional form's (`detach_` is
         // nothing in a functional program; `detach` is an alias)
-        let own = (self.decomp)(&name);
-        let chosen = own.map(|f| (f, name.clone())).or_else(|| (self.decomp)(&functional).map(|f| (f, functional.clone())));
+        let own = decomposition_of(&name);
+        let chosen = own.map(|f| (f, name.clone())).or_else(|| decomposition_of(&functional).map(|f| (f, functional.clone())));
         let outputs: Vec<Arg> = if let Some((f, decomposed)) = chosen {
             // the functional operator's decomposition reads its own parameter names (`input`
             // where `dropout_` says `self`): the arguments are renamed by position
@@ -639,7 +639,7 @@ impl Retracer<'_> {
                 other => flat.push(other),
             }
         }
-        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), decomp: self.decomp, functionalize: self.functionalize, meta: g.tensor_values.clone(), views: vec![] };
+        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), functionalize: self.functionalize, meta: g.tensor_values.clone(), views: vec![] };
         for (input, value) in g.inputs.iter().zip(flat) {
             let mut names = Vec::new();
             ir::print::arg_names(input, &mut names);
@@ -689,7 +689,6 @@ impl Retracer<'_> {
             env: HashMap::new(),
             latest: IndexMap::new(),
             placeholders: HashMap::new(),
-            decomp: self.decomp,
             functionalize: self.functionalize,
             meta: g.tensor_values.clone(),
             views: vec![],
@@ -853,8 +852,6 @@ fn functional_name(def: &ops::OpDef) -> Option<String> {
 /// `functionalize`, in-place operators become functional and mutations become outputs.
 /// `decomp` serves the operators the decompositions call as well (see [`lowered_call`]).
 pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<DecompFn>>, functionalize: bool) -> Result<ir::ExportedProgram> {
-    let decomp_rc = decomp.clone();
-    let decomp: &dyn Fn(&str) -> Option<DecompFn> = &*decomp;
     let graph = ep.graph();
     let mut tracer = Tracer::new();
     // the program's symbols, with their hints and ranges
@@ -925,14 +922,14 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<Decom
         placeholders.insert(name.clone(), t.clone());
         env.insert(name.clone(), Arg::Tensor(t));
     }
-    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, decomp, functionalize, meta: graph.tensor_values.clone(), views: vec![] };
+    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, functionalize, meta: graph.tensor_values.clone(), views: vec![] };
     struct Uninstall;
     impl Drop for Uninstall {
         fn drop(&mut self) {
             LOWERING.with(|l| l.borrow_mut().take());
         }
     }
-    LOWERING.with(|l| *l.borrow_mut() = Some(Lowering { lookup: decomp_rc, running: vec![] }));
+    LOWERING.with(|l| *l.borrow_mut() = Some(Lowering { lookup: decomp, running: vec![] }));
     let _uninstall = Uninstall;
     let (tracer, result) = tracing(tracer, || -> Result<()> {
         for node in &graph.nodes {

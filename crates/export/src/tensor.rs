@@ -369,6 +369,15 @@ impl Tensor {
         Ok(values)
     }
 
+    /// Whether this value's data can be viewed with `sizes` (one of them -1, inferred) without
+    /// a copy: contiguous, or strided so that the new dims fold onto the old.
+    pub fn can_view(&self, sizes: &[SymInt]) -> bool {
+        let data = self.data();
+        let known: usize = sizes.iter().filter(|s| s.hint() >= 0).map(|s| s.hint() as usize).product();
+        let hints: Vec<usize> = sizes.iter().map(|s| if s.hint() < 0 { data.numel().checked_div(known).unwrap_or(0) } else { s.hint() as usize }).collect();
+        data.is_contiguous() || tensor::shape::view_strides(data.shape(), data.strides(), &hints).is_some()
+    }
+
     /// Every size, symbolic where dynamic.
     pub fn sizes(&self) -> Vec<SymInt> {
         (0..self.dim() as i64).map(|d| self.size(d).expect("dim in range")).collect()

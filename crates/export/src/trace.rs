@@ -643,6 +643,11 @@ impl From<tensor::DType> for Arg {
 }
 
 impl Arg {
+    /// `memory_format=torch.contiguous_format`, as a recorded argument.
+    pub fn contiguous_format() -> Arg {
+        Arg::Literal(Value::MemoryFormat("torch.contiguous_format".into()), Argument::AsMemoryFormat(schema::MemoryFormat::CONTIGUOUS_FORMAT))
+    }
+
     fn value(&self) -> Value {
         match self {
             Arg::Tensor(t) => Value::Tensor(t.data().clone()),

@@ -403,10 +403,24 @@ fn vander_meta(call: &mut MetaCall) -> Sizes {
 }
 
 /// A matrix norm's order: a number (±1, ±2, ±∞) or `fro` / `nuc`.
+#[derive(Clone, Copy)]
 enum MatrixOrd {
     Number(f64),
     Frobenius,
     Nuclear,
+}
+
+impl MatrixOrd {
+    /// The order an `ord` (or `p`) argument gives; `None` for anything else (None included).
+    fn of(a: &Arg) -> Option<MatrixOrd> {
+        match a {
+            Arg::Str(s) if s == "fro" => Some(MatrixOrd::Frobenius),
+            Arg::Str(s) if s == "nuc" => Some(MatrixOrd::Nuclear),
+            Arg::Int(i) => Some(MatrixOrd::Number(i.hint() as f64)),
+            Arg::Float(f) => Some(MatrixOrd::Number(*f)),
+            _ => None,
+        }
+    }
 }
 
 /// The norm of each matrix spanned by dims `d0`, `d1` (already wrapped).
@@ -443,8 +457,7 @@ fn singular_values_reduced(x: Tensor, d0: i64, d1: i64, keepdim: bool, reduce: O
     let rank = x.dim() as i64;
     let mut order: Vec<i64> = (0..rank).filter(|d| *d != d0 && *d != d1).collect();
     order.extend([d0, d1]);
-    let moved = crate::rules::permute(&x, &order)?;
-    let s = call(aten::_linalg_svd, vec![Arg::Tensor(moved), Arg::Bool(false), Arg::Bool(false)], vec![])?.remove(1);
+    let s = singular_values(crate::rules::permute(&x, &order)?)?;
     let mut out = op1(reduce, vec![Arg::Tensor(s), Arg::Ints(vec![(-1).into()]), Arg::Bool(false)])?;
     if keepdim {
         for d in [d0.min(d1), d0.max(d1)] {
@@ -472,13 +485,10 @@ fn matrix_dims_of(c: &DecompCall, rank: i64) -> Result<(i64, i64)> {
 fn matrix_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
     no_dtype(c)?;
     let x = c.args.tensor("self")?;
-    let ord = match c.args.get("ord")? {
-        Arg::Str(s) if s == "fro" => MatrixOrd::Frobenius,
-        Arg::Str(s) if s == "nuc" => MatrixOrd::Nuclear,
-        Arg::Str(s) => return Err(Error::msg(format!("{}: Order {s} not supported.", c.args.op))),
-        Arg::Int(i) => MatrixOrd::Number(i.hint() as f64),
-        Arg::Float(f) => MatrixOrd::Number(*f),
-        _ => return Err(Error::msg(format!("{}: ord must be a number or a string", c.args.op))),
+    let ord = match (MatrixOrd::of(c.args.get("ord")?), c.args.get("ord")?) {
+        (Some(ord), _) => ord,
+        (None, Arg::Str(s)) => return Err(Error::msg(format!("{}: Order {s} not supported.", c.args.op))),
+        (None, _) => return Err(Error::msg(format!("{}: ord must be a number or a string", c.args.op))),
     };
     let (d0, d1) = matrix_dims_of(c, x.dim() as i64)?;
     let keepdim = c.args.bool("keepdim")?;
@@ -497,13 +507,10 @@ fn norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
         Arg::Ints(v) => Some(v.iter().map(|d| d.hint()).collect()),
         _ => return Err(Error::msg(format!("{}: dim must be ints or None", c.args.op))),
     };
-    let ord = match c.args.get("ord")? {
-        Arg::None => None,
-        Arg::Int(i) => Some(MatrixOrd::Number(i.hint() as f64)),
-        Arg::Float(f) => Some(MatrixOrd::Number(*f)),
-        Arg::Str(s) if s == "fro" => Some(MatrixOrd::Frobenius),
-        Arg::Str(s) if s == "nuc" => Some(MatrixOrd::Nuclear),
-        _ => return Err(Error::msg(format!("{}: ord must be a number, 'fro' or 'nuc'", c.args.op))),
+    let ord = match (MatrixOrd::of(c.args.get("ord")?), c.args.get("ord")?) {
+        (None, Arg::None) => None,
+        (Some(ord), _) => Some(ord),
+        (None, _) => return Err(Error::msg(format!("{}: ord must be a number, 'fro' or 'nuc'", c.args.op))),
     };
     let rank = x.dim() as i64;
     let matrix = match (&dims, &ord) {
@@ -512,11 +519,7 @@ fn norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
         (None, Some(_)) if rank == 2 => Some((0, 1)),
         _ => None,
     };
-    if let (Some((a, b)), Some(ord)) = (matrix, ord.as_ref().map(|o| match o {
-        MatrixOrd::Number(p) => MatrixOrd::Number(*p),
-        MatrixOrd::Frobenius => MatrixOrd::Frobenius,
-        MatrixOrd::Nuclear => MatrixOrd::Nuclear,
-    })) {
+    if let (Some((a, b)), Some(ord)) = (matrix, ord) {
         let w = |d: i64| if d < 0 { d + rank } else { d };
         return one(matrix_norm_of(&c.args.op, x, ord, w(a), w(b), keepdim)?);
     }
@@ -657,13 +660,10 @@ fn matrix_rank(c: &mut DecompCall) -> Result<Vec<Arg>> {
 fn cond(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let op = c.args.op.clone();
-    let ord = match c.args.get("p")? {
-        Arg::None => MatrixOrd::Number(2.0),
-        Arg::Str(s) if s == "fro" => MatrixOrd::Frobenius,
-        Arg::Str(s) if s == "nuc" => MatrixOrd::Nuclear,
-        Arg::Int(i) => MatrixOrd::Number(i.hint() as f64),
-        Arg::Float(f) => MatrixOrd::Number(*f),
-        _ => return Err(Error::msg(format!("{op}: p must be a number, 'fro' or 'nuc'"))),
+    let ord = match (MatrixOrd::of(c.args.get("p")?), c.args.get("p")?) {
+        (None, Arg::None) => MatrixOrd::Number(2.0),
+        (Some(ord), _) => ord,
+        (None, _) => return Err(Error::msg(format!("{op}: p must be a number, 'fro' or 'nuc'"))),
     };
     if let MatrixOrd::Number(p) = ord {
         if p.abs() == 2.0 {
@@ -675,12 +675,7 @@ fn cond(c: &mut DecompCall) -> Result<Vec<Arg>> {
     }
     let rank = x.dim() as i64;
     let inverse = checked(c, aten::linalg_inv_ex, vec![Arg::Tensor(x.clone())], vec![], Some(1), "linalg.inv")?.remove(0);
-    let same = |o: &MatrixOrd| match o {
-        MatrixOrd::Number(p) => MatrixOrd::Number(*p),
-        MatrixOrd::Frobenius => MatrixOrd::Frobenius,
-        MatrixOrd::Nuclear => MatrixOrd::Nuclear,
-    };
-    let a = matrix_norm_of(&op, x, same(&ord), rank - 2, rank - 1, false)?;
+    let a = matrix_norm_of(&op, x, ord, rank - 2, rank - 1, false)?;
     let b = matrix_norm_of(&op, inverse, ord, rank - 2, rank - 1, false)?;
     one(op1(aten::mul_Tensor, vec![Arg::Tensor(a), Arg::Tensor(b)])?)
 }

@@ -536,8 +536,8 @@ fn quantile(c: &mut DecompCall) -> Result<Vec<Arg>> {
         other => return Err(Error::msg(format!("{op}: interpolation must be one of linear, lower, higher, midpoint or nearest. Got {other}"))),
     };
     // [rows..., Q] -> [Q, reduced...] with the reduced dim kept as 1 when asked
-    let last = values.dim() as i64 - 1;
-    let mut out = permute(&values, &[last].into_iter().chain(0..last).collect::<Vec<_>>())?;
+    let q_dim = values.dim() as i64 - 1;
+    let mut out = permute(&values, &[q_dim].into_iter().chain(0..q_dim).collect::<Vec<_>>())?;
     let mut reduced: Vec<SymInt> = vec![out.size(0)?];
     match dim {
         None if keepdim => reduced.extend(std::iter::repeat_n(SymInt::from(1), rank as usize)),
@@ -566,18 +566,22 @@ fn gradient_dims(dim: Option<Vec<i64>>, rank: usize) -> Vec<i64> {
     dim.unwrap_or_else(|| (0..rank as i64).collect())
 }
 
+/// The `dim` a `gradient` overload was given, when it has one and it is not None.
+fn gradient_dim_arg(args: &ops::Args) -> ops::Result<Option<Vec<i64>>> {
+    let given = args.schema().param_index("dim").is_some() && !matches!(args.get("dim"), Value::None);
+    given.then(|| args.int_list("dim")).transpose()
+}
+
 fn gradient_meta(call: &mut MetaCall) -> Sizes {
     let x = call.sizes("self")?;
-    let dim = if call.args.schema().param_index("dim").is_some() && !matches!(call.args.get("dim"), Value::None) { Some(call.args.int_list("dim")?) } else { None };
-    Ok(gradient_dims(dim, x.len()).iter().map(|_| x.clone()).collect())
+    Ok(gradient_dims(gradient_dim_arg(call.args)?, x.len()).iter().map(|_| x.clone()).collect())
 }
 
 /// Each result is the input divided by a spacing: floating point (integers become float32).
 fn gradient_dtype(args: &ops::Args) -> ops::Result<Vec<DType>> {
     let x = args.tensor("self")?;
     let dt = if x.dtype().is_float() { x.dtype() } else { DType::F32 };
-    let dims = if args.schema().param_index("dim").is_some() && !matches!(args.get("dim"), Value::None) { args.int_list("dim")?.len() } else { x.dim() };
-    Ok(vec![dt; dims])
+    Ok(vec![dt; gradient_dims(gradient_dim_arg(args)?, x.dim()).len()])
 }
 
 /// `torch.gradient` with uniform spacing, as PyTorch computes it: the central difference

@@ -99,8 +99,7 @@ fn resize_as(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 fn resized(op: &str, x: &Tensor, size: &[SymInt]) -> Result<Vec<Arg>> {
-    let old: SymInt = x.sizes().into_iter().fold(SymInt::from(1), |a, b| a * b);
-    let new: SymInt = size.iter().cloned().fold(SymInt::from(1), |a, b| a * b);
+    let (old, new) = (crate::rules::product(&x.sizes()), crate::rules::product(size));
     if !new.le(old.clone())? {
         return Err(Error::msg(format!("{op}: resizing a tensor of {old} elements to {new} would leave the new elements uninitialized; pt2 refuses it")));
     }
