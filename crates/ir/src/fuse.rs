@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use tensor::kernels::vmath;
+use tensor::kernels::vmath::{self, Activation};
 use tensor::{DType, Tensor};
 
 use super::{Action, Bind, GraphPlan, Operand, Step};
@@ -22,21 +22,12 @@ use ops::Value;
 /// One operator of a chain, applied to a block.
 #[derive(Clone, Copy, Debug)]
 enum Op {
-    Relu,
-    Sigmoid,
-    Silu,
-    Tanh,
-    Gelu,
-    GeluTanh,
-    Hardswish,
-    Hardsigmoid,
+    Act(Activation),
     Neg,
     Add,
     Sub,
     Mul,
     Div,
-    /// `clamp(x, min, max)`, either bound optional (NaN stays NaN).
-    Clamp(f32, f32),
 }
 
 /// Where an operand of an instruction comes from.
@@ -151,20 +142,22 @@ fn evaluate_portable(program: &[Instr], ins: &[&[f32]], regs: &mut [f32], dst: &
         };
         let (a, b) = (get(instr.a), get(instr.b));
         match instr.op {
-            Op::Relu => unary(o, a, vmath::relu),
-            Op::Sigmoid => unary(o, a, vmath::sigmoid),
-            Op::Silu => unary(o, a, vmath::silu),
-            Op::Tanh => unary(o, a, vmath::tanh),
-            Op::Gelu => unary(o, a, vmath::gelu),
-            Op::GeluTanh => unary(o, a, vmath::gelu_tanh),
-            Op::Hardswish => unary(o, a, vmath::hardswish),
-            Op::Hardsigmoid => unary(o, a, vmath::hardsigmoid),
+            Op::Act(f) => match f {
+                Activation::Relu => unary(o, a, vmath::relu),
+                Activation::Sigmoid => unary(o, a, vmath::sigmoid),
+                Activation::Silu => unary(o, a, vmath::silu),
+                Activation::Tanh => unary(o, a, vmath::tanh),
+                Activation::Gelu => unary(o, a, vmath::gelu),
+                Activation::GeluTanh => unary(o, a, vmath::gelu_tanh),
+                Activation::Hardswish => unary(o, a, vmath::hardswish),
+                Activation::Hardsigmoid => unary(o, a, vmath::hardsigmoid),
+                Activation::Clamp(lo, hi) => unary(o, a, |x| vmath::clamp(x, lo, hi)),
+            },
             Op::Neg => unary(o, a, |x| -x),
             Op::Add => binary(o, a, b, |x, y| x + y),
             Op::Sub => binary(o, a, b, |x, y| x - y),
             Op::Mul => binary(o, a, b, |x, y| x * y),
             Op::Div => binary(o, a, b, |x, y| x / y),
-            Op::Clamp(lo, hi) => unary(o, a, |x| if x.is_nan() { x } else { x.max(lo).min(hi) }),
         }
     }
     let last = program.len() - 1;
@@ -180,39 +173,60 @@ fn number(o: &Operand) -> Option<f32> {
     }
 }
 
+/// The activation a step computes, if it is one of the functional activation operators (with
+/// constant parameters), or with `in_place_too` their in-place forms (`relu_`), and its input.
+pub(super) fn activation(step: &Step, in_place_too: bool) -> Option<(Activation, Operand)> {
+    let Action::Kernel { args, .. } = &step.action else { return None };
+    let name = step.target.strip_prefix("torch.ops.aten.")?;
+    let functional;
+    let name = match name.split_once("_.") {
+        Some((base, overload)) if in_place_too => {
+            functional = format!("{base}.{overload}");
+            functional.as_str()
+        }
+        _ => name,
+    };
+    let bound = |i: usize, none: f32| match args.get(i) {
+        Some(Operand::Const(Value::None)) | None => Some(none),
+        Some(o) => number(o),
+    };
+    let f = match name {
+        "relu.default" => Activation::Relu,
+        "sigmoid.default" => Activation::Sigmoid,
+        "silu.default" => Activation::Silu,
+        "tanh.default" => Activation::Tanh,
+        "hardswish.default" => Activation::Hardswish,
+        "hardsigmoid.default" => Activation::Hardsigmoid,
+        "gelu.default" => match args.get(1) {
+            Some(Operand::Const(Value::Str(s))) if s == "none" => Activation::Gelu,
+            Some(Operand::Const(Value::Str(s))) if s == "tanh" => Activation::GeluTanh,
+            _ => return None,
+        },
+        "clamp.default" => Activation::Clamp(bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?),
+        // hardtanh's bounds default to -1 and 1; relu6 lowers to it
+        "hardtanh.default" => Activation::Clamp(bound(1, -1.0)?, bound(2, 1.0)?),
+        _ => return None,
+    };
+    Some((f, args.first()?.clone()))
+}
+
 /// What a step computes, if it is a fusable element-wise operator: the op and its operands
 /// (tensor operands as slots).
 fn recognize(step: &Step) -> Option<(Op, Operand, Operand)> {
+    if let Some((f, x)) = activation(step, false) {
+        return Some((Op::Act(f), x, Operand::Const(Value::None)));
+    }
     let Action::Kernel { args, .. } = &step.action else { return None };
     let name = step.target.strip_prefix("torch.ops.aten.")?;
-    let one = |op: Op| Some((op, args.first()?.clone(), Operand::Const(Value::None)));
     // `add`/`sub` with `alpha` 1 only
     let scalar_one = |i: usize| args.get(i).is_none_or(|o| number(o) == Some(1.0));
     match name {
-        "relu.default" => one(Op::Relu),
-        "sigmoid.default" => one(Op::Sigmoid),
-        "silu.default" => one(Op::Silu),
-        "tanh.default" => one(Op::Tanh),
-        "hardswish.default" => one(Op::Hardswish),
-        "hardsigmoid.default" => one(Op::Hardsigmoid),
-        "neg.default" => one(Op::Neg),
-        "gelu.default" => match args.get(1) {
-            Some(Operand::Const(Value::Str(s))) if s == "none" => one(Op::Gelu),
-            Some(Operand::Const(Value::Str(s))) if s == "tanh" => one(Op::GeluTanh),
-            _ => None,
-        },
+        "neg.default" => Some((Op::Neg, args.first()?.clone(), Operand::Const(Value::None))),
         "add.Tensor" | "sub.Tensor" if scalar_one(2) => {
             Some((if name == "add.Tensor" { Op::Add } else { Op::Sub }, args.first()?.clone(), args.get(1)?.clone()))
         }
         "mul.Tensor" => Some((Op::Mul, args.first()?.clone(), args.get(1)?.clone())),
         "div.Tensor" => Some((Op::Div, args.first()?.clone(), args.get(1)?.clone())),
-        "clamp.default" => {
-            let bound = |i: usize, none: f32| match args.get(i) {
-                Some(Operand::Const(Value::None)) | None => Some(none),
-                Some(o) => number(o),
-            };
-            Some((Op::Clamp(bound(1, f32::NEG_INFINITY)?, bound(2, f32::INFINITY)?), args.first()?.clone(), Operand::Const(Value::None)))
-        }
         _ => None,
     }
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ops::{OpDef, Registry, Value};
+use tensor::kernels::vmath::Activation;
 use tensor::Tensor;
 
 use crate::schema::{self, Argument, Graph, Node};
@@ -53,8 +54,12 @@ enum Action {
     WithEffects { def: Arc<OpDef>, args: Vec<Operand> },
     /// Element-wise operators run as one ([`fuse`]).
     Fused(fuse::Chain),
+    /// An operator whose output an activation finishes in the same kernel ([`epilogue`]).
+    Activated { def: Arc<OpDef>, args: Vec<Operand>, activation: Activation },
 }
 
+#[path = "epilogue.rs"]
+mod epilogue;
 #[path = "fuse.rs"]
 mod fuse;
 
@@ -445,7 +450,11 @@ impl Action {
             }
         };
         match self {
-            Action::Kernel { args, .. } | Action::WithEffects { args, .. } | Action::Python { args, .. } | Action::WithGradMode { operands: args, .. } => {
+            Action::Kernel { args, .. }
+            | Action::Activated { args, .. }
+            | Action::WithEffects { args, .. }
+            | Action::Python { args, .. }
+            | Action::WithGradMode { operands: args, .. } => {
                 args.iter().for_each(|o| o.for_each_slot(f))
             }
             Action::Cond { pred, operands, .. } => {
@@ -477,6 +486,14 @@ impl Action {
                 let values = args.iter().map(|o| o.value(env)).collect();
                 match mode {
                     Mode::Kernels => def.call_bound(values).map_err(|e| e.in_node(label)),
+                    Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label)),
+                }
+            }
+            Action::Activated { def, args, activation } => {
+                let values = args.iter().map(|o| o.value(env)).collect();
+                match mode {
+                    Mode::Kernels => def.call_bound_then(values, *activation).map_err(|e| e.in_node(label)),
+                    // an activation keeps sizes and dtype
                     Mode::ShapesOnly => shapes_only(def, values).map_err(|e| Error::msg(format!("({target}) {e}")).in_node(label)),
                 }
             }

@@ -43,6 +43,8 @@ pub struct ProgramPlan {
     graph: GraphPlan,
     /// Batch norms folded into their convolutions ([`crate::fold`]).
     folded_batch_norms: usize,
+    /// Activations run inside the product or convolution before them.
+    fused_activations: usize,
     /// Element-wise operators run inside fused chains.
     fused_elementwise: usize,
     boundary: Boundary,
@@ -161,26 +163,32 @@ impl ProgramPlan {
                 _ => None,
             })
             .collect();
-        let (graph, folded_batch_norms, fused_elementwise) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
+        let (graph, folded_batch_norms, (fused_activations, fused_elementwise)) = match crate::fold::fold_batch_norms(ep.graph(), &|name| state_of.get(name).cloned()) {
             Some(folded) => {
                 let count = folded.state.len() / 2;
                 boundary.sources.extend(folded.state.into_iter().map(|(_, t)| Source::State(t)));
                 let mut plan = GraphPlan::compile(&folded.graph, registry)?;
-                let fused = plan.fuse_elementwise(&folded.graph);
+                let fused = (plan.fuse_activations(&folded.graph), plan.fuse_elementwise(&folded.graph));
                 (plan, count, fused)
             }
             None => {
                 let mut plan = GraphPlan::compile(ep.graph(), registry)?;
-                let fused = plan.fuse_elementwise(ep.graph());
+                let fused = (plan.fuse_activations(ep.graph()), plan.fuse_elementwise(ep.graph()));
                 (plan, 0, fused)
             }
         };
-        Ok(ProgramPlan { graph, folded_batch_norms, fused_elementwise, boundary })
+        Ok(ProgramPlan { graph, folded_batch_norms, fused_activations, fused_elementwise, boundary })
     }
 
     /// How many eval-mode batch norms were folded into the convolutions before them.
     pub fn folded_batch_norms(&self) -> usize {
         self.folded_batch_norms
+    }
+
+    /// How many activations run inside the product or convolution before them ([`crate::plan`]'s
+    /// `epilogue`).
+    pub fn fused_activations(&self) -> usize {
+        self.fused_activations
     }
 
     /// How many element-wise operators run inside fused chains ([`crate::plan`]'s `fuse`).

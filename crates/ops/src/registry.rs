@@ -10,6 +10,7 @@ use crate::args::Args;
 use crate::dtype::DtypeRule;
 use crate::meta::{MetaCall, MetaFn};
 use symbolic::Expr;
+use tensor::kernels::vmath::Activation;
 use tensor::{DType, Tensor};
 use crate::schema::Schema;
 use crate::value::Value;
@@ -33,6 +34,10 @@ pub enum Tag {
 /// with several returns).
 pub type Kernel = Arc<dyn Fn(&Args) -> Result<Value> + Send + Sync>;
 
+/// The kernel again, with an activation applied to its (float32) output while each block of it
+/// is still in cache: what a compiled plan runs for `relu(convolution(..))`, `gelu(addmm(..))`.
+pub type ActivationKernel = fn(&Args, Activation) -> Result<Value>;
+
 /// One registered operator overload.
 pub struct OpDef {
     pub schema: Schema,
@@ -44,6 +49,9 @@ pub struct OpDef {
     /// Output dtypes from the arguments' dtypes ([`crate::dtype`]): inferred from the schema
     /// and tags unless registration names one.
     pub dtype: DtypeRule,
+    /// The kernel with a fused activation ([`ActivationKernel`]), for operators whose output
+    /// an activation commonly follows (products and convolutions).
+    pub with_activation: Option<ActivationKernel>,
 }
 
 impl OpDef {
@@ -108,7 +116,21 @@ impl OpDef {
         self.run(Args::bound(&self.schema, values))
     }
 
+    /// [`OpDef::call_bound`], then `activation` on the output, in one kernel when the operator
+    /// has one ([`OpDef::with_activation`]), else as a pass of its own over a float32 output.
+    pub fn call_bound_then(&self, values: Vec<Value>, activation: Activation) -> Result<Value> {
+        let args = Args::bound(&self.schema, values);
+        match self.with_activation {
+            Some(fused) => self.run_kernel(args, &|a| fused(a, activation)),
+            None => self.run_kernel(args, &|a| activated((self.kernel)(a)?, activation)),
+        }
+    }
+
     fn run(&self, args: Args<'_>) -> Result<Value> {
+        self.run_kernel(args, &*self.kernel)
+    }
+
+    fn run_kernel(&self, args: Args<'_>, kernel: &dyn Fn(&Args) -> Result<Value>) -> Result<Value> {
         // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
         let metadata_only = || self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
         if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only()) {
@@ -119,7 +141,7 @@ impl OpDef {
             )));
         }
         // kernels compute on real data, also when called while a model is built on the meta device
-        let result = tensor::meta::off_meta_device(|| tensor::alloc::catch(|| (self.kernel)(&args))).unwrap_or_else(|e| Err(e.into()));
+        let result = tensor::meta::off_meta_device(|| tensor::alloc::catch(|| kernel(&args))).unwrap_or_else(|e| Err(e.into()));
         result.map_err(|e| match e {
             // a kernel's words get the operator's name in front (once)
             Error::Message(m) => {
@@ -129,6 +151,20 @@ impl OpDef {
             }
             other => other,
         })
+    }
+}
+
+/// `activation` applied to a kernel's float32 output (the first, of several), as a pass of its
+/// own: what an [`ActivationKernel`] does where it has no fused path for its arguments.
+pub fn activated(out: Value, activation: Activation) -> Result<Value> {
+    match out {
+        Value::Tensor(t) if t.dtype() == DType::F32 => Ok(tensor::kernels::elementwise::activation_f32(&t, activation).into()),
+        Value::List(mut outputs) if !outputs.is_empty() => {
+            let first = std::mem::replace(&mut outputs[0], Value::None);
+            outputs[0] = activated(first, activation)?;
+            Ok(Value::List(outputs))
+        }
+        other => Err(Error::msg(format!("an activation ({activation:?}) follows it, but its output is {}, not a float32 tensor", other.kind()))),
     }
 }
 
@@ -179,11 +215,20 @@ pub struct Defined<'r> {
 impl Defined<'_> {
     /// Names the operator's dtype rule (instead of the one its schema and tags imply).
     pub fn dtype(self, rule: DtypeRule) {
+        self.update(|def| def.dtype = rule);
+    }
+
+    /// Gives the operator a kernel that fuses an activation into it ([`OpDef::with_activation`]).
+    pub fn with_activation(self, kernel: ActivationKernel) -> Self {
+        self.update(|def| def.with_activation = Some(kernel));
+        self
+    }
+
+    fn update(&self, f: impl FnOnce(&mut OpDef)) {
         let mut ops = self.registry.ops.write().unwrap_or_else(|e| e.into_inner());
-        let def = ops.get_mut(&self.name).and_then(Arc::get_mut);
-        match def {
-            Some(def) => def.dtype = rule,
-            None => panic!("{}: dtype rule set after the operator was shared", self.name),
+        match ops.get_mut(&self.name).and_then(Arc::get_mut) {
+            Some(def) => f(def),
+            None => panic!("{}: a rule set after the operator was shared", self.name),
         }
     }
 }
@@ -238,7 +283,7 @@ impl Registry {
             .or_else(|| schema.returns.is_empty().then_some(crate::meta::no_outputs as MetaFn));
         let takes_tensor = schema.params.iter().any(|p| p.ty.is_tensor_like());
         let dtype = DtypeRule::inferred(takes_tensor, tags.contains(&Tag::Pointwise));
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype })
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype, with_activation: None })
     }
 
     fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {

@@ -7,6 +7,12 @@ use std::path::PathBuf;
 
 use ops::Registry;
 
+/// The plan `run` compiles for a zoo fixture's archive.
+fn zoo_plan(case: &str, archive: &str) -> ir::run::ProgramPlan {
+    let ep = pt2::load(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo").join(case).join(archive)).unwrap();
+    ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap()
+}
+
 fn batch_norms(ep: &pt2::ExportedProgram) -> usize {
     ep.graph().nodes.iter().filter(|n| n.target.contains("batch_norm")).count()
 }
@@ -39,15 +45,33 @@ fn a_training_mode_batch_norm_is_not_folded() {
 /// these same plans against PyTorch's outputs.
 #[test]
 fn element_wise_chains_are_fused() {
-    let zoo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zoo");
     for (case, archive, operators) in [
         ("zoo_resnet", "program.pt2", 4),
         ("zoo_resnet", "program.core.pt2", 4),
         ("zoo_mobilenet", "program.core.pt2", 23),
         ("zoo_vit", "program.pt2", 0),
     ] {
-        let ep = pt2::load(zoo.join(case).join(archive)).unwrap();
-        let plan = ir::run::ProgramPlan::compile(&ep, Registry::global()).unwrap();
-        assert_eq!(plan.fused_elementwise(), operators, "{case}/{archive}");
+        assert_eq!(zoo_plan(case, archive).fused_elementwise(), operators, "{case}/{archive}");
+    }
+}
+
+/// An activation right after a convolution or matrix product (directly, or through one view in a
+/// core program: `addmm` → `view` → `gelu`; in place in a training program: `relu_`) runs inside
+/// it; one whose input something else also reads does not. `programs_conformance` runs these
+/// same plans against PyTorch's outputs.
+#[test]
+fn activations_after_products_are_fused_into_them() {
+    // the ResNet's three conv → batch norm (folded) → relu_, not its two relu(add(..)); the
+    // core MobileNet's two hardtanh(conv) and two relu(conv) of its squeeze-excite blocks (its
+    // hard-swishes start with `conv + 3`); the ViT's two feed-forward GELUs
+    for (case, archive, activations) in [
+        ("zoo_resnet", "program.pt2", 3),
+        ("zoo_resnet", "program.core.pt2", 3),
+        ("zoo_mobilenet", "program.pt2", 9),
+        ("zoo_mobilenet", "program.core.pt2", 4),
+        ("zoo_vit", "program.pt2", 2),
+        ("zoo_vit", "program.core.pt2", 2),
+    ] {
+        assert_eq!(zoo_plan(case, archive).fused_activations(), activations, "{case}/{archive}");
     }
 }

@@ -625,6 +625,11 @@ fn int_pow(base: i64, exp: i64) -> i64 {
 
 fn pow(a: &Args) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "exponent")?;
+    if out == DType::F32 && y.dim() == 0 {
+        if let Some(r) = pow_f32_by_constant(&x, y.item_f64()? as f32) {
+            return Ok(r.into());
+        }
+    }
     if out.is_float() {
         return Ok(float_zip!(&x, &y, out, |p: F, q| if q == (2.0 as F) { p * p } else { p.powf(q) })?.into());
     }
@@ -646,6 +651,22 @@ fn atan2_out(a: &Args) -> Result<Value> {
     }
     out.copy_(&r)?;
     Ok(Value::Tensor(out.clone()))
+}
+
+/// A float32 tensor to a constant power that has a cheaper form than `powf`, in one vectorized
+/// pass: the exponents PyTorch's CPU kernel also special-cases (GPT-2's tanh GELU cubes its
+/// activations; `powf(x, 3.0)` ran at a tenth of the speed of `x * x * x`).
+fn pow_f32_by_constant(x: &Tensor, e: f32) -> Option<Tensor> {
+    Some(match e {
+        1.0 => elementwise::map_f32(x, |v: f32| v),
+        2.0 => elementwise::map_f32(x, |v: f32| v * v),
+        3.0 => elementwise::map_f32(x, |v: f32| v * v * v),
+        0.5 => elementwise::map_f32(x, |v: f32| v.sqrt()),
+        -0.5 => elementwise::map_f32(x, |v: f32| 1.0 / v.sqrt()),
+        -1.0 => elementwise::map_f32(x, |v: f32| 1.0 / v),
+        -2.0 => elementwise::map_f32(x, |v: f32| 1.0 / (v * v)),
+        _ => return None,
+    })
 }
 
 /// `maximum`/`minimum` propagate NaN; `fmax`/`fmin` ignore it.

@@ -69,15 +69,17 @@ impl Depthwise {
 /// `out[p] = bias[c] + sum over taps of weight[c, tap] * x[p] (shifted)`, `c = p % channels`,
 /// for every plane `p` of `x` (`[planes, ih, iw]`, contiguous); `weight` is `[channels, kh, kw]`.
 pub fn depthwise_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwise, out: &mut [f32]) {
-    grouped_f32(x, weight, bias, g, 1, 1, out)
+    grouped_f32(x, weight, bias, g, 1, 1, out, None)
 }
 
 /// A grouped convolution with few channels a group (`g.channels` groups of `group_in` input
 /// and `group_out` output channels; depthwise is 1 and 1): `x` is `[images, groups * group_in,
 /// ih, iw]`, `weight` `[groups * group_out, group_in, kh, kw]`, `out` `[images, groups *
 /// group_out, oh, ow]`. Each image's group splits its input planes into stride phases once;
-/// every output plane is then one accumulation over all its input channels' taps.
-pub fn grouped_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwise, group_in: usize, group_out: usize, out: &mut [f32]) {
+/// every output plane is then one accumulation over all its input channels' taps, and `then`
+/// (an activation) follows on each plane while it is in cache.
+#[allow(clippy::too_many_arguments)]
+pub fn grouped_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwise, group_in: usize, group_out: usize, out: &mut [f32], then: Option<super::vmath::Activation>) {
     g.check();
     let [ih, iw] = g.input;
     let [oh, ow] = g.output;
@@ -117,6 +119,9 @@ pub fn grouped_f32(x: &[f32], weight: &[f32], bias: Option<&[f32]>, g: &Depthwis
             for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
                 row.copy_from_slice(&grid[y * ph.cols..y * ph.cols + ow]);
             }
+            if let Some(f) = then {
+                f.apply(dst);
+            }
         }
     };
     let unit = group_out * out_plane;
@@ -155,20 +160,25 @@ pub fn max_pool_f32(x: &[f32], g: &Depthwise, out: &mut [f32], mut indices: Opti
             shifts.push((b * g.dilation[0] * iw + e * g.dilation[1]) as i64);
         }
     }
-    let one = |(phases, grid, grid_idx): &mut (Vec<f32>, Vec<f32>, Vec<i64>), p: usize, dst: &mut [f32], idx: Option<&mut [i64]>| {
+    let one = |(phases, grid, grid_tap): &mut (Vec<f32>, Vec<f32>, Vec<u32>), p: usize, dst: &mut [f32], idx: Option<&mut [i64]>| {
         phases.resize(g.stride[0] * g.stride[1] * phase_len, 0.0);
         fill_phases(&x[p * in_plane..(p + 1) * in_plane], g, &ph, f32::NEG_INFINITY, phases);
         grid.clear();
         grid.resize(ph.grid, f32::NEG_INFINITY);
-        grid_idx.clear();
-        grid_idx.resize(ph.grid, -1);
-        window_max(phases, &ph.offsets, &shifts, &base, grid, grid_idx);
+        grid_tap.clear();
+        grid_tap.resize(ph.grid, 0);
+        window_max(phases, &ph.offsets, grid, idx.is_some().then_some(&mut grid_tap[..]));
         for (y, row) in dst.chunks_exact_mut(ow).enumerate() {
             row.copy_from_slice(&grid[y * ph.cols..y * ph.cols + ow]);
         }
         if let Some(idx) = idx {
+            // the winning tap's input position; where no tap beat -inf (a window of -inf
+            // values), the window's first position inside the image, as PyTorch's kernel starts
             for (y, row) in idx.chunks_exact_mut(ow).enumerate() {
-                row.copy_from_slice(&grid_idx[y * ph.cols..y * ph.cols + ow]);
+                for (xo, i) in row.iter_mut().enumerate() {
+                    let at = y * ph.cols + xo;
+                    *i = if grid[at] == f32::NEG_INFINITY { first_inside(g, y, xo) } else { base[at] + shifts[grid_tap[at] as usize] };
+                }
             }
         }
     };
@@ -189,6 +199,18 @@ pub fn max_pool_f32(x: &[f32], g: &Depthwise, out: &mut [f32], mut indices: Opti
     }
 }
 
+/// The flat position of the first tap of output `(y, x)`'s window that lies inside the image.
+fn first_inside(g: &Depthwise, y: usize, x: usize) -> i64 {
+    let first = |d: usize, o: usize| {
+        let mut at = (o * g.stride[d]) as i64 - g.padding[d] as i64;
+        while at < 0 {
+            at += g.dilation[d] as i64;
+        }
+        at
+    };
+    first(0, y) * g.input[1] as i64 + first(1, x)
+}
+
 /// Splits one `[ih, iw]` plane into `g`'s stride phases, padding with `pad`, into `phases`
 /// (all of its `stride_h * stride_w` phase planes).
 fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut [f32]) {
@@ -205,28 +227,44 @@ fn fill_phases(src: &[f32], g: &Depthwise, ph: &Phases, pad: f32, phases: &mut [
             phases[at..at + iw].copy_from_slice(row);
             continue;
         }
-        for (xi, &v) in row.iter().enumerate() {
-            let px = xi + g.padding[1];
-            phases[((py % sh) * sw + px % sw) * phase_len + (py / sh) * ph.cols + px / sw] = v;
+        // column phase r holds the padded columns px = r, r + sw, ..: every sw-th input
+        // column from the first whose padded position is r
+        for r in 0..sw {
+            let first = (r + sw - g.padding[1] % sw) % sw;
+            if first >= iw {
+                continue;
+            }
+            let at = ((py % sh) * sw + r) * phase_len + (py / sh) * ph.cols + (first + g.padding[1]) / sw;
+            for (d, &v) in phases[at..].iter_mut().zip(row[first..].iter().step_by(sw)) {
+                *d = v;
+            }
         }
     }
 }
 
 crate::per_isa!(
-    /// `grid[i] = max_t phases[offsets[t] + i]` with the winner's input position in `idx`.
-    fn window_max(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) => window_max_portable
+    /// `grid[i] = max_t phases[offsets[t] + i]`, with the winning tap's number in `taps` when
+    /// given.
+    fn window_max(phases: &[f32], offsets: &[usize], grid: &mut [f32], taps: Option<&mut [u32]>) => window_max_portable
 );
 
 #[inline(always)]
-fn window_max_portable(phases: &[f32], offsets: &[usize], shifts: &[i64], base: &[i64], grid: &mut [f32], idx: &mut [i64]) {
+fn window_max_portable(phases: &[f32], offsets: &[usize], grid: &mut [f32], mut taps: Option<&mut [u32]>) {
     let n = grid.len();
-    for (&o, &shift) in offsets.iter().zip(shifts) {
+    for (t, &o) in offsets.iter().enumerate() {
         let src = &phases[o..o + n];
-        for (((m, i), &v), &b) in grid.iter_mut().zip(idx.iter_mut()).zip(src).zip(base) {
-            // strictly greater: the first of equal values stays; a NaN wins over a number
-            let take = v > *m || (v.is_nan() && !m.is_nan());
-            *m = if take { v } else { *m };
-            *i = if take { b + shift } else { *i };
+        if let Some(tap) = taps.as_deref_mut() {
+            for ((m, i), &v) in grid.iter_mut().zip(tap.iter_mut()).zip(src) {
+                // strictly greater: the first of equal values stays; a NaN wins over a number
+                let take = v > *m || (v.is_nan() && !m.is_nan());
+                *m = if take { v } else { *m };
+                *i = if take { t as u32 } else { *i };
+            }
+        } else {
+            for (m, &v) in grid.iter_mut().zip(src) {
+                let take = v > *m || (v.is_nan() && !m.is_nan());
+                *m = if take { v } else { *m };
+            }
         }
     }
 }
@@ -303,6 +341,7 @@ mod tests {
             let mut x: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect();
             x[5] = f32::NAN;
             x[h * w + 7] = x[h * w + 8]; // a tie
+            x[2 * h * w..2 * h * w + 3 * w].fill(f32::NEG_INFINITY); // windows of -inf only
             let n = 3 * g.output[0] * g.output[1];
             let (mut got, mut idx) = (vec![0f32; n], vec![0i64; n]);
             max_pool_f32(&x, &g, &mut got, Some(&mut idx));

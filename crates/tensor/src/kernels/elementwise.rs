@@ -54,6 +54,18 @@ pub fn map_f32(x: &Tensor, f: impl super::vmath::Unary) -> Tensor {
     Tensor::from_vec(out, x.shape()).unwrap()
 }
 
+/// `f(x)` for a float32 `x`, an activation ([`super::vmath::Activation`]) as a pass of its own.
+pub fn activation_f32(x: &Tensor, f: super::vmath::Activation) -> Tensor {
+    assert_eq!(x.dtype(), crate::DType::F32, "activation_f32: expected a float32 tensor");
+    let mut out = x.to_vec::<f32>();
+    if out.len() >= PARALLEL_THRESHOLD {
+        out.par_chunks_mut(CHUNK).for_each(|c| f.apply(c));
+    } else {
+        f.apply(&mut out);
+    }
+    Tensor::from_vec(out, x.shape()).unwrap()
+}
+
 /// `x[i] = f(x[i])` in `x`'s own storage, for a contiguous float32 `x` (every view of the
 /// storage sees it, as in-place operators require); `false`, doing nothing, for any other.
 pub fn map_f32_in_place(x: &Tensor, f: impl super::vmath::Unary) -> bool {
@@ -261,8 +273,9 @@ pub fn zip3<A: Element, B: Element, C: Element, U: Element>(
 }
 
 /// `x * scale[c] + shift[c]` for float32 `x: [N, C, ...]`, `c` the channel (dim 1): eval-mode
-/// batch norm in one pass, plane by plane (two roundings, as PyTorch's CPU kernel computes it).
-pub fn channel_affine_f32(x: &Tensor, scale: &[f32], shift: &[f32]) -> Result<Tensor> {
+/// batch norm in one pass, plane by plane (two roundings, as PyTorch's CPU kernel computes it);
+/// `then`, an activation, follows on each plane while it is in cache.
+pub fn channel_affine_f32(x: &Tensor, scale: &[f32], shift: &[f32], then: Option<super::vmath::Activation>) -> Result<Tensor> {
     let c = x.shape().get(1).copied().unwrap_or(1);
     if x.dim() < 2 || scale.len() != c || shift.len() != c || x.dtype() != crate::DType::F32 {
         crate::bail!("channel_affine_f32: expected a float32 [N, {}, ...] tensor, got {} {:?}", scale.len(), x.dtype().name(), x.shape());
@@ -275,6 +288,9 @@ pub fn channel_affine_f32(x: &Tensor, scale: &[f32], shift: &[f32]) -> Result<Te
                 let (s, t) = (scale[p % c], shift[p % c]);
                 for (o, &v) in o.iter_mut().zip(i) {
                     *o = v * s + t;
+                }
+                if let Some(f) = then {
+                    f.apply(o);
                 }
             };
             let planes = out.chunks_mut(plane).zip(xs.chunks(plane));

@@ -1,6 +1,7 @@
 //! Matrix products: `gemm` for floating point, a plain loop for integers.
 
 use super::sgemm;
+use super::vmath::Activation;
 use crate::{bail, with_dtype, DType, Element, Result, Tensor};
 
 /// `out[b] = a[b] @ c[b]` for 3-d `a: [B, M, K]` and `c: [B, K, N]`; reads any strides.
@@ -50,8 +51,8 @@ pub fn mm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
 /// output first and the product accumulates onto it, so adding it costs no pass of its own.
 /// `None` when the product is thin (a few rows or columns, where packing does not pay), the
 /// dtypes are not float32, or the machine has only the portable kernel: the caller takes the
-/// general path.
-pub fn addmm_f32(bias: Option<&Tensor>, a: &Tensor, b: &Tensor) -> Option<Tensor> {
+/// general path. `then` is applied to each finished output tile (`f(bias + a @ b)`).
+pub fn addmm_f32(bias: Option<&Tensor>, a: &Tensor, b: &Tensor, then: Option<Activation>) -> Option<Tensor> {
     let ([m, k], [k2, n]) = (<[usize; 2]>::try_from(a.shape()).ok()?, <[usize; 2]>::try_from(b.shape()).ok()?);
     let dtypes_fit = a.dtype() == DType::F32 && b.dtype() == DType::F32 && bias.is_none_or(|t| t.dtype() == DType::F32);
     if !dtypes_fit || k != k2 || m < 8 || n < 16 || sgemm::Isa::best() == sgemm::Isa::Portable {
@@ -74,7 +75,9 @@ pub fn addmm_f32(bias: Option<&Tensor>, a: &Tensor, b: &Tensor) -> Option<Tensor
         let (sa, sb) = (a.strides(), b.strides());
         let lhs = sgemm::StridedMatrix { data: da, offset: a.storage_offset(), rows: m, cols: k, rs: sa[0], cs: sa[1] };
         let rhs = sgemm::StridedMatrix { data: db, offset: b.storage_offset(), rows: k, cols: n, rs: sb[0], cs: sb[1] };
-        sgemm::sgemm(m, n, k, &lhs, &rhs, &mut out, n, bias.is_some(), m * n * k >= 64 * 64 * 64);
+        sgemm::sgemm(m, n, k, &lhs, &rhs, &mut out, n, bias.is_some(), m * n * k >= 64 * 64 * 64, then);
+    } else if let Some(f) = then {
+        f.apply(&mut out);
     }
     Some(Tensor::from_vec(out, &[m, n]).expect("sized by shape"))
 }
@@ -100,7 +103,7 @@ fn sgemm_batched(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: us
             sgemm::StridedMatrix { data: da, offset: (a.storage_offset() as isize + b as isize * sa[0]) as usize, rows: m, cols: k, rs: sa[1], cs: sa[2] };
         let rhs =
             sgemm::StridedMatrix { data: dc, offset: (c.storage_offset() as isize + b as isize * sc[0]) as usize, rows: k, cols: n, rs: sc[1], cs: sc[2] };
-        sgemm::sgemm(m, n, k, &lhs, &rhs, dst, n, false, big && !by_batch);
+        sgemm::sgemm(m, n, k, &lhs, &rhs, dst, n, false, big && !by_batch, None);
     };
     if by_batch {
         use rayon::prelude::*;

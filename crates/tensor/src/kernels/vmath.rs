@@ -220,6 +220,66 @@ unary_kernels! {
     GeluTanh => gelu_tanh,
 }
 
+/// An activation function applied to a product's output while it is still in cache (the
+/// epilogue of [`super::sgemm`] and of the convolutions): the element-wise operators a plan
+/// fuses into the matrix product or convolution before them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    Relu,
+    Gelu,
+    GeluTanh,
+    Silu,
+    Sigmoid,
+    Tanh,
+    Hardswish,
+    Hardsigmoid,
+    /// `clamp(x, min, max)` (`hardtanh`, `relu6`): NaN stays NaN.
+    Clamp(f32, f32),
+}
+
+impl Activation {
+    /// The function at one point, as the operator's own kernel computes it.
+    #[inline(always)]
+    pub fn at(self, x: f32) -> f32 {
+        match self {
+            Activation::Relu => relu(x),
+            Activation::Gelu => gelu(x),
+            Activation::GeluTanh => gelu_tanh(x),
+            Activation::Silu => silu(x),
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => tanh(x),
+            Activation::Hardswish => hardswish(x),
+            Activation::Hardsigmoid => hardsigmoid(x),
+            Activation::Clamp(lo, hi) => clamp(x, lo, hi),
+        }
+    }
+
+    /// `xs[i] = f(xs[i])`, vectorized as [`map_in_place`].
+    pub fn apply(self, xs: &mut [f32]) {
+        match self {
+            Activation::Relu => map_in_place(xs, Relu),
+            Activation::Gelu => map_in_place(xs, Gelu),
+            Activation::GeluTanh => map_in_place(xs, GeluTanh),
+            Activation::Silu => map_in_place(xs, Silu),
+            Activation::Sigmoid => map_in_place(xs, Sigmoid),
+            Activation::Tanh => map_in_place(xs, Tanh),
+            Activation::Hardswish => map_in_place(xs, Hardswish),
+            Activation::Hardsigmoid => map_in_place(xs, Hardsigmoid),
+            Activation::Clamp(lo, hi) => map_in_place(xs, move |x: f32| clamp(x, lo, hi)),
+        }
+    }
+}
+
+/// `min(max(x, lo), hi)`, NaN kept (`clamp`'s and `hardtanh`'s rule).
+#[inline(always)]
+pub fn clamp(x: f32, lo: f32, hi: f32) -> f32 {
+    if x.is_nan() {
+        x
+    } else {
+        x.max(lo).min(hi)
+    }
+}
+
 /// `dst[i] = f(src[i])`, the loop compiled for the best instruction set this CPU has.
 #[inline]
 pub fn map_slice<F: Unary>(src: &[f32], dst: &mut [f32], f: F) {

@@ -7,6 +7,7 @@
 use rayon::prelude::*;
 use tensor::kernels::matmul;
 use tensor::kernels::scratch::with_scratch;
+use tensor::kernels::vmath::Activation;
 use tensor::kernels::sgemm::{put_run, sgemm, sgemm_gathered, zero_run, GatheredMatrix, PanelSource, StridedMatrix};
 use tensor::{DType, Tensor};
 
@@ -201,7 +202,7 @@ const GROUP_DIRECT: usize = 32;
 
 /// A float32 grouped convolution with few channels a group (depthwise among them) over 2-d
 /// (or 1-d, lifted) images, with its bias.
-fn grouped_2d_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
+fn grouped_2d_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, groups: usize, out_shape: &[usize], then: Option<Activation>) -> Result<Tensor> {
     let (group_in, group_out) = (x.shape()[1] / groups, out_shape[1] / groups);
     let geometry = tensor::kernels::depthwise::Depthwise {
         channels: groups,
@@ -216,7 +217,7 @@ fn grouped_2d_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, g
     let mut data = tensor::alloc::tensor_vec(0f32, out_shape);
     let (x, w) = (x.contiguous(), w.contiguous());
     x.with_contiguous::<f32, _>(|xs| {
-        w.with_contiguous::<f32, _>(|ws| tensor::kernels::depthwise::grouped_f32(xs, ws, bias.as_deref(), &geometry, group_in, group_out, &mut data))
+        w.with_contiguous::<f32, _>(|ws| tensor::kernels::depthwise::grouped_f32(xs, ws, bias.as_deref(), &geometry, group_in, group_out, &mut data, then))
     });
     Tensor::from_vec(data, out_shape)
 }
@@ -437,8 +438,9 @@ const SMALL_IMAGE: usize = 100;
 /// columns[k × l]`, the columns read in place from a padded image when the stride is 1
 /// ([`PaddedImage`]) and else packed from the image ([`ImageColumns`]); the bias is written
 /// first so that the product adds onto it. Images go to threads when there are enough of
-/// them, else each product is spread over the threads.
-fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, groups: usize, out_shape: &[usize]) -> Result<Tensor> {
+/// them, else each product is spread over the threads. `then` is applied to each output tile
+/// as the product finishes it.
+fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, groups: usize, out_shape: &[usize], then: Option<Activation>) -> Result<Tensor> {
     let (n, c_in, c_out) = (out_shape[0], x.shape()[1], out_shape[1]);
     let (cg, og) = (c_in / groups, c_out / groups);
     let k = cg * g.kernel_elems();
@@ -473,7 +475,7 @@ fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, grou
                         grid.clear();
                         grid.resize(og * n * l, 0.0);
                         start_with_bias(grid, n * l, gi * og);
-                        sgemm(og, n * l, k, &weights, &columns, grid, n * l, bias.is_some(), true);
+                        sgemm(og, n * l, k, &weights, &columns, grid, n * l, bias.is_some(), true, then);
                         for (co, row) in grid.chunks_exact(n * l).enumerate() {
                             for (b, run) in row.chunks_exact(l).enumerate() {
                                 let at = (b * c_out + gi * og + co) * l;
@@ -502,7 +504,7 @@ fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, grou
                                 // product lands in the output as it is
                                 start_with_bias(dst, l, gi * og);
                                 let columns = GatheredMatrix::new(image, &p.row_offsets, l);
-                                sgemm_gathered(og, l, k, &weights, &columns, dst, l, bias.is_some(), !by_image);
+                                sgemm_gathered(og, l, k, &weights, &columns, dst, l, bias.is_some(), !by_image, then);
                             }
                             Some(p) => {
                                 p.fill(g, image, cg, pad_buf);
@@ -510,13 +512,13 @@ fn forward_f32(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, g: &Geometry, grou
                                 grid.resize(og * p.cols, 0.0);
                                 start_with_bias(grid, p.cols, gi * og);
                                 let columns = GatheredMatrix::new(pad_buf, &p.row_offsets, p.cols);
-                                sgemm_gathered(og, p.cols, k, &weights, &columns, grid, p.cols, bias.is_some(), !by_image);
+                                sgemm_gathered(og, p.cols, k, &weights, &columns, grid, p.cols, bias.is_some(), !by_image, then);
                                 p.compact(g, grid, og, dst);
                             }
                             None => {
                                 start_with_bias(dst, l, gi * og);
                                 let columns = ImageColumns { images: image, image_stride: 0, count: 1, g };
-                                sgemm(og, l, k, &weights, &columns, dst, l, bias.is_some(), !by_image);
+                                sgemm(og, l, k, &weights, &columns, dst, l, bias.is_some(), !by_image, then);
                             }
                         }
                     }
@@ -541,7 +543,7 @@ struct ConvParams {
     groups: usize,
 }
 
-fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams, then: Option<Activation>) -> Result<Tensor> {
     let spatial = w.dim().saturating_sub(2);
     if !(1..=3).contains(&spatial) {
         bail!("convolution: expected a 3-D, 4-D or 5-D weight, got {}-D", w.dim());
@@ -611,13 +613,13 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
         let depthwise_case = groups > 1 && groups == c_in && c_out == c_in;
         let few_per_group = groups > 1 && c_in / groups <= GROUP_DIRECT;
         if few_per_group && compute == DType::F32 && g.input[0] == 1 && g.kernel[0] == 1 {
-            return finish(grouped_2d_f32(&xc, &wc, bias, &g, groups, &out_shape)?, dtype, batched);
+            return finish(grouped_2d_f32(&xc, &wc, bias, &g, groups, &out_shape, then)?, dtype, batched);
         } else if depthwise_case && compute == DType::F32 {
             depthwise::<f32>(&xc, &wc, &g, &out_shape)?
         } else if depthwise_case {
             depthwise::<f64>(&xc, &wc, &g, &out_shape)?
         } else if compute == DType::F32 {
-            return finish(forward_f32(&xc, &wc, bias, &g, groups, &out_shape)?, dtype, batched);
+            return finish(forward_f32(&xc, &wc, bias, &g, groups, &out_shape, then)?, dtype, batched);
         } else {
             forward::<f64>(&xc, &wc, &g, groups, &out_shape)?
         }
@@ -675,7 +677,12 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Res
             }
         }
     };
-    finish(out, dtype, batched)
+    let out = finish(out, dtype, batched)?;
+    Ok(match then {
+        Some(f) if out.dtype() == DType::F32 => tensor::kernels::elementwise::activation_f32(&out, f),
+        Some(f) => bail!("convolution: an activation ({f:?}) follows it, but its output is {:?}, not float32", out.dtype()),
+        None => out,
+    })
 }
 
 /// The result in the promoted dtype, without the batch dim an unbatched input was given.
@@ -689,6 +696,15 @@ fn finish(out: Tensor, dtype: DType, batched: bool) -> Result<Tensor> {
 }
 
 pub fn convolution(a: &Args) -> Result<Value> {
+    convolution_then(a, None)
+}
+
+/// `convolution` with an activation fused into it ([`ops::ActivationKernel`]).
+pub fn convolution_activated(a: &Args, then: Activation) -> Result<Value> {
+    convolution_then(a, Some(then))
+}
+
+fn convolution_then(a: &Args, then: Option<Activation>) -> Result<Value> {
     let p = ConvParams {
         stride: a.int_list("stride")?,
         padding: a.int_list("padding")?,
@@ -697,10 +713,19 @@ pub fn convolution(a: &Args) -> Result<Value> {
         transposed: a.bool("transposed")?,
         groups: a.int("groups")?.max(0) as usize,
     };
-    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p)?.into())
+    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p, then)?.into())
 }
 
 pub fn conv2d(a: &Args) -> Result<Value> {
+    conv2d_then(a, None)
+}
+
+/// `conv2d` with an activation fused into it ([`ops::ActivationKernel`]).
+pub fn conv2d_activated(a: &Args, then: Activation) -> Result<Value> {
+    conv2d_then(a, Some(then))
+}
+
+fn conv2d_then(a: &Args, then: Option<Activation>) -> Result<Value> {
     let p = ConvParams {
         stride: a.int_list("stride")?,
         padding: a.int_list("padding")?,
@@ -709,7 +734,7 @@ pub fn conv2d(a: &Args) -> Result<Value> {
         transposed: false,
         groups: a.int("groups")?.max(0) as usize,
     };
-    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p)?.into())
+    Ok(conv_nd(a.tensor("input")?, a.tensor("weight")?, a.opt_tensor("bias")?, &p, then)?.into())
 }
 
 fn pair(a: &Args, name: &str) -> Result<[usize; 2]> {

@@ -2,6 +2,7 @@
 //! broadcasting batch dims, and `linear`.
 
 use tensor::kernels::matmul;
+use tensor::kernels::vmath::Activation;
 use tensor::{DType, Tensor};
 
 use crate::aten::common::*;
@@ -52,17 +53,30 @@ fn betas(a: &Args) -> Result<(f64, f64)> {
 }
 
 pub fn addmm(a: &Args) -> Result<Value> {
+    addmm_then(a, None)
+}
+
+/// `addmm` with an activation fused into the product ([`ops::ActivationKernel`]).
+pub fn addmm_activated(a: &Args, then: Activation) -> Result<Value> {
+    addmm_then(a, Some(then))
+}
+
+fn addmm_then(a: &Args, then: Option<Activation>) -> Result<Value> {
     let (s, m1, m2) = (a.tensor("self")?, a.tensor("mat1")?, a.tensor("mat2")?);
     same_dtype(m1, m2, "addmm")?;
     let (beta, alpha) = betas(a)?;
     if (beta, alpha) == (1.0, 1.0) {
-        if let Some(y) = matmul::addmm_f32(Some(s), m1, m2) {
+        if let Some(y) = matmul::addmm_f32(Some(s), m1, m2, then) {
             return Ok(y.into());
         }
     }
     let p = matmul::mm(m1, m2)?;
     let s = s.broadcast_to(p.shape())?;
-    Ok(scaled_sum(&s, &p, beta, alpha)?.into())
+    let out: Value = scaled_sum(&s, &p, beta, alpha)?.into();
+    match then {
+        Some(f) => crate::activated(out, f),
+        None => Ok(out),
+    }
 }
 
 pub fn baddbmm(a: &Args) -> Result<Value> {
@@ -197,13 +211,27 @@ pub fn matmul(a: &Args) -> Result<Value> {
 
 /// `x @ weight.T + bias`.
 pub fn linear_tensors(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    linear_then(x, w, bias, None)
+}
+
+/// `linear`, then `then` (if any) on its output: fused into the product on its float32 path.
+fn linear_then(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, then: Option<Activation>) -> Result<Tensor> {
     if x.dim() >= 2 && w.dim() == 2 {
         // float32 over the folded leading dims, the bias accumulated into by the product
         let (rows, unfold) = fold_leading(x, w.shape()[0])?;
-        if let Some(y) = matmul::addmm_f32(bias, &rows, &w.transpose(0, 1)?) {
+        if let Some(y) = matmul::addmm_f32(bias, &rows, &w.transpose(0, 1)?, then) {
             return y.reshape(&unfold);
         }
     }
+    let y = linear_unfused(x, w, bias)?;
+    Ok(match then {
+        Some(f) if y.dtype() == DType::F32 => tensor::kernels::elementwise::activation_f32(&y, f),
+        Some(f) => bail!("linear: an activation ({f:?}) follows it, but its output is {:?}, not float32", y.dtype()),
+        None => y,
+    })
+}
+
+fn linear_unfused(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let y = matmul_tensors(x, &w.transpose(-1, -2).or_else(|_| Ok::<_, tensor::Error>(w.clone()))?)?;
     match bias {
         None => Ok(y),
@@ -220,4 +248,10 @@ pub fn linear_tensors(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<T
 pub fn linear(a: &Args) -> Result<Value> {
     let (x, w) = (a.tensor("input")?, a.tensor("weight")?);
     Ok(linear_tensors(x, w, a.opt_tensor("bias")?)?.into())
+}
+
+/// `linear` with an activation fused into the product ([`ops::ActivationKernel`]).
+pub fn linear_activated(a: &Args, then: Activation) -> Result<Value> {
+    let (x, w) = (a.tensor("input")?, a.tensor("weight")?);
+    Ok(linear_then(x, w, a.opt_tensor("bias")?, Some(then))?.into())
 }

@@ -1,6 +1,7 @@
 //! Normalization: batch norm (training with running-stat updates, and inference), layer norm,
 //! group norm, and dropout.
 
+use tensor::kernels::vmath::Activation;
 use tensor::{DType, Tensor};
 
 use crate::aten::common::*;
@@ -21,7 +22,8 @@ fn channel_stats(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>, usize)> {
 }
 
 /// `(x - mean) * invstd * weight + bias`, per channel (dim 1).
-fn normalize_channels(x: &Tensor, mean: &[f64], invstd: &[f64], weight: Option<&Tensor>, bias: Option<&Tensor>) -> Result<Tensor> {
+/// `then`, an activation, follows on a float32 output in the same pass.
+fn normalize_channels(x: &Tensor, mean: &[f64], invstd: &[f64], weight: Option<&Tensor>, bias: Option<&Tensor>, then: Option<Activation>) -> Result<Tensor> {
     let c = x.shape()[1];
     let w = weight.map(|t| t.to_f64_vec()).unwrap_or_else(|| vec![1.0; c]);
     let b = bias.map(|t| t.to_f64_vec()).unwrap_or_else(|| vec![0.0; c]);
@@ -33,7 +35,10 @@ fn normalize_channels(x: &Tensor, mean: &[f64], invstd: &[f64], weight: Option<&
     let out = x.dtype();
     if out == DType::F32 {
         let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        return tensor::kernels::elementwise::channel_affine_f32(x, &narrow(&scale), &narrow(&shift));
+        return tensor::kernels::elementwise::channel_affine_f32(x, &narrow(&scale), &narrow(&shift), then);
+    }
+    if let Some(f) = then {
+        bail!("batch_norm: an activation ({f:?}) follows it, but its output is {:?}, not float32", out);
     }
     let s = Tensor::from_vec(scale, &[c])?.reshape(&shape)?;
     let t = Tensor::from_vec(shift, &[c])?.reshape(&shape)?;
@@ -52,6 +57,7 @@ fn batch_norm_core(
     training: bool,
     momentum: f64,
     eps: f64,
+    then: Option<Activation>,
 ) -> Result<(Tensor, Tensor, Tensor, Option<Tensor>, Option<Tensor>)> {
     if x.dim() < 2 {
         bail!("batch_norm: expected input with at least 2 dims, got {:?}", x.shape());
@@ -64,7 +70,7 @@ fn batch_norm_core(
             bail!("Expected more than 1 value per channel when training, got input size {:?}", x.shape());
         }
         let invstd: Vec<f64> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-        let out = normalize_channels(x, &mean, &invstd, weight, bias)?;
+        let out = normalize_channels(x, &mean, &invstd, weight, bias, then)?;
         let update = |running: Option<&Tensor>, batch: Vec<f64>| -> Result<Option<Tensor>> {
             running
                 .map(|r| {
@@ -84,7 +90,7 @@ fn batch_norm_core(
         };
         let mean = rm.to_f64_vec();
         let invstd: Vec<f64> = rv.to_f64_vec().iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-        let out = normalize_channels(x, &mean, &invstd, weight, bias)?;
+        let out = normalize_channels(x, &mean, &invstd, weight, bias, then)?;
         Ok((out, Tensor::zeros(&[0], stat_dtype), Tensor::zeros(&[0], stat_dtype), None, None))
     }
 }
@@ -99,7 +105,7 @@ fn write_back(target: Option<&Tensor>, new: Option<Tensor>) -> Result<()> {
 
 pub fn native_batch_norm(a: &Args) -> Result<Value> {
     let (rm, rv) = (a.opt_tensor("running_mean")?, a.opt_tensor("running_var")?);
-    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, a.bool("training")?, a.float("momentum")?, a.float("eps")?)?;
+    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, a.bool("training")?, a.float("momentum")?, a.float("eps")?, None)?;
     write_back(rm, nm)?;
     write_back(rv, nv)?;
     Ok((out, m, s).into())
@@ -108,14 +114,25 @@ pub fn native_batch_norm(a: &Args) -> Result<Value> {
 pub fn batch_norm_legit(a: &Args) -> Result<Value> {
     let has_stats = a.schema().param_index("running_mean").is_some();
     let (rm, rv) = if has_stats { (Some(a.tensor("running_mean")?), Some(a.tensor("running_var")?)) } else { (None, None) };
-    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, a.bool("training")?, a.float("momentum")?, a.float("eps")?)?;
+    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, a.bool("training")?, a.float("momentum")?, a.float("eps")?, None)?;
     write_back(rm, nm)?;
     write_back(rv, nv)?;
     Ok((out, m, s).into())
 }
 
 pub fn batch_norm_legit_no_training(a: &Args) -> Result<Value> {
-    let (out, m, s, _, _) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, Some(a.tensor("running_mean")?), Some(a.tensor("running_var")?), false, a.float("momentum")?, a.float("eps")?)?;
+    batch_norm_legit_no_training_then(a, None)
+}
+
+/// `_native_batch_norm_legit_no_training` with an activation on its output in the same pass
+/// ([`crate::ActivationKernel`]).
+pub fn batch_norm_legit_no_training_activated(a: &Args, then: Activation) -> Result<Value> {
+    batch_norm_legit_no_training_then(a, Some(then))
+}
+
+fn batch_norm_legit_no_training_then(a: &Args, then: Option<Activation>) -> Result<Value> {
+    let (rm, rv) = (Some(a.tensor("running_mean")?), Some(a.tensor("running_var")?));
+    let (out, m, s, _, _) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, false, a.float("momentum")?, a.float("eps")?, then)?;
     Ok((out, m, s).into())
 }
 
@@ -123,14 +140,23 @@ pub fn batch_norm_legit_no_training(a: &Args) -> Result<Value> {
 pub fn batch_norm_legit_functional(a: &Args) -> Result<Value> {
     let (rm, rv) = (a.tensor("running_mean")?, a.tensor("running_var")?);
     let training = a.bool("training")?;
-    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, Some(rm), Some(rv), training, a.float("momentum")?, a.float("eps")?)?;
+    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, Some(rm), Some(rv), training, a.float("momentum")?, a.float("eps")?, None)?;
     Ok(Value::List(vec![out.into(), m.into(), s.into(), nm.unwrap_or_else(|| rm.deep_clone()).into(), nv.unwrap_or_else(|| rv.deep_clone()).into()]))
 }
 
 pub fn batch_norm(a: &Args) -> Result<Value> {
+    batch_norm_then(a, None)
+}
+
+/// `batch_norm` with an activation on its output in the same pass ([`crate::ActivationKernel`]).
+pub fn batch_norm_activated(a: &Args, then: Activation) -> Result<Value> {
+    batch_norm_then(a, Some(then))
+}
+
+fn batch_norm_then(a: &Args, then: Option<Activation>) -> Result<Value> {
     let (rm, rv) = (a.opt_tensor("running_mean")?, a.opt_tensor("running_var")?);
     let training = a.bool("training")? || rm.is_none();
-    let (out, _, _, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, training, a.float("momentum")?, a.float("eps")?)?;
+    let (out, _, _, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, rm, rv, training, a.float("momentum")?, a.float("eps")?, then)?;
     write_back(rm, nm)?;
     write_back(rv, nv)?;
     Ok(out.into())

@@ -237,7 +237,6 @@ fn avg_pool(a: &Args, spatial: usize) -> Result<Value> {
     }
     let (xp, lead) = planes(x, spatial, &op)?;
     let n_planes = xp.shape()[0];
-    let v = xp.to_f64_vec();
     let in_plane = ax[0].input * ax[1].input * ax[2].input;
     let out_plane = ax[0].output * ax[1].output * ax[2].output;
     let mut out = tensor::alloc::tensor_vec(0f64, &[n_planes, out_plane]);
@@ -247,9 +246,9 @@ fn avg_pool(a: &Args, spatial: usize) -> Result<Value> {
         let end = (start + a.kernel as i64).min((a.input + a.padding) as i64);
         (start, end, start.max(0), end.min(a.input as i64))
     };
-    for pl in 0..n_planes {
-        let src = &v[pl * in_plane..(pl + 1) * in_plane];
-        let mut o = pl * out_plane;
+    // one plane's averages (summed in f64), from its values read as f64
+    let plane = |src: &dyn Fn(usize) -> f64, dst: &mut [f64]| {
+        let mut o = 0;
         for z in 0..ax[0].output {
             let (zs, ze, zs0, ze0) = window(&ax[0], z);
             for y in 0..ax[1].output {
@@ -260,7 +259,7 @@ fn avg_pool(a: &Args, spatial: usize) -> Result<Value> {
                     for iz in zs0..ze0 {
                         for iy in ys0..ye0 {
                             for ix in xs0..xe0 {
-                                sum += src[((iz as usize) * ax[1].input + iy as usize) * ax[2].input + ix as usize];
+                                sum += src(((iz as usize) * ax[1].input + iy as usize) * ax[2].input + ix as usize);
                             }
                         }
                     }
@@ -269,10 +268,22 @@ fn avg_pool(a: &Args, spatial: usize) -> Result<Value> {
                         None if include_pad => ((ze - zs) * (ye - ys) * (xe - xs)) as f64,
                         None => ((ze0 - zs0) * (ye0 - ys0) * (xe0 - xs0)) as f64,
                     };
-                    out[o] = sum / count;
+                    dst[o] = sum / count;
                     o += 1;
                 }
             }
+        }
+    };
+    if out_plane > 0 {
+        use rayon::prelude::*;
+        if x.dtype() == DType::F32 {
+            // float32 planes read in place, in parallel
+            xp.with_contiguous::<f32, _>(|v| {
+                out.par_chunks_mut(out_plane).enumerate().for_each(|(pl, dst)| plane(&|i| v[pl * in_plane + i] as f64, dst))
+            });
+        } else {
+            let v = xp.to_f64_vec();
+            out.par_chunks_mut(out_plane).enumerate().for_each(|(pl, dst)| plane(&|i| v[pl * in_plane + i], dst));
         }
     }
     let out_sp: Vec<usize> = ax[3 - spatial..].iter().map(|a| a.output).collect();

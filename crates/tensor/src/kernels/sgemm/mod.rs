@@ -22,6 +22,7 @@ pub use kernels::Isa;
 pub use pack::{put_run, zero_run, GatheredMatrix, PanelSource, StridedMatrix};
 
 use kernels::{GatheredRows, MicroKernel, PackedRows, Rows};
+use super::vmath::Activation;
 use super::scratch::with_local;
 use std::cell::RefCell;
 
@@ -32,17 +33,18 @@ const NC: usize = 1024;
 
 /// `c[i*ldc + j] (+)= sum_p a[i, p] * b[p, j]` for `i < m`, `j < n`, `p < k`, with the best
 /// microkernel this CPU runs. `accumulate` adds to `c` instead of overwriting it; `parallel`
-/// spreads the work over rayon's threads.
+/// spreads the work over rayon's threads; `then`, an activation, is applied to each output
+/// tile as it is finished, while it is in cache (`c = f(c + a @ b)`).
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm<B: PanelSource>(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &B, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
-    sgemm_with(Isa::best(), m, n, k, a, b, c, ldc, accumulate, parallel)
+pub fn sgemm<B: PanelSource>(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &B, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool, then: Option<Activation>) {
+    sgemm_with(Isa::best(), m, n, k, a, b, c, ldc, accumulate, parallel, then)
 }
 
 /// [`sgemm`] with a right-hand operand whose rows are read in place instead of packed (see
 /// [`GatheredMatrix`]).
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_gathered(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &GatheredMatrix, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
-    sgemm_right(Isa::best(), m, n, k, a, Right::Gathered(b), c, ldc, accumulate, parallel)
+pub fn sgemm_gathered(m: usize, n: usize, k: usize, a: &StridedMatrix, b: &GatheredMatrix, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool, then: Option<Activation>) {
+    sgemm_right(Isa::best(), m, n, k, a, Right::Gathered(b), c, ldc, accumulate, parallel, then)
 }
 
 /// [`sgemm`] with a chosen microkernel (tests run every one the machine has).
@@ -60,8 +62,9 @@ pub fn sgemm_with<B: PanelSource>(
     ldc: usize,
     accumulate: bool,
     parallel: bool,
+    then: Option<Activation>,
 ) {
-    sgemm_right(isa, m, n, k, a, Right::Packed(b), c, ldc, accumulate, parallel)
+    sgemm_right(isa, m, n, k, a, Right::Packed(b), c, ldc, accumulate, parallel, then)
 }
 
 /// The right-hand operand as the driver reads it.
@@ -84,7 +87,7 @@ impl Right<'_> {
 
 /// [`sgemm`] with a chosen microkernel and either kind of right-hand operand.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_right(isa: Isa, m: usize, n: usize, k: usize, a: &StridedMatrix, b: Right, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool) {
+pub fn sgemm_right(isa: Isa, m: usize, n: usize, k: usize, a: &StridedMatrix, b: Right, c: &mut [f32], ldc: usize, accumulate: bool, parallel: bool, then: Option<Activation>) {
     assert!(isa.available(), "sgemm: {isa:?} is not supported by this CPU");
     if m == 0 || n == 0 {
         return;
@@ -96,12 +99,17 @@ pub fn sgemm_right(isa: Isa, m: usize, n: usize, k: usize, a: &StridedMatrix, b:
         assert!(g.row_offsets.len() >= k, "sgemm: right operand has {} rows, expected {k}", g.row_offsets.len());
     }
     if k == 0 {
-        if !accumulate {
-            c.chunks_mut(ldc).take(m).for_each(|row| row[..n].fill(0.0));
+        for row in c.chunks_mut(ldc).take(m) {
+            if !accumulate {
+                row[..n].fill(0.0);
+            }
+            if let Some(f) = then {
+                f.apply(&mut row[..n]);
+            }
         }
         return;
     }
-    let out = Output { ptr: c.as_mut_ptr(), ldc, m, n };
+    let out = Output { ptr: c.as_mut_ptr(), ldc, m, n, then };
     let run = || match isa {
         Isa::Avx512 => drive::<kernels::Avx512>(k, a, b, out, accumulate, parallel),
         Isa::Avx2 => drive::<kernels::Avx2>(k, a, b, out, accumulate, parallel),
@@ -124,6 +132,8 @@ struct Output {
     ldc: usize,
     m: usize,
     n: usize,
+    /// Applied to each tile after the last k-block has been added.
+    then: Option<Activation>,
 }
 // SAFETY: tasks write disjoint row×column ranges (see `drive`), so sharing the pointer across
 // threads never makes two of them touch the same element.
@@ -160,6 +170,7 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, acc
             }
             let a_pack: &[f32] = a_pack;
             let add = accumulate || k0 > 0;
+            let last = k0 + kc == k;
             let task = |t: usize| {
                 let (ct, rt) = (t % col_tasks, t / col_tasks);
                 let panels = ct * per_task..((ct + 1) * per_task).min(n_panels);
@@ -174,7 +185,7 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, acc
                                 let rows = PackedRows { ptr: b_panel.as_ptr(), width: K::NR };
                                 // SAFETY: tile (r, q) lies in this task's rows × columns, which no
                                 // other task writes; `tile` bounds it by the output's m × n.
-                                unsafe { tile::<K>(kc, a_panel, rows, out, r * K::MR, q * K::NR, add) };
+                                unsafe { tile::<K>(kc, a_panel, rows, out, r * K::MR, q * K::NR, add, last) };
                             }
                         }
                     }
@@ -199,9 +210,9 @@ fn drive<K: MicroKernel>(k: usize, a: &StridedMatrix, b: Right, out: Output, acc
                                     match packed {
                                         None => {
                                             let rows = GatheredRows { base: g.data.as_ptr().add(j0), offsets: offsets.as_ptr() };
-                                            tile::<K>(kc, a_panel, rows, out, r * K::MR, j0, add)
+                                            tile::<K>(kc, a_panel, rows, out, r * K::MR, j0, add, last)
                                         }
-                                        Some(p) => tile::<K>(kc, a_panel, PackedRows { ptr: p.as_ptr(), width: K::NR }, out, r * K::MR, j0, add),
+                                        Some(p) => tile::<K>(kc, a_panel, PackedRows { ptr: p.as_ptr(), width: K::NR }, out, r * K::MR, j0, add, last),
                                     }
                                 }
                             }
@@ -252,28 +263,35 @@ impl Grid {
 }
 
 /// One `MR × NR` tile of the output at (`i0`, `j0`): written in place when whole, through a
-/// scratch tile at the matrix's bottom and right edges.
+/// scratch tile at the matrix's bottom and right edges; on the `last` k-block, the output's
+/// activation follows while the tile is in L1.
 ///
 /// # Safety
 /// No other thread may access the tile's elements of `out` during the call.
 #[inline]
-unsafe fn tile<K: MicroKernel>(kc: usize, a_panel: &[f32], b: impl Rows, out: Output, i0: usize, j0: usize, add: bool) {
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<K: MicroKernel>(kc: usize, a_panel: &[f32], b: impl Rows, out: Output, i0: usize, j0: usize, add: bool, last: bool) {
     debug_assert!(a_panel.len() >= K::MR * kc);
     let (rows, cols) = (K::MR.min(out.m - i0), K::NR.min(out.n - j0));
     let c = out.ptr.add(i0 * out.ldc + j0);
     if rows == K::MR && cols == K::NR {
         K::run(kc, a_panel.as_ptr(), b, c, out.ldc, add);
-        return;
+    } else {
+        let mut scratch = [0f32; kernels::MAX_TILE];
+        K::run(kc, a_panel.as_ptr(), b, scratch.as_mut_ptr(), K::NR, false);
+        for i in 0..rows {
+            let dst = std::slice::from_raw_parts_mut(c.add(i * out.ldc), cols);
+            let src = &scratch[i * K::NR..i * K::NR + cols];
+            if add {
+                dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+            } else {
+                dst.copy_from_slice(src);
+            }
+        }
     }
-    let mut scratch = [0f32; kernels::MAX_TILE];
-    K::run(kc, a_panel.as_ptr(), b, scratch.as_mut_ptr(), K::NR, false);
-    for i in 0..rows {
-        let dst = std::slice::from_raw_parts_mut(c.add(i * out.ldc), cols);
-        let src = &scratch[i * K::NR..i * K::NR + cols];
-        if add {
-            dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-        } else {
-            dst.copy_from_slice(src);
+    if let (Some(f), true) = (out.then, last) {
+        for i in 0..rows {
+            f.apply(std::slice::from_raw_parts_mut(c.add(i * out.ldc), cols));
         }
     }
 }

@@ -43,7 +43,7 @@ fn every_kernel_matches_the_triple_loop_on_ragged_shapes() {
             let want = reference(m, n, k, &a, &b);
             for parallel in [false, true] {
                 let mut c = vec![f32::NAN; m * n];
-                sgemm_with(isa, m, n, k, &a, &b, &mut c, n, false, parallel);
+                sgemm_with(isa, m, n, k, &a, &b, &mut c, n, false, parallel, None);
                 assert_close(&c, &want, k, &format!("{isa:?} {m}x{n}x{k} parallel={parallel}"));
             }
         }
@@ -64,7 +64,7 @@ fn transposed_operands_offsets_and_accumulation() {
         let ldc = n + 5;
         let start = values(m * ldc, 5);
         let mut c = start.clone();
-        sgemm_with(isa, m, n, k, &a, &b, &mut c, ldc, true, true);
+        sgemm_with(isa, m, n, k, &a, &b, &mut c, ldc, true, true, None);
         for i in 0..m {
             let want: Vec<f64> = (0..n).map(|j| product[i * n + j] + start[i * ldc + j] as f64).collect();
             assert_close(&c[i * ldc..i * ldc + n], &want, k, &format!("{isa:?} row {i}"));
@@ -78,9 +78,9 @@ fn empty_depth_zeroes_or_keeps_the_output() {
     let a = StridedMatrix::row_major(&[], 2, 0);
     let b = StridedMatrix::row_major(&[], 0, 3);
     let mut c = vec![1.0f32; 6];
-    sgemm(2, 3, 0, &a, &b, &mut c, 3, true, false);
+    sgemm(2, 3, 0, &a, &b, &mut c, 3, true, false, None);
     assert_eq!(c, vec![1.0; 6]);
-    sgemm(2, 3, 0, &a, &b, &mut c, 3, false, false);
+    sgemm(2, 3, 0, &a, &b, &mut c, 3, false, false, None);
     assert_eq!(c, vec![0.0; 6]);
 }
 
@@ -98,7 +98,7 @@ fn gathered_rows_match_the_same_matrix_packed() {
     for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
         for parallel in [false, true] {
             let mut c = vec![f32::NAN; m * n];
-            sgemm_right(isa, m, n, k, &a, Right::Gathered(&gathered), &mut c, n, false, parallel);
+            sgemm_right(isa, m, n, k, &a, Right::Gathered(&gathered), &mut c, n, false, parallel, None);
             assert_close(&c, &want, k, &format!("{isa:?} gathered parallel={parallel}"));
         }
     }
@@ -118,4 +118,41 @@ fn the_grid_splits_rows_when_columns_are_few_and_keeps_blocks_in_cache() {
     assert!(Grid::choose(256, 43, 8, 48, 2).col_tasks >= 43usize.div_ceil(NC / 48));
     // one thread: one task unless the block limit forces more
     assert_eq!(Grid::choose(4, 5, 8, 48, 1), Grid { col_tasks: 1, row_tasks: 1 });
+}
+
+#[test]
+fn the_activation_is_applied_once_after_every_k_block() {
+    // k spans three KC blocks: applying it to a partial sum (relu of a negative partial) or
+    // twice (gelu of gelu) would show; ragged edges go through the scratch tile
+    let (m, n, k) = (21, 61, 3 * KC + 5);
+    let relu = |v: f64| v.max(0.0);
+    let gelu = |v: f64| 0.5 * v * (1.0 + erf64(v / std::f64::consts::SQRT_2));
+    for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+        let (av, bv) = (values(m * k, 6), values(k * n, 7));
+        let a = StridedMatrix::row_major(&av, m, k);
+        let b = StridedMatrix::row_major(&bv, k, n);
+        let product = reference(m, n, k, &a, &b);
+        let start = values(m * n, 8);
+        for (then, f) in [(Activation::Relu, &relu as &dyn Fn(f64) -> f64), (Activation::Gelu, &gelu)] {
+            for parallel in [false, true] {
+                let mut c = start.clone();
+                sgemm_with(isa, m, n, k, &a, &b, &mut c, n, true, parallel, Some(then));
+                let want: Vec<f64> = product.iter().zip(&start).map(|(p, &s)| f(p + s as f64)).collect();
+                assert_close(&c, &want, k, &format!("{isa:?} {then:?} parallel={parallel}"));
+            }
+        }
+    }
+}
+
+/// `erf` by its series (|x| here stays below 6, where 60 terms are plenty).
+fn erf64(x: f64) -> f64 {
+    if x.abs() > 5.5 {
+        return x.signum();
+    }
+    let (mut term, mut sum) = (x, x);
+    for n in 1..200 {
+        term *= -x * x / n as f64;
+        sum += term / (2 * n + 1) as f64;
+    }
+    sum * 2.0 / std::f64::consts::PI.sqrt()
 }
