@@ -189,7 +189,11 @@ fn zip_runs<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &
         zip_run(plan.reads, o, &xa[sa..sa + len(plan.reads[0])], &xb[sb..sb + len(plan.reads[1])], f);
     };
     if out.len() >= PARALLEL_THRESHOLD {
-        out.par_chunks_mut(plan.inner).enumerate().for_each(one_run);
+        // tasks of whole runs, about CHUNK elements each
+        let per_task = CHUNK.div_ceil(plan.inner);
+        out.par_chunks_mut(plan.inner * per_task)
+            .enumerate()
+            .for_each(|(t, runs)| runs.chunks_mut(plan.inner).enumerate().for_each(|(r, o)| one_run((t * per_task + r, o))));
     } else {
         out.chunks_mut(plan.inner).enumerate().for_each(one_run);
     }
@@ -241,11 +245,51 @@ fn zip_run_portable<A: Element, B: Element, U: Element, F: Fn(A, B) -> U>(reads:
     }
 }
 
+/// The order of `t`'s dims from outermost to innermost in memory, when `t` is a permutation of
+/// a contiguous tensor (a channels-last image, a transposed matrix) and not contiguous itself.
+fn dense_order(t: &Tensor) -> Option<Vec<usize>> {
+    if t.is_contiguous() || t.shape().contains(&0) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..t.dim()).collect();
+    // size-1 dims go outermost, where their stride does not matter
+    order.sort_by_key(|&d| (t.shape()[d] != 1, std::cmp::Reverse(t.strides()[d])));
+    let mut expected = 1isize;
+    for &d in order.iter().rev().filter(|&&d| t.shape()[d] != 1) {
+        if t.strides()[d] != expected {
+            return None;
+        }
+        expected *= t.shape()[d] as isize;
+    }
+    Some(order)
+}
+
+/// `zip` computed in the memory order of an operand that is a permuted contiguous tensor of the
+/// output's sizes, as PyTorch's TensorIterator does: the result has that operand's layout (a
+/// channels-last image times a per-channel `[C, 1, 1]` scale is a channels-last image, read
+/// and written in runs), instead of both operands being copied into the default layout first.
+fn zip_in_layout_of<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: &(impl Fn(A, B) -> U + Sync)) -> Result<Option<Tensor>> {
+    let leader = [a, b].into_iter().find(|t| t.shape() == shape).and_then(dense_order);
+    let Some(order) = leader else { return Ok(None) };
+    let perm: Vec<i64> = order.iter().map(|&d| d as i64).collect();
+    let (pa, pb) = (a.broadcast_to(shape)?.permute(&perm)?, b.broadcast_to(shape)?.permute(&perm)?);
+    let permuted: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
+    let Some(out) = zip_runs(&pa, &pb, &permuted, f)? else { return Ok(None) };
+    let mut inverse = vec![0i64; order.len()];
+    for (i, &d) in order.iter().enumerate() {
+        inverse[d] = i as i64;
+    }
+    Ok(Some(out.permute(&inverse)?))
+}
+
 /// `out[i] = f(a[i], b[i])` after broadcasting `a` and `b`. Inputs must have dtypes `A` and `B`.
 pub fn zip<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl Fn(A, B) -> U + Sync) -> Result<Tensor> {
     let shape = broadcast_all(&[a.shape(), b.shape()])?;
     assert_eq!((A::DTYPE, B::DTYPE), (a.dtype(), b.dtype()), "zip: element types do not match the dtypes");
     if let Some(t) = zip_runs(a, b, &shape, &f)? {
+        return Ok(t);
+    }
+    if let Some(t) = zip_in_layout_of(a, b, &shape, &f)? {
         return Ok(t);
     }
     let (ea, eb) = (expanded::<A>(a, &shape)?, expanded::<B>(b, &shape)?);
