@@ -145,8 +145,10 @@ fn reshape_with_layout(x: &Tensor, sizes: &[SymInt], viewable: bool) -> Result<T
 }
 
 /// The product of some sizes (the element count of a tensor of those sizes).
+/// The product of sizes, multiplied left to right as PyTorch's decompositions do (each
+/// symbolic step a node of its own while tracing, [`export::trace::sym_mul`]).
 pub(crate) fn product(v: &[SymInt]) -> SymInt {
-    v.iter().fold(SymInt::from(1), |a, b| a * b.clone())
+    v.iter().fold(SymInt::from(1), |a, b| export::trace::sym_mul(&a, b).unwrap_or_else(|_| a * b.clone()))
 }
 
 /// `x @ w.T + b` as PyTorch lowers it: `permute` + `addmm` (`mm` without a bias), with the
@@ -192,11 +194,14 @@ fn matmul(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// `a @ b` by the ranks of the operands, as `at::native::matmul` does it.
 pub(crate) fn matmul_of(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    matmul_with_layout(a, b, a.data().is_contiguous(), b.data().is_contiguous())
+    matmul_with_layout(a, b, a.data().is_contiguous())
 }
 
-/// [`matmul_of`] given whether PyTorch's operands are contiguous (see [`reshape_with_layout`]).
-fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool, b_contiguous: bool) -> Result<Tensor> {
+/// [`matmul_of`] given whether PyTorch's left operand is contiguous (its batch dims fold into
+/// its rows only then); the broadcast operands of a batched product are reshaped as PyTorch's
+/// `reshape` does, a view where their strides allow (pt2's element-wise kernels keep a
+/// permuted operand's layout, as PyTorch's do).
+fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool) -> Result<Tensor> {
     let (a, b) = (a.clone(), b.clone());
     let (da, db) = (a.dim(), b.dim());
     let one = Ok::<Tensor, Error>;
@@ -254,11 +259,10 @@ fn matmul_with_layout(a: &Tensor, b: &Tensor, a_contiguous: bool, b_contiguous: 
             ea.extend([n.clone(), k.clone()]);
             let mut eb = batch.clone();
             eb.extend([sb[db - 2].clone(), m.clone()]);
-            // expanding keeps a contiguous operand contiguous only when nothing broadcasts
             let xa = op1(aten::expand, vec![t(&a), sym_ints(&ea)])?;
-            let xa = reshape_with_layout(&xa, &[bp.clone(), n.clone(), k.clone()], a_contiguous && xa.data().is_contiguous())?;
+            let xa = reshape_to(&xa, &[bp.clone(), n.clone(), k.clone()])?;
             let xb = op1(aten::expand, vec![t(&b), sym_ints(&eb)])?;
-            let xb = reshape_with_layout(&xb, &[bp, sb[db - 2].clone(), m.clone()], b_contiguous && xb.data().is_contiguous())?;
+            let xb = reshape_to(&xb, &[bp, sb[db - 2].clone(), m.clone()])?;
             let r = op1(aten::bmm, vec![t(&xa), t(&xb)])?;
             let mut out = batch;
             out.extend([n, m]);
@@ -304,8 +308,9 @@ fn sdpa(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let mut perm: Vec<i64> = (0..rank).collect();
     perm.swap(rank as usize - 1, rank as usize - 2);
     let kt = op1(aten::mul_Scalar, vec![Arg::Tensor(permute(&k, &perm)?), sf.into()])?;
-    // the scaled operands keep their inputs' layouts in PyTorch: q's, and k's transposed
-    let mut scores = matmul_with_layout(&qs, &kt, q.data().is_contiguous(), false)?;
+    // the scaled operands keep their inputs' layouts in PyTorch, as pt2's element-wise
+    // kernels do: q's, and k's transposed
+    let mut scores = matmul_with_layout(&qs, &kt, q.data().is_contiguous())?;
     if let Some(b) = bias {
         scores = op1(aten::add_Tensor, vec![Arg::Tensor(scores), Arg::Tensor(b)])?;
     }

@@ -793,7 +793,9 @@ fn dead_code_eliminated(nodes: Vec<schema::Node>, outputs: &[Argument]) -> Vec<s
         for o in &n.outputs {
             ir::print::arg_names(o, &mut outs);
         }
-        let effect = n.target.contains("_assert_scalar") || n.target.contains("_assert_tensor_metadata") || n.target.contains("sym_constrain_range");
+        // kept though nothing reads them: effects, and products of sizes, which PyTorch's
+        // lowering keeps as the decompositions made them (`mul_92 = sym_size_int * 2` unread)
+        let effect = n.target.contains("_assert_scalar") || n.target.contains("_assert_tensor_metadata") || n.target.contains("sym_constrain_range") || n.target == "_operator.mul";
         if effect || outs.iter().any(|o| used.contains(o)) {
             keep[i] = true;
             for a in &n.inputs {

@@ -322,25 +322,43 @@ impl Tracer {
                 "_operator.floordiv" => Expr::floordiv(acc_expr, p.clone()),
                 _ => Expr::modulo(acc_expr, p.clone()),
             };
-            let base = target.trim_start_matches("_operator.");
-            let name = self.fresh_name(base);
-            let arg = |a: SymIntArgument| Argument::AsSymInt(a);
-            self.nodes.push(Node {
-                target: target.into(),
-                inputs: vec![named("a", arg(acc), 1), named("b", arg(rhs), 1)],
-                outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
-                metadata: self.metadata(Location::caller()),
-                is_hop_single_tensor_return: None,
-                name: Some(name.clone()),
-            });
-            let h = self.env.hint(&acc_expr);
-            self.sym_int_values.insert(name.clone(), (acc_expr.clone(), h));
-            acc = SymIntArgument::AsName(name);
+            acc = self.push_sym_op(target, acc, rhs, &acc_expr);
         }
         if let SymIntArgument::AsName(n) = &acc {
             self.computed_syms.insert(e.clone(), n.clone());
         }
         Ok(acc)
+    }
+
+    /// Records `target(a, b)` (`_operator.mul`, ...) whose value is `value`.
+    #[track_caller]
+    fn push_sym_op(&mut self, target: &str, a: SymIntArgument, b: SymIntArgument, value: &Expr) -> SymIntArgument {
+        let name = self.fresh_name(target.trim_start_matches("_operator."));
+        self.nodes.push(Node {
+            target: target.into(),
+            inputs: vec![named("a", Argument::AsSymInt(a), 1), named("b", Argument::AsSymInt(b), 1)],
+            outputs: vec![Argument::AsSymInt(SymIntArgument::AsName(name.clone()))],
+            metadata: self.metadata(Location::caller()),
+            is_hop_single_tensor_return: None,
+            name: Some(name.clone()),
+        });
+        let h = self.env.hint(value);
+        self.sym_int_values.insert(name.clone(), (value.clone(), h));
+        SymIntArgument::AsName(name)
+    }
+
+    /// Records the product `a * b` of traced sizes as its own `_operator.mul` node, unless a node
+    /// already computes it (see [`sym_mul`]).
+    fn record_product(&mut self, a: &SymInt, b: &SymInt) -> Result<()> {
+        let product = self.env.simplify(&(a.expr().clone() * b.expr().clone()));
+        if product.as_int().is_some() || product.as_symbol().is_some() || self.computed_syms.contains_key(&product) {
+            return Ok(());
+        }
+        let (x, y) = (self.sym_value(a.expr(), a.hint())?, self.sym_value(b.expr(), b.hint())?);
+        if let SymIntArgument::AsName(n) = self.push_sym_op("_operator.mul", x, y, &product) {
+            self.computed_syms.insert(product, n);
+        }
+        Ok(())
     }
 
     /// Records `aten.item` of a traced tensor: an unbacked symbol (`u0`) named by the node.
@@ -527,6 +545,19 @@ pub(crate) fn host_read(what: &str, at: &Location) -> Result<()> {
 
 /// Whether a program is being traced (export, or a decomposition being lowered) rather than run
 /// eagerly: values exist only eagerly.
+/// `a * b` on sizes as Python multiplies them while PyTorch traces: a symbolic product is
+/// recorded as its own `_operator.mul` node when it is made, so that a product of several sizes
+/// (`reduce(operator.mul, sizes)` in PyTorch's decompositions: `(s0 * 16) * 16`) is the chain of
+/// nodes PyTorch records, each reused wherever the same value is needed again, instead of one
+/// node with the constants folded (`256 * s0`).
+pub fn sym_mul(a: &SymInt, b: &SymInt) -> Result<SymInt> {
+    let product = a * b.clone();
+    if is_tracing() && a.expr().as_int() != Some(1) && b.expr().as_int() != Some(1) {
+        with_tracer(|t| t.expect("tracing").record_product(a, b))?;
+    }
+    Ok(product)
+}
+
 pub fn is_tracing() -> bool {
     TRACER.with(|t| t.borrow().is_some())
 }

@@ -212,8 +212,15 @@ fn pool1d_meta(call: &mut MetaCall) -> Sizes {
     Ok(vec![shape.clone(), shape])
 }
 
+/// Global average pooling is a mean over the three spatial dims (kept), as PyTorch's kernel
+/// computes it; other sizes, the core operator.
 fn adaptive_avg_pool3d(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    one(op1(aten::_adaptive_avg_pool3d, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Ints(c.args.ints("output_size")?)])?)
+    let x = c.args.tensor("self")?;
+    let size = c.args.ints("output_size")?;
+    if size.iter().all(|s| s.is_static() && s.hint() == 1) {
+        return one(call(aten::mean_dim, vec![Arg::Tensor(x), Arg::Ints(vec![(-1).into(), (-2).into(), (-3).into()]), true.into()], vec![])?.remove(0));
+    }
+    one(op1(aten::_adaptive_avg_pool3d, vec![Arg::Tensor(x), Arg::Ints(size)])?)
 }
 
 /// `v * (g / ‖v‖)`, the norm over every dim but `dim` (kept), as `pow(sum(v²), 0.5)` the way

@@ -23,8 +23,12 @@ impl Operand<'_> {
     }
 
     /// The operand as a tensor of `dtype` (a 0-dim tensor for a scalar).
+    /// The operand as a tensor of `dtype`: a tensor already of it keeps its layout (the
+    /// element-wise kernels read any strides, and follow a permuted operand's layout as
+    /// PyTorch does); others are converted.
     pub fn to_tensor(&self, dtype: DType) -> Tensor {
         match self {
+            Operand::Tensor(t) if t.dtype() == dtype => (*t).clone(),
             Operand::Tensor(t) => t.to_dtype(dtype),
             Operand::Scalar(s) => scalar_tensor(*s, dtype),
         }

@@ -245,36 +245,31 @@ fn zip_run_portable<A: Element, B: Element, U: Element, F: Fn(A, B) -> U>(reads:
     }
 }
 
-/// The order of `t`'s dims from outermost to innermost in memory, when `t` is a permutation of
-/// a contiguous tensor (a channels-last image, a transposed matrix) and not contiguous itself.
-fn dense_order(t: &Tensor) -> Option<Vec<usize>> {
+/// The order of `t`'s dims from outermost to innermost in memory (by stride), when that is not
+/// the row-major order: a channels-last image, a transposed matrix, attention heads split off a
+/// sequence (a slice of a fused projection, not dense).
+fn memory_order(t: &Tensor) -> Option<Vec<usize>> {
     if t.is_contiguous() || t.shape().contains(&0) {
         return None;
     }
     let mut order: Vec<usize> = (0..t.dim()).collect();
-    // size-1 dims go outermost, where their stride does not matter
-    order.sort_by_key(|&d| (t.shape()[d] != 1, std::cmp::Reverse(t.strides()[d])));
-    let mut expected = 1isize;
-    for &d in order.iter().rev().filter(|&&d| t.shape()[d] != 1) {
-        if t.strides()[d] != expected {
-            return None;
-        }
-        expected *= t.shape()[d] as isize;
-    }
-    Some(order)
+    // size-1 dims go outermost, where their stride does not matter; ties keep their order
+    order.sort_by_key(|&d| (t.shape()[d] != 1, std::cmp::Reverse(t.strides()[d].unsigned_abs())));
+    let moved = order.iter().enumerate().any(|(i, &d)| i != d && t.shape()[d] != 1);
+    moved.then_some(order)
 }
 
-/// `zip` computed in the memory order of an operand that is a permuted contiguous tensor of the
-/// output's sizes, as PyTorch's TensorIterator does: the result has that operand's layout (a
-/// channels-last image times a per-channel `[C, 1, 1]` scale is a channels-last image, read
+/// `zip` computed in the memory order of an operand of the output's sizes whose dims lie in
+/// another order in memory, as PyTorch's TensorIterator does: the result is dense in that order
+/// (a channels-last image times a per-channel `[C, 1, 1]` scale is a channels-last image, read
 /// and written in runs), instead of both operands being copied into the default layout first.
 fn zip_in_layout_of<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: &(impl Fn(A, B) -> U + Sync)) -> Result<Option<Tensor>> {
-    let leader = [a, b].into_iter().find(|t| t.shape() == shape).and_then(dense_order);
+    let leader = [a, b].into_iter().find(|t| t.shape() == shape).and_then(memory_order);
     let Some(order) = leader else { return Ok(None) };
     let perm: Vec<i64> = order.iter().map(|&d| d as i64).collect();
     let (pa, pb) = (a.broadcast_to(shape)?.permute(&perm)?, b.broadcast_to(shape)?.permute(&perm)?);
     let permuted: Vec<usize> = order.iter().map(|&d| shape[d]).collect();
-    let Some(out) = zip_runs(&pa, &pb, &permuted, f)? else { return Ok(None) };
+    let out = zip_in_order(&pa, &pb, &permuted, f)?;
     let mut inverse = vec![0i64; order.len()];
     for (i, &d) in order.iter().enumerate() {
         inverse[d] = i as i64;
@@ -286,17 +281,22 @@ fn zip_in_layout_of<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, 
 pub fn zip<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, f: impl Fn(A, B) -> U + Sync) -> Result<Tensor> {
     let shape = broadcast_all(&[a.shape(), b.shape()])?;
     assert_eq!((A::DTYPE, B::DTYPE), (a.dtype(), b.dtype()), "zip: element types do not match the dtypes");
-    if let Some(t) = zip_runs(a, b, &shape, &f)? {
-        return Ok(t);
-    }
     if let Some(t) = zip_in_layout_of(a, b, &shape, &f)? {
         return Ok(t);
     }
-    let (ea, eb) = (expanded::<A>(a, &shape)?, expanded::<B>(b, &shape)?);
-    let n = crate::shape::numel(&shape);
-    let mut out = crate::alloc::tensor_vec(U::default(), &shape);
+    zip_in_order(a, b, &shape, &f)
+}
+
+/// `zip` with the output in the default (row-major) layout of `shape`.
+fn zip_in_order<A: Element, B: Element, U: Element>(a: &Tensor, b: &Tensor, shape: &[usize], f: &(impl Fn(A, B) -> U + Sync)) -> Result<Tensor> {
+    if let Some(t) = zip_runs(a, b, shape, f)? {
+        return Ok(t);
+    }
+    let (ea, eb) = (expanded::<A>(a, shape)?, expanded::<B>(b, shape)?);
+    let n = crate::shape::numel(shape);
+    let mut out = crate::alloc::tensor_vec(U::default(), shape);
     ea.with_contiguous::<A, _>(|xa| eb.with_contiguous::<B, _>(|xb| fill(n, &mut out, |i| f(xa[i], xb[i]))));
-    Tensor::from_vec(out, &shape)
+    Tensor::from_vec(out, shape)
 }
 
 /// `out[i] = f(a[i], b[i], c[i])` after broadcasting all three.
@@ -346,4 +346,37 @@ pub fn channel_affine_f32(x: &Tensor, scale: &[f32], shift: &[f32], then: Option
         });
     }
     Tensor::from_vec(out, x.shape())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `[2, 4, 3, 8]` view of a `[2, 3, 4, 8]` tensor (attention heads split off a sequence).
+    fn heads() -> Tensor {
+        let data: Vec<f32> = (0..192).map(|i| i as f32).collect();
+        Tensor::from_vec(data, &[2, 3, 4, 8]).unwrap().permute(&[0, 2, 1, 3]).unwrap()
+    }
+
+    #[test]
+    fn a_permuted_operand_keeps_its_layout_as_in_pytorch() {
+        let q = heads();
+        let scale = Tensor::from_vec(vec![0.5f32], &[]).unwrap();
+        let per_channel = Tensor::from_vec((0..8).map(|i| i as f32).collect::<Vec<_>>(), &[8]).unwrap();
+        for (other, f) in [(&scale, 0usize), (&per_channel, 1)] {
+            let out = zip::<f32, f32, f32>(&q, other, |p, s| p * s).unwrap();
+            assert_eq!(out.strides(), q.strides(), "times {:?}: the layout of the permuted operand", other.shape());
+            let want: Vec<f32> = q.to_vec::<f32>().iter().enumerate().map(|(i, v)| v * if f == 0 { 0.5 } else { (i % 8) as f32 }).collect();
+            assert_eq!(out.to_vec::<f32>(), want);
+        }
+        // a slice of a fused projection (not dense): the result is dense in its dims' order
+        let qkv = Tensor::from_vec((0..2 * 3 * 96).map(|i| i as f32).collect::<Vec<_>>(), &[2, 3, 96]).unwrap();
+        let q = qkv.narrow(2, 32, 32).unwrap().reshape(&[2, 3, 4, 8]).unwrap().permute(&[0, 2, 1, 3]).unwrap();
+        let out = zip::<f32, f32, f32>(&q, &scale, |p, s| p * s).unwrap();
+        assert_eq!(out.strides(), [96, 8, 32, 1]);
+        assert_eq!(out.to_vec::<f32>(), q.to_vec::<f32>().iter().map(|v| v * 0.5).collect::<Vec<_>>());
+        // a contiguous operand gives a contiguous result
+        let c = q.contiguous();
+        assert!(zip::<f32, f32, f32>(&c, &scale, |p, s| p * s).unwrap().is_contiguous());
+    }
 }
