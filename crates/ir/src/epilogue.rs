@@ -23,13 +23,7 @@ impl GraphPlan {
     /// how many activations were fused.
     pub(crate) fn fuse_activations(&mut self, graph: &Graph) -> usize {
         let is_f32 = |slot: usize| graph.tensor_values.get(&self.names[slot]).and_then(|m| crate::dtype::to_dtype(m.dtype).ok()) == Some(DType::F32);
-        let mut uses = vec![0usize; self.slots];
-        for step in &self.steps {
-            step.action.for_each_slot(&mut |s| uses[s] += 1);
-        }
-        for o in &self.outputs {
-            o.for_each_slot(&mut |s| uses[s] += 2);
-        }
+        let uses = self.slot_reads();
         // the steps whose output an activation kernel could finish, by that output's slot: their
         // first output, any others unread (a batch norm's saved statistics)
         let unread = |b: &Bind| match b {

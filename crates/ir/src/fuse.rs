@@ -238,14 +238,7 @@ impl GraphPlan {
     pub(crate) fn fuse_elementwise(&mut self, graph: &Graph) -> usize {
         let meta = |slot: usize| -> Option<&TensorMeta> { graph.tensor_values.get(&self.names[slot]) };
         let is_f32 = |m: &TensorMeta| crate::dtype::to_dtype(m.dtype).ok() == Some(DType::F32);
-        // how many times each slot is read
-        let mut uses = vec![0usize; self.slots];
-        for step in &self.steps {
-            step.action.for_each_slot(&mut |s| uses[s] += 1);
-        }
-        for o in &self.outputs {
-            o.for_each_slot(&mut |s| uses[s] += 2);
-        }
+        let uses = self.slot_reads();
         // per step: its op, operands and output slot, when fusable on float32 values of one size
         let mut candidates: Vec<Option<(Op, Operand, Operand, usize)>> = Vec::with_capacity(self.steps.len());
         for step in &self.steps {

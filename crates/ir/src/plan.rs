@@ -247,6 +247,19 @@ impl GraphPlan {
         Ok(plan)
     }
 
+    /// How many times each slot is read by the steps; a graph output counts twice, so that a
+    /// value the caller receives is never taken as read once (the plan-time fusions' test).
+    fn slot_reads(&self) -> Vec<usize> {
+        let mut uses = vec![0usize; self.slots];
+        for step in &self.steps {
+            step.action.for_each_slot(&mut |s| uses[s] += 1);
+        }
+        for o in &self.outputs {
+            o.for_each_slot(&mut |s| uses[s] += 2);
+        }
+        uses
+    }
+
     /// Each slot is freed after its last use; a slot a step defines and nothing reads is freed
     /// after that step. Graph outputs are never freed.
     fn place_frees(&mut self) {

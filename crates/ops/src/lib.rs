@@ -19,7 +19,7 @@ pub use dtype::DtypeRule;
 pub use meta::{MetaCall, MetaFn, SymArg};
 pub use op_name::OpName;
 pub use inventory;
-pub use registry::{activated, canonical_name, ActivationKernel, Extension, Kernel, OpDef, Registry, Tag};
+pub use registry::{activated, canonical_name, then_activation, ActivationKernel, Extension, Kernel, OpDef, Registry, Tag};
 pub use schema::Schema;
 pub use tensor::{Error, Result};
 pub use value::Value;

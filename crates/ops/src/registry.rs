@@ -158,13 +158,22 @@ impl OpDef {
 /// own: what an [`ActivationKernel`] does where it has no fused path for its arguments.
 pub fn activated(out: Value, activation: Activation) -> Result<Value> {
     match out {
-        Value::Tensor(t) if t.dtype() == DType::F32 => Ok(tensor::kernels::elementwise::activation_f32(&t, activation).into()),
+        Value::Tensor(t) => Ok(then_activation(t, Some(activation))?.into()),
         Value::List(mut outputs) if !outputs.is_empty() => {
             let first = std::mem::replace(&mut outputs[0], Value::None);
             outputs[0] = activated(first, activation)?;
             Ok(Value::List(outputs))
         }
         other => Err(Error::msg(format!("an activation ({activation:?}) follows it, but its output is {}, not a float32 tensor", other.kind()))),
+    }
+}
+
+/// `then`, if any, applied to a float32 tensor a kernel computed, as a pass of its own.
+pub fn then_activation(out: Tensor, then: Option<Activation>) -> Result<Tensor> {
+    match then {
+        None => Ok(out),
+        Some(f) if out.dtype() == DType::F32 => Ok(tensor::kernels::elementwise::activation_f32(&out, f)),
+        Some(f) => Err(Error::msg(format!("an activation ({f:?}) follows it, but its output is {}, not a float32 tensor", out.dtype().name()))),
     }
 }
 

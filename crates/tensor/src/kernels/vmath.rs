@@ -238,22 +238,6 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// The function at one point, as the operator's own kernel computes it.
-    #[inline(always)]
-    pub fn at(self, x: f32) -> f32 {
-        match self {
-            Activation::Relu => relu(x),
-            Activation::Gelu => gelu(x),
-            Activation::GeluTanh => gelu_tanh(x),
-            Activation::Silu => silu(x),
-            Activation::Sigmoid => sigmoid(x),
-            Activation::Tanh => tanh(x),
-            Activation::Hardswish => hardswish(x),
-            Activation::Hardsigmoid => hardsigmoid(x),
-            Activation::Clamp(lo, hi) => clamp(x, lo, hi),
-        }
-    }
-
     /// `xs[i] = f(xs[i])`, vectorized as [`map_in_place`].
     pub fn apply(self, xs: &mut [f32]) {
         match self {

@@ -677,12 +677,7 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams, then: 
             }
         }
     };
-    let out = finish(out, dtype, batched)?;
-    Ok(match then {
-        Some(f) if out.dtype() == DType::F32 => tensor::kernels::elementwise::activation_f32(&out, f),
-        Some(f) => bail!("convolution: an activation ({f:?}) follows it, but its output is {:?}, not float32", out.dtype()),
-        None => out,
-    })
+    crate::then_activation(finish(out, dtype, batched)?, then)
 }
 
 /// The result in the promoted dtype, without the batch dim an unbatched input was given.

@@ -72,11 +72,7 @@ fn addmm_then(a: &Args, then: Option<Activation>) -> Result<Value> {
     }
     let p = matmul::mm(m1, m2)?;
     let s = s.broadcast_to(p.shape())?;
-    let out: Value = scaled_sum(&s, &p, beta, alpha)?.into();
-    match then {
-        Some(f) => crate::activated(out, f),
-        None => Ok(out),
-    }
+    Ok(crate::then_activation(scaled_sum(&s, &p, beta, alpha)?, then)?.into())
 }
 
 pub fn baddbmm(a: &Args) -> Result<Value> {
@@ -223,12 +219,7 @@ fn linear_then(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, then: Option<Activ
             return y.reshape(&unfold);
         }
     }
-    let y = linear_unfused(x, w, bias)?;
-    Ok(match then {
-        Some(f) if y.dtype() == DType::F32 => tensor::kernels::elementwise::activation_f32(&y, f),
-        Some(f) => bail!("linear: an activation ({f:?}) follows it, but its output is {:?}, not float32", y.dtype()),
-        None => y,
-    })
+    crate::then_activation(linear_unfused(x, w, bias)?, then)
 }
 
 fn linear_unfused(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {

@@ -37,13 +37,10 @@ fn normalize_channels(x: &Tensor, mean: &[f64], invstd: &[f64], weight: Option<&
         let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
         return tensor::kernels::elementwise::channel_affine_f32(x, &narrow(&scale), &narrow(&shift), then);
     }
-    if let Some(f) = then {
-        bail!("batch_norm: an activation ({f:?}) follows it, but its output is {:?}, not float32", out);
-    }
     let s = Tensor::from_vec(scale, &[c])?.reshape(&shape)?;
     let t = Tensor::from_vec(shift, &[c])?.reshape(&shape)?;
     let xs = tensor::kernels::elementwise::zip::<f64, f64, f64>(&x.to_dtype(DType::F64), &s, |p, q| p * q)?;
-    Ok(tensor::kernels::elementwise::zip::<f64, f64, f64>(&xs, &t, |p, q| p + q)?.to_dtype(out))
+    crate::then_activation(tensor::kernels::elementwise::zip::<f64, f64, f64>(&xs, &t, |p, q| p + q)?.to_dtype(out), then)
 }
 
 /// The shared batch norm: returns (out, save_mean, save_invstd, new running mean, new running var).
