@@ -776,9 +776,28 @@ fn adaptive_avg_pool2d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let size = c.args.ints("output_size")?;
     if size.iter().all(|s| s.is_static() && s.hint() == 1) {
-        return one(call(aten::mean_dim, vec![Arg::Tensor(x), ints(&[-1, -2]), true.into()], vec![])?.remove(0));
+        return one(global_average(x)?);
     }
     one(op1(aten::_adaptive_avg_pool2d, vec![Arg::Tensor(x), Arg::Ints(size)])?)
+}
+
+/// Adaptive average pooling to one value per plane, as PyTorch's composite computes it: a mean
+/// over the spatial dims (kept), restrided channels-last (`as_strided`, strides `[C, 1, C, C]`)
+/// when the input's layout suggests channels-last (ConvNeXt's and Swin's permuted features).
+pub(crate) fn global_average(x: Tensor) -> Result<Tensor> {
+    let spatial: Vec<i64> = (1..x.dim() as i64 - 1).map(|d| -d).collect();
+    let mean = call(aten::mean_dim, vec![Arg::Tensor(x.clone()), ints(&spatial), true.into()], vec![])?.remove(0);
+    if !x.data().strides_like_channels_last() {
+        return Ok(mean);
+    }
+    let (n, c) = (x.size(0)?, x.size(1)?);
+    let mut size = vec![n, c.clone()];
+    let mut strides = vec![c.clone(), 1.into()];
+    for _ in &spatial {
+        size.push(1.into());
+        strides.push(c.clone());
+    }
+    op1(aten::as_strided, vec![Arg::Tensor(mean), Arg::Ints(size), Arg::Ints(strides)])
 }
 
 /// `arange(end)` → `arange.start_step(0, end)`, the factory arguments passed on.

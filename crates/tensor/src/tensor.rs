@@ -230,6 +230,37 @@ impl Tensor {
         true
     }
 
+    /// Whether PyTorch's `suggest_memory_format()` would call this tensor channels-last: a 4-d
+    /// tensor whose strides order its dims C, W, H, N (`channels_last`), or a 5-d one ordered C,
+    /// W, H, D, N (`channels_last_3d`). Ambiguous layouts (a size-1 channel dim whose stride
+    /// equals the batch's, a zero channel stride, an empty dim) are contiguous, as in
+    /// `c10::is_channels_last_strides_2d` / `_3d`. Some of PyTorch's composites (global
+    /// average pooling) restride their result when this holds.
+    pub fn strides_like_channels_last(&self) -> bool {
+        let order: &[usize] = match self.dim() {
+            4 => &[1, 3, 2, 0],
+            5 => &[1, 4, 3, 2, 0],
+            _ => return false,
+        };
+        if self.strides[1] == 0 {
+            return false;
+        }
+        let mut min = 0isize;
+        for &d in order {
+            if self.shape[d] == 0 || self.strides[d] < min {
+                return false;
+            }
+            if d == 0 && min == self.strides[1] {
+                return false;
+            }
+            min = self.strides[d];
+            if self.shape[d] > 1 {
+                min *= self.shape[d] as isize;
+            }
+        }
+        true
+    }
+
     // ----- data access --------------------------------------------------------------------
 
     /// Runs `f` on the elements in logical order as one slice: borrowed from storage when the
@@ -674,5 +705,31 @@ impl fmt::Debug for Tensor {
         });
         write!(f, "tensor({:?}, dtype={}, values=[{}{}])", self.shape.as_slice(), self.dtype, values.join(", "),
             if self.numel() > SHOWN { ", ..." } else { "" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sizes, strides and what `torch._prims_common.suggest_memory_format` (PyTorch 2.15)
+    /// says of a tensor laid out so.
+    #[test]
+    fn channels_last_as_pytorch_suggests_it() {
+        let cases: &[(&[usize], &[isize], bool)] = &[
+            (&[2, 3, 4, 5], &[60, 20, 5, 1], false),
+            (&[2, 3, 4, 5], &[60, 1, 15, 3], true),
+            (&[2, 1, 1, 1], &[1, 1, 1, 1], false),
+            (&[2, 3, 1, 1], &[3, 1, 3, 3], true),
+            (&[1, 3, 1, 4], &[12, 1, 12, 3], true),
+            (&[2, 3, 4, 5, 6], &[360, 1, 90, 18, 3], true),
+            (&[2, 3, 0, 5], &[0, 1, 15, 3], false),
+            (&[3, 4, 5], &[20, 1, 4], false),
+        ];
+        let base = Tensor::zeros(&[720], DType::F32);
+        for &(shape, strides, expected) in cases {
+            let t = base.as_strided(shape, strides, Some(0)).unwrap();
+            assert_eq!(t.strides_like_channels_last(), expected, "{shape:?} {strides:?}");
+        }
     }
 }

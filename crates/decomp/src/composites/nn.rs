@@ -212,13 +212,13 @@ fn pool1d_meta(call: &mut MetaCall) -> Sizes {
     Ok(vec![shape.clone(), shape])
 }
 
-/// Global average pooling is a mean over the three spatial dims (kept), as PyTorch's kernel
-/// computes it; other sizes, the core operator.
+/// Global average pooling is a mean over the three spatial dims ([`crate::rules::global_average`]);
+/// other sizes, the core operator.
 fn adaptive_avg_pool3d(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let size = c.args.ints("output_size")?;
     if size.iter().all(|s| s.is_static() && s.hint() == 1) {
-        return one(call(aten::mean_dim, vec![Arg::Tensor(x), Arg::Ints(vec![(-1).into(), (-2).into(), (-3).into()]), true.into()], vec![])?.remove(0));
+        return one(crate::rules::global_average(x)?);
     }
     one(op1(aten::_adaptive_avg_pool3d, vec![Arg::Tensor(x), Arg::Ints(size)])?)
 }
