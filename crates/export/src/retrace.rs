@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use indexmap::IndexMap;
-use ir::schema::{self, Argument, InputSpec, OptionalTensorArgument, OutputSpec, SymIntArgument, TensorArgument};
+use ir::plan::{GraphPlan, ListKind, Meaning, Outputs, Step, StepKind};
+use ir::schema::{self, Argument, InputSpec, OutputSpec, SymIntArgument, TensorArgument};
 use ops::{OpName, Registry, Value};
 use symbolic::{Expr, ValueRange};
 
@@ -257,14 +258,20 @@ fn arg_of_value(v: &Value) -> Arg {
     }
 }
 
-struct Retracer {
-    env: HashMap<String, Arg>,
+/// Re-tracing is a meaning of the one graph walker ([`GraphPlan::walk`]): each node's operands
+/// come from the walker's slots, and the node is recorded into the tracer's graph — as
+/// recorded, through its decomposition, or in its functional form.
+struct Retracer<'g> {
+    /// The graph walked, for what a step leaves to its node (given arguments, control flow).
+    graph: &'g schema::Graph,
+    plan: &'g GraphPlan,
     /// The current value of each buffer / user-input placeholder, when a node updated it.
     latest: IndexMap<String, Tensor>,
     placeholders: HashMap<String, Tensor>,
     functionalize: bool,
-    /// The graph's recorded tensor metadata (sizes of control-flow outputs).
-    meta: IndexMap<String, schema::TensorMeta>,
+    /// Whether each node is recorded with its own metadata (not inside an inlined region, whose
+    /// nodes take the region's).
+    own_metadata: bool,
     /// Tensors that are slices or selections of another: an in-place update of one is written
     /// back into its base (`slice_scatter`, `select_scatter`), as PyTorch's functionalization does.
     views: Vec<View>,
@@ -298,59 +305,114 @@ fn sizes_and_hints(meta: &schema::TensorMeta) -> Result<(Vec<Expr>, Vec<i64>)> {
     Ok((sizes, hints))
 }
 
-impl Retracer {
-    fn value(&self, name: &str, node: &str) -> Result<Arg> {
-        self.env.get(name).cloned().ok_or_else(|| Error::msg(format!("node `{node}` uses `{name}` before it is defined")))
+/// The value of a literal argument, as an operator call receives it.
+fn literal_value(a: &Arg) -> Value {
+    match a {
+        Arg::Int(i) => Value::Int(i.hint()),
+        Arg::Ints(v) => Value::List(v.iter().map(|i| Value::Int(i.hint())).collect()),
+        Arg::Float(f) => Value::Float(*f),
+        Arg::Bool(b) => Value::Bool(*b),
+        Arg::SymBool(b) => Value::Bool(b.hint()),
+        Arg::Str(s) => Value::Str(s.clone()),
+        Arg::Literal(v, _) => v.clone(),
+        _ => Value::None,
+    }
+}
+
+/// A literal list as the graph records it.
+fn recorded_list(kind: ListKind, items: &[Value]) -> Argument {
+    let floats = || items.iter().map(|v| ir::float::F64(v.as_scalar().map(|s| s.to_f64()).unwrap_or(0.0))).collect();
+    let int_list = |v: &Value| match v {
+        Value::List(l) => l.iter().map(|i| i.as_scalar().map(|s| s.to_i64()).unwrap_or(0)).collect(),
+        _ => Vec::new(),
+    };
+    let float_list = |v: &Value| match v {
+        Value::List(l) => l.iter().map(|f| ir::float::F64(f.as_scalar().map(|s| s.to_f64()).unwrap_or(0.0))).collect(),
+        _ => Vec::new(),
+    };
+    match kind {
+        ListKind::Floats | ListKind::SymFloats => Argument::AsFloats(floats()),
+        ListKind::Strings => Argument::AsStrings(items.iter().map(|v| if let Value::Str(s) = v { s.clone() } else { String::new() }).collect()),
+        ListKind::IntLists => Argument::AsIntLists(items.iter().map(int_list).collect()),
+        ListKind::FloatLists => Argument::AsFloatLists(items.iter().map(float_list).collect()),
+        _ => Argument::AsBools(items.iter().map(|v| matches!(v, Value::Bool(true))).collect()),
+    }
+}
+
+impl Meaning for Retracer<'_> {
+    type Value = Arg;
+
+    fn unset(&self) -> Arg {
+        Arg::None
     }
 
-    fn sym(&self, a: &SymIntArgument, node: &str) -> Result<SymInt> {
-        match a {
-            SymIntArgument::AsInt(i) => Ok((*i).into()),
-            SymIntArgument::AsName(n) => match self.value(n, node)? {
-                Arg::Int(s) => Ok(s),
-                _ => Err(Error::msg(format!("node `{node}`: `{n}` is not a symbolic int"))),
-            },
+    fn constant(&mut self, v: &Value) -> Arg {
+        // layouts and memory formats are recorded as the graph wrote them
+        match ir::plan::literal_argument(v) {
+            Some(recorded) => Arg::Literal(v.clone(), recorded),
+            None => arg_of_value(v),
         }
     }
 
-    fn arg(&self, a: &Argument, node: &str) -> Result<Arg> {
-        let tensor = |n: &str| -> Result<Tensor> {
-            match self.value(n, node)? {
-                Arg::Tensor(t) => Ok(t),
-                _ => Err(Error::msg(format!("node `{node}`: `{n}` is not a tensor"))),
+    fn list(&mut self, kind: ListKind, items: Vec<Arg>) -> Arg {
+        let tensor = |a: Arg| if let Arg::Tensor(t) = a { Some(t) } else { None };
+        match kind {
+            ListKind::Tensors => Arg::Tensors(items.into_iter().filter_map(tensor).collect()),
+            ListKind::OptionalTensors => Arg::OptTensors(items.into_iter().map(tensor).collect()),
+            ListKind::Ints | ListKind::SymInts => Arg::Ints(items.into_iter().map(|a| if let Arg::Int(i) = a { i } else { SymInt::from(0) }).collect()),
+            _ => {
+                let values: Vec<Value> = items.iter().map(literal_value).collect();
+                let recorded = recorded_list(kind, &values);
+                Arg::Literal(Value::List(values), recorded)
             }
-        };
-        Ok(match a {
-            Argument::AsTensor(t) => Arg::Tensor(tensor(&t.name)?),
-            Argument::AsTensors(ts) => Arg::Tensors(ts.iter().map(|t| tensor(&t.name)).collect::<Result<_>>()?),
-            Argument::AsOptionalTensors(ts) => Arg::OptTensors(
-                ts.iter()
-                    .map(|t| match t {
-                        OptionalTensorArgument::AsTensor(t) => tensor(&t.name).map(Some),
-                        OptionalTensorArgument::AsNone(_) => Ok(None),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Argument::AsSymInt(s) => Arg::Int(self.sym(s, node)?),
-            Argument::AsSymInts(ss) => Arg::Ints(ss.iter().map(|s| self.sym(s, node)).collect::<Result<_>>()?),
-            Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => self.value(n, node)?,
-            other => {
-                let v = ir::plan::literal(other).ok_or_else(|| Error::msg(format!("node `{node}`: argument {other:?} is not supported when re-tracing")))?;
-                match &v {
-                    Value::List(items) if items.iter().all(|i| matches!(i, Value::Int(_))) => arg_of_value(&v),
-                    // kept as recorded
-                    Value::Layout(_) | Value::MemoryFormat(_) | Value::List(_) => Arg::Literal(v, other.clone()),
-                    _ => arg_of_value(&v),
-                }
-            }
-        })
+        }
     }
 
-    /// Rebinds every name holding `old` to `new`; records the update of a placeholder.
+    fn items(&self, v: Arg) -> std::result::Result<Vec<Arg>, Arg> {
+        match v {
+            Arg::Tensors(ts) => Ok(ts.into_iter().map(Arg::Tensor).collect()),
+            Arg::OptTensors(ts) => Ok(ts.into_iter().map(|t| t.map(Arg::Tensor).unwrap_or(Arg::None)).collect()),
+            other => Err(other),
+        }
+    }
+
+    fn step(&mut self, step: &Step, env: &mut [Arg]) -> Result<Outputs<Arg>> {
+        let graph = self.graph;
+        let node = graph.nodes.get(step.node()).ok_or_else(|| Error::msg(format!("node `{}` is not in the graph re-traced", step.label())))?;
+        if self.own_metadata {
+            crate::trace::with_tracer(|t| {
+                if let Some(t) = t {
+                    t.metadata_override = Some(node.metadata.clone());
+                }
+            });
+        }
+        let label = step.label().to_string();
+        match step.kind() {
+            StepKind::Operator { def, args } => {
+                let args: Vec<Arg> = args.iter().map(|o| o.resolve(env, self)).collect();
+                let mut outputs = self.operator(node, def, args, env, &label)?;
+                outputs.resize(node.outputs.len(), Arg::None);
+                Ok(Outputs::PerOutput(outputs))
+            }
+            StepKind::Python { op, args } => {
+                let args: Vec<Arg> = args.iter().map(|o| o.resolve(env, self)).collect();
+                Ok(Outputs::One(python_operator(op, args, &label)?))
+            }
+            StepKind::WithGradMode { body, operands } => {
+                let operands: Vec<Arg> = operands.iter().map(|o| o.resolve(env, self)).collect();
+                self.inline(node, body, operands, &label)
+            }
+            StepKind::Other => self.higher_order(node, env, &label).map(Outputs::PerOutput),
+        }
+    }
+}
+
+impl Retracer<'_> {
+    /// Rebinds every value holding `old` to `new`; records the update of a placeholder.
     /// `old` now holds `new`: every use of it reads `new`, and when `old` is a view, its base
     /// gets the update scattered in (and so on up a chain of views).
-    fn write_back(&mut self, old: &Tensor, new: &Tensor) -> Result<()> {
-        self.replace(old, new);
+    fn write_back(&mut self, env: &mut [Arg], old: &Tensor, new: &Tensor) -> Result<()> {
+        self.replace(env, old, new);
         let Some(i) = self.views.iter().rposition(|v| v.tensor.same_as(old)) else { return Ok(()) };
         let View { base, op, args, .. } = self.views.swap_remove(i);
         let scatter = if op == aten::slice_Tensor { aten::slice_scatter } else { aten::select_scatter };
@@ -359,11 +421,11 @@ impl Retracer {
         let new_base = crate::trace::call(scatter, call_args, vec![])?.remove(0);
         // the updated value is still that view of the updated base
         self.views.push(View { tensor: new.clone(), base: new_base.clone(), op, args });
-        self.write_back(&base, &new_base)
+        self.write_back(env, &base, &new_base)
     }
 
-    fn replace(&mut self, old: &Tensor, new: &Tensor) {
-        for v in self.env.values_mut() {
+    fn replace(&mut self, env: &mut [Arg], old: &Tensor, new: &Tensor) {
+        for v in env.iter_mut() {
             if let Arg::Tensor(t) = v {
                 if t.same_as(old) {
                     *t = new.clone();
@@ -380,64 +442,46 @@ impl Retracer {
         }
     }
 
-    fn node(&mut self, node: &schema::Node) -> Result<()> {
-        let label = node.name.clone().unwrap_or_else(|| node.target.clone());
-        let target = node.target.as_str();
-        if let Some(op) = target.strip_prefix("_operator.") {
-            return self.operator(op, node, &label);
+    /// An operator node, its arguments in schema order: recorded as it is, through its
+    /// decomposition, or (functionalizing) as its functional form with the update written back.
+    fn operator(&mut self, node: &schema::Node, def: &ops::OpDef, args: Vec<Arg>, env: &mut [Arg], label: &str) -> Result<Vec<Arg>> {
+        let name = def.name();
+        let first_tensor = |what: &str| match args.first() {
+            Some(Arg::Tensor(t)) => Ok(t.clone()),
+            _ => Err(Error::msg(format!("node `{label}`: {what} of a non-tensor"))),
+        };
+        if name == aten::_assert_scalar {
+            if let Some(Arg::SymBool(b)) = args.first() {
+                crate::symint::check(b)?;
+            }
+            return Ok(vec![]);
         }
-        if target.starts_with("torch.ops.higher_order.") {
-            return self.higher_order(node, &label);
-        }
-        let qualified = target.strip_prefix("torch.ops.").unwrap_or(target);
-        let def = Registry::global().lookup(qualified).map_err(|e| e.in_node(label.as_str()))?;
-        if def.name() == aten::_assert_scalar {
-            return match self.arg(&node.inputs[0].arg, &label)? {
-                Arg::SymBool(b) => crate::symint::check(&b),
-                _ => Ok(()),
-            };
-        }
-        if def.name() == aten::item || def.name() == aten::_local_scalar_dense {
-            let t = match self.arg(&node.inputs[0].arg, &label)? {
-                Arg::Tensor(t) => t,
-                _ => return Err(Error::msg(format!("node `{label}`: item of a non-tensor"))),
-            };
+        if name == aten::item || name == aten::_local_scalar_dense {
             // core ATen reads the value with `_local_scalar_dense`
-            return self.bind(node, vec![Arg::Int(t.local_scalar_dense()?)]);
+            return Ok(vec![Arg::Int(first_tensor("item")?.local_scalar_dense()?)]);
         }
-        if def.name() == aten::sym_size_int {
-            let t = match self.arg(&node.inputs[0].arg, &label)? {
-                Arg::Tensor(t) => t,
-                _ => return Err(Error::msg(format!("node `{label}`: sym_size of a non-tensor"))),
-            };
-            let dim = match self.arg(&node.inputs[1].arg, &label)? {
-                Arg::Int(d) => d.hint(),
+        if name == aten::sym_size_int {
+            let dim = match args.get(1) {
+                Some(Arg::Int(d)) => d.hint(),
                 _ => 0,
             };
-            return self.bind(node, vec![Arg::Int(t.size(dim)?)]);
+            return Ok(vec![Arg::Int(first_tensor("sym_size")?.size(dim)?)]);
         }
-        // the arguments by parameter name, with defaults
+        // the arguments by parameter name (defaults filled in), and as the node gave them
         let mut params = Vec::new();
         let mut positional = Vec::new();
         let mut kwargs: Vec<(String, Arg)> = Vec::new();
-        for p in &def.schema.params {
-            let given = node.inputs.iter().find(|a| a.name == p.name);
-            let a = match given {
-                Some(g) => {
-                    let a = self.arg(&g.arg, &label)?;
-                    if g.kind == Some(schema::ArgumentKind::KEYWORD) {
-                        kwargs.push((p.name.clone(), a.clone()));
-                    } else {
-                        positional.push(a.clone());
-                    }
-                    a
+        for (p, a) in def.schema.params.iter().zip(args) {
+            if let Some(given) = node.inputs.iter().find(|g| g.name == p.name) {
+                if given.kind == Some(schema::ArgumentKind::KEYWORD) {
+                    kwargs.push((p.name.clone(), a.clone()));
+                } else {
+                    positional.push(a.clone());
                 }
-                None => p.default.as_ref().map(arg_of_value).unwrap_or(Arg::None),
-            };
+            }
             params.push((p.name.clone(), a));
         }
-        let name = def.name();
-        let (functional, mutated) = match (self.functionalize && def.schema.is_mutating(), functional_name(&def)) {
+        let (functional, mutated) = match (self.functionalize && def.schema.is_mutating(), functional_name(def)) {
             (true, Some(f)) => {
                 let written = def.schema.params.iter().position(|p| p.alias.as_ref().is_some_and(|a| a.is_write));
                 (f, written.and_then(|i| params.get(i)).and_then(|(_, a)| if let Arg::Tensor(t) = a { Some(t.clone()) } else { None }))
@@ -457,7 +501,7 @@ impl Retracer {
             let mut call = DecompCall { args: Bound { op: decomposed.clone(), params }, mutations: vec![] };
             let out = decomposing(&decomposed, || f(&mut call))?;
             for (old, new) in call.mutations {
-                self.replace(&old, &new);
+                self.replace(env, &old, &new);
             }
             out
         } else {
@@ -475,59 +519,28 @@ impl Retracer {
         };
         if let (Some(old), Some(Arg::Tensor(new))) = (&mutated, outputs.first()) {
             let new = new.clone();
-            self.write_back(old, &new)?;
+            self.write_back(env, old, &new)?;
         } else if self.functionalize && (functional == aten::slice_Tensor || functional == aten::select_int) {
             if let (Some((_, Arg::Tensor(base))), Some(Arg::Tensor(view))) = (params.first(), outputs.first()) {
                 let op = if functional == aten::slice_Tensor { aten::slice_Tensor } else { aten::select_int };
                 self.views.push(View { tensor: view.clone(), base: base.clone(), op, args: params[1..].to_vec() });
             }
         }
-        self.bind(node, outputs)
+        Ok(outputs)
     }
 
-    fn bind(&mut self, node: &schema::Node, outputs: Vec<Arg>) -> Result<()> {
-        let mut outs = outputs.into_iter();
-        for o in &node.outputs {
-            match o {
-                Argument::AsTensor(t) => {
-                    let v = outs.next().ok_or_else(|| Error::msg(format!("node `{}` gave too few outputs", t.name)))?;
-                    self.env.insert(t.name.clone(), v);
-                }
-                Argument::AsTensors(ts) => match outs.next() {
-                    Some(Arg::Tensors(v)) => {
-                        for (t, x) in ts.iter().zip(v) {
-                            self.env.insert(t.name.clone(), Arg::Tensor(x));
-                        }
-                    }
-                    _ => return Err(Error::msg("a list output was expected")),
-                },
-                Argument::AsSymInt(SymIntArgument::AsName(n)) | Argument::AsSymBool(schema::SymBoolArgument::AsName(n)) => {
-                    if let Some(v) = outs.next() {
-                        self.env.insert(n.clone(), v);
-                    }
-                }
-                _ => {
-                    outs.next();
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A control-flow node (`cond`, `map_impl`, `scan`, `while_loop`): each subgraph is
-    /// re-traced on its own (with the same decompositions), the node is recorded with the new
-    /// subgraphs, and its outputs are computed by running it.
-    fn higher_order(&mut self, node: &schema::Node, label: &str) -> Result<()> {
-        if node.target == "torch.ops.higher_order.wrap_with_set_grad_enabled" {
-            return self.inline(node, label);
-        }
+    /// A control-flow node (`cond`, `map_impl`, `scan`, `while_loop`, `with_effects`): each
+    /// subgraph is re-traced on its own (with the same decompositions), the node is recorded
+    /// with the new subgraphs, and its outputs are computed by running it.
+    fn higher_order(&mut self, node: &schema::Node, env: &[Arg], label: &str) -> Result<Vec<Arg>> {
+        let plan = self.plan;
         let mut inputs = Vec::new();
         let mut operand_names: Vec<(String, Value)> = Vec::new();
         for a in &node.inputs {
             let arg = match &a.arg {
                 Argument::AsGraph(g) => Argument::AsGraph(schema::GraphArgument { name: g.name.clone(), graph: self.subgraph(&g.graph, label)? }),
                 other => {
-                    let value = self.arg(other, label)?;
+                    let value = plan.argument(other, env, self).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
                     let mut tensors = Vec::new();
                     match &value {
                         Arg::Tensor(t) => tensors.push(t.clone()),
@@ -553,7 +566,6 @@ impl Retracer {
             inputs.push(schema::NamedArgument { name: a.name.clone(), arg, kind: a.kind });
         }
         // the node's outputs, named afresh; their sizes as recorded
-        let graph_meta = |name: &str| -> Option<schema::TensorMeta> { self.meta.get(name).cloned() };
         let mut out_args = Vec::new();
         let mut out_names = Vec::new();
         for o in &node.outputs {
@@ -594,44 +606,42 @@ impl Retracer {
             .collect();
         let mini = crate::trace::graph_of(mini_inputs, out_args, vec![new_node.clone()], Default::default());
         let values: Vec<Value> = operand_names.iter().map(|(_, v)| v.clone()).collect();
-        let results = ir::plan::GraphPlan::compile(&mini, Registry::global())
+        let results = GraphPlan::compile(&mini, Registry::global())
             .and_then(|plan| plan.run(values))
             .map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
         let mut results = results.into_iter();
-        let mut bound = Vec::new();
-        crate::trace::with_tracer(|tr| -> Result<()> {
+        let recorded = &self.graph.tensor_values;
+        let traced = crate::trace::with_tracer(|tr| -> Result<HashMap<String, Tensor>> {
             let tr = tr.expect("tracing");
+            let mut traced = HashMap::new();
             for (old, new) in &out_names {
                 let Some(Value::Tensor(data)) = results.next() else { return Err(Error::msg(format!("node `{label}` gave too few outputs"))) };
-                let sizes: Vec<Expr> = match graph_meta(old) {
-                    Some(m) => m
-                        .sizes
-                        .iter()
-                        .map(|s| match s {
-                            schema::SymInt::AsInt(v) => Ok(Expr::Int(*v)),
-                            schema::SymInt::AsExpr(e) => Expr::parse_srepr(&e.expr_str).map_err(|err| Error::msg(err.to_string())),
-                        })
-                        .collect::<Result<_>>()?,
+                let sizes: Vec<Expr> = match recorded.get(old) {
+                    Some(m) => sizes_and_hints(m)?.0,
                     None => data.shape().iter().map(|&d| Expr::Int(d as i64)).collect(),
                 };
-                let t = tr.new_value(new.clone(), data, sizes, false);
-                bound.push((old.clone(), t));
+                traced.insert(old.clone(), tr.new_value(new.clone(), data, sizes, false));
             }
             tr.nodes.push(new_node);
-            Ok(())
+            Ok(traced)
         })?;
-        for (old, t) in bound {
-            self.env.insert(old, Arg::Tensor(t));
-        }
-        Ok(())
+        // one value per output of the node, as it names them
+        Ok(node
+            .outputs
+            .iter()
+            .map(|o| match o {
+                Argument::AsTensor(t) => traced.get(&t.name).cloned().map(Arg::Tensor).unwrap_or(Arg::None),
+                Argument::AsTensors(ts) => Arg::Tensors(ts.iter().filter_map(|t| traced.get(&t.name).cloned()).collect()),
+                _ => Arg::None,
+            })
+            .collect())
     }
 
     /// A region whose only effect is on autograd (`torch.no_grad()`): without autograd its
     /// subgraph's nodes belong to the program itself, as PyTorch's inference IR inlines them.
-    fn inline(&mut self, node: &schema::Node, label: &str) -> Result<()> {
+    fn inline(&mut self, node: &schema::Node, body: &GraphPlan, operands: Vec<Arg>, label: &str) -> Result<Outputs<Arg>> {
         let graph = node.inputs.iter().find_map(|a| if let Argument::AsGraph(g) = &a.arg { Some(&g.graph) } else { None });
         let Some(g) = graph else { return Err(Error::msg(format!("node `{label}` has no subgraph"))) };
-        let operands: Vec<Arg> = node.inputs.iter().skip_while(|a| !matches!(a.arg, Argument::AsGraph(_))).skip(1).map(|a| self.arg(&a.arg, label)).collect::<Result<_>>()?;
         let mut flat = Vec::new();
         for o in operands {
             match o {
@@ -639,66 +649,29 @@ impl Retracer {
                 other => flat.push(other),
             }
         }
-        let mut inner = Retracer { env: HashMap::new(), latest: IndexMap::new(), placeholders: HashMap::new(), functionalize: self.functionalize, meta: g.tensor_values.clone(), views: vec![] };
-        for (input, value) in g.inputs.iter().zip(flat) {
-            let mut names = Vec::new();
-            ir::print::arg_names(input, &mut names);
-            if let Some(n) = names.pop() {
-                inner.env.insert(n, value);
-            }
-        }
-        for n in &g.nodes {
-            inner.node(n)?;
-        }
-        let results: Vec<Arg> = g
-            .outputs
-            .iter()
-            .map(|o| {
-                let mut names = Vec::new();
-                ir::print::arg_names(o, &mut names);
-                names.pop().and_then(|n| inner.env.get(&n).cloned()).ok_or_else(|| Error::msg(format!("node `{label}`: a subgraph output was not computed")))
-            })
-            .collect::<Result<_>>()?;
-        // the node's outputs are the subgraph's, one name each
-        let mut results = results.into_iter();
-        for o in &node.outputs {
-            match o {
-                Argument::AsTensors(ts) => {
-                    for t in ts {
-                        if let Some(v) = results.next() {
-                            self.env.insert(t.name.clone(), v);
-                        }
-                    }
-                }
-                other => {
-                    let mut names = Vec::new();
-                    ir::print::arg_names(other, &mut names);
-                    if let (Some(n), Some(v)) = (names.pop(), results.next()) {
-                        self.env.insert(n, v);
-                    }
-                }
-            }
-        }
-        Ok(())
+        flat.resize(g.inputs.len(), Arg::None);
+        let mut inner = Retracer { graph: g, plan: body, latest: IndexMap::new(), placeholders: HashMap::new(), functionalize: self.functionalize, own_metadata: false, views: vec![] };
+        let results = body.walk(flat, &mut inner)?;
+        // the node's outputs are the subgraph's: a list output takes them all
+        Ok(match node.outputs.as_slice() {
+            [Argument::AsTensors(_)] => Outputs::One(Arg::Tensors(results.into_iter().filter_map(|a| if let Arg::Tensor(t) = a { Some(t) } else { None }).collect())),
+            _ => Outputs::PerOutput(results),
+        })
     }
 
     /// A subgraph re-traced into a new graph of its own.
     fn subgraph(&mut self, g: &schema::Graph, label: &str) -> Result<schema::Graph> {
+        let plan = GraphPlan::compile(g, Registry::global()).map_err(|e| Error::msg(format!("node `{label}`: {e}")))?;
         crate::trace::with_tracer(|tr| tr.expect("tracing").enter_subgraph());
-        let mut inner = Retracer {
-            env: HashMap::new(),
-            latest: IndexMap::new(),
-            placeholders: HashMap::new(),
-            functionalize: self.functionalize,
-            meta: g.tensor_values.clone(),
-            views: vec![],
-        };
+        let mut inner = Retracer { graph: g, plan: &plan, latest: IndexMap::new(), placeholders: HashMap::new(), functionalize: self.functionalize, own_metadata: true, views: vec![] };
         let mut new_inputs = Vec::new();
         let name_of = |t: &Tensor| crate::trace::with_tracer(|tr| t.name_in(tr.expect("tracing").id));
         let result = (|| -> Result<Vec<Argument>> {
+            let mut values = Vec::new();
             for input in &g.inputs {
                 let Argument::AsTensor(TensorArgument { name }) = input else {
                     new_inputs.push(input.clone());
+                    values.push(Arg::None);
                     continue;
                 };
                 let meta = g.tensor_values.get(name).ok_or_else(|| Error::msg(format!("node `{label}`: subgraph input `{name}` has no metadata")))?;
@@ -717,23 +690,19 @@ impl Retracer {
                     tr.new_value(n, data, sizes, false)
                 });
                 new_inputs.push(Argument::AsTensor(TensorArgument { name: name_of(&t).expect("traced") }));
-                inner.env.insert(name.clone(), Arg::Tensor(t));
+                values.push(Arg::Tensor(t));
             }
-            for n in &g.nodes {
-                crate::trace::with_tracer(|tr| tr.expect("tracing").metadata_override = Some(n.metadata.clone()));
-                inner.node(n)?;
-            }
+            let results = plan.walk(values, &mut inner)?;
             g.outputs
                 .iter()
-                .map(|o| match o {
-                    Argument::AsTensor(t) => match inner.env.get(&t.name) {
-                        Some(Arg::Tensor(v)) => {
-                            let n = name_of(v).ok_or_else(|| Error::msg("a subgraph output is not one of its values"))?;
-                            Ok(Argument::AsTensor(TensorArgument { name: n }))
-                        }
-                        _ => Err(Error::msg(format!("subgraph output `{}` was not computed", t.name))),
-                    },
-                    other => Ok(other.clone()),
+                .zip(results)
+                .map(|(o, v)| match (o, v) {
+                    (Argument::AsTensor(_), Arg::Tensor(v)) => {
+                        let n = name_of(&v).ok_or_else(|| Error::msg("a subgraph output is not one of its values"))?;
+                        Ok(Argument::AsTensor(TensorArgument { name: n }))
+                    }
+                    (Argument::AsTensor(t), _) => Err(Error::msg(format!("subgraph output `{}` was not computed", t.name))),
+                    (other, _) => Ok(other.clone()),
                 })
                 .collect()
         })();
@@ -750,32 +719,36 @@ impl Retracer {
         sub.is_single_tensor_return = g.is_single_tensor_return;
         Ok(sub)
     }
+}
 
-    /// Python operators on symbolic ints (`_operator.mul`), re-done on `SymInt`s.
-    fn operator(&mut self, op: &str, node: &schema::Node, label: &str) -> Result<()> {
-        let args: Vec<SymInt> = node.inputs.iter().map(|a| match self.arg(&a.arg, label)? {
+/// Python operators on symbolic ints (`_operator.mul`), re-done on `SymInt`s: the same
+/// arithmetic as running them, kept symbolic (Python's `//` from `symbolic`).
+fn python_operator(op: &str, args: Vec<Arg>, label: &str) -> Result<Arg> {
+    let args: Vec<SymInt> = args
+        .into_iter()
+        .map(|a| match a {
             Arg::Int(s) => Ok(s),
             _ => Err(Error::msg(format!("node `{label}`: _operator.{op} of a non-int"))),
-        }).collect::<Result<_>>()?;
-        let (a, b) = match args.as_slice() {
-            [a, b] => (a.clone(), b.clone()),
-            _ => return Err(Error::msg(format!("node `{label}`: _operator.{op} takes two ints"))),
-        };
-        let out = match op {
-            "add" => Arg::Int(a + b),
-            "sub" => Arg::Int(a - b),
-            "mul" => Arg::Int(a * b),
-            "floordiv" => Arg::Int(a.floordiv(b)),
-            "eq" => Arg::SymBool(a.sym_eq(b)),
-            "ne" => Arg::SymBool(a.sym_ne(b)),
-            "lt" => Arg::SymBool(a.sym_lt(b)),
-            "le" => Arg::SymBool(a.sym_le(b)),
-            "gt" => Arg::SymBool(a.sym_gt(b)),
-            "ge" => Arg::SymBool(a.sym_ge(b)),
-            other => return Err(Error::msg(format!("node `{label}`: _operator.{other} is not supported when re-tracing"))),
-        };
-        self.bind(node, vec![out])
-    }
+        })
+        .collect::<Result<_>>()?;
+    let (a, b) = match args.as_slice() {
+        [a, b] => (a.clone(), b.clone()),
+        _ => return Err(Error::msg(format!("node `{label}`: _operator.{op} takes two ints"))),
+    };
+    Ok(match op {
+        "add" => Arg::Int(a + b),
+        "sub" => Arg::Int(a - b),
+        "mul" => Arg::Int(a * b),
+        "floordiv" => Arg::Int(a.floordiv(b)),
+        "mod" => Arg::Int(a.modulo(b)),
+        "eq" => Arg::SymBool(a.sym_eq(b)),
+        "ne" => Arg::SymBool(a.sym_ne(b)),
+        "lt" => Arg::SymBool(a.sym_lt(b)),
+        "le" => Arg::SymBool(a.sym_le(b)),
+        "gt" => Arg::SymBool(a.sym_gt(b)),
+        "ge" => Arg::SymBool(a.sym_ge(b)),
+        other => return Err(Error::msg(format!("node `{label}`: _operator.{other} is not supported when re-tracing"))),
+    })
 }
 
 /// The nodes without the ones whose results nothing uses (every node is functional after
@@ -861,7 +834,7 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<Decom
         ep.model.range_constraints.get(sym).map(|r| ValueRange::between(r.min_val, r.max_val)).unwrap_or(ValueRange::DYNAMIC_SIZE).intersect(&ValueRange::DYNAMIC_SIZE)
     };
     let mut placeholders = HashMap::new();
-    let mut env = HashMap::new();
+    let mut inputs = Vec::new();
     let signature_kind: HashMap<String, PlaceholderKind> = ep
         .signature()
         .input_specs
@@ -875,7 +848,10 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<Decom
         .collect();
     for input in &graph.inputs {
         // constant inputs (a string, a number) stay as they are
-        let Argument::AsTensor(TensorArgument { name }) = input else { continue };
+        let Argument::AsTensor(TensorArgument { name }) = input else {
+            inputs.push(Arg::None);
+            continue;
+        };
         let meta = graph.tensor_values.get(name).ok_or_else(|| Error::msg(format!("input `{name}` has no metadata")))?;
         let mut sizes = Vec::new();
         let mut hints = Vec::new();
@@ -922,9 +898,10 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<Decom
             tracer.placeholders.push(Placeholder { name: pname.clone(), kind: kind.clone() });
         }
         placeholders.insert(name.clone(), t.clone());
-        env.insert(name.clone(), Arg::Tensor(t));
+        inputs.push(Arg::Tensor(t));
     }
-    let mut r = Retracer { env, latest: IndexMap::new(), placeholders, functionalize, meta: graph.tensor_values.clone(), views: vec![] };
+    let plan = GraphPlan::compile(graph, Registry::global())?;
+    let mut r = Retracer { graph, plan: &plan, latest: IndexMap::new(), placeholders, functionalize, own_metadata: true, views: vec![] };
     struct Uninstall;
     impl Drop for Uninstall {
         fn drop(&mut self) {
@@ -933,22 +910,14 @@ pub fn retrace(ep: &ir::ExportedProgram, decomp: Rc<dyn Fn(&str) -> Option<Decom
     }
     LOWERING.with(|l| *l.borrow_mut() = Some(Lowering { lookup: decomp, running: vec![] }));
     let _uninstall = Uninstall;
-    let (tracer, result) = tracing(tracer, || -> Result<()> {
-        for node in &graph.nodes {
-            crate::trace::with_tracer(|t| {
-                if let Some(t) = t {
-                    t.metadata_override = Some(node.metadata.clone());
-                }
-            });
-            r.node(node)?;
-        }
-        Ok(())
-    });
-    result?;
-    assemble_retraced(ep, tracer, &r)
+    let (tracer, result) = tracing(tracer, || plan.walk(inputs, &mut r));
+    let values = result?;
+    assemble_retraced(ep, tracer, &r, values)
 }
 
-fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer) -> Result<ir::ExportedProgram> {
+/// The re-traced program: mutation outputs for the placeholders updated, then the user outputs
+/// (`values`, the walk's values of the graph's outputs).
+fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer, values: Vec<Arg>) -> Result<ir::ExportedProgram> {
     let graph = ep.graph();
     let trace_id = tracer.id;
     let name_of = |t: &Tensor| t.name_in(trace_id).ok_or_else(|| Error::msg("an output is not a value of the program"));
@@ -972,17 +941,17 @@ fn assemble_retraced(ep: &ir::ExportedProgram, mut tracer: Tracer, r: &Retracer)
             None => OutputSpec::UserInputMutation(schema::UserInputMutationSpec { arg: TensorArgument { name }, user_input_name: arg_name.clone() }),
         });
     }
-    for (o, spec) in graph.outputs.iter().zip(&ep.signature().output_specs) {
+    for ((o, spec), value) in graph.outputs.iter().zip(&ep.signature().output_specs).zip(values) {
         if !matches!(spec, OutputSpec::UserOutput(_)) {
             continue;
         }
         let arg = match o {
-            Argument::AsTensor(t) => match r.env.get(&t.name) {
-                Some(Arg::Tensor(v)) => Argument::AsTensor(TensorArgument { name: name_of(v)? }),
+            Argument::AsTensor(t) => match value {
+                Arg::Tensor(v) => Argument::AsTensor(TensorArgument { name: name_of(&v)? }),
                 _ => return Err(Error::msg(format!("output `{}` was not computed", t.name))),
             },
-            Argument::AsSymInt(SymIntArgument::AsName(n)) => match r.env.get(n) {
-                Some(Arg::Int(s)) => match tracer.sym_value(s.expr(), s.hint())? {
+            Argument::AsSymInt(SymIntArgument::AsName(n)) => match value {
+                Arg::Int(s) => match tracer.sym_value(s.expr(), s.hint())? {
                     SymIntArgument::AsInt(v) => Argument::AsInt(v),
                     named => Argument::AsSymInt(named),
                 },

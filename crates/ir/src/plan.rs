@@ -3,6 +3,11 @@
 //! number instead of a name, and the step after which each value is dropped worked out once.
 //! Running a plan does no string work and no lookups; `cond`, `map_impl`, `scan`, `while_loop`
 //! and `wrap_with_set_grad_enabled` hold their subgraphs as plans of their own.
+//!
+//! [`GraphPlan::walk`] is the one graph walker: slots, argument operands, output binding and
+//! freeing are its; what a node *means* is a [`Meaning`]'s — its kernel ([`GraphPlan::run`]),
+//! its meta function ([`GraphPlan::run_shapes_only`]), or a call recorded into a new graph
+//! (`run_decompositions`' re-tracer in `export::retrace`).
 
 use ops::names::aten;
 use std::collections::HashMap;
@@ -17,10 +22,27 @@ use crate::{dtype, Error, Result};
 
 /// Where an argument's value comes from when its step runs.
 #[derive(Clone, Debug)]
-enum Operand {
+pub enum Operand {
     Slot(usize),
     Const(Value),
-    List(Vec<Operand>),
+    List(ListKind, Vec<Operand>),
+}
+
+/// What kind of list an argument is, as the graph recorded it (a meaning that records calls
+/// writes it back the same way; running ignores it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Tensors,
+    OptionalTensors,
+    Ints,
+    SymInts,
+    Floats,
+    SymFloats,
+    Bools,
+    SymBools,
+    Strings,
+    IntLists,
+    FloatLists,
 }
 
 /// Where one of a node's outputs goes.
@@ -63,8 +85,11 @@ mod epilogue;
 #[path = "fuse.rs"]
 mod fuse;
 
+/// One node of the graph, resolved.
 #[derive(Debug)]
-struct Step {
+pub struct Step {
+    /// The node's position in the graph's nodes.
+    node: usize,
     /// The node's name, for errors and the profile.
     label: String,
     target: String,
@@ -81,6 +106,8 @@ pub struct GraphPlan {
     slots: usize,
     /// Each slot's value name (for shapes-only observers and errors).
     names: Vec<String>,
+    /// The slot of each value name.
+    by_name: HashMap<String, usize>,
     inputs: Vec<Bind>,
     steps: Vec<Step>,
     outputs: Vec<Operand>,
@@ -107,22 +134,31 @@ impl Slots {
     }
 }
 
-/// The PyTorch spelling of a layout or memory format code, as `Value` keeps it.
+/// Layout and memory format codes of the schema, and their PyTorch spellings (as `Value` keeps them).
+const LAYOUTS: [(i64, &str); 2] = [(7, "torch.strided"), (1, "torch.sparse_coo")];
+const MEMORY_FORMATS: [(i64, &str); 4] =
+    [(1, "torch.contiguous_format"), (2, "torch.channels_last"), (3, "torch.channels_last_3d"), (4, "torch.preserve_format")];
+
+fn spelling(table: &[(i64, &'static str)], code: i64, unknown: &'static str) -> &'static str {
+    table.iter().find(|(c, _)| *c == code).map_or(unknown, |(_, n)| n)
+}
+
 fn layout_name(l: schema::Layout) -> &'static str {
-    match l.0 {
-        7 => "torch.strided",
-        1 => "torch.sparse_coo",
-        _ => "torch.unknown_layout",
-    }
+    spelling(&LAYOUTS, l.0, "torch.unknown_layout")
 }
 
 fn memory_format_name(m: schema::MemoryFormat) -> &'static str {
-    match m.0 {
-        1 => "torch.contiguous_format",
-        2 => "torch.channels_last",
-        3 => "torch.channels_last_3d",
-        4 => "torch.preserve_format",
-        _ => "torch.unknown_memory_format",
+    spelling(&MEMORY_FORMATS, m.0, "torch.unknown_memory_format")
+}
+
+/// How a graph records a layout or memory format that [`literal`] gave as a value (its
+/// inverse for them); `None` for other values, which record as themselves.
+pub fn literal_argument(v: &Value) -> Option<Argument> {
+    let code = |table: &[(i64, &str)], name: &str| table.iter().find(|(_, n)| *n == name).map(|(c, _)| *c);
+    match v {
+        Value::Layout(name) => code(&LAYOUTS, name).map(|c| Argument::AsLayout(schema::Layout(c))),
+        Value::MemoryFormat(name) => code(&MEMORY_FORMATS, name).map(|c| Argument::AsMemoryFormat(schema::MemoryFormat(c))),
+        _ => None,
     }
 }
 
@@ -132,7 +168,7 @@ pub fn literal(a: &Argument) -> Option<Value> {
     fn constant(o: Operand) -> Option<Value> {
         match o {
             Operand::Const(v) => Some(v),
-            Operand::List(items) => items.into_iter().map(constant).collect::<Option<Vec<_>>>().map(Value::List),
+            Operand::List(_, items) => items.into_iter().map(constant).collect::<Option<Vec<_>>>().map(Value::List),
             Operand::Slot(_) => None,
         }
     }
@@ -143,7 +179,7 @@ pub fn literal(a: &Argument) -> Option<Value> {
 fn operand(slots: &Slots, a: &Argument, node: &str) -> Result<Operand> {
     use Argument::*;
     let slot = |name: &str| slots.get(name, node).map(Operand::Slot);
-    let consts = |vs: Vec<Value>| Operand::List(vs.into_iter().map(Operand::Const).collect());
+    let consts = |kind: ListKind, vs: Vec<Value>| Operand::List(kind, vs.into_iter().map(Operand::Const).collect());
     let sym_int = |s: &schema::SymIntArgument| match s {
         schema::SymIntArgument::AsName(n) => slot(n),
         schema::SymIntArgument::AsInt(i) => Ok(Operand::Const(Value::Int(*i))),
@@ -160,34 +196,34 @@ fn operand(slots: &Slots, a: &Argument, node: &str) -> Result<Operand> {
         schema::OptionalTensorArgument::AsTensor(t) => slot(&t.name),
         schema::OptionalTensorArgument::AsNone(_) => Ok(Operand::Const(Value::None)),
     };
-    let list = |ops: Result<Vec<Operand>>| ops.map(Operand::List);
+    let list = |kind: ListKind, ops: Result<Vec<Operand>>| ops.map(|items| Operand::List(kind, items));
     Ok(match a {
         AsNone(_) => Operand::Const(Value::None),
         AsTensor(t) => slot(&t.name)?,
-        AsTensors(ts) => list(ts.iter().map(|t| slot(&t.name)).collect())?,
+        AsTensors(ts) => list(ListKind::Tensors, ts.iter().map(|t| slot(&t.name)).collect())?,
         AsInt(i) => Operand::Const(Value::Int(*i)),
-        AsInts(is) => consts(is.iter().map(|&i| Value::Int(i)).collect()),
+        AsInts(is) => consts(ListKind::Ints, is.iter().map(|&i| Value::Int(i)).collect()),
         AsFloat(f) => Operand::Const(Value::Float(f.0)),
-        AsFloats(fs) => consts(fs.iter().map(|f| Value::Float(f.0)).collect()),
+        AsFloats(fs) => consts(ListKind::Floats, fs.iter().map(|f| Value::Float(f.0)).collect()),
         AsString(s) => Operand::Const(Value::Str(s.clone())),
-        AsStrings(ss) => consts(ss.iter().map(|s| Value::Str(s.clone())).collect()),
+        AsStrings(ss) => consts(ListKind::Strings, ss.iter().map(|s| Value::Str(s.clone())).collect()),
         AsSymInt(s) => sym_int(s)?,
-        AsSymInts(ss) => list(ss.iter().map(sym_int).collect())?,
+        AsSymInts(ss) => list(ListKind::SymInts, ss.iter().map(sym_int).collect())?,
         AsScalarType(s) => Operand::Const(Value::Dtype(dtype::to_dtype(*s).map_err(|e| Error::msg(format!("node `{node}`: {e}")))?)),
         AsMemoryFormat(m) => Operand::Const(Value::MemoryFormat(memory_format_name(*m).into())),
         AsLayout(l) => Operand::Const(Value::Layout(layout_name(*l).into())),
         AsDevice(d) => Operand::Const(Value::Device(d.type_.clone())),
         AsBool(b) => Operand::Const(Value::Bool(*b)),
-        AsBools(bs) => consts(bs.iter().map(|&b| Value::Bool(b)).collect()),
+        AsBools(bs) => consts(ListKind::Bools, bs.iter().map(|&b| Value::Bool(b)).collect()),
         AsSymBool(s) => sym_bool(s)?,
-        AsSymBools(ss) => list(ss.iter().map(sym_bool).collect())?,
-        AsOptionalTensors(ts) => list(ts.iter().map(optional).collect())?,
+        AsSymBools(ss) => list(ListKind::SymBools, ss.iter().map(sym_bool).collect())?,
+        AsOptionalTensors(ts) => list(ListKind::OptionalTensors, ts.iter().map(optional).collect())?,
         AsOptionalTensor(t) => optional(t)?,
         AsSymFloat(s) => sym_float(s)?,
-        AsSymFloats(ss) => list(ss.iter().map(sym_float).collect())?,
+        AsSymFloats(ss) => list(ListKind::SymFloats, ss.iter().map(sym_float).collect())?,
         AsOperator(s) => Operand::Const(Value::Str(s.clone())),
-        AsIntLists(ls) => Operand::List(ls.iter().map(|l| consts(l.iter().map(|&i| Value::Int(i)).collect())).collect()),
-        AsFloatLists(ls) => Operand::List(ls.iter().map(|l| consts(l.iter().map(|f| Value::Float(f.0)).collect())).collect()),
+        AsIntLists(ls) => Operand::List(ListKind::IntLists, ls.iter().map(|l| consts(ListKind::Ints, l.iter().map(|&i| Value::Int(i)).collect())).collect()),
+        AsFloatLists(ls) => Operand::List(ListKind::FloatLists, ls.iter().map(|l| consts(ListKind::Floats, l.iter().map(|f| Value::Float(f.0)).collect())).collect()),
         AsGraph(_) | AsCustomObj(_) | AsComplex(_) | AsNestedTensors(_) | AsStringToArgument(_) => {
             return Err(Error::msg(format!("node `{node}`: argument kind {a:?} is not supported by pt2's interpreter")))
         }
@@ -232,17 +268,17 @@ impl GraphPlan {
         let mut slots = Slots::default();
         let inputs: Vec<Bind> = graph.inputs.iter().map(|a| bind(&mut slots, a)).collect();
         let mut steps = Vec::with_capacity(graph.nodes.len());
-        for node in &graph.nodes {
+        for (index, node) in graph.nodes.iter().enumerate() {
             let action = compile_node(&slots, node, registry)?;
             let outputs = node.outputs.iter().map(|a| bind(&mut slots, a)).collect();
-            steps.push(Step { label: node_label(node).to_string(), target: node.target.clone(), action, outputs, frees: Vec::new() });
+            steps.push(Step { node: index, label: node_label(node).to_string(), target: node.target.clone(), action, outputs, frees: Vec::new() });
         }
         let outputs = graph.outputs.iter().map(|a| operand(&slots, a, "output")).collect::<Result<Vec<_>>>()?;
         let mut names = vec![String::new(); slots.by_name.len()];
         for (name, &slot) in &slots.by_name {
             names[slot] = name.clone();
         }
-        let mut plan = GraphPlan { slots: slots.by_name.len(), names, inputs, steps, outputs, profile: std::env::var_os("PT2_PROFILE").is_some() };
+        let mut plan = GraphPlan { slots: slots.by_name.len(), names, by_name: slots.by_name, inputs, steps, outputs, profile: std::env::var_os("PT2_PROFILE").is_some() };
         plan.place_frees();
         Ok(plan)
     }
@@ -285,53 +321,175 @@ impl GraphPlan {
 
     /// Runs the plan on values for the graph's placeholders; returns the graph's outputs.
     pub fn run(&self, inputs: Vec<Value>) -> Result<Vec<Value>> {
-        self.walk(inputs, Mode::Kernels, &mut |_, _| Ok(()))
+        self.walk(inputs, &mut Run { mode: Mode::Kernels, observe: None, profile: self.profile })
     }
 
     /// Runs the plan shapes only, on meta tensors ([`tensor::meta`]): each node's outputs come
     /// from its operator's meta function and dtype rule, no kernel runs. `observe` sees every
     /// value a node of this graph defines, by name (to check them against recorded metadata).
     pub fn run_shapes_only(&self, inputs: Vec<Value>, observe: &mut dyn FnMut(&str, &Value) -> Result<()>) -> Result<Vec<Value>> {
-        self.walk(inputs, Mode::ShapesOnly, observe)
+        self.walk(inputs, &mut Run { mode: Mode::ShapesOnly, observe: Some(observe), profile: false })
     }
 
     fn run_in(&self, inputs: Vec<Value>, mode: Mode) -> Result<Vec<Value>> {
-        self.walk(inputs, mode, &mut |_, _| Ok(()))
+        self.walk(inputs, &mut Run { mode, observe: None, profile: self.profile && mode == Mode::Kernels })
     }
 
-    fn walk(&self, inputs: Vec<Value>, mode: Mode, observe: &mut dyn FnMut(&str, &Value) -> Result<()>) -> Result<Vec<Value>> {
+    /// Walks the graph: binds `inputs` to its placeholders, gives each step's operands to
+    /// `meaning` and binds what it returns to the step's outputs, frees each value after its
+    /// last use, and returns the graph's outputs.
+    pub fn walk<M: Meaning>(&self, inputs: Vec<M::Value>, meaning: &mut M) -> Result<Vec<M::Value>> {
         if inputs.len() != self.inputs.len() {
             return Err(Error::msg(format!("graph takes {} inputs but {} were given", self.inputs.len(), inputs.len())));
         }
-        let mut env: Vec<Value> = vec![Value::None; self.slots];
+        let mut env: Vec<M::Value> = vec![meaning.unset(); self.slots];
         for (b, v) in self.inputs.iter().zip(inputs) {
-            bind_one(&mut env, b, v, "placeholder")?;
+            bind_one(meaning, &mut env, b, v, "placeholder")?;
         }
         for step in &self.steps {
-            let t0 = self.profile.then(std::time::Instant::now);
-            let result = step.action.run(&env, &step.label, &step.target, mode)?;
-            if let Some(t0) = t0 {
-                let shape = match &result {
-                    Value::Tensor(t) => format!("{:?}", t.shape()),
-                    _ => String::new(),
-                };
-                eprintln!("PROFILE {} {:.3} {}", step.target, t0.elapsed().as_secs_f64() * 1e3, shape.replace(' ', ""));
-            }
-            bind_outputs(&mut env, step, result)?;
-            if mode == Mode::ShapesOnly {
-                for b in &step.outputs {
-                    let mut defined = Vec::new();
-                    b.for_each_slot(&mut |s| defined.push(s));
-                    for s in defined {
-                        observe(&self.names[s], &env[s])?;
-                    }
+            let result = meaning.step(step, &mut env)?;
+            bind_outputs(meaning, &mut env, step, result)?;
+            let observes = meaning.observes();
+            for b in step.outputs.iter().filter(|_| observes) {
+                let mut defined = Vec::new();
+                b.for_each_slot(&mut |s| defined.push(s));
+                for s in defined {
+                    meaning.defined(&self.names[s], &env[s])?;
                 }
             }
             for &s in &step.frees {
-                env[s] = Value::None;
+                env[s] = meaning.unset();
             }
         }
-        Ok(self.outputs.iter().map(|o| o.value(&env)).collect())
+        self.outputs.iter().map(|o| Ok(o.resolve(&env, meaning))).collect()
+    }
+
+    /// The operand an argument of this graph names (a value's slot, or a literal), resolved
+    /// in `env` by `meaning`: how a meaning reads a node's arguments that are not an operator's
+    /// (a control-flow node's operands).
+    pub fn argument<M: Meaning>(&self, a: &Argument, env: &[M::Value], meaning: &mut M) -> Result<M::Value> {
+        let slots = Slots { by_name: self.by_name.clone() };
+        Ok(operand(&slots, a, "argument")?.resolve(env, meaning))
+    }
+}
+
+/// What a node means while [`GraphPlan::walk`] walks a graph: running its kernel, its meta
+/// function, or recording it into a new graph. `Value` is what a slot holds.
+pub trait Meaning {
+    type Value: Clone;
+    /// What a slot holds before it is defined and after it is freed.
+    fn unset(&self) -> Self::Value;
+    /// A literal argument (a number, a dtype, ...; one item of a literal list).
+    fn constant(&mut self, v: &Value) -> Self::Value;
+    /// A list argument of `kind`.
+    fn list(&mut self, kind: ListKind, items: Vec<Self::Value>) -> Self::Value;
+    /// The items of a list value (a `Tensor[]` output, a tuple of results); `Err` gives back a
+    /// value that is not a list.
+    fn items(&self, v: Self::Value) -> std::result::Result<Vec<Self::Value>, Self::Value>;
+    /// What the step gives for its node's outputs: one value (a tuple of results as a list), or
+    /// one value per output. `env` holds the values of the slots.
+    fn step(&mut self, step: &Step, env: &mut [Self::Value]) -> Result<Outputs<Self::Value>>;
+    /// Whether [`Meaning::defined`] wants to see each value a step defines.
+    fn observes(&self) -> bool {
+        false
+    }
+    /// A value a step of this graph defined, once bound.
+    fn defined(&mut self, _name: &str, _value: &Self::Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A step's results ([`Meaning::step`]).
+pub enum Outputs<V> {
+    One(V),
+    PerOutput(Vec<V>),
+}
+
+/// A step as a [`Meaning`] sees it.
+pub enum StepKind<'a> {
+    /// An operator call: its definition and its arguments in schema order (defaults filled in).
+    Operator { def: &'a Arc<OpDef>, args: &'a [Operand] },
+    /// `_operator.NAME` on symbolic numbers.
+    Python { op: &'a str, args: &'a [Operand] },
+    /// A region that only sets the grad mode: its body and operands.
+    WithGradMode { body: &'a GraphPlan, operands: &'a [Operand] },
+    /// Control flow (`cond`, `map_impl`, `scan`, `while_loop`, `with_effects`), or steps the
+    /// plan-time optimizations made; a meaning other than running reads the node itself.
+    Other,
+}
+
+impl Step {
+    /// The node's position in the graph it was compiled from.
+    pub fn node(&self) -> usize {
+        self.node
+    }
+
+    /// The node's name.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn kind(&self) -> StepKind<'_> {
+        match &self.action {
+            Action::Kernel { def, args } => StepKind::Operator { def, args },
+            Action::Python { op, args } => StepKind::Python { op, args },
+            Action::WithGradMode { body, operands } => StepKind::WithGradMode { body, operands },
+            _ => StepKind::Other,
+        }
+    }
+}
+
+/// Running on kernels or shapes only.
+struct Run<'o> {
+    mode: Mode,
+    observe: Option<&'o mut dyn FnMut(&str, &Value) -> Result<()>>,
+    profile: bool,
+}
+
+impl Meaning for Run<'_> {
+    type Value = Value;
+
+    fn unset(&self) -> Value {
+        Value::None
+    }
+
+    fn constant(&mut self, v: &Value) -> Value {
+        v.clone()
+    }
+
+    fn list(&mut self, _: ListKind, items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+
+    fn items(&self, v: Value) -> std::result::Result<Vec<Value>, Value> {
+        match v {
+            Value::List(vs) => Ok(vs),
+            other => Err(other),
+        }
+    }
+
+    fn step(&mut self, step: &Step, env: &mut [Value]) -> Result<Outputs<Value>> {
+        let t0 = self.profile.then(std::time::Instant::now);
+        let result = step.action.run(env, &step.label, &step.target, self.mode)?;
+        if let Some(t0) = t0 {
+            let shape = match &result {
+                Value::Tensor(t) => format!("{:?}", t.shape()),
+                _ => String::new(),
+            };
+            eprintln!("PROFILE {} {:.3} {}", step.target, t0.elapsed().as_secs_f64() * 1e3, shape.replace(' ', ""));
+        }
+        Ok(Outputs::One(result))
+    }
+
+    fn observes(&self) -> bool {
+        self.observe.is_some()
+    }
+
+    fn defined(&mut self, name: &str, value: &Value) -> Result<()> {
+        match &mut self.observe {
+            Some(observe) => observe(name, value),
+            None => Ok(()),
+        }
     }
 }
 
@@ -418,11 +576,23 @@ fn bound_args(slots: &Slots, def: &OpDef, inputs: &[schema::NamedArgument], labe
 }
 
 impl Operand {
+    /// The operand's value in `env`, as `meaning` makes literals and lists.
+    pub fn resolve<M: Meaning + ?Sized>(&self, env: &[M::Value], meaning: &mut M) -> M::Value {
+        match self {
+            Operand::Slot(s) => env[*s].clone(),
+            Operand::Const(v) => meaning.constant(v),
+            Operand::List(kind, items) => {
+                let items = items.iter().map(|o| o.resolve(env, meaning)).collect();
+                meaning.list(*kind, items)
+            }
+        }
+    }
+
     fn value(&self, env: &[Value]) -> Value {
         match self {
             Operand::Slot(s) => env[*s].clone(),
             Operand::Const(v) => v.clone(),
-            Operand::List(items) => Value::List(items.iter().map(|o| o.value(env)).collect()),
+            Operand::List(_, items) => Value::List(items.iter().map(|o| o.value(env)).collect()),
         }
     }
 
@@ -439,7 +609,7 @@ impl Operand {
         match self {
             Operand::Slot(s) => f(*s),
             Operand::Const(_) => {}
-            Operand::List(items) => items.iter().for_each(|o| o.for_each_slot(f)),
+            Operand::List(_, items) => items.iter().for_each(|o| o.for_each_slot(f)),
         }
     }
 }
@@ -636,11 +806,11 @@ fn stack(cat: &OpDef, values: Vec<Tensor>, what: &str, mode: Mode) -> Result<Ten
     as_tensor(&r, what)
 }
 
-fn bind_one(env: &mut [Value], b: &Bind, v: Value, name: &str) -> Result<()> {
+fn bind_one<M: Meaning>(m: &M, env: &mut [M::Value], b: &Bind, v: M::Value, name: &str) -> Result<()> {
     match b {
         Bind::One(s) => env[*s] = v,
         Bind::Many(slots) => {
-            let Value::List(vs) = v else {
+            let Ok(vs) = m.items(v) else {
                 return Err(Error::msg(format!("node `{name}`: expected a list of tensors")));
             };
             if vs.len() != slots.len() {
@@ -651,7 +821,7 @@ fn bind_one(env: &mut [Value], b: &Bind, v: Value, name: &str) -> Result<()> {
             }
         }
         Bind::Optional(slots) => {
-            let Value::List(vs) = v else {
+            let Ok(vs) = m.items(v) else {
                 return Err(Error::msg(format!("node `{name}`: expected a list")));
             };
             for (s, v) in slots.iter().zip(vs) {
@@ -667,22 +837,30 @@ fn bind_one(env: &mut [Value], b: &Bind, v: Value, name: &str) -> Result<()> {
 
 /// Binds a step's result to its outputs: one value per output, a one-element tuple return
 /// unwrapped for a single non-list output.
-fn bind_outputs(env: &mut [Value], step: &Step, result: Value) -> Result<()> {
+fn bind_outputs<M: Meaning>(m: &M, env: &mut [M::Value], step: &Step, result: Outputs<M::Value>) -> Result<()> {
     let (outs, name) = (&step.outputs, step.label.as_str());
+    let first = |vs: Vec<M::Value>| vs.into_iter().next().ok_or_else(|| Error::msg(format!("node `{name}`: no value returned")));
     match (outs.len(), result) {
         (0, _) => Ok(()),
-        (1, Value::List(vs)) if !outs[0].is_list() => {
-            let v = vs.into_iter().next().ok_or_else(|| Error::msg(format!("node `{name}`: no value returned")))?;
-            bind_one(env, &outs[0], v, name)
+        (1, Outputs::One(v)) if outs[0].is_list() => bind_one(m, env, &outs[0], v, name),
+        (1, Outputs::PerOutput(vs)) => bind_one(m, env, &outs[0], first(vs)?, name),
+        (1, Outputs::One(v)) => {
+            let v = match m.items(v) {
+                Ok(vs) => first(vs)?,
+                Err(v) => v,
+            };
+            bind_one(m, env, &outs[0], v, name)
         }
-        (1, v) => bind_one(env, &outs[0], v, name),
-        (n, Value::List(vs)) => {
+        (n, result) => {
+            let vs = match result {
+                Outputs::PerOutput(vs) => vs,
+                Outputs::One(v) => m.items(v).map_err(|_| Error::msg(format!("node `{name}`: {n} outputs named but one value returned")))?,
+            };
             if vs.len() != n {
                 return Err(Error::msg(format!("node `{name}`: {n} outputs named but {} returned", vs.len())));
             }
-            outs.iter().zip(vs).try_for_each(|(b, v)| bind_one(env, b, v, name))
+            outs.iter().zip(vs).try_for_each(|(b, v)| bind_one(m, env, b, v, name))
         }
-        (n, v) => Err(Error::msg(format!("node `{name}`: {n} outputs named but one {} returned", v.kind()))),
     }
 }
 
