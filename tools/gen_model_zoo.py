@@ -24,6 +24,7 @@ from torch.export import Dim
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixtures_common import export_case  # noqa: E402
+from gen_printed import write_printed  # noqa: E402
 
 VOCAB = 100
 
@@ -209,6 +210,8 @@ def main():
             try:
                 export_case(a.out, name, model, args, dynamic_shapes=dynamic, tags=("zoo",),
                             description=f"{type(getattr(model, 'model', model)).__name__}, random weights, {params / 1e6:.2f}M parameters")
+                # PyTorch's print(ep) of each archive, loaded back: what pt2's printer must give
+                write_printed(os.path.join(a.out, name))
                 print(f"[{name}] exported in {time.time() - start:.0f} s")
             except Exception as e:
                 skipped.append({"name": name, "why": f"torch.export: {type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"})

@@ -45,33 +45,35 @@ impl<'a> Args<'a> {
         self.schema.param_index(name).is_some()
     }
 
-    /// The value of parameter `name`. Panics if the schema has no such parameter: that is a
-    /// bug in the kernel, not in the caller's input.
-    pub fn get(&self, name: &str) -> &Value {
-        let i = self
-            .schema
-            .param_index(name)
-            .unwrap_or_else(|| panic!("kernel for {} reads unknown parameter `{name}`", self.schema.qualified_name()));
-        &self.values[i]
+    /// The value of parameter `name`. A schema without it is an error that names the kernel's
+    /// misreading (a bug in pt2, not in the caller's input), never a panic mid-run.
+    pub fn get(&self, name: &str) -> Result<&Value> {
+        match self.schema.param_index(name) {
+            Some(i) => Ok(&self.values[i]),
+            None => Err(Error::msg(format!(
+                "pt2's kernel for {} reads a parameter `{name}` that its schema does not have (a bug in pt2: please report it)",
+                self.schema.qualified_name()
+            ))),
+        }
     }
 
     fn mismatch(&self, name: &str, want: &str) -> Error {
         Error::msg(format!(
             "{}: argument '{name}' must be {want}, not {}",
             self.schema.qualified_name(),
-            self.get(name).kind()
+            self.get(name).map_or("nothing", |v| v.kind())
         ))
     }
 
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::Tensor(t) => Ok(t),
             _ => Err(self.mismatch(name, "Tensor")),
         }
     }
 
     pub fn opt_tensor(&self, name: &str) -> Result<Option<&Tensor>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             Value::Tensor(t) => Ok(Some(t)),
             _ => Err(self.mismatch(name, "Tensor or None")),
@@ -79,7 +81,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn tensor_list(&self, name: &str) -> Result<Vec<Tensor>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::List(vs) => vs
                 .iter()
                 .map(|v| match v {
@@ -93,7 +95,7 @@ impl<'a> Args<'a> {
 
     /// A `Tensor?[]` (as `aten.index` takes).
     pub fn opt_tensor_list(&self, name: &str) -> Result<Vec<Option<Tensor>>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::List(vs) => vs
                 .iter()
                 .map(|v| match v {
@@ -107,7 +109,7 @@ impl<'a> Args<'a> {
     }
 
     pub fn int(&self, name: &str) -> Result<i64> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::Int(i) => Ok(*i),
             Value::Bool(b) => Ok(*b as i64),
             _ => Err(self.mismatch(name, "int")),
@@ -115,14 +117,14 @@ impl<'a> Args<'a> {
     }
 
     pub fn opt_int(&self, name: &str) -> Result<Option<i64>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.int(name).map(Some),
         }
     }
 
     pub fn float(&self, name: &str) -> Result<f64> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
             Value::Bool(b) => Ok(*b as u8 as f64),
@@ -131,14 +133,14 @@ impl<'a> Args<'a> {
     }
 
     pub fn opt_float(&self, name: &str) -> Result<Option<f64>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.float(name).map(Some),
         }
     }
 
     pub fn bool(&self, name: &str) -> Result<bool> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::Bool(b) => Ok(*b),
             Value::Int(i) => Ok(*i != 0),
             _ => Err(self.mismatch(name, "bool")),
@@ -146,18 +148,18 @@ impl<'a> Args<'a> {
     }
 
     pub fn opt_bool(&self, name: &str) -> Result<Option<bool>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.bool(name).map(Some),
         }
     }
 
     pub fn scalar(&self, name: &str) -> Result<Scalar> {
-        self.get(name).as_scalar().ok_or_else(|| self.mismatch(name, "a number"))
+        self.get(name)?.as_scalar().ok_or_else(|| self.mismatch(name, "a number"))
     }
 
     pub fn opt_scalar(&self, name: &str) -> Result<Option<Scalar>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             v => v.as_scalar().map(Some).ok_or_else(|| self.mismatch(name, "a number or None")),
         }
@@ -165,7 +167,7 @@ impl<'a> Args<'a> {
 
     /// An `int[]`; a single int stands for a list of the schema's fixed length (`int[2] k=3`).
     pub fn int_list(&self, name: &str) -> Result<Vec<i64>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::List(vs) => vs
                 .iter()
                 .map(|v| match v {
@@ -189,14 +191,14 @@ impl<'a> Args<'a> {
     }
 
     pub fn opt_int_list(&self, name: &str) -> Result<Option<Vec<i64>>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.int_list(name).map(Some),
         }
     }
 
     pub fn float_list(&self, name: &str) -> Result<Vec<f64>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::List(vs) => vs
                 .iter()
                 .map(|v| v.as_scalar().map(|s| s.to_f64()).ok_or_else(|| self.mismatch(name, "a list of floats")))
@@ -206,14 +208,14 @@ impl<'a> Args<'a> {
     }
 
     pub fn opt_float_list(&self, name: &str) -> Result<Option<Vec<f64>>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.float_list(name).map(Some),
         }
     }
 
     pub fn opt_dtype(&self, name: &str) -> Result<Option<DType>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             Value::Dtype(d) => Ok(Some(*d)),
             Value::Int(code) => DType::from_scalar_type_code(*code).map(Some).ok_or_else(|| self.mismatch(name, "a dtype")),
@@ -222,14 +224,14 @@ impl<'a> Args<'a> {
     }
 
     pub fn str(&self, name: &str) -> Result<&str> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::Str(s) => Ok(s),
             _ => Err(self.mismatch(name, "str")),
         }
     }
 
     pub fn opt_str(&self, name: &str) -> Result<Option<&str>> {
-        match self.get(name) {
+        match self.get(name)? {
             Value::None => Ok(None),
             _ => self.str(name).map(Some),
         }
@@ -281,4 +283,21 @@ pub fn bind<T>(schema: &Schema, positional: Vec<T>, kwargs: Vec<(String, T)>, li
         });
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kernel reading a parameter its schema lacks (an avg-pooling kernel asking max pooling's
+    /// `dilation`) gets an error naming the operator and the parameter; the run goes on to
+    /// report it instead of panicking.
+    #[test]
+    fn reading_a_parameter_the_schema_lacks_is_an_error() {
+        let schema = Schema::parse("aten::avg_pool2d(Tensor self, int[2] kernel_size) -> Tensor").unwrap();
+        let args = Args::bound(&schema, vec![Value::None, Value::List(vec![Value::Int(2), Value::Int(2)])]);
+        let err = args.int_list("dilation").unwrap_err().to_string();
+        assert!(err.contains("aten::avg_pool2d") && err.contains("`dilation`"), "{err}");
+        assert!(args.get("kernel_size").is_ok());
+    }
 }

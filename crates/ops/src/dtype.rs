@@ -180,6 +180,13 @@ pub fn embedding_bag(args: &Args) -> Result<Vec<DType>> {
     Ok(vec![args.tensor("weight")?.dtype(), DType::I64, DType::I64, DType::I64])
 }
 
+/// `_batch_norm_with_update(_functional)`: the input's dtype, except the uint8 `reserve` (the
+/// fourth output).
+pub fn batch_norm_with_update(args: &Args) -> Result<Vec<DType>> {
+    let x = args.tensor("input")?.dtype();
+    Ok((0..args.schema().returns.len()).map(|i| if i == 3 { DType::U8 } else { x }).collect())
+}
+
 /// A factory whose numbers decide its dtype (`arange`, `full`): int64 for ints, float32 if any
 /// is a float, bool for bools — `result_type` over the numbers.
 pub fn of_numbers(args: &Args) -> Result<Vec<DType>> {

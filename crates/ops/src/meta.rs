@@ -168,7 +168,7 @@ pub fn pointwise(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut out: Option<Vec<Expr>> = None;
     let names: Vec<String> = call.args.schema().params.iter().filter(|p| p.ty.is_tensor_like()).map(|p| p.name.clone()).collect();
     for name in names {
-        if !matches!(call.args.get(&name), crate::Value::Tensor(_)) {
+        if !matches!(call.args.get(&name), Ok(crate::Value::Tensor(_))) {
             continue;
         }
         let s = call.sizes(&name)?;
@@ -199,7 +199,7 @@ pub fn reduction(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let schema = call.args.schema();
     let dims: Option<Vec<i64>> = if schema.param_index("dim").is_some() {
-        match call.args.get("dim") {
+        match call.args.get("dim")? {
             crate::Value::None => None,
             crate::Value::Int(d) => Some(vec![*d]),
             _ => Some(call.args.int_list("dim")?).filter(|v| !v.is_empty()),
@@ -300,7 +300,7 @@ pub fn squeeze(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let s = call.sizes("self")?;
     let dims: Vec<usize> = match call.args.schema().param_index("dim") {
         None => (0..s.len()).collect(),
-        Some(_) => match call.args.get("dim") {
+        Some(_) => match call.args.get("dim")? {
             crate::Value::Int(d) => vec![call.wrap_dim(*d, s.len())?],
             _ => call.args.int_list("dim")?.into_iter().map(|d| call.wrap_dim(d, s.len())).collect::<Result<_>>()?,
         },
@@ -334,7 +334,7 @@ pub fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let size = s[d].clone();
     let step = call.args.int("step")?;
     let bound = |call: &mut MetaCall, name: &str, default: Expr| -> Result<Expr> {
-        let v = match call.args.get(name) {
+        let v = match call.args.get(name)? {
             crate::Value::None => return Ok(default),
             _ => call.int(name)?,
         };
@@ -352,7 +352,7 @@ pub fn slice(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     };
     // a bound read from data: the length is a new value known only to lie in [0, size]
     // (PyTorch's unbacked slice), asserted when the program runs
-    let unbacked = ["start", "end"].iter().any(|n| !matches!(call.args.get(n), crate::Value::None) && call.int(n).is_ok_and(|e| call.env.hint(&e).is_none()));
+    let unbacked = ["start", "end"].iter().any(|n| !matches!(call.args.get(n), Ok(crate::Value::None)) && call.int(n).is_ok_and(|e| call.env.hint(&e).is_none()));
     if unbacked {
         let len = call.env.create_unbacked(false);
         let check = |call: &mut MetaCall, cond: Expr| call.env.check(&cond, call.location).map_err(Error::from);
@@ -469,7 +469,7 @@ pub fn conv(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let (stride, dilation) = (list(call, "stride", 1)?, list(call, "dilation", 1)?);
     let batched = x.len() == w.len();
     let lead = if batched { 2 } else { 1 };
-    let padding: Vec<i64> = match call.args.get("padding") {
+    let padding: Vec<i64> = match call.args.get("padding")? {
         crate::Value::Str(s) if s == "same" => (0..spatial).map(|i| -1 - i as i64).collect(),
         crate::Value::Str(_) => vec![0; spatial],
         _ => list(call, "padding", 0)?,
@@ -723,6 +723,39 @@ pub fn batch_norm_stats(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     let mut out = vec![x, stats.clone(), stats];
     out.extend((3..outputs).map(|_| vec![channels.clone()]));
     Ok(out)
+}
+
+/// `_batch_norm_with_update(_functional)`: the output, the batch statistics, the empty
+/// `reserve`, and (functional) the updated running statistics.
+pub fn batch_norm_with_update(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let x = call.sizes("input")?;
+    let channels = vec![x.get(1).cloned().unwrap_or(Expr::Int(1))];
+    let mut out = vec![x, channels.clone(), channels.clone(), vec![Expr::Int(0)]];
+    if call.args.schema().returns.len() == 6 {
+        out.extend([channels.clone(), channels]);
+    }
+    Ok(out)
+}
+
+/// Sizes of the factorizations' outputs, by return name: per-matrix values (`result`, `sign`,
+/// `logabsdet`, `info`) have the batch dims, `pivots` the batch dims and `min(m, n)`, and the
+/// factors (`LU`, `L`, `inverse`) the input's sizes.
+pub fn factored(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let name = call.args.schema().params[0].name.clone();
+    let s = call.sizes(&name)?;
+    if s.len() < 2 {
+        return Err(Error::msg(format!("{}: expected a matrix or a batch of matrices, got {} dims", call.args.schema().qualified_name(), s.len())));
+    }
+    let (batch, m, n) = (s[..s.len() - 2].to_vec(), s[s.len() - 2].clone(), s[s.len() - 1].clone());
+    let returns: Vec<Option<String>> = call.args.schema().returns.iter().map(|r| r.name.clone()).collect();
+    Ok(returns
+        .iter()
+        .map(|r| match r.as_deref() {
+            Some("result" | "sign" | "logabsdet" | "info") => batch.clone(),
+            Some("pivots") => [batch.clone(), vec![Expr::min_of([m.clone(), n.clone()])]].concat(),
+            _ => s.clone(),
+        })
+        .collect())
 }
 
 /// `as_strided`: the sizes asked for.

@@ -12,6 +12,8 @@ pub mod aten {
     pub const _assert_async_msg: OpName = OpName::new("aten::_assert_async.msg");
     pub const _assert_scalar: OpName = OpName::new("aten::_assert_scalar.default");
     pub const _assert_tensor_metadata: OpName = OpName::new("aten::_assert_tensor_metadata.default");
+    pub const _batch_norm_with_update: OpName = OpName::new("aten::_batch_norm_with_update.default");
+    pub const _batch_norm_with_update_functional: OpName = OpName::new("aten::_batch_norm_with_update_functional.default");
     pub const _cdist_forward: OpName = OpName::new("aten::_cdist_forward.default");
     pub const _chunk_cat: OpName = OpName::new("aten::_chunk_cat.default");
     pub const _embedding_bag: OpName = OpName::new("aten::_embedding_bag.default");

@@ -53,6 +53,14 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::matrix_exp(Tensor self) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_exp },
     Composite { schema: "aten::linalg_matrix_power(Tensor self, int n) -> Tensor", tags: &[], meta: Some(same_as_first), dtype: None, decompose: matrix_power },
     Composite { schema: "aten::linalg_multi_dot(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(multi_dot_meta), dtype: None, decompose: multi_dot },
+    Composite {
+        schema: "aten::_lu_with_info(Tensor self, bool pivot=True, bool check_errors=True) -> (Tensor LU, Tensor pivots, Tensor info)",
+        tags: &[],
+        meta: Some(meta::factored),
+        dtype: None,
+        decompose: lu_with_info,
+    },
+    Composite { schema: "aten::lu_solve(Tensor self, Tensor LU_data, Tensor LU_pivots) -> Tensor", tags: &[], meta: None, dtype: None, decompose: lu_solve },
     Composite { schema: "aten::linalg_diagonal(Tensor(a) A, *, int offset=0, int dim1=-2, int dim2=-1) -> Tensor(a)", tags: &[], meta: Some(meta::diagonal), dtype: None, decompose: linalg_diagonal },
     Composite {
         schema: "aten::linalg_norm(Tensor self, Scalar? ord=None, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor",
@@ -250,6 +258,19 @@ fn lu_factor(c: &mut DecompCall) -> Result<Vec<Arg>> {
     Ok(outs.into_iter().take(2).map(Arg::Tensor).collect())
 }
 
+/// `torch.lu` (deprecated): `linalg_lu_factor_ex`, whose errors it never raises (PyTorch
+/// passes `check_errors=False` whatever it is given).
+fn lu_with_info(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let outs = call(aten::linalg_lu_factor_ex, vec![Arg::Tensor(c.args.tensor("self")?)], vec![("pivot", Arg::Bool(c.args.bool("pivot")?))])?;
+    Ok(outs.into_iter().map(Arg::Tensor).collect())
+}
+
+/// `torch.lu_solve(b, LU, pivots)` (deprecated): `linalg_lu_solve(LU, pivots, b)`.
+fn lu_solve(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("LU_data")?), Arg::Tensor(c.args.tensor("LU_pivots")?), Arg::Tensor(c.args.tensor("self")?)];
+    one(op1(aten::linalg_lu_solve, args)?)
+}
+
 /// `linalg_pinv` with `rcond` as its relative tolerance.
 fn pinverse(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = first(c)?;
@@ -395,7 +416,7 @@ fn vander_meta(call: &mut MetaCall) -> Sizes {
     if s.is_empty() {
         s = vec![Expr::Int(1)];
     }
-    let n = match call.args.get("N") {
+    let n = match call.args.get("N")? {
         ops::Value::Int(n) => Expr::Int(*n),
         _ => s.last().cloned().unwrap_or(Expr::Int(1)),
     };
@@ -537,7 +558,7 @@ fn norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
 fn norm_meta(call: &mut MetaCall) -> Sizes {
     let s = call.sizes("self")?;
     let keepdim = call.args.bool("keepdim")?;
-    let dims: Vec<usize> = match call.args.get("dim") {
+    let dims: Vec<usize> = match call.args.get("dim")? {
         ops::Value::None => (0..s.len()).collect(),
         ops::Value::Int(d) => vec![call.wrap_dim(*d, s.len())?],
         _ => call.args.int_list("dim")?.iter().map(|&d| call.wrap_dim(d, s.len())).collect::<ops::Result<_>>()?,

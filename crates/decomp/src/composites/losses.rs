@@ -13,6 +13,13 @@ use super::{one, op1, Composite, Sizes};
 
 pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::l1_loss(Tensor self, Tensor target, int reduction=1) -> Tensor", tags: &[], meta: Some(elementwise_loss_meta), dtype: None, decompose: l1_loss },
+    Composite {
+        schema: "aten::multilabel_margin_loss(Tensor self, Tensor target, int reduction=1) -> Tensor",
+        tags: &[],
+        meta: Some(multilabel_margin_meta),
+        dtype: None,
+        decompose: multilabel_margin_loss,
+    },
     Composite { schema: "aten::kl_div(Tensor self, Tensor target, int reduction=1, *, bool log_target=False) -> Tensor", tags: &[], meta: Some(elementwise_loss_meta), dtype: None, decompose: kl_div },
     Composite {
         schema: "aten::margin_ranking_loss(Tensor input1, Tensor input2, Tensor target, float margin=0., int reduction=1) -> Tensor",
@@ -142,6 +149,24 @@ fn triplet_margin_loss(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 /// The broadcast sizes of the tensor arguments, or a 0-dim result when reduced.
+/// `multilabel_margin_loss`: one loss per sample (the input's dims but the classes) unreduced,
+/// a scalar reduced.
+fn multilabel_margin_meta(call: &mut MetaCall) -> Sizes {
+    let mut s = call.sizes("self")?;
+    if call.args.int("reduction")? != 0 {
+        return Ok(vec![vec![]]);
+    }
+    s.pop();
+    Ok(vec![s])
+}
+
+/// `multilabel_margin_loss` is its forward kernel's loss (PyTorch's composite drops `is_target`).
+fn multilabel_margin_loss(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let args = vec![Arg::Tensor(c.args.tensor("self")?), Arg::Tensor(c.args.tensor("target")?), Arg::Int(c.args.int("reduction")?.into())];
+    let mut outs = export::trace::call(aten::multilabel_margin_loss_forward, args, vec![])?;
+    one(outs.remove(0))
+}
+
 fn elementwise_loss_meta(call: &mut MetaCall) -> Sizes {
     if call.args.int("reduction")? != 0 {
         return Ok(vec![vec![]]);

@@ -568,7 +568,7 @@ fn gradient_dims(dim: Option<Vec<i64>>, rank: usize) -> Vec<i64> {
 
 /// The `dim` a `gradient` overload was given, when it has one and it is not None.
 fn gradient_dim_arg(args: &ops::Args) -> ops::Result<Option<Vec<i64>>> {
-    let given = args.schema().param_index("dim").is_some() && !matches!(args.get("dim"), Value::None);
+    let given = args.schema().param_index("dim").is_some() && !matches!(args.get("dim"), Ok(Value::None));
     given.then(|| args.int_list("dim")).transpose()
 }
 

@@ -38,6 +38,13 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::unsafe_chunk(Tensor self, int chunks, int dim=0) -> Tensor[]", tags: &[], meta: Some(unsafe_chunk_meta), dtype: None, decompose: unsafe_chunk },
     Composite { schema: "aten::tensor_split.sections(Tensor(a -> *) self, SymInt sections, int dim=0) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
     Composite { schema: "aten::tensor_split.indices(Tensor(a -> *) self, SymInt[] indices, int dim=0) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
+    Composite {
+        schema: "aten::tensor_split.tensor_indices_or_sections(Tensor(a -> *) self, Tensor tensor_indices_or_sections, int dim=0) -> Tensor(a)[]",
+        tags: &[],
+        meta: None,
+        dtype: None,
+        decompose: tensor_split_by_tensor,
+    },
     Composite { schema: "aten::vsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
     Composite { schema: "aten::vsplit.array(Tensor(a -> *) self, int[] indices) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
     Composite { schema: "aten::hsplit.int(Tensor(a -> *) self, int sections) -> Tensor(a)[]", tags: &[], meta: Some(split_meta), dtype: None, decompose: split_family },
@@ -453,6 +460,47 @@ fn split_bounds(op: &str, rank: usize, n_of: &dyn Fn(usize) -> Result<i64>, sect
     Ok((d, bounds))
 }
 
+/// `tensor_split` by a tensor: a 0-d one holds the number of sections, a 1-d one the indices,
+/// read one by one as PyTorch's composite reads them (`slice`, `squeeze`, `_local_scalar_dense`),
+/// so that a traced split stays data-dependent; the pieces lie between consecutive indices as
+/// `slice` cuts them.
+fn tensor_split_by_tensor(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let op = c.args.op.clone();
+    let x = c.args.tensor("self")?;
+    let spec = c.args.tensor("tensor_indices_or_sections")?;
+    let dim = c.args.int("dim")?.hint();
+    if spec.dtype() != tensor::DType::I64 {
+        return Err(Error::msg(format!("{op}: tensor_split expected tensor_indices_or_sections to have long dtype, but got {}", spec.dtype())));
+    }
+    match spec.dim() {
+        0 => {
+            let sizes = x.sizes();
+            let sections = Some(spec.item_int()?.hint());
+            let (d, bounds) = split_bounds(&op, x.dim(), &|d| Ok(sizes[d].hint()), sections, None, Some(dim))?;
+            let pieces = bounds.into_iter().map(|(a, b)| x.slice(d as i64, Some(a.into()), Some(b.into()))).collect::<Result<Vec<_>>>()?;
+            list(pieces)
+        }
+        1 => {
+            let d = wrap_dim(&op, dim, x.dim() as i64)?;
+            let mut indices = Vec::new();
+            for i in 0..spec.shape()[0] as i64 {
+                let element = spec.slice(0, Some(i.into()), Some((i + 1).into()))?;
+                let element = op1(aten::squeeze_dims, vec![Arg::Tensor(element), ints(&[0])])?;
+                indices.push(element.local_scalar_dense()?);
+            }
+            let end = x.size(d)?;
+            let mut start = SymInt::from(0);
+            let mut pieces = Vec::new();
+            for idx in indices.into_iter().chain([end]) {
+                pieces.push(x.slice(d, Some(start), Some(idx.clone()))?);
+                start = idx;
+            }
+            list(pieces)
+        }
+        n => Err(Error::msg(format!("{op}: tensor_split expected tensor_indices_or_sections to be a zero-dimensional or one-dimensional tensor, but got a tensor with {n} dims"))),
+    }
+}
+
 fn split_family(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let x = c.args.tensor("self")?;
     let op = c.args.op.clone();
@@ -607,7 +655,7 @@ fn grids(op: &str, tensors: Vec<Tensor>, xy: bool) -> Result<Vec<Tensor>> {
 
 fn meshgrid_meta(call: &mut MetaCall) -> Sizes {
     let shapes: Vec<Vec<Expr>> = call.tensors("tensors")?.into_iter().flatten().collect();
-    let xy = call.args.schema().param_index("indexing").is_some() && matches!(call.args.get("indexing"), ops::Value::Str(s) if s == "xy");
+    let xy = call.args.schema().param_index("indexing").is_some() && matches!(call.args.get("indexing"), Ok(ops::Value::Str(s)) if s == "xy");
     let mut shape: Vec<Expr> = shapes.iter().map(|s| s.first().cloned().unwrap_or(Expr::Int(1))).collect();
     if xy && shape.len() >= 2 {
         shape.swap(0, 1);

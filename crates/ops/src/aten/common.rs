@@ -171,7 +171,7 @@ pub fn values<T: Element>(t: &Tensor) -> Vec<T> {
 
 /// The `Operand` for a parameter that may hold a tensor or a number.
 pub fn operand<'a>(args: &'a crate::Args, name: &str) -> Result<Operand<'a>> {
-    match args.get(name) {
+    match args.get(name)? {
         crate::Value::Tensor(t) => Ok(Operand::Tensor(t)),
         v => v
             .as_scalar()

@@ -58,7 +58,7 @@ pub fn register(r: &Registry) {
     for name in ["dropout", "feature_dropout", "alpha_dropout"] {
         r.def_meta(&format!("aten::{name}(Tensor input, float p, bool train) -> Tensor"), none, meta::same_as_self, dropout);
     }
-    r.def_meta("aten::relu6(Tensor self) -> Tensor", none, meta::same_as_self, |a| call(aten::hardtanh, vec![a.get("self").clone(), Value::Int(0), Value::Int(6)]));
+    r.def_meta("aten::relu6(Tensor self) -> Tensor", none, meta::same_as_self, |a| call(aten::hardtanh, vec![a.get("self")?.clone(), Value::Int(0), Value::Int(6)]));
     r.def_meta("aten::adaptive_avg_pool2d(Tensor self, SymInt[2] output_size) -> Tensor", none, meta::adaptive_pool, |a| call(aten::_adaptive_avg_pool2d, a.values().to_vec()));
     r.def_meta("aten::adaptive_avg_pool1d(Tensor self, int[1] output_size) -> Tensor", none, meta::adaptive_pool, |a| {
         let x = a.tensor("self")?;
@@ -164,27 +164,27 @@ fn pool1d(a: &Args, pool2d: OpName) -> Result<Value> {
     let mut args = vec![x.unsqueeze(-2)?.into(), lift("kernel_size", 1)?, lift("stride", 1)?, lift("padding", 0)?];
     if pool2d == aten::max_pool2d {
         args.push(lift("dilation", 1)?);
-        args.push(a.get("ceil_mode").clone());
+        args.push(a.get("ceil_mode")?.clone());
     } else {
-        args.push(a.get("ceil_mode").clone());
-        args.push(a.get("count_include_pad").clone());
+        args.push(a.get("ceil_mode")?.clone());
+        args.push(a.get("count_include_pad")?.clone());
     }
     let r = tensor_of(call(pool2d, args)?, pool2d.as_str())?;
     Ok(r.squeeze(Some(&[-2]))?.into())
 }
 
 fn conv(a: &Args, transposed: bool) -> Result<Value> {
-    let groups = a.get("groups").clone();
-    let output_padding = if transposed { a.get("output_padding").clone() } else { ints(&[0]) };
+    let groups = a.get("groups")?.clone();
+    let output_padding = if transposed { a.get("output_padding")?.clone() } else { ints(&[0]) };
     call(
         aten::convolution,
         vec![
-            a.get("input").clone(),
-            a.get("weight").clone(),
-            a.get("bias").clone(),
-            a.get("stride").clone(),
-            a.get("padding").clone(),
-            a.get("dilation").clone(),
+            a.get("input")?.clone(),
+            a.get("weight")?.clone(),
+            a.get("bias")?.clone(),
+            a.get("stride")?.clone(),
+            a.get("padding")?.clone(),
+            a.get("dilation")?.clone(),
             Value::Bool(transposed),
             output_padding,
             groups,
@@ -198,7 +198,7 @@ fn group_norm(a: &Args) -> Result<Value> {
     let hw: i64 = x.shape()[2..].iter().product::<usize>() as i64;
     let v = call(
         aten::native_group_norm,
-        vec![x.clone().into(), a.get("weight").clone(), a.get("bias").clone(), Value::Int(n), Value::Int(c), Value::Int(hw), a.get("num_groups").clone(), a.get("eps").clone()],
+        vec![x.clone().into(), a.get("weight")?.clone(), a.get("bias")?.clone(), Value::Int(n), Value::Int(c), Value::Int(hw), a.get("num_groups")?.clone(), a.get("eps")?.clone()],
     )?;
     match v {
         Value::List(mut vs) if !vs.is_empty() => Ok(vs.swap_remove(0)),

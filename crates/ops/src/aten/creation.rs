@@ -130,7 +130,7 @@ fn eye(a: &Args) -> Result<Value> {
 
 /// A number or a one-element tensor argument.
 fn endpoint(a: &Args, name: &str) -> Result<(f64, bool)> {
-    match a.get(name) {
+    match a.get(name)? {
         Value::Tensor(t) => {
             if t.dim() != 0 {
                 bail!("linspace only supports 0-dimensional start and end tensors, but got {name} with {} dimension(s).", t.dim());

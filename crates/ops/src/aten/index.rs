@@ -645,7 +645,7 @@ fn index_reduce(a: &Args) -> Result<Value> {
 
 fn index_fill(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
-    let value = match a.get("value") {
+    let value = match a.get("value")? {
         Value::Tensor(t) => {
             if t.dim() != 0 {
                 bail!("index_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).", t.dim());
@@ -774,7 +774,7 @@ fn masked_fill(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let mask = a.tensor("mask")?;
     check_bool_mask(mask, "masked_fill_")?;
-    let value = match a.get("value") {
+    let value = match a.get("value")? {
         Value::Tensor(t) => {
             if t.dim() != 0 {
                 bail!("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with {} dimension(s).", t.dim());

@@ -11,26 +11,6 @@ use tensor::{DType, Tensor};
 use super::common::*;
 use crate::{Args, Registry, Result, Value};
 
-/// Sizes of the factorizations' outputs, by return name: per-matrix values (`result`, `sign`,
-/// `logabsdet`, `info`) have the batch dims, `pivots` the batch dims and `min(m, n)`, and the
-/// factors (`LU`, `L`, `inverse`) the input's sizes.
-fn factored_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
-    let name = call.args.schema().params[0].name.clone();
-    let s = call.sizes(&name)?;
-    if s.len() < 2 {
-        return Err(crate::Error::msg(format!("{}: expected a matrix or a batch of matrices, got {} dims", call.args.schema().qualified_name(), s.len())));
-    }
-    let (batch, m, n) = (s[..s.len() - 2].to_vec(), s[s.len() - 2].clone(), s[s.len() - 1].clone());
-    let returns: Vec<Option<String>> = call.args.schema().returns.iter().map(|r| r.name.clone()).collect();
-    Ok(returns
-        .iter()
-        .map(|r| match r.as_deref() {
-            Some("result" | "sign" | "logabsdet" | "info") => batch.clone(),
-            Some("pivots") => [batch.clone(), vec![symbolic::Expr::min_of([m.clone(), n.clone()])]].concat(),
-            _ => s.clone(),
-        })
-        .collect())
-}
 
 /// `_linalg_eigh`: eigenvalues `[.., n]`, eigenvectors `[.., n, n]` (empty without `compute_v`).
 fn eigh_meta(call: &mut crate::MetaCall) -> Result<Vec<Vec<symbolic::Expr>>> {
@@ -65,15 +45,15 @@ pub fn register(r: &Registry) {
     let none = &[][..];
     // kernels PyTorch's core programs keep (they have no decomposition)
     let kept = &[crate::Tag::Core][..];
-    r.def_meta("aten::_linalg_det(Tensor A) -> (Tensor result, Tensor LU, Tensor pivots)", kept, factored_meta, det);
-    r.def_meta("aten::_linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet, Tensor LU, Tensor pivots)", kept, factored_meta, slogdet);
-    r.def_meta("aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> (Tensor LU, Tensor pivots, Tensor info)", kept, factored_meta, lu_factor_ex);
+    r.def_meta("aten::_linalg_det(Tensor A) -> (Tensor result, Tensor LU, Tensor pivots)", kept, crate::meta::factored, det);
+    r.def_meta("aten::_linalg_slogdet(Tensor A) -> (Tensor sign, Tensor logabsdet, Tensor LU, Tensor pivots)", kept, crate::meta::factored, slogdet);
+    r.def_meta("aten::linalg_lu_factor_ex(Tensor A, *, bool pivot=True, bool check_errors=False) -> (Tensor LU, Tensor pivots, Tensor info)", kept, crate::meta::factored, lu_factor_ex);
     r.def("aten::linalg_lu(Tensor A, *, bool pivot=True) -> (Tensor P, Tensor L, Tensor U)", none, linalg_lu);
     r.def("aten::lu_unpack(Tensor LU_data, Tensor LU_pivots, bool unpack_data=True, bool unpack_pivots=True) -> (Tensor P, Tensor L, Tensor U)", none, lu_unpack);
     r.def("aten::linalg_lu_solve(Tensor LU, Tensor pivots, Tensor B, *, bool left=True, bool adjoint=False) -> Tensor", none, lu_solve);
     r.def("aten::_linalg_solve_ex(Tensor A, Tensor B, *, bool left=True, bool check_errors=False) -> (Tensor result, Tensor LU, Tensor pivots, Tensor info)", none, solve_ex);
-    r.def_meta("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, Tensor info)", kept, factored_meta, inv_ex);
-    r.def_meta("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) -> (Tensor L, Tensor info)", kept, factored_meta, cholesky_ex);
+    r.def_meta("aten::linalg_inv_ex(Tensor A, *, bool check_errors=False) -> (Tensor inverse, Tensor info)", kept, crate::meta::factored, inv_ex);
+    r.def_meta("aten::linalg_cholesky_ex(Tensor self, *, bool upper=False, bool check_errors=False) -> (Tensor L, Tensor info)", kept, crate::meta::factored, cholesky_ex);
     r.def("aten::cholesky_solve(Tensor self, Tensor input2, bool upper=False) -> Tensor", none, cholesky_solve);
     r.def("aten::cholesky_inverse(Tensor self, bool upper=False) -> Tensor", none, cholesky_inverse);
     r.def("aten::linalg_solve_triangular(Tensor self, Tensor B, *, bool upper, bool left=True, bool unitriangular=False) -> Tensor", none, solve_triangular);

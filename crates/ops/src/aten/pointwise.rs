@@ -83,7 +83,7 @@ pub fn register(r: &Registry) {
     r.def("aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, add);
     r.def_meta("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", &[], meta::pointwise, |a| {
         // a residual add: float32 of the same sizes, written into `self`'s own storage
-        let (x, y) = (a.tensor("self")?, a.get("other"));
+        let (x, y) = (a.tensor("self")?, a.get("other")?);
         if let Value::Tensor(y) = y {
             if a.scalar("alpha")?.to_f64() == 1.0 && elementwise::zip_f32_in_place(x, y, |p, q| p + q) {
                 return Ok(x.clone().into());

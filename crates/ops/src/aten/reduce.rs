@@ -89,7 +89,7 @@ fn dims_of(a: &Args, x: &Tensor) -> Result<Vec<usize>> {
     let dims = if a.schema().param_index("dim").is_none() {
         None
     } else {
-        match a.get("dim") {
+        match a.get("dim")? {
             Value::None => None,
             Value::Int(d) => Some(vec![*d]),
             _ => a.opt_int_list("dim")?,
@@ -412,7 +412,7 @@ fn norm(a: &Args) -> Result<Value> {
 
 fn count_nonzero(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
-    let dims = match a.get("dim") {
+    let dims = match a.get("dim")? {
         Value::None => reduction_dims(None, x.dim())?,
         Value::Int(d) => reduction_dims(Some(&[*d]), x.dim())?,
         _ => {

@@ -652,7 +652,7 @@ fn assert_async(a: &Args) -> Result<Value> {
 }
 
 fn assert_scalar(a: &Args) -> Result<Value> {
-    let ok = match a.get("self") {
+    let ok = match a.get("self")? {
         Value::Bool(b) => *b,
         Value::Int(i) => *i != 0,
         Value::Float(f) => *f != 0.0,

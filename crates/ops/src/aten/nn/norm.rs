@@ -141,6 +141,22 @@ pub fn batch_norm_legit_functional(a: &Args) -> Result<Value> {
     Ok(Value::List(vec![out.into(), m.into(), s.into(), nm.unwrap_or_else(|| rm.deep_clone()).into(), nv.unwrap_or_else(|| rv.deep_clone()).into()]))
 }
 
+/// `_batch_norm_with_update` (what `F.batch_norm` in training mode exports to): batch
+/// statistics, running statistics updated in place, and the empty uint8 `reserve` PyTorch's CPU
+/// kernel returns; `_batch_norm_with_update_functional` returns the updated statistics instead.
+pub fn batch_norm_with_update(a: &Args) -> Result<Value> {
+    let (rm, rv) = (a.tensor("running_mean")?, a.tensor("running_var")?);
+    let (out, m, s, nm, nv) = batch_norm_core(a.tensor("input")?, a.opt_tensor("weight")?, a.opt_tensor("bias")?, Some(rm), Some(rv), true, a.float("momentum")?, a.float("eps")?, None)?;
+    let reserve = Tensor::zeros(&[0], tensor::DType::U8);
+    if a.schema().name.ends_with("_functional") {
+        let (nm, nv) = (nm.unwrap_or_else(|| rm.deep_clone()), nv.unwrap_or_else(|| rv.deep_clone()));
+        return Ok(Value::List(vec![out.into(), m.into(), s.into(), reserve.into(), nm.into(), nv.into()]));
+    }
+    write_back(Some(rm), nm)?;
+    write_back(Some(rv), nv)?;
+    Ok(Value::List(vec![out.into(), m.into(), s.into(), reserve.into()]))
+}
+
 pub fn batch_norm(a: &Args) -> Result<Value> {
     batch_norm_then(a, None)
 }
