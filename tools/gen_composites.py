@@ -188,6 +188,9 @@ def cases():
         case("fill_tensor", lambda x, v: torch.fill(x, v) * 2, (r(3, 4), torch.tensor(1.5)), ({0: n}, None),
              extra=[(r(6, 4), torch.tensor(-2.0))], rejects=[(r(3, 5), torch.tensor(1.5))],
              description="torch.fill with a 0-d tensor value (fill.Tensor, which PyTorch 2.9 programs hold as fill_.Tensor)"),
+        case("complex_parts", lambda x: (torch.real(torch.view_as_complex(x)) * 2, torch.imag(torch.view_as_complex(x)).neg()),
+             (r(3, 4, 2),), ({0: n},), extra=[(r(5, 4, 2),)], rejects=[(r(3, 4, 3),)],
+             description="torch.real / torch.imag of a complex view of float pairs (view_as_complex): complex64 inside a float program"),
     ]
 
 

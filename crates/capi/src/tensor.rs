@@ -21,6 +21,8 @@ pub enum Pt2Dtype {
     Float16 = 5,
     Float32 = 6,
     Float64 = 7,
+    Complex64 = 9,
+    Complex128 = 10,
     Bool = 11,
     Bfloat16 = 15,
 }
@@ -316,7 +318,7 @@ pub extern "C" fn pt2_dtype_name(dtype: i32) -> *const c_char {
 mod tests {
     use super::*;
 
-    const C_DTYPES: [Pt2Dtype; 10] = [
+    const C_DTYPES: [Pt2Dtype; 12] = [
         Pt2Dtype::Uint8,
         Pt2Dtype::Int8,
         Pt2Dtype::Int16,
@@ -327,6 +329,8 @@ mod tests {
         Pt2Dtype::Float64,
         Pt2Dtype::Bool,
         Pt2Dtype::Bfloat16,
+        Pt2Dtype::Complex64,
+        Pt2Dtype::Complex128,
     ];
 
     // the C enum is the dtype list written again (cbindgen needs it here): both must name the

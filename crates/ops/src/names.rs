@@ -16,8 +16,12 @@ pub mod aten {
     pub const _batch_norm_with_update_functional: OpName = OpName::new("aten::_batch_norm_with_update_functional.default");
     pub const _cdist_forward: OpName = OpName::new("aten::_cdist_forward.default");
     pub const _chunk_cat: OpName = OpName::new("aten::_chunk_cat.default");
+    pub const _conj: OpName = OpName::new("aten::_conj.default");
     pub const _embedding_bag: OpName = OpName::new("aten::_embedding_bag.default");
     pub const _embedding_bag_forward_only: OpName = OpName::new("aten::_embedding_bag_forward_only.default");
+    pub const _fft_c2c: OpName = OpName::new("aten::_fft_c2c.default");
+    pub const _fft_c2r: OpName = OpName::new("aten::_fft_c2r.default");
+    pub const _fft_r2c: OpName = OpName::new("aten::_fft_r2c.default");
     pub const _histogramdd_bin_edges: OpName = OpName::new("aten::_histogramdd_bin_edges.default");
     pub const _histogramdd_from_bin_cts: OpName = OpName::new("aten::_histogramdd_from_bin_cts.default");
     pub const _histogramdd_from_bin_tensors: OpName = OpName::new("aten::_histogramdd_from_bin_tensors.default");
@@ -125,6 +129,7 @@ pub mod aten {
     pub const clamp_min: OpName = OpName::new("aten::clamp_min.default");
     pub const clone: OpName = OpName::new("aten::clone.default");
     pub const col2im: OpName = OpName::new("aten::col2im.default");
+    pub const conj_physical: OpName = OpName::new("aten::conj_physical.default");
     pub const constant_pad_nd: OpName = OpName::new("aten::constant_pad_nd.default");
     pub const contiguous: OpName = OpName::new("aten::contiguous.default");
     pub const conv1d: OpName = OpName::new("aten::conv1d.default");
@@ -527,6 +532,8 @@ pub mod aten {
     pub const vdot: OpName = OpName::new("aten::vdot.default");
     pub const view: OpName = OpName::new("aten::view.default");
     pub const view_as: OpName = OpName::new("aten::view_as.default");
+    pub const view_as_complex: OpName = OpName::new("aten::view_as_complex.default");
+    pub const view_as_real: OpName = OpName::new("aten::view_as_real.default");
     pub const view_copy: OpName = OpName::new("aten::view_copy.default");
     pub const where_self: OpName = OpName::new("aten::where.self");
     pub const xlogy_Tensor: OpName = OpName::new("aten::xlogy.Tensor");

@@ -52,6 +52,11 @@ pub struct OpDef {
     /// The kernel with a fused activation ([`ActivationKernel`]), for operators whose output
     /// an activation commonly follows (products and convolutions).
     pub with_activation: Option<ActivationKernel>,
+    /// Whether the kernel computes on complex tensors (reading both parts). Views are, since
+    /// they never read elements; other kernels are marked at registration
+    /// ([`Defined::complex`]), and the rest refuse a complex argument rather than compute on its
+    /// real parts alone.
+    pub complex: bool,
 }
 
 impl OpDef {
@@ -133,6 +138,11 @@ impl OpDef {
     fn run_kernel(&self, args: Args<'_>, kernel: &dyn Fn(&Args) -> Result<Value>) -> Result<Value> {
         // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
         let metadata_only = || self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
+        if !self.complex && !metadata_only() {
+            if let Some(d) = args.values().iter().find_map(Value::complex_dtype) {
+                return Err(Error::msg(format!("{}: pt2 does not compute this operator on {d} tensors", self.name())));
+            }
+        }
         if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only()) {
             return Err(Error::msg(format!(
                 "{}: argument '{param}' is a shapes-only (meta) tensor, which has no values to compute with; \
@@ -227,6 +237,12 @@ impl Defined<'_> {
         self.update(|def| def.dtype = rule);
     }
 
+    /// Marks the kernel as computing on complex tensors ([`OpDef::complex`]).
+    pub fn complex(self) -> Self {
+        self.update(|def| def.complex = true);
+        self
+    }
+
     /// Gives the operator a kernel that fuses an activation into it ([`OpDef::with_activation`]).
     pub fn with_activation(self, kernel: ActivationKernel) -> Self {
         self.update(|def| def.with_activation = Some(kernel));
@@ -292,7 +308,8 @@ impl Registry {
             .or_else(|| schema.returns.is_empty().then_some(crate::meta::no_outputs as MetaFn));
         let takes_tensor = schema.params.iter().any(|p| p.ty.is_tensor_like());
         let dtype = DtypeRule::inferred(takes_tensor, tags.contains(&Tag::Pointwise));
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype, with_activation: None })
+        let complex = schema.is_view();
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype, with_activation: None, complex })
     }
 
     fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {

@@ -50,6 +50,15 @@ impl Value {
         }
     }
 
+    /// The dtype of the first complex tensor it is or holds.
+    pub fn complex_dtype(&self) -> Option<tensor::DType> {
+        match self {
+            Value::Tensor(t) => Some(t.dtype()).filter(|d| d.is_complex()),
+            Value::List(items) => items.iter().find_map(Value::complex_dtype),
+            _ => None,
+        }
+    }
+
     /// A short name of the variant, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -99,6 +99,9 @@ fn array_from_tensor<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, Py
         DType::F16 => array!(half::f16, t.to_vec::<half::f16>()),
         DType::BF16 => array!(f32, t.to_dtype(DType::F32).to_vec::<f32>()),
         DType::Bool => array!(bool, t.to_bool_vec()),
+        DType::C64 | DType::C128 => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!("a {} output: complex tensors cannot be returned to Python by pt2 yet", t.dtype())))
+        }
     })
 }
 

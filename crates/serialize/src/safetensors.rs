@@ -26,8 +26,10 @@ fn to_dtype(d: Dtype, name: &str, path: &Path) -> Result<DType> {
     })
 }
 
-fn from_dtype(d: DType) -> Dtype {
-    match d {
+/// The safetensors tag of a dtype; `None` for complex dtypes, which the format has no tag for
+/// (PyTorch's `safetensors.torch.save_file` refuses them too).
+fn from_dtype(d: DType) -> Option<Dtype> {
+    Some(match d {
         DType::U8 => Dtype::U8,
         DType::I8 => Dtype::I8,
         DType::I16 => Dtype::I16,
@@ -38,7 +40,8 @@ fn from_dtype(d: DType) -> Dtype {
         DType::F64 => Dtype::F64,
         DType::Bool => Dtype::BOOL,
         DType::BF16 => Dtype::BF16,
-    }
+        DType::C64 | DType::C128 => return None,
+    })
 }
 
 /// Every tensor of a safetensors file, by name, sorted by name.
@@ -83,7 +86,8 @@ pub fn save_tensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -> Res
         .iter()
         .zip(&bytes)
         .map(|((name, t), b)| {
-            TensorView::new(from_dtype(t.dtype()), t.shape().to_vec(), b).map(|v| (name.clone(), v)).map_err(|e| Error::msg(format!("{}: `{name}`: {e}", path.display())))
+            let dtype = from_dtype(t.dtype()).ok_or_else(|| Error::msg(format!("{}: `{name}` is {}, which safetensors files cannot hold", path.display(), t.dtype())))?;
+            TensorView::new(dtype, t.shape().to_vec(), b).map(|v| (name.clone(), v)).map_err(|e| Error::msg(format!("{}: `{name}`: {e}", path.display())))
         })
         .collect::<Result<Vec<_>>>()?;
     ::safetensors::tensor::serialize_to_file(views, None, path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))

@@ -15,6 +15,8 @@ pub enum DType {
     F16 = 5,
     F32 = 6,
     F64 = 7,
+    C64 = 9,
+    C128 = 10,
     Bool = 11,
     BF16 = 15,
 }
@@ -25,10 +27,11 @@ pub enum Category {
     Bool,
     Integral,
     Floating,
+    Complex,
 }
 
 impl DType {
-    pub const ALL: [DType; 10] = [
+    pub const ALL: [DType; 12] = [
         DType::U8,
         DType::I8,
         DType::I16,
@@ -39,6 +42,8 @@ impl DType {
         DType::F64,
         DType::Bool,
         DType::BF16,
+        DType::C64,
+        DType::C128,
     ];
 
     /// PyTorch's `c10::ScalarType` code.
@@ -55,7 +60,8 @@ impl DType {
             DType::U8 | DType::I8 | DType::Bool => 1,
             DType::I16 | DType::F16 | DType::BF16 => 2,
             DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            DType::I64 | DType::F64 | DType::C64 => 8,
+            DType::C128 => 16,
         }
     }
 
@@ -64,6 +70,7 @@ impl DType {
             DType::Bool => Category::Bool,
             DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => Category::Integral,
             DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Category::Floating,
+            DType::C64 | DType::C128 => Category::Complex,
         }
     }
 
@@ -71,11 +78,33 @@ impl DType {
         self.category() == Category::Floating
     }
 
+    pub fn is_complex(self) -> bool {
+        self.category() == Category::Complex
+    }
+
+    /// The real dtype of a complex one's parts (`complex64` → `float32`); a real dtype itself.
+    pub fn to_real(self) -> DType {
+        match self {
+            DType::C64 => DType::F32,
+            DType::C128 => DType::F64,
+            other => other,
+        }
+    }
+
+    /// The complex dtype whose parts are this float dtype (`float32` → `complex64`, as
+    /// `torch.view_as_complex` and FFTs of real input make them; `float64` → `complex128`).
+    pub fn to_complex(self) -> DType {
+        match self {
+            DType::F64 | DType::C128 => DType::C128,
+            _ => DType::C64,
+        }
+    }
+
     pub fn is_integral(self, include_bool: bool) -> bool {
         match self.category() {
             Category::Integral => true,
             Category::Bool => include_bool,
-            Category::Floating => false,
+            Category::Floating | Category::Complex => false,
         }
     }
 
@@ -90,6 +119,8 @@ impl DType {
             DType::F16 => "float16",
             DType::F32 => "float32",
             DType::F64 => "float64",
+            DType::C64 => "complex64",
+            DType::C128 => "complex128",
             DType::Bool => "bool",
             DType::BF16 => "bfloat16",
         }
@@ -107,6 +138,8 @@ impl DType {
             "float16" | "half" => DType::F16,
             "float32" | "float" => DType::F32,
             "float64" | "double" => DType::F64,
+            "complex64" | "cfloat" => DType::C64,
+            "complex128" | "cdouble" => DType::C128,
             "bool" => DType::Bool,
             "bfloat16" => DType::BF16,
             _ => return None,
@@ -124,6 +157,8 @@ impl DType {
             DType::F16 => "f16",
             DType::F32 => "f32",
             DType::F64 => "f64",
+            DType::C64 => "c64",
+            DType::C128 => "c128",
             DType::Bool => "b8",
             DType::BF16 => "bf16",
         }
@@ -140,6 +175,8 @@ impl DType {
             DType::F16 => "F16",
             DType::F32 => "F32",
             DType::F64 => "F64",
+            DType::C64 => "C64",
+            DType::C128 => "C128",
             DType::Bool => "BOOL",
             DType::BF16 => "BF16",
         }
@@ -155,8 +192,8 @@ impl DType {
             DType::I64 => i64::MAX as f64,
             DType::F16 => f16::MAX.to_f64(),
             DType::BF16 => bf16::MAX.to_f64(),
-            DType::F32 => f32::MAX as f64,
-            DType::F64 => f64::MAX,
+            DType::F32 | DType::C64 => f32::MAX as f64,
+            DType::F64 | DType::C128 => f64::MAX,
             DType::Bool => 1.0,
         }
     }
@@ -217,6 +254,16 @@ pub trait Element: bytemuck::Pod + Copy + Send + Sync + PartialOrd + Default + f
     fn from_i64(v: i64) -> Self;
     fn to_bool(self) -> bool;
     fn from_bool(b: bool) -> Self;
+    /// The value as a complex number (a real type's imaginary part is zero).
+    #[inline(always)]
+    fn to_complex(self) -> (f64, f64) {
+        (self.to_f64(), 0.0)
+    }
+    /// A complex value as this type: a real type keeps the real part, as C++'s cast does.
+    #[inline(always)]
+    fn from_complex(re: f64, _im: f64) -> Self {
+        Self::from_f64(re)
+    }
 }
 
 macro_rules! int_element {
@@ -335,6 +382,61 @@ impl Element for Bool8 {
     }
 }
 
+/// Complex elements as stored: the real part, then the imaginary part (`Complex32` is
+/// `complex64`, `Complex64` is `complex128`). As an [`Element`] it converts as C++'s
+/// `static_cast` does — to a real type the real part, from one with a zero imaginary part —
+/// so copies and dtype conversions are exact; arithmetic on complex tensors is done only by
+/// operators registered as complex-capable, which read both parts.
+macro_rules! complex_element {
+    ($t:ident, $part:ty, $d:expr) => {
+        #[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, bytemuck::Pod, bytemuck::Zeroable)]
+        #[repr(C)]
+        pub struct $t {
+            pub re: $part,
+            pub im: $part,
+        }
+
+        impl Element for $t {
+            const DTYPE: DType = $d;
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self.re as f64
+            }
+            #[inline(always)]
+            fn from_f64(v: f64) -> Self {
+                $t { re: v as $part, im: 0.0 }
+            }
+            #[inline(always)]
+            fn to_i64(self) -> i64 {
+                (self.re as f64) as i64
+            }
+            #[inline(always)]
+            fn from_i64(v: i64) -> Self {
+                $t { re: v as $part, im: 0.0 }
+            }
+            #[inline(always)]
+            fn to_bool(self) -> bool {
+                self.re != 0.0 || self.im != 0.0
+            }
+            #[inline(always)]
+            fn from_bool(b: bool) -> Self {
+                $t { re: b as u8 as $part, im: 0.0 }
+            }
+            #[inline(always)]
+            fn to_complex(self) -> (f64, f64) {
+                (self.re as f64, self.im as f64)
+            }
+            #[inline(always)]
+            fn from_complex(re: f64, im: f64) -> Self {
+                $t { re: re as $part, im: im as $part }
+            }
+        }
+    };
+}
+
+complex_element!(Complex32, f32, DType::C64);
+complex_element!(Complex64, f64, DType::C128);
+
 /// Runs `$body` with `$T` bound to the Rust element type of `$dtype`.
 #[macro_export]
 macro_rules! with_dtype {
@@ -351,6 +453,8 @@ macro_rules! with_dtype {
             __D::F64 => { type $T = f64; $body }
             __D::Bool => { type $T = $crate::Bool8; $body }
             __D::BF16 => { type $T = $crate::half::bf16; $body }
+            __D::C64 => { type $T = $crate::Complex32; $body }
+            __D::C128 => { type $T = $crate::Complex64; $body }
         }
     }};
 }

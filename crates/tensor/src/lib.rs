@@ -14,7 +14,7 @@ pub mod strided;
 mod display;
 mod tensor;
 
-pub use dtype::{Bool8, Category, DType, Element};
+pub use dtype::{Bool8, Category, Complex32, Complex64, DType, Element};
 pub use half;
 pub use promote::{promote_types, result_type, Operand, Scalar};
 pub use storage::{Buffer, Storage};

@@ -50,6 +50,14 @@ pub fn promote_types(a: DType, b: DType) -> DType {
     match (a.category(), b.category()) {
         (Category::Bool, _) => b,
         (_, Category::Bool) => a,
+        // complex wins; double precision on either side makes complex128
+        (Category::Complex, _) | (_, Category::Complex) => {
+            if [a, b].iter().any(|d| matches!(d, F64 | C128)) {
+                C128
+            } else {
+                C64
+            }
+        }
         (Category::Floating, Category::Floating) => match (a, b) {
             (F16, BF16) | (BF16, F16) => F32,
             _ => {

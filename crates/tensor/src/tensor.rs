@@ -692,6 +692,11 @@ fn convert_slice<S: Element, T: Element>(src: &[S]) -> Vec<T> {
         // integer to integer (and bool) conversions must not round-trip through f64
         (Integral | Bool, Integral) => src.iter().map(|x| T::from_i64(x.to_i64())).collect(),
         (_, Bool) => src.iter().map(|x| T::from_bool(x.to_bool())).collect(),
+        // both parts to a complex type; to a real one, the real part (C++'s cast)
+        (_, Complex) | (Complex, _) => src.iter().map(|x| {
+            let (re, im) = x.to_complex();
+            T::from_complex(re, im)
+        }).collect(),
         _ => src.iter().map(|x| T::from_f64(x.to_f64())).collect(),
     }
 }

@@ -18,6 +18,7 @@ use symbolic::Expr;
 
 use crate::rules::{cpu, factory_kwargs, permute, product, reshape_to, scalar_tensor, strided};
 
+mod fft;
 mod losses;
 mod nn;
 mod linalg;
@@ -657,7 +658,7 @@ fn cosine_similarity(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// Every composite: this module's and its families' (`shape`, ...).
 pub fn all() -> impl Iterator<Item = &'static Composite> {
-    COMPOSITES.iter().chain(shape::COMPOSITES).chain(math::COMPOSITES).chain(losses::COMPOSITES).chain(nn::COMPOSITES).chain(linalg::COMPOSITES)
+    COMPOSITES.iter().chain(shape::COMPOSITES).chain(math::COMPOSITES).chain(losses::COMPOSITES).chain(nn::COMPOSITES).chain(linalg::COMPOSITES).chain(fft::COMPOSITES)
 }
 
 /// Registers every composite (run from [`Registry::global`] through [`ops::Extension`]).
@@ -665,7 +666,8 @@ pub fn register(r: &Registry) {
     for c in all() {
         let f = c.decompose;
         let kernel = move |a: &Args| -> ops::Result<Value> { DecompCall::run_eagerly(f, a) };
-        let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel));
+        // a composite computes nothing itself: the operators it calls refuse what they cannot do
+        let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel)).complex();
         if let Some(rule) = c.dtype {
             registered.dtype(rule);
         }

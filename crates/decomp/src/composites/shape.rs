@@ -20,7 +20,8 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
     Composite { schema: "aten::adjoint(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
     Composite { schema: "aten::numpy_T(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(reversed_meta), dtype: None, decompose: numpy_t },
-    Composite { schema: "aten::real(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
+    Composite { schema: "aten::real(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: Some(ops::DtypeRule::Custom(real_part_dtype)), decompose: real },
+    Composite { schema: "aten::imag(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: Some(ops::DtypeRule::Custom(real_part_dtype)), decompose: imag },
     Composite { schema: "aten::resolve_conj(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
     Composite { schema: "aten::resolve_neg(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: None, decompose: real_itself },
     Composite { schema: "aten::broadcast_tensors(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(broadcast_tensors_meta), dtype: None, decompose: broadcast_tensors },
@@ -171,6 +172,34 @@ fn reversed_meta(call: &mut MetaCall) -> Sizes {
 /// bits), so these views change nothing, as PyTorch's core program of a real tensor shows.
 fn real_itself(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(c.args.tensor("self")?)
+}
+
+/// The real part: a real tensor itself; of a complex one, the first of its float pairs
+/// (`view_as_real`, `select`), a view as in PyTorch.
+fn real(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(part(c, 0)?)
+}
+
+/// The imaginary part of a complex tensor; real tensors have none (PyTorch refuses them too).
+fn imag(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(part(c, 1)?)
+}
+
+fn part(c: &DecompCall, index: i64) -> Result<Tensor> {
+    let x = c.args.tensor("self")?;
+    if !x.dtype().is_complex() {
+        return match index {
+            0 => Ok(x),
+            _ => Err(Error::msg(format!("{}: imag is not implemented for tensors with non-complex dtypes.", c.args.op))),
+        };
+    }
+    let pairs = op1(aten::view_as_real, vec![Arg::Tensor(x)])?;
+    let last = pairs.dim() as i64 - 1;
+    op1(aten::select_int, vec![Arg::Tensor(pairs), Arg::Int(last.into()), Arg::Int(index.into())])
+}
+
+fn real_part_dtype(args: &ops::Args) -> ops::Result<Vec<tensor::DType>> {
+    Ok(vec![args.tensor("self")?.dtype().to_real()])
 }
 
 /// The broadcast shape of `shapes`, as sizes of the example (guards on symbolic sizes are

@@ -6,6 +6,7 @@
 //! and add one `def` line with the schema `torch.ops.aten.NAME.OVERLOAD._schema` prints.
 
 pub mod common;
+pub mod complex;
 pub mod composite;
 pub mod creation;
 pub mod index;
@@ -28,5 +29,6 @@ pub fn register_all(r: &Registry) {
     creation::register(r);
     nn::register(r);
     linalg::register(r);
+    complex::register(r);
     composite::register(r);
 }

@@ -211,6 +211,8 @@ fn torch_type_name(d: DType) -> &'static str {
         DType::F64 => "Double",
         DType::Bool => "Bool",
         DType::BF16 => "BFloat16",
+        DType::C64 => "ComplexFloat",
+        DType::C128 => "ComplexDouble",
     }
 }
 

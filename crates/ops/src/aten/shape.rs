@@ -43,10 +43,10 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into()));
 
     // copies and conversions
-    r.def_meta("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into()));
-    r.def_meta("aten::lift_fresh_copy(Tensor self) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into()));
-    r.def_meta("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, meta::same_as_self, copy);
-    r.def_meta("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, to_copy);
+    r.def_meta("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).complex();
+    r.def_meta("aten::lift_fresh_copy(Tensor self) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).complex();
+    r.def_meta("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, meta::same_as_self, copy).complex();
+    r.def_meta("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, to_copy).complex();
     r.def_meta("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_dtype);
     r.def_meta("aten::fill.Scalar(Tensor self, Scalar value) -> Tensor", core, meta::same_as_self, |a| {
         let x = a.tensor("self")?;
@@ -69,8 +69,8 @@ pub fn register(r: &Registry) {
     }
 
     // joining and splitting
-    r.def_meta("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, meta::cat, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into()));
-    r.def_meta("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, meta::cat, stack);
+    r.def_meta("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, meta::cat, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into())).complex();
+    r.def_meta("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, meta::cat, stack).complex();
     r.def_meta("aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]", none, meta::pieces, |a| split_every(a, false));
     r.def("aten::unsafe_split.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]", none, |a| split_every(a, true));
     r.def_meta("aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]", core, meta::pieces, |a| split_sizes(a, false));
@@ -90,7 +90,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, meta::diag_embed, diag_embed);
 
     // padding
-    r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad);
+    r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad).complex();
     for (n, k) in [(1, 2), (2, 4), (3, 6)] {
         r.def_meta(&format!("aten::reflection_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), core, meta::pad, reflection_pad);
         r.def_meta(&format!("aten::replication_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), if n == 1 { none } else { core }, meta::pad, replication_pad);

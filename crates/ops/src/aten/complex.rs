@@ -1,0 +1,306 @@
+//! Complex tensors: the views between a complex tensor and its float parts, conjugation, and
+//! the FFT kernels PyTorch's spectral functions (`fft_irfft`, `fft_hfftn`, `stft`, ...) lower to
+//! (`_fft_r2c`, `_fft_c2c`, `_fft_c2r`). Transforms run in double precision (`rustfft`) along
+//! one dim at a time and are rounded to the output dtype once.
+
+use std::sync::Arc;
+
+use rustfft::num_complex::Complex;
+use rustfft::{Fft, FftPlanner};
+use symbolic::Expr;
+use tensor::shape::wrap_dim;
+use tensor::{with_dtype, DType, Element, Tensor};
+
+use crate::registry::Tag::*;
+use tensor::bail;
+use crate::{meta, Args, DtypeRule, MetaCall, Registry, Result, Value};
+
+pub fn register(r: &Registry) {
+    let core = &[Core][..];
+    r.def_meta("aten::view_as_real(Tensor(a) self) -> Tensor(a)", core, view_as_real_meta, view_as_real).dtype(DtypeRule::Custom(real_parts));
+    r.def_meta("aten::view_as_complex(Tensor(a) self) -> Tensor(a)", core, view_as_complex_meta, view_as_complex).dtype(DtypeRule::Custom(complex_of));
+    r.def_meta("aten::_conj(Tensor(a) self) -> Tensor(a)", core, meta::same_as_self, conjugate);
+    r.def_meta("aten::conj_physical(Tensor self) -> Tensor", core, meta::same_as_self, conjugate).complex();
+    r.def_meta("aten::_fft_r2c(Tensor self, int[] dim, int normalization, bool onesided) -> Tensor", core, r2c_meta, fft_r2c).dtype(DtypeRule::Custom(complex_of));
+    r.def_meta("aten::_fft_c2c(Tensor self, SymInt[] dim, int normalization, bool forward) -> Tensor", core, meta::same_as_self, fft_c2c).complex();
+    r.def_meta("aten::_fft_c2r(Tensor self, int[] dim, int normalization, SymInt last_dim_size) -> Tensor", core, c2r_meta, fft_c2r)
+        .complex()
+        .dtype(DtypeRule::Custom(real_parts));
+}
+
+// ----- views and conjugation ------------------------------------------------------------------
+
+/// `view_as_real`: a complex tensor's storage read as its float parts, a last dim of 2.
+fn view_as_real(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_complex() {
+        bail!("view_as_real is only supported for complex tensors");
+    }
+    let shape: Vec<usize> = x.shape().iter().copied().chain([2]).collect();
+    let strides: Vec<isize> = x.strides().iter().map(|s| s * 2).chain([1]).collect();
+    Ok(Tensor::from_storage(x.storage().clone(), x.dtype().to_real(), &shape, &strides, x.storage_offset() * 2).into())
+}
+
+/// `view_as_complex`: float pairs (a last dim of 2, adjacent) read as complex numbers.
+fn view_as_complex(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !matches!(x.dtype(), DType::F32 | DType::F64) {
+        bail!("view_as_complex is only supported for float and double tensors, but got a tensor of scalar type: {}", x.dtype());
+    }
+    let (Some(&2), Some(&1)) = (x.shape().last(), x.strides().last()) else {
+        match x.shape().last() {
+            Some(&2) => bail!("Tensor must have a last dimension with stride 1"),
+            _ => bail!("Tensor must have a last dimension of size 2"),
+        }
+    };
+    let rank = x.dim() - 1;
+    if x.strides()[..rank].iter().any(|s| s % 2 != 0) {
+        bail!("Tensor must have a stride divisible by 2 for all but last dimension");
+    }
+    if x.storage_offset() % 2 != 0 {
+        bail!("Tensor must have a storage_offset divisible by 2");
+    }
+    let strides: Vec<isize> = x.strides()[..rank].iter().map(|s| s / 2).collect();
+    Ok(Tensor::from_storage(x.storage().clone(), x.dtype().to_complex(), &x.shape()[..rank], &strides, x.storage_offset() / 2).into())
+}
+
+/// `_conj` / `conj_physical`: the imaginary parts negated (a real tensor is its own conjugate).
+/// PyTorch's `_conj` is a lazy view; pt2 materializes it, which is what every consumer reads.
+fn conjugate(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_complex() {
+        return Ok(x.clone().into());
+    }
+    let values: Vec<Complex<f64>> = parts(x).into_iter().map(|c| c.conj()).collect();
+    Ok(from_parts(&values, x.shape(), x.dtype())?.into())
+}
+
+fn view_as_real_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    s.push(Expr::Int(2));
+    Ok(vec![s])
+}
+
+fn view_as_complex_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    s.pop();
+    Ok(vec![s])
+}
+
+fn real_parts(args: &Args) -> Result<Vec<DType>> {
+    Ok(vec![args.tensor("self")?.dtype().to_real()])
+}
+
+/// The complex dtype of a tensor's values: a complex one's own, `complex128` for double, else
+/// `complex64` (integers and lower precisions are computed as float, as PyTorch promotes them).
+fn complex_of(args: &Args) -> Result<Vec<DType>> {
+    Ok(vec![args.tensor("self")?.dtype().to_complex()])
+}
+
+// ----- FFTs -----------------------------------------------------------------------------------
+
+/// A tensor's elements in logical order as complex numbers.
+fn parts(t: &Tensor) -> Vec<Complex<f64>> {
+    with_dtype!(t.dtype(), T => t.to_vec::<T>().into_iter().map(|x| {
+        let (re, im) = x.to_complex();
+        Complex::new(re, im)
+    }).collect())
+}
+
+/// A contiguous tensor of `dtype` from complex values (a real dtype keeps the real parts).
+fn from_parts(values: &[Complex<f64>], shape: &[usize], dtype: DType) -> Result<Tensor> {
+    with_dtype!(dtype, T => Tensor::from_vec(values.iter().map(|c| T::from_complex(c.re, c.im)).collect::<Vec<T>>(), shape))
+}
+
+/// The transform dims, wrapped and checked.
+fn dims(a: &Args, x: &Tensor) -> Result<Vec<usize>> {
+    let dims = a.int_list("dim")?.into_iter().map(|d| Ok(wrap_dim(d, x.dim())?)).collect::<Result<Vec<usize>>>()?;
+    if dims.is_empty() {
+        bail!("{}: no dims to transform", a.schema().qualified_name());
+    }
+    Ok(dims)
+}
+
+/// `data` (contiguous, of `shape`) transformed along `dim` by `fft`, in place.
+fn transform_along(data: &mut [Complex<f64>], shape: &[usize], dim: usize, fft: &Arc<dyn Fft<f64>>) {
+    let n = shape[dim];
+    let inner: usize = shape[dim + 1..].iter().product();
+    let outer: usize = shape[..dim].iter().product();
+    let mut line = vec![Complex::new(0.0, 0.0); n];
+    let mut scratch = vec![Complex::new(0.0, 0.0); fft.get_inplace_scratch_len()];
+    for o in 0..outer {
+        for i in 0..inner {
+            let at = |k: usize| (o * n + k) * inner + i;
+            for (k, v) in line.iter_mut().enumerate() {
+                *v = data[at(k)];
+            }
+            fft.process_with_scratch(&mut line, &mut scratch);
+            for (k, v) in line.iter().enumerate() {
+                data[at(k)] = *v;
+            }
+        }
+    }
+}
+
+/// Complex transforms of `data` along each of `dims`.
+fn c2c(data: &mut [Complex<f64>], shape: &[usize], dims: &[usize], forward: bool) {
+    let mut planner = FftPlanner::new();
+    for &d in dims {
+        if shape[d] == 0 {
+            continue;
+        }
+        let fft = if forward { planner.plan_fft_forward(shape[d]) } else { planner.plan_fft_inverse(shape[d]) };
+        transform_along(data, shape, d, &fft);
+    }
+}
+
+/// PyTorch's `fft_norm_mode`: 0 none, 1 by `1/sqrt(n)`, 2 by `1/n`, where `n` is the number of
+/// points of the signal transformed (the product of its sizes along the transformed dims).
+fn normalize(data: &mut [Complex<f64>], normalization: i64, points: usize) -> Result<()> {
+    let scale = match normalization {
+        0 => return Ok(()),
+        1 => 1.0 / (points as f64).sqrt(),
+        2 => 1.0 / points as f64,
+        other => bail!("unknown FFT normalization mode {other}"),
+    };
+    data.iter_mut().for_each(|v| *v *= scale);
+    Ok(())
+}
+
+/// `_fft_c2c`: complex to complex, forward or inverse, along `dim`.
+fn fft_c2c(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_complex() {
+        bail!("_fft_c2c expects a complex input tensor, but got {}", x.dtype());
+    }
+    let dims = dims(a, x)?;
+    let mut data = parts(x);
+    c2c(&mut data, x.shape(), &dims, a.bool("forward")?);
+    normalize(&mut data, a.int("normalization")?, dims.iter().map(|&d| x.shape()[d]).product())?;
+    Ok(from_parts(&data, x.shape(), x.dtype())?.into())
+}
+
+/// `_fft_r2c`: a real signal's forward transform along `dim`; `onesided` keeps the last dim's
+/// first `n/2 + 1` frequencies (the rest are their conjugates).
+fn fft_r2c(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_float() {
+        bail!("_fft_r2c expects a floating point input tensor, but got {}", x.dtype());
+    }
+    let dims = dims(a, x)?;
+    let mut data = parts(x);
+    c2c(&mut data, x.shape(), &dims, true);
+    normalize(&mut data, a.int("normalization")?, dims.iter().map(|&d| x.shape()[d]).product())?;
+    let full = from_parts(&data, x.shape(), x.dtype().to_complex())?;
+    if !a.bool("onesided")? {
+        return Ok(full.into());
+    }
+    let last = *dims.last().expect("dims checked non-empty");
+    let kept = x.shape()[last] / 2 + 1;
+    Ok(full.narrow(last as i64, 0, kept)?.contiguous().into())
+}
+
+/// `_fft_c2r`: the inverse transform of a Hermitian-symmetric signal given by its first
+/// `last_dim_size / 2 + 1` frequencies along the last of `dim` (complex inverses along the
+/// others first), a real signal of `last_dim_size` points. The imaginary parts of the zero and
+/// Nyquist frequencies are ignored, as PyTorch's pocketfft ignores them.
+fn fft_c2r(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if !x.dtype().is_complex() {
+        bail!("_fft_c2r expects a complex input tensor, but got {}", x.dtype());
+    }
+    let dims = dims(a, x)?;
+    let n = a.int("last_dim_size")?;
+    if n < 1 {
+        bail!("Invalid number of data points ({n}) specified");
+    }
+    let n = n as usize;
+    let (last, others) = dims.split_last().expect("dims checked non-empty");
+    let mut data = parts(x);
+    c2c(&mut data, x.shape(), others, false);
+    // the full spectrum along the last dim: the given half and its mirrored conjugates
+    let mut shape = x.shape().to_vec();
+    let given = shape[*last];
+    shape[*last] = n;
+    let inner: usize = shape[last + 1..].iter().product();
+    let outer: usize = shape[..*last].iter().product();
+    let mut full = vec![Complex::new(0.0, 0.0); outer * n * inner];
+    for o in 0..outer {
+        for i in 0..inner {
+            let src = |k: usize| data[(o * given + k) * inner + i];
+            let dst = |k: usize| (o * n + k) * inner + i;
+            for k in 0..(n / 2 + 1).min(given) {
+                full[dst(k)] = src(k);
+                if k > 0 && n - k != k {
+                    full[dst(n - k)] = src(k).conj();
+                }
+            }
+        }
+    }
+    let fft = FftPlanner::new().plan_fft_inverse(n);
+    transform_along(&mut full, &shape, *last, &fft);
+    normalize(&mut full, a.int("normalization")?, dims.iter().map(|&d| shape[d]).product())?;
+    Ok(from_parts(&full, &shape, x.dtype().to_real())?.into())
+}
+
+fn r2c_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    if call.args.bool("onesided")? {
+        let dims = call.args.int_list("dim")?;
+        let last = call.wrap_dim(*dims.last().unwrap_or(&-1), s.len())?;
+        s[last] = Expr::floordiv(s[last].clone(), Expr::Int(2)) + Expr::Int(1);
+    }
+    Ok(vec![s])
+}
+
+fn c2r_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    let dims = call.args.int_list("dim")?;
+    let last = call.wrap_dim(*dims.last().unwrap_or(&-1), s.len())?;
+    s[last] = call.int("last_dim_size")?;
+    Ok(vec![s])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(name: &str, args: Vec<Value>) -> Tensor {
+        let r = Registry::global();
+        match r.call(name, args, vec![]).unwrap() {
+            Value::Tensor(t) => t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `torch.fft.irfft(torch.tensor([1., 2., 3.]), n=4)` and `torch.fft.hfft` of the same, in
+    /// PyTorch 2.15: [2., -0.5, 0., -0.5] and [8., -2., 0., -2.] (a real input's zero
+    /// imaginary parts; hfft is the conjugate's unnormalized c2r).
+    #[test]
+    fn c2r_of_a_real_half_spectrum_is_pytorchs() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap().to_dtype(DType::C64);
+        let irfft = run("aten::_fft_c2r", vec![x.clone().into(), Value::List(vec![Value::Int(0)]), Value::Int(2), Value::Int(4)]);
+        assert_eq!((irfft.dtype(), irfft.to_f64_vec()), (DType::F32, vec![2.0, -0.5, 0.0, -0.5]));
+        let hfft = run("aten::_fft_c2r", vec![x.into(), Value::List(vec![Value::Int(0)]), Value::Int(0), Value::Int(4)]);
+        assert_eq!(hfft.to_f64_vec(), vec![8.0, -2.0, 0.0, -2.0]);
+    }
+
+    /// `torch.view_as_real(torch.fft.rfft(torch.tensor([1., 2., 3., 4.])))`: [[10, 0], [-2, 2], [-2, 0]].
+    #[test]
+    fn r2c_then_view_as_real_is_pytorchs() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[4]).unwrap();
+        let spectrum = run("aten::_fft_r2c", vec![x.into(), Value::List(vec![Value::Int(0)]), Value::Int(0), Value::Bool(true)]);
+        assert_eq!((spectrum.dtype(), spectrum.shape()), (DType::C64, &[3usize][..]));
+        let parts = run("aten::view_as_real", vec![spectrum.into()]);
+        assert_eq!((parts.shape(), parts.to_f64_vec()), (&[3usize, 2][..], vec![10.0, 0.0, -2.0, 2.0, -2.0, 0.0]));
+    }
+
+    /// A kernel that reads only real parts refuses complex tensors instead of dropping the
+    /// imaginary parts.
+    #[test]
+    fn real_only_kernels_refuse_complex_tensors() {
+        let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap().to_dtype(DType::C64);
+        let err = Registry::global().call("aten::sum", vec![x.into()], vec![]).unwrap_err().to_string();
+        assert!(err.contains("aten::sum") && err.contains("torch.complex64"), "{err}");
+    }
+}
