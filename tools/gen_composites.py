@@ -191,6 +191,9 @@ def cases():
         case("complex_parts", lambda x: (torch.real(torch.view_as_complex(x)) * 2, torch.imag(torch.view_as_complex(x)).neg()),
              (r(3, 4, 2),), ({0: n},), extra=[(r(5, 4, 2),)], rejects=[(r(3, 4, 3),)],
              description="torch.real / torch.imag of a complex view of float pairs (view_as_complex): complex64 inside a float program"),
+        case("nonzero_as_tuple", lambda x: torch.nonzero(x > 0, as_tuple=True),
+             (r(3, 4),), ({0: n},), extra=[(r(5, 4),)], rejects=[(r(3, 5),)],
+             description="torch.nonzero(as_tuple=True): one index tensor per dim (nonzero_numpy), data-dependent length"),
     ]
 
 

@@ -189,7 +189,8 @@ impl ExportedProgram {
 /// Whether a node target may stand in a core-ATen program: a core ATen overload (tagged
 /// `core` in the registry), or one of the operators PyTorch's own core programs hold beside
 /// them: higher-order operators, Python operators on sizes, `sym_size`, runtime assertions,
-/// the functional form of the core `_native_batch_norm_legit`, and `var_mean.correction`.
+/// the functional form of the core `_native_batch_norm_legit`, and what PyTorch's default
+/// decompositions leave undecomposed (`var_mean.correction`, `cumprod`, `_trilinear`).
 pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
     let name = target.strip_prefix("torch.ops.").unwrap_or(target);
     if target.starts_with("_operator.") || target.starts_with("torch.ops.higher_order.") || !name.starts_with("aten.") {
@@ -204,8 +205,11 @@ pub fn allowed_in_core_aten(target: &str, registry: &Registry) -> bool {
             aten::_assert_tensor_metadata,
             aten::sym_constrain_range_for_size,
             aten::_native_batch_norm_legit_functional,
-            // not tagged core, yet PyTorch 2.15's default decompositions keep it
+            // not tagged core, yet PyTorch 2.15's default decompositions keep them (its core
+            // programs of var_mean, linalg_vander and bilinear hold them)
             aten::var_mean_correction,
+            aten::cumprod,
+            aten::_trilinear,
         ];
     if beside_core.iter().any(|op| *op == *qualified) {
         return true;

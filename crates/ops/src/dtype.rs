@@ -13,6 +13,7 @@
 
 use tensor::{result_type, DType, Operand, Scalar};
 
+use crate::aten::common::float_dtype;
 use crate::schema::Type;
 use crate::{Args, Error, Result, Value};
 
@@ -63,11 +64,8 @@ impl DtypeRule {
         let all = |d: DType| Ok(vec![d; returns]);
         match self {
             DtypeRule::Promote => all(promoted(args)?),
-            DtypeRule::PromoteToFloat => all(float_of(promoted(args)?)),
-            DtypeRule::IntegralToLong => all(match first_tensor_dtype(args)? {
-                d if d.is_float() => d,
-                _ => DType::I64,
-            }),
+            DtypeRule::PromoteToFloat => all(float_dtype(promoted(args)?)),
+            DtypeRule::IntegralToLong => all(accumulated(first_tensor_dtype(args)?)),
             DtypeRule::Bool => all(DType::Bool),
             DtypeRule::Long => all(DType::I64),
             // LAPACK's pivots and status codes are int32 beside the factors, as PyTorch returns them
@@ -89,7 +87,7 @@ impl DtypeRule {
 /// Division with an optional rounding mode: true division (no mode) makes floats.
 pub fn division(args: &Args) -> Result<Vec<DType>> {
     let d = promoted(args)?;
-    Ok(vec![if args.opt_str("rounding_mode")?.is_none() { float_of(d) } else { d }])
+    Ok(vec![if args.opt_str("rounding_mode")?.is_none() { float_dtype(d) } else { d }])
 }
 
 /// `any`/`all`: bool, except that a uint8 tensor gives uint8 (PyTorch keeps that legacy).
@@ -97,18 +95,31 @@ pub fn any_all(args: &Args) -> Result<Vec<DType>> {
     Ok(vec![if first_tensor_dtype(args)? == DType::U8 { DType::U8 } else { DType::Bool }])
 }
 
+/// The dtype sums and products of `d` accumulate in (`sum`, `prod`, `cumsum`): int64 for
+/// integers and bool, the dtype itself for floating and complex ones.
+pub fn accumulated(d: DType) -> DType {
+    if d.is_float() || d.is_complex() {
+        d
+    } else {
+        DType::I64
+    }
+}
+
+/// The real dtype of `self`'s values: a complex tensor's parts (`abs`, `view_as_real`), a real
+/// tensor's own dtype.
+pub fn real_parts(args: &Args) -> Result<Vec<DType>> {
+    Ok(vec![args.tensor("self")?.dtype().to_real()])
+}
+
+/// The real floating dtype of a float function of `self` (`angle`): a complex tensor's parts,
+/// a float tensor's own dtype, float32 for integers and bool.
+pub fn float_parts(args: &Args) -> Result<Vec<DType>> {
+    Ok(vec![float_dtype(args.tensor("self")?.dtype()).to_real()])
+}
+
 /// Bucket indices (`searchsorted`, `bucketize`): int64, or int32 with `out_int32=True`.
 pub fn bucket_indices(args: &Args) -> Result<Vec<DType>> {
     Ok(vec![if args.bool("out_int32")? { DType::I32 } else { DType::I64 }])
-}
-
-/// Integral and bool dtypes become the default float dtype (float32); floats stay.
-pub fn float_of(d: DType) -> DType {
-    if d.is_float() {
-        d
-    } else {
-        DType::F32
-    }
 }
 
 /// The `dtype=` argument, where the schema has one and the call gives it.

@@ -274,6 +274,7 @@ pub mod aten {
     pub const linalg_lu_solve: OpName = OpName::new("aten::linalg_lu_solve.default");
     pub const linalg_matrix_exp: OpName = OpName::new("aten::linalg_matrix_exp.default");
     pub const linalg_matrix_sqrth: OpName = OpName::new("aten::linalg_matrix_sqrth.default");
+    pub const linalg_pinv_atol_rtol_float: OpName = OpName::new("aten::linalg_pinv.atol_rtol_float");
     pub const linalg_pinv_atol_rtol_tensor: OpName = OpName::new("aten::linalg_pinv.atol_rtol_tensor");
     pub const linalg_polar: OpName = OpName::new("aten::linalg_polar.default");
     pub const linalg_qr: OpName = OpName::new("aten::linalg_qr.default");

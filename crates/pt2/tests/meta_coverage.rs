@@ -58,7 +58,6 @@ const WITHOUT_META: &[(&str, &str)] = &[
     ("aten::linalg_lu_solve.default", NOT_YET),
     ("aten::linalg_matrix_exp.default", NOT_YET),
     ("aten::linalg_matrix_sqrth.default", NOT_YET),
-    ("aten::linalg_pinv.atol_rtol_tensor", NOT_YET),
     ("aten::linalg_polar.default", NOT_YET),
     ("aten::linalg_qr.default", NOT_YET),
     ("aten::linalg_solve_triangular.default", NOT_YET),

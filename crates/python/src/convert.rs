@@ -23,12 +23,23 @@ fn tensor_from_array(a: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
         };
     }
     try_as!(f32 => DType::F32, f64 => DType::F64, i64 => DType::I64, i32 => DType::I32, i16 => DType::I16, i8 => DType::I8, u8 => DType::U8, half::f16 => DType::F16);
+    macro_rules! try_complex {
+        ($($t:ty => $ours:ty),*) => {
+            $(
+                if let Ok(arr) = a.cast::<PyArrayDyn<$t>>() {
+                    let data: Vec<$ours> = arr.readonly().as_array().iter().map(|c| <$ours as pt2::tensor::Element>::from_complex(c.re.into(), c.im.into())).collect();
+                    return Tensor::from_vec(data, &shape).map_err(crate::err);
+                }
+            )*
+        };
+    }
+    try_complex!(numpy::Complex32 => pt2::tensor::Complex32, numpy::Complex64 => pt2::tensor::Complex64);
     if let Ok(arr) = a.cast::<PyArrayDyn<bool>>() {
         let data: Vec<u8> = arr.readonly().as_array().iter().map(|&b| b as u8).collect();
         return Tensor::from_vec_as(data, &shape, DType::Bool).map_err(crate::err);
     }
     Err(PyTypeError::new_err(format!(
-        "a numpy array of dtype {} is not supported; pt2 takes float16/32/64, int8/16/32/64, uint8 and bool",
+        "a numpy array of dtype {} is not supported; pt2 takes float16/32/64, complex64/128, int8/16/32/64, uint8 and bool",
         a.dtype()
     )))
 }
@@ -99,9 +110,8 @@ fn array_from_tensor<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, Py
         DType::F16 => array!(half::f16, t.to_vec::<half::f16>()),
         DType::BF16 => array!(f32, t.to_dtype(DType::F32).to_vec::<f32>()),
         DType::Bool => array!(bool, t.to_bool_vec()),
-        DType::C64 | DType::C128 => {
-            return Err(pyo3::exceptions::PyTypeError::new_err(format!("a {} output: complex tensors cannot be returned to Python by pt2 yet", t.dtype())))
-        }
+        DType::C64 => array!(numpy::Complex32, t.to_vec::<pt2::tensor::Complex32>().into_iter().map(|c| numpy::Complex32::new(c.re, c.im)).collect()),
+        DType::C128 => array!(numpy::Complex64, t.to_vec::<pt2::tensor::Complex64>().into_iter().map(|c| numpy::Complex64::new(c.re, c.im)).collect()),
     })
 }
 

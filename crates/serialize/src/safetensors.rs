@@ -22,12 +22,13 @@ fn to_dtype(d: Dtype, name: &str, path: &Path) -> Result<DType> {
         Dtype::I8 => DType::I8,
         Dtype::U8 => DType::U8,
         Dtype::BOOL => DType::Bool,
+        Dtype::C64 => DType::C64,
         other => return Err(Error::msg(format!("{}: tensor `{name}` has dtype {other:?}, which pt2 does not support", path.display()))),
     })
 }
 
-/// The safetensors tag of a dtype; `None` for complex dtypes, which the format has no tag for
-/// (PyTorch's `safetensors.torch.save_file` refuses them too).
+/// The safetensors tag of a dtype; `None` for complex128, which the format has no tag for
+/// (`safetensors.torch.save_file` refuses it too).
 fn from_dtype(d: DType) -> Option<Dtype> {
     Some(match d {
         DType::U8 => Dtype::U8,
@@ -40,7 +41,8 @@ fn from_dtype(d: DType) -> Option<Dtype> {
         DType::F64 => Dtype::F64,
         DType::Bool => Dtype::BOOL,
         DType::BF16 => Dtype::BF16,
-        DType::C64 | DType::C128 => return None,
+        DType::C64 => Dtype::C64,
+        DType::C128 => return None,
     })
 }
 

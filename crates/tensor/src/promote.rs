@@ -105,17 +105,19 @@ fn promote_opt(a: Option<DType>, b: DType) -> Option<DType> {
     })
 }
 
+/// The higher-priority operands' dtype, promoted with the lower ones' only where those are of
+/// a higher category (bool < integral < floating < complex).
 fn combine_categories(higher: Option<DType>, lower: Option<DType>) -> Option<DType> {
     match (higher, lower) {
-        (Some(h), _) if h.is_float() => Some(h),
-        (Some(h), Some(l)) if h == DType::Bool || l.is_float() => Some(promote_types(h, l)),
+        (Some(h), Some(l)) if l.category() > h.category() => Some(promote_types(h, l)),
         (Some(h), _) => Some(h),
         (None, l) => l,
     }
 }
 
 /// `torch.result_type` over tensors and Python scalars: dimensioned tensors decide the dtype
-/// unless a zero-dim tensor or a scalar is of a higher category (bool < integral < floating).
+/// unless a zero-dim tensor or a scalar is of a higher category (bool < integral < floating <
+/// complex).
 pub fn result_type(operands: &[Operand]) -> DType {
     let (mut dim, mut zero, mut wrapped) = (None, None, None);
     for op in operands {
@@ -161,5 +163,10 @@ mod tests {
         // bool tensor with an int scalar -> int64
         assert_eq!(result_type(&[t(Bool, 1), Operand::Scalar(Scalar::Int(1))]), I64);
         assert_eq!(result_type(&[t(U8, 1), t(I8, 1)]), I16);
+        // torch.result_type(torch.ones(2), torch.tensor(1j)) == complex64; with float64, complex128
+        assert_eq!(result_type(&[t(F32, 1), t(C64, 0)]), C64);
+        assert_eq!(result_type(&[t(F64, 1), t(C64, 0)]), C128);
+        // a zero-dim float64 tensor does not widen a complex64 one
+        assert_eq!(result_type(&[t(C64, 1), t(F64, 0)]), C64);
     }
 }

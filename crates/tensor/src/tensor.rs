@@ -261,6 +261,17 @@ impl Tensor {
         true
     }
 
+    /// A complex tensor's storage read as its float parts: the same sizes and a last dim of 2
+    /// (`torch.view_as_real`). `None` for a real tensor.
+    pub fn view_as_real(&self) -> Option<Tensor> {
+        if !self.dtype.is_complex() {
+            return None;
+        }
+        let shape: Vec<usize> = self.shape.iter().copied().chain([2]).collect();
+        let strides: Vec<isize> = self.strides.iter().map(|s| s * 2).chain([1]).collect();
+        Some(Tensor::from_storage(self.storage.clone(), self.dtype.to_real(), &shape, &strides, self.offset * 2))
+    }
+
     // ----- data access --------------------------------------------------------------------
 
     /// Runs `f` on the elements in logical order as one slice: borrowed from storage when the

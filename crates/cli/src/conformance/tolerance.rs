@@ -14,9 +14,9 @@ const fn tol(rtol: f64, atol: f64) -> Option<Tolerance> {
     Some(Tolerance { rtol, atol })
 }
 
-/// `torch.testing.assert_close`'s default for a dtype.
+/// `torch.testing.assert_close`'s default for a dtype (a complex dtype's is its parts').
 pub fn default_tolerance(dtype: DType) -> Tolerance {
-    match dtype {
+    match dtype.to_real() {
         DType::F64 => Tolerance { rtol: 1e-7, atol: 1e-7 },
         DType::F16 => Tolerance { rtol: 1e-3, atol: 1e-5 },
         DType::BF16 => Tolerance { rtol: 1.6e-2, atol: 1e-5 },
@@ -115,7 +115,7 @@ pub fn tolerance(op: &str, dtype: DType) -> Tolerance {
     LOOSENED
         .iter()
         .find(|l| l.ops.contains(&base))
-        .and_then(|l| match dtype {
+        .and_then(|l| match dtype.to_real() {
             DType::F64 => l.f64,
             DType::F16 => l.f16,
             DType::BF16 => l.bf16,

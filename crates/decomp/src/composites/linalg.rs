@@ -278,24 +278,30 @@ fn pinverse(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(call(aten::linalg_pinv_atol_rtol_tensor, vec![Arg::Tensor(x)], vec![("rtol", Arg::Tensor(rtol))])?.remove(0))
 }
 
-/// Each element's powers `x^0 .. x^(N-1)` along a new last dim: `x.unsqueeze(-1) ** arange(N)`.
+/// Each element's powers `x^0 .. x^(N-1)` along a new last dim, as PyTorch composes them: a
+/// running product of `N - 1` copies of `x` after a column of ones (integers accumulate as
+/// int64, as `cumprod` does).
 fn vander(c: &mut DecompCall) -> Result<Vec<Arg>> {
-    let mut x = c.args.tensor("x")?;
-    // a 0-dim x is one point, as PyTorch reads it
-    if x.dim() == 0 {
-        x = crate::rules::reshape_to(&x, &[1.into()])?;
-    }
+    let x = c.args.tensor("x")?;
     let n = match c.args.get("N")? {
         Arg::Int(n) => n.clone(),
+        _ if x.dim() == 0 => export::SymInt::from(1),
         _ => x.size(-1)?,
     };
     if n.hint() <= 1 {
         return Err(Error::msg(format!("{}: N must be greater than 1.", c.args.op)));
     }
-    let kwargs = vec![("dtype", Arg::Dtype(x.dtype())), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
-    let powers = call(aten::arange_start_step, vec![Arg::Int(0.into()), Arg::Int(n), Arg::Int(1.into())], kwargs)?.remove(0);
+    // a 0-dim x is one point, as PyTorch reads it
+    let x = if x.dim() == 0 { op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((-1).into())])? } else { x };
     let column = op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int((-1).into())])?;
-    one(op1(aten::pow_Tensor_Tensor, vec![Arg::Tensor(column), Arg::Tensor(powers)])?)
+    let mut sizes = column.sizes();
+    *sizes.last_mut().expect("unsqueezed") = n.clone() - export::SymInt::from(1);
+    let copies = op1(aten::expand, vec![Arg::Tensor(column), Arg::Ints(sizes.clone()), Arg::Bool(false)])?;
+    let powers = op1(aten::cumprod, vec![Arg::Tensor(copies), Arg::Int((-1).into())])?;
+    *sizes.last_mut().expect("unsqueezed") = export::SymInt::from(1);
+    let kwargs = vec![("dtype", Arg::Dtype(powers.dtype())), ("layout", crate::rules::strided()), ("device", crate::rules::cpu()), ("pin_memory", Arg::Bool(false))];
+    let ones = call(aten::full, vec![Arg::Ints(sizes), Arg::Int(1.into())], kwargs)?.remove(0);
+    one(op1(aten::cat, vec![Arg::Tensors(vec![ones, powers]), Arg::Int((-1).into())])?)
 }
 
 // ----- sizes and dtypes -----

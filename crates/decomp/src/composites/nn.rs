@@ -352,22 +352,22 @@ fn instance_norm(c: &mut DecompCall) -> Result<Vec<Arg>> {
 
 /// `y[.., k] = x1[.., :] · W[k] · x2[.., :] + b[k]`: over the flattened leading dims,
 /// `(x1 W_k) * x2` summed for every `k` at once by one batched product.
+/// `x1ᵀ W_k x2 + b_k` for each output `k`, as PyTorch composes it: both inputs flattened to
+/// rows, one `_trilinear` contraction with the weight, the leading dims restored, then the bias.
 fn bilinear(c: &mut DecompCall) -> Result<Vec<Arg>> {
     let (x1, x2, w) = (c.args.tensor("input1")?, c.args.tensor("input2")?, c.args.tensor("weight")?);
     let s1 = x1.sizes();
     let lead = s1[..s1.len() - 1].to_vec();
     let (i, j, k) = (s1[s1.len() - 1].clone(), x2.size(-1)?, w.size(0)?);
-    let a = reshape_to(&x1, &[SymInt::from(1), SymInt::from(-1), i])?;
-    let b = reshape_to(&x2, &[SymInt::from(1), SymInt::from(-1), j])?;
-    // [K, B, J]: each sample's x1 times each W_k
-    let t = crate::rules::matmul_of(&a, &w)?;
-    let prod = op1(aten::mul_Tensor, vec![Arg::Tensor(t), Arg::Tensor(b)])?;
-    let per_k = op1(aten::sum_dim_IntList, vec![Arg::Tensor(prod), Arg::Ints(vec![SymInt::from(-1)]), Arg::Bool(false)])?;
-    let mut out = crate::rules::permute(&per_k, &[1, 0])?;
+    let a = reshape_to(&x1, &[SymInt::from(-1), i])?;
+    let b = reshape_to(&x2, &[SymInt::from(-1), j])?;
+    let ints = |v: &[i64]| Arg::Ints(v.iter().map(|&d| SymInt::from(d)).collect());
+    let t = op1(aten::_trilinear, vec![Arg::Tensor(a), Arg::Tensor(w), Arg::Tensor(b), ints(&[1, 3]), ints(&[0]), ints(&[1, 2]), ints(&[2, 3])])?;
+    let mut out = reshape_to(&t, &[lead, vec![k]].concat())?;
     if let Some(bias) = c.args.opt_tensor("bias")? {
         out = op1(aten::add_Tensor, vec![Arg::Tensor(out), Arg::Tensor(bias)])?;
     }
-    one(reshape_to(&out, &[lead, vec![k]].concat())?)
+    one(out)
 }
 
 fn bilinear_meta(call: &mut MetaCall) -> Sizes {

@@ -61,6 +61,7 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::diag(Tensor self, int diagonal=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
     Composite { schema: "aten::diagflat(Tensor self, int offset=0) -> Tensor", tags: &[], meta: Some(diag_meta), dtype: None, decompose: diag },
     Composite { schema: "aten::argwhere(Tensor self) -> Tensor", tags: &[], meta: Some(meta::nonzero), dtype: Some(ops::DtypeRule::Long), decompose: argwhere },
+    Composite { schema: "aten::nonzero_numpy(Tensor self) -> Tensor[]", tags: &[], meta: Some(nonzero_numpy_meta), dtype: Some(ops::DtypeRule::Long), decompose: nonzero_numpy },
     Composite { schema: "aten::meshgrid(Tensor[] tensors) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::meshgrid.indexing(Tensor[] tensors, *, str indexing) -> Tensor[]", tags: &[], meta: Some(meshgrid_meta), dtype: None, decompose: meshgrid },
     Composite { schema: "aten::cartesian_prod(Tensor[] tensors) -> Tensor", tags: &[], meta: Some(cartesian_prod_meta), dtype: None, decompose: cartesian_prod },
@@ -715,6 +716,29 @@ fn cartesian_prod_meta(call: &mut MetaCall) -> Sizes {
 /// `nonzero(self)`: the indices of the non-zero elements, one row each.
 fn argwhere(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::nonzero, vec![Arg::Tensor(c.args.tensor("self")?)])?)
+}
+
+/// `nonzero` as one index tensor per dim (`torch.nonzero(x, as_tuple=True)`): the indices'
+/// columns, a 0-dim input read as one element.
+fn nonzero_numpy(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    let x = if x.dim() == 0 { op1(aten::unsqueeze, vec![Arg::Tensor(x), Arg::Int(0.into())])? } else { x };
+    let rank = x.dim() as i64;
+    let indices = op1(aten::nonzero, vec![Arg::Tensor(x)])?;
+    // each column sliced out and squeezed, as PyTorch's lowering of `unbind` writes it
+    let columns = (0..rank)
+        .map(|d| {
+            let column = op1(aten::slice_Tensor, vec![Arg::Tensor(indices.clone()), Arg::Int(1.into()), Arg::Int(d.into()), Arg::Int((d + 1).into())])?;
+            op1(aten::squeeze_dims, vec![Arg::Tensor(column), Arg::Ints(vec![1.into()])])
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(vec![Arg::Tensors(columns)])
+}
+
+fn nonzero_numpy_meta(call: &mut MetaCall) -> Sizes {
+    let rank = call.sizes("self")?.len().max(1);
+    let count = meta::nonzero(call)?.remove(0).remove(0);
+    Ok(vec![vec![count]; rank])
 }
 
 /// How many `r`-element combinations (with replacement: multisets) `n` values have.

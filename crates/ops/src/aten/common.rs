@@ -49,9 +49,10 @@ pub fn scalar_tensor(s: Scalar, dtype: DType) -> Tensor {
     }
 }
 
-/// The dtype an integer or bool input is promoted to by a floating-point op (`sin`, `div`).
+/// The dtype an integer or bool input is promoted to by a floating-point op (`sin`, `div`):
+/// float32; floating and complex dtypes stay as they are.
 pub fn float_dtype(dt: DType) -> DType {
-    if dt.is_float() {
+    if dt.is_float() || dt.is_complex() {
         dt
     } else {
         DType::F32

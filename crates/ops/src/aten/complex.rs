@@ -5,19 +5,20 @@
 
 use std::sync::Arc;
 
-use rustfft::num_complex::Complex;
+pub(crate) use rustfft::num_complex::Complex;
 use rustfft::{Fft, FftPlanner};
 use symbolic::Expr;
 use tensor::shape::wrap_dim;
-use tensor::{with_dtype, DType, Element, Tensor};
+use tensor::kernels::elementwise;
+use tensor::{with_dtype, Bool8, DType, Element, Tensor};
 
 use crate::registry::Tag::*;
 use tensor::bail;
-use crate::{meta, Args, DtypeRule, MetaCall, Registry, Result, Value};
+use crate::{dtype, meta, Args, DtypeRule, MetaCall, Registry, Result, Value};
 
 pub fn register(r: &Registry) {
     let core = &[Core][..];
-    r.def_meta("aten::view_as_real(Tensor(a) self) -> Tensor(a)", core, view_as_real_meta, view_as_real).dtype(DtypeRule::Custom(real_parts));
+    r.def_meta("aten::view_as_real(Tensor(a) self) -> Tensor(a)", core, view_as_real_meta, view_as_real).dtype(DtypeRule::Custom(dtype::real_parts));
     r.def_meta("aten::view_as_complex(Tensor(a) self) -> Tensor(a)", core, view_as_complex_meta, view_as_complex).dtype(DtypeRule::Custom(complex_of));
     r.def_meta("aten::_conj(Tensor(a) self) -> Tensor(a)", core, meta::same_as_self, conjugate);
     r.def_meta("aten::conj_physical(Tensor self) -> Tensor", core, meta::same_as_self, conjugate).complex();
@@ -25,20 +26,17 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::_fft_c2c(Tensor self, SymInt[] dim, int normalization, bool forward) -> Tensor", core, meta::same_as_self, fft_c2c).complex();
     r.def_meta("aten::_fft_c2r(Tensor self, int[] dim, int normalization, SymInt last_dim_size) -> Tensor", core, c2r_meta, fft_c2r)
         .complex()
-        .dtype(DtypeRule::Custom(real_parts));
+        .dtype(DtypeRule::Custom(dtype::real_parts));
 }
 
 // ----- views and conjugation ------------------------------------------------------------------
 
 /// `view_as_real`: a complex tensor's storage read as its float parts, a last dim of 2.
 fn view_as_real(a: &Args) -> Result<Value> {
-    let x = a.tensor("self")?;
-    if !x.dtype().is_complex() {
-        bail!("view_as_real is only supported for complex tensors");
+    match a.tensor("self")?.view_as_real() {
+        Some(parts) => Ok(parts.into()),
+        None => bail!("view_as_real is only supported for complex tensors"),
     }
-    let shape: Vec<usize> = x.shape().iter().copied().chain([2]).collect();
-    let strides: Vec<isize> = x.strides().iter().map(|s| s * 2).chain([1]).collect();
-    Ok(Tensor::from_storage(x.storage().clone(), x.dtype().to_real(), &shape, &strides, x.storage_offset() * 2).into())
 }
 
 /// `view_as_complex`: float pairs (a last dim of 2, adjacent) read as complex numbers.
@@ -87,14 +85,54 @@ fn view_as_complex_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
     Ok(vec![s])
 }
 
-fn real_parts(args: &Args) -> Result<Vec<DType>> {
-    Ok(vec![args.tensor("self")?.dtype().to_real()])
-}
-
 /// The complex dtype of a tensor's values: a complex one's own, `complex128` for double, else
 /// `complex64` (integers and lower precisions are computed as float, as PyTorch promotes them).
 fn complex_of(args: &Args) -> Result<Vec<DType>> {
     Ok(vec![args.tensor("self")?.dtype().to_complex()])
+}
+
+// ----- element-wise arithmetic ----------------------------------------------------------------
+
+/// One element as a double-precision complex number.
+#[inline(always)]
+pub(crate) fn lift<T: Element>(v: T) -> Complex<f64> {
+    let (re, im) = v.to_complex();
+    Complex::new(re, im)
+}
+
+/// `f` over each element of `x` (complex), computed in double precision and rounded once to
+/// `out` (complex, or real for magnitudes and angles).
+pub(crate) fn map(x: &Tensor, out: DType, f: impl Fn(Complex<f64>) -> Complex<f64> + Sync) -> Tensor {
+    with_dtype!(x.dtype(), S => with_dtype!(out, T => elementwise::map::<S, T>(x, |v| {
+        let r = f(lift(v));
+        T::from_complex(r.re, r.im)
+    })))
+}
+
+/// `f` over the broadcast elements of `x` and `y`, both read as the complex dtype `out`,
+/// computed in double precision and rounded once.
+pub(crate) fn zip(x: &Tensor, y: &Tensor, out: DType, f: impl Fn(Complex<f64>, Complex<f64>) -> Complex<f64> + Sync) -> Result<Tensor> {
+    let (x, y) = (x.to_dtype(out), y.to_dtype(out));
+    with_dtype!(out, T => elementwise::zip::<T, T, T>(&x, &y, |p, q| {
+        let r = f(lift(p), lift(q));
+        T::from_complex(r.re, r.im)
+    }))
+}
+
+/// Element-wise equality of two complex operands (both parts), as bool.
+pub(crate) fn equal(x: &Tensor, y: &Tensor, out: DType, want: bool) -> Result<Tensor> {
+    let (x, y) = (x.to_dtype(out), y.to_dtype(out));
+    with_dtype!(out, T => elementwise::zip::<T, T, Bool8>(&x, &y, |p, q| ((lift(p) == lift(q)) == want).into()))
+}
+
+/// `sgn`: `z / |z|`, zero at zero.
+pub(crate) fn sgn(z: Complex<f64>) -> Complex<f64> {
+    let r = z.norm();
+    if r == 0.0 {
+        Complex::new(0.0, 0.0)
+    } else {
+        z / r
+    }
 }
 
 // ----- FFTs -----------------------------------------------------------------------------------
@@ -300,7 +338,7 @@ mod tests {
     #[test]
     fn real_only_kernels_refuse_complex_tensors() {
         let x = Tensor::from_vec(vec![1.0f32, 2.0], &[2]).unwrap().to_dtype(DType::C64);
-        let err = Registry::global().call("aten::sum", vec![x.into()], vec![]).unwrap_err().to_string();
-        assert!(err.contains("aten::sum") && err.contains("torch.complex64"), "{err}");
+        let err = Registry::global().call("aten::sigmoid", vec![x.into()], vec![]).unwrap_err().to_string();
+        assert!(err.contains("aten::sigmoid") && err.contains("torch.complex64"), "{err}");
     }
 }

@@ -9,7 +9,8 @@
 use tensor::{DType, Tensor};
 
 use super::common::*;
-use crate::{Args, Registry, Result, Value};
+use crate::{Args, MetaCall, Registry, Result, Value};
+use symbolic::Expr;
 
 
 /// `_linalg_eigh`: eigenvalues `[.., n]`, eigenvectors `[.., n, n]` (empty without `compute_v`).
@@ -64,7 +65,8 @@ pub fn register(r: &Registry) {
     r.def("aten::ormqr(Tensor self, Tensor input2, Tensor input3, bool left=True, bool transpose=False) -> Tensor", none, ormqr);
     r.def_meta("aten::_linalg_eigh(Tensor A, str UPLO=\"L\", bool compute_v=True) -> (Tensor eigenvalues, Tensor eigenvectors)", kept, eigh_meta, eigh);
     r.def_meta("aten::_linalg_svd(Tensor A, bool full_matrices=False, bool compute_uv=True, *, str? driver=None) -> (Tensor U, Tensor S, Tensor Vh)", kept, svd_meta, svd);
-    r.def("aten::linalg_pinv.atol_rtol_tensor(Tensor self, *, Tensor? atol=None, Tensor? rtol=None, bool hermitian=False) -> Tensor", none, pinv);
+    r.def_meta("aten::linalg_pinv.atol_rtol_tensor(Tensor self, *, Tensor? atol=None, Tensor? rtol=None, bool hermitian=False) -> Tensor", none, pinv_meta, pinv);
+    r.def_meta("aten::linalg_pinv.atol_rtol_float(Tensor self, *, float? atol=None, float? rtol=None, bool hermitian=False) -> Tensor", none, pinv_meta, pinv);
     r.def("aten::linalg_lstsq(Tensor self, Tensor b, float? rcond=None, *, str? driver=None) -> (Tensor solution, Tensor residuals, Tensor rank, Tensor singular_values)", none, lstsq);
     r.def("aten::linalg_polar(Tensor A) -> (Tensor U, Tensor H)", none, polar);
     r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", kept, matrix_exp);
@@ -943,12 +945,31 @@ fn pinv_of(m: &Mat, atol: f64, rtol: f64) -> Mat {
     out
 }
 
+/// A pseudo-inverse has each matrix's shape transposed.
+fn pinv_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
+    let mut s = call.sizes("self")?;
+    if s.len() < 2 {
+        tensor::bail!("linalg.pinv(A): The input tensor A must have at least 2 dimensions.");
+    }
+    let n = s.len();
+    s.swap(n - 2, n - 1);
+    Ok(vec![s])
+}
+
 fn pinv(a: &Args) -> Result<Value> {
     let t = a.tensor("self")?;
     let dt = float_input(t, "linalg.pinv")?;
     let b = batch(t, "linalg.pinv")?;
-    let atol = a.opt_tensor("atol")?.map(|x| x.item_f64()).transpose()?;
-    let rtol = a.opt_tensor("rtol")?.map(|x| x.item_f64()).transpose()?;
+    // tolerances come as 0-dim tensors (`atol_rtol_tensor`) or as floats (`atol_rtol_float`)
+    let tolerance = |name: &str| -> Result<Option<f64>> {
+        Ok(match a.get(name)? {
+            Value::Tensor(x) => Some(x.item_f64()?),
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        })
+    };
+    let (atol, rtol) = (tolerance("atol")?, tolerance("rtol")?);
     let (m, n) = b.mats.first().map(|x| (x.r, x.c)).unwrap_or((0, 0));
     let eps = if dt == DType::F64 { f64::EPSILON } else { f32::EPSILON as f64 };
     let rtol = match (atol, rtol) {

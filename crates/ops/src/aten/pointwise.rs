@@ -13,13 +13,14 @@ use tensor::{Bool8, DType, Scalar, Tensor};
 use super::common::*;
 use crate::registry::Tag::*;
 use crate::{float_map, float_zip, Args, Registry, Result, Value};
+use super::complex::{self, Complex};
 
 pub fn register(r: &Registry) {
     let cp = &[Core, Pointwise][..];
     let p = &[Pointwise][..];
     // float functions of one tensor (integers promote to float32)
-    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sin(), |v| v.sin())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.cos(), |v| v.cos())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sin(), |v| v.sin(), |z| z.sin())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.cos(), |v| v.cos(), |z| z.cos())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.tan(), |v| v.tan())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asin(), |v| v.asin())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acos(), |v| v.acos())).dtype(DtypeRule::PromoteToFloat);
@@ -30,16 +31,16 @@ pub fn register(r: &Registry) {
     r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary(a, vmath::Exp, |v| v.exp())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, vmath::Exp, |v| v.exp(), |z| z.exp())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v.exp2(), |v| v.exp2())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.exp_m1(), |v| v.exp_m1())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.ln(), |v| v.ln())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln(), |v| v.ln(), |z| z.ln())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log2(), |v| v.log2())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log10(), |v| v.log10())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.ln_1p(), |v| v.ln_1p())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sqrt(), |v| v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sqrt(), |v| v.sqrt(), |z| z.sqrt())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v, |v| 1.0 / v)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| 1.0 / v, |v| 1.0 / v, |z| z.inv())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::sigmoid(Tensor self) -> Tensor", cp, sigmoid).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
@@ -55,13 +56,13 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::silu_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Silu, silu));
     r.def_meta("aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Hardsigmoid, hardsigmoid));
     r.def_meta("aten::hardswish_(Tensor(a!) self) -> Tensor(a!)", &[], same, |a| unary_in_place(a, vmath::Hardswish, hardswish));
-    r.def("aten::angle(Tensor self) -> Tensor", p, angle).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::angle(Tensor self) -> Tensor", p, angle).complex().dtype(DtypeRule::Custom(dtype::float_parts));
 
     // type-preserving maps
-    r.def("aten::abs(Tensor self) -> Tensor", cp, abs);
-    r.def("aten::neg(Tensor self) -> Tensor", cp, neg);
-    r.def("aten::sign(Tensor self) -> Tensor", cp, sign);
-    r.def("aten::sgn(Tensor self) -> Tensor", p, sign);
+    r.def("aten::abs(Tensor self) -> Tensor", cp, abs).complex().dtype(DtypeRule::Custom(dtype::real_parts));
+    r.def("aten::neg(Tensor self) -> Tensor", cp, neg).complex();
+    r.def("aten::sign(Tensor self) -> Tensor", cp, sign).complex();
+    r.def("aten::sgn(Tensor self) -> Tensor", p, sgn).complex();
     r.def("aten::ceil(Tensor self) -> Tensor", cp, |a| rounding(a, |v| v.ceil(), |v| v.ceil()));
     r.def("aten::floor(Tensor self) -> Tensor", cp, |a| rounding(a, |v| v.floor(), |v| v.floor()));
     r.def("aten::trunc(Tensor self) -> Tensor", cp, |a| rounding(a, |v| v.trunc(), |v| v.trunc()));
@@ -71,7 +72,7 @@ pub fn register(r: &Registry) {
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, vmath::Relu, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
-    r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).dtype(DtypeRule::Bool);
+    r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).complex().dtype(DtypeRule::Bool);
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
     r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into())).dtype(DtypeRule::Bool);
@@ -79,8 +80,8 @@ pub fn register(r: &Registry) {
     r.def("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor", p, nan_to_num);
 
     // arithmetic with type promotion
-    r.def("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, add);
-    r.def("aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, add);
+    r.def("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, add).complex();
+    r.def("aten::add.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, add).complex();
     r.def_meta("aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)", &[], meta::pointwise, |a| {
         // a residual add: float32 of the same sizes, written into `self`'s own storage
         let (x, y) = (a.tensor("self")?, a.get("other")?);
@@ -91,17 +92,17 @@ pub fn register(r: &Registry) {
         }
         inplace(a, add)
     });
-    r.def("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, sub);
-    r.def("aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, sub);
-    r.def_meta("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", &[], meta::pointwise, rsub);
-    r.def("aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", p, rsub);
-    r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul);
-    r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul);
+    r.def("aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, sub).complex();
+    r.def("aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, sub).complex();
+    r.def_meta("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", &[], meta::pointwise, rsub).complex();
+    r.def("aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", p, rsub).complex();
+    r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul).complex();
+    r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul).complex();
     r.def_meta("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", &[], meta::pointwise, |a| inplace(a, mul));
-    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode).dtype(DtypeRule::Custom(dtype::division));
-    r.def("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", cp, div_mode).dtype(DtypeRule::Custom(dtype::division));
+    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None)).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None)).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode).complex().dtype(DtypeRule::Custom(dtype::division));
+    r.def("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", cp, div_mode).complex().dtype(DtypeRule::Custom(dtype::division));
     r.def("aten::floor_divide(Tensor self, Tensor other) -> Tensor", &[], |a| div(a, Some("floor")));
     r.def("aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor", cp, remainder);
     r.def("aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", cp, remainder);
@@ -131,16 +132,16 @@ pub fn register(r: &Registry) {
     r.def("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor", p, |a| addc(a, true));
 
     // comparisons and logic (bool results)
-    for (name, op) in [("eq", Cmp::Eq), ("ne", Cmp::Ne), ("lt", Cmp::Lt), ("le", Cmp::Le), ("gt", Cmp::Gt), ("ge", Cmp::Ge)] {
-        let _ = op;
+    for op in Cmp::ALL {
+        let name = op.name();
         let tensor_schema = format!("aten::{name}.Tensor(Tensor self, Tensor other) -> Tensor");
         let scalar_schema = format!("aten::{name}.Scalar(Tensor self, Scalar other) -> Tensor");
-        r.def(&tensor_schema, cp, compare_kernel(op)).dtype(DtypeRule::Bool);
-        r.def(&scalar_schema, cp, compare_kernel(op)).dtype(DtypeRule::Bool);
+        r.def(&tensor_schema, cp, compare_kernel(op)).complex().dtype(DtypeRule::Bool);
+        r.def(&scalar_schema, cp, compare_kernel(op)).complex().dtype(DtypeRule::Bool);
     }
-    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y)).dtype(DtypeRule::Bool);
-    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y)).dtype(DtypeRule::Bool);
-    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y)).dtype(DtypeRule::Bool);
+    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y)).complex().dtype(DtypeRule::Bool);
+    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y)).complex().dtype(DtypeRule::Bool);
+    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y)).complex().dtype(DtypeRule::Bool);
     r.def("aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
     r.def("aten::bitwise_and.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
     r.def("aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y));
@@ -149,7 +150,7 @@ pub fn register(r: &Registry) {
     r.def("aten::bitwise_xor.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x ^ y));
     r.def("aten::bitwise_left_shift.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| shift(a, true));
     r.def("aten::bitwise_right_shift.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| shift(a, false));
-    r.def("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", cp, where_self);
+    r.def("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", cp, where_self).complex();
 
     // clamps and activations
     r.def("aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor", cp, clamp_scalar);
@@ -178,6 +179,15 @@ fn float_unary(a: &Args, f32f: impl vmath::Unary, f64f: impl Fn(f64) -> f64 + Sy
     let x = a.tensor("self")?;
     let out = float_dtype(x.dtype());
     Ok(apply_float(x, out, f32f, f64f).into())
+}
+
+/// [`float_unary`], or `complex` over a complex tensor.
+fn float_unary_or_complex(a: &Args, f32f: impl vmath::Unary, f64f: impl Fn(f64) -> f64 + Sync, complex: impl Fn(Complex<f64>) -> Complex<f64> + Sync) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dtype().is_complex() {
+        return Ok(complex::map(x, x.dtype(), complex).into());
+    }
+    float_unary(a, f32f, f64f)
 }
 
 /// Runs `f32f` (or `f64f` for float64) over `x` and stores as `out`.
@@ -296,6 +306,7 @@ fn abs(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     Ok(match x.dtype() {
         DType::Bool => bail!("abs is not supported for bool tensors"),
+        dt if dt.is_complex() => complex::map(x, dt.to_real(), |z| Complex::new(z.norm(), 0.0)),
         dt if dt.is_float() => float_map!(x, dt, |v| v.abs()),
         dt => map_i64(x, dt, |v| v.wrapping_abs()),
     }
@@ -306,15 +317,26 @@ fn neg(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     Ok(match x.dtype() {
         DType::Bool => bail!("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."),
+        dt if dt.is_complex() => complex::map(x, dt, |z| -z),
         dt if dt.is_float() => float_map!(x, dt, |v| -v),
         dt => map_i64(x, dt, |v| v.wrapping_neg()),
     }
     .into())
 }
 
+/// `sgn`: `sign` for real tensors, `z / |z|` for complex ones.
+fn sgn(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dtype().is_complex() {
+        return Ok(complex::map(x, x.dtype(), complex::sgn).into());
+    }
+    sign(a)
+}
+
 fn sign(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     Ok(match x.dtype() {
+        dt if dt.is_complex() => bail!("Unlike NumPy, torch.sign is not intended to support complex numbers. Please use torch.sgn instead."),
         DType::Bool => x.deep_clone(),
         dt if dt.is_float() => float_map!(x, dt, |v: F| if v > 0.0 {
             1.0
@@ -330,6 +352,9 @@ fn sign(a: &Args) -> Result<Value> {
 
 fn angle(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
+    if x.dtype().is_complex() {
+        return Ok(complex::map(x, x.dtype().to_real(), |z| Complex::new(z.arg(), 0.0)).into());
+    }
     let out = float_dtype(x.dtype());
     Ok(apply_float(
         x,
@@ -437,6 +462,10 @@ fn add_like(a: &Args, sign: i64, swap: bool) -> Result<Value> {
         bail!("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.");
     }
     Ok(match out {
+        dt if dt.is_complex() => {
+            let al = alpha.to_f64() * sign as f64;
+            complex::zip(&x, &y, dt, |p, q| p + q * al)?
+        }
         DType::Bool => zip_i64(&x, &y, out, |p, q| ((p != 0) || (q != 0 && alpha.to_i64() != 0)) as i64)?,
         DType::F32 if alpha.to_f64() == 1.0 && sign == 1 => elementwise::zip::<f32, f32, f32>(&x, &y, |p, q| p + q)?,
         DType::F32 if alpha.to_f64() == 1.0 => elementwise::zip::<f32, f32, f32>(&x, &y, |p, q| p - q)?,
@@ -468,6 +497,10 @@ fn rsub(a: &Args) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "other")?;
     let alpha = a.scalar("alpha")?;
     Ok(match out {
+        dt if dt.is_complex() => {
+            let al = alpha.to_f64();
+            complex::zip(&y, &x, dt, |p, q| p - q * al)?
+        }
         DType::Bool => bail!("Subtraction, the `-` operator, with two bool tensors is not supported."),
         dt if dt.is_float() => {
             let al = alpha.to_f64();
@@ -484,6 +517,7 @@ fn rsub(a: &Args) -> Result<Value> {
 fn mul(a: &Args) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "other")?;
     Ok(match out {
+        dt if dt.is_complex() => complex::zip(&x, &y, dt, |p, q| p * q)?,
         DType::Bool => zip_i64(&x, &y, out, |p, q| ((p != 0) && (q != 0)) as i64)?,
         DType::F32 => elementwise::zip::<f32, f32, f32>(&x, &y, |p, q| p * q)?,
         dt if dt.is_float() => float_zip!(&x, &y, dt, |p, q| p * q)?,
@@ -527,6 +561,12 @@ fn floor_div<F: num_traits::Float>(a: F, b: F) -> F {
 /// Division: true division (integers promote to float), or rounded by `mode`.
 fn div(a: &Args, mode: Option<&str>) -> Result<Value> {
     let (x, y, common) = promoted(a, "self", "other")?;
+    if common.is_complex() {
+        return match mode {
+            None => Ok(complex::zip(&x, &y, common, |p, q| p / q)?.into()),
+            Some(m) => bail!("\"div_{m}_cpu\" not implemented for '{}'", torch_type_name(common)),
+        };
+    }
     match mode {
         None => {
             let out = float_dtype(common);
@@ -748,7 +788,7 @@ fn addc(a: &Args, divide: bool) -> Result<Value> {
 
 // ----- comparisons and logic ----------------------------------------------------------------
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Cmp {
     Eq,
     Ne,
@@ -759,6 +799,20 @@ enum Cmp {
 }
 
 impl Cmp {
+    const ALL: [Cmp; 6] = [Cmp::Eq, Cmp::Ne, Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge];
+
+    /// The operator's name (`aten::lt`).
+    fn name(self) -> &'static str {
+        match self {
+            Cmp::Eq => "eq",
+            Cmp::Ne => "ne",
+            Cmp::Lt => "lt",
+            Cmp::Le => "le",
+            Cmp::Gt => "gt",
+            Cmp::Ge => "ge",
+        }
+    }
+
     fn f(self, a: f64, b: f64) -> bool {
         match self {
             Cmp::Eq => a == b,
@@ -785,6 +839,12 @@ impl Cmp {
 /// Compares in the promoted dtype, so `int_tensor < 2.5` compares as floats.
 fn compare(a: &Args, op: Cmp) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "other")?;
+    if out.is_complex() {
+        return match op {
+            Cmp::Eq | Cmp::Ne => Ok(complex::equal(&x, &y, out, op == Cmp::Eq)?.into()),
+            _ => bail!("\"{}_cpu\" not implemented for '{}'", op.name(), torch_type_name(out)),
+        };
+    }
     Ok(if out == DType::F32 {
         // both sides are float32 already: widening to f64 is exact and keeps every order, so
         // comparing in f32 gives the same answer without a double-size copy of each operand

@@ -14,19 +14,20 @@ use tensor::shape::wrap_dim;
 use tensor::{Bool8, DType, Tensor};
 
 use super::common::*;
+use super::complex::{self, Complex};
 use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
 pub fn register(r: &Registry) {
     let core = &[Core][..];
     let none = &[][..];
-    r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum)).dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum)).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::NanSum)).dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
-    r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean);
+    r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex();
+    r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex();
     r.def_meta("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, true, "amax"));
     r.def_meta("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, false, "amin"));
     r.def_meta("aten::max(Tensor self) -> Tensor", none, meta::reduction, |a| extreme(a, true, "max"));
@@ -41,10 +42,10 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std));
     r.def_meta("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::VarMean));
     r.def_meta("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::StdMean));
-    r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
+    r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true)).complex().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
-    r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
+    r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false)).complex().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).dtype(DtypeRule::PromoteToFloat);
@@ -155,8 +156,20 @@ fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
     let x = a.tensor("self")?;
     let dims = dims_of(a, x)?;
     let keep = keepdim(a)?;
-    let out = opt_dtype(a)?.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let out = opt_dtype(a)?.unwrap_or(dtype::accumulated(x.dtype()));
     let input = x.to_dtype(out);
+    if out.is_complex() {
+        let r = tensor::with_dtype!(out, T => reduce::<T, T>(&input, &dims, keep, move |g| {
+            let parts = g.iter().map(|v| complex::lift(*v));
+            let r = match acc {
+                Acc::Prod => parts.product(),
+                Acc::NanSum => parts.filter(|c| !c.is_nan()).sum(),
+                Acc::Sum => parts.sum::<Complex<f64>>(),
+            };
+            tensor::Element::from_complex(r.re, r.im)
+        }))?;
+        return Ok(r.into());
+    }
     if acc == Acc::Sum && input.dtype() == DType::F32 {
         // float32 read in place, summed in float64
         return Ok(reduce::<f32, f64>(&input, &dims, keep, sum_as_f64)?.to_dtype(out).into());
@@ -182,13 +195,20 @@ fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
 fn mean(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let out = opt_dtype(a)?.unwrap_or(x.dtype());
+    let dims = dims_of(a, x)?;
+    if out.is_complex() {
+        let r = tensor::with_dtype!(out, T => reduce::<T, T>(&x.to_dtype(out), &dims, keepdim(a)?, |g| {
+            let r = g.iter().map(|v| complex::lift(*v)).sum::<Complex<f64>>() / g.len() as f64;
+            tensor::Element::from_complex(r.re, r.im)
+        }))?;
+        return Ok(r.into());
+    }
     if !out.is_float() {
         bail!(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
             dtype_title(x.dtype())
         );
     }
-    let dims = dims_of(a, x)?;
     if x.dtype() == DType::F32 {
         let r = reduce::<f32, f64>(x, &dims, keepdim(a)?, |g| sum_as_f64(g) / g.len() as f64)?;
         return Ok(r.to_dtype(out).into());
@@ -468,7 +488,7 @@ fn allclose(a: &Args) -> Result<Value> {
 fn cumulative(a: &Args, product: bool) -> Result<Value> {
     let x = a.tensor("self")?;
     let d = one_dim(a, x, "dim")?;
-    let out = opt_dtype(a)?.unwrap_or(if x.dtype().is_float() { x.dtype() } else { DType::I64 });
+    let out = opt_dtype(a)?.unwrap_or(dtype::accumulated(x.dtype()));
     let input = x.to_dtype(out);
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
     Ok(if out.is_float() {
