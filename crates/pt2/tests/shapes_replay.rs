@@ -13,6 +13,7 @@ const NEEDS_DATA: &[(&str, &str)] = &[
     ("exportdb_constrain_as_value_example", "reads a tensor's value (`item`) into a condition"),
     ("zoo_while_loop", "the number of `while_loop` iterations depends on values"),
     ("tutorial_custom_op", "a custom operator, which this test does not register"),
+    ("composite_nonzero_as_tuple", "`nonzero`'s length depends on values"),
 ];
 
 fn programs(dir: &Path) -> Vec<PathBuf> {
