@@ -95,27 +95,42 @@ fn complex_of(args: &Args) -> Result<Vec<DType>> {
 
 /// One element as a double-precision complex number.
 #[inline(always)]
-pub(crate) fn lift<T: Element>(v: T) -> Complex<f64> {
+fn lift<T: Element>(v: T) -> Complex<f64> {
     let (re, im) = v.to_complex();
     Complex::new(re, im)
+}
+
+/// A double-precision complex number as an element of `T`, rounded once (a real `T` keeps the
+/// real part).
+#[inline(always)]
+fn lower<T: Element>(c: Complex<f64>) -> T {
+    T::from_complex(c.re, c.im)
 }
 
 /// `f` over each element of `x` (complex), computed in double precision and rounded once to
 /// `out` (complex, or real for magnitudes and angles).
 pub(crate) fn map(x: &Tensor, out: DType, f: impl Fn(Complex<f64>) -> Complex<f64> + Sync) -> Tensor {
-    with_dtype!(x.dtype(), S => with_dtype!(out, T => elementwise::map::<S, T>(x, |v| {
-        let r = f(lift(v));
-        T::from_complex(r.re, r.im)
-    })))
+    with_dtype!(x.dtype(), S => with_dtype!(out, T => elementwise::map::<S, T>(x, |v| lower::<T>(f(lift(v))))))
 }
 
 /// `f` over the broadcast elements of `x` and `y`, both read as the complex dtype `out`,
 /// computed in double precision and rounded once.
 pub(crate) fn zip(x: &Tensor, y: &Tensor, out: DType, f: impl Fn(Complex<f64>, Complex<f64>) -> Complex<f64> + Sync) -> Result<Tensor> {
     let (x, y) = (x.to_dtype(out), y.to_dtype(out));
-    with_dtype!(out, T => elementwise::zip::<T, T, T>(&x, &y, |p, q| {
-        let r = f(lift(p), lift(q));
-        T::from_complex(r.re, r.im)
+    with_dtype!(out, T => elementwise::zip::<T, T, T>(&x, &y, |p, q| lower::<T>(f(lift(p), lift(q)))))
+}
+
+/// `f` over each group of `x`'s elements along `dims` (read as the complex dtype `out`), given
+/// the group as double-precision values and its length; rounded once to `out`.
+pub(crate) fn reduce(
+    x: &Tensor,
+    out: DType,
+    dims: &[usize],
+    keepdim: bool,
+    f: impl Fn(&mut dyn Iterator<Item = Complex<f64>>, usize) -> Complex<f64> + Sync,
+) -> Result<Tensor> {
+    with_dtype!(out, T => tensor::kernels::reduce::reduce::<T, T>(&x.to_dtype(out), dims, keepdim, |g| {
+        lower::<T>(f(&mut g.iter().map(|v| lift(*v)), g.len()))
     }))
 }
 
@@ -139,15 +154,12 @@ pub(crate) fn sgn(z: Complex<f64>) -> Complex<f64> {
 
 /// A tensor's elements in logical order as complex numbers.
 fn parts(t: &Tensor) -> Vec<Complex<f64>> {
-    with_dtype!(t.dtype(), T => t.to_vec::<T>().into_iter().map(|x| {
-        let (re, im) = x.to_complex();
-        Complex::new(re, im)
-    }).collect())
+    with_dtype!(t.dtype(), T => t.to_vec::<T>().into_iter().map(lift).collect())
 }
 
 /// A contiguous tensor of `dtype` from complex values (a real dtype keeps the real parts).
 fn from_parts(values: &[Complex<f64>], shape: &[usize], dtype: DType) -> Result<Tensor> {
-    with_dtype!(dtype, T => Tensor::from_vec(values.iter().map(|c| T::from_complex(c.re, c.im)).collect::<Vec<T>>(), shape))
+    with_dtype!(dtype, T => Tensor::from_vec(values.iter().map(|&c| lower::<T>(c)).collect::<Vec<T>>(), shape))
 }
 
 /// The transform dims, wrapped and checked.
@@ -302,6 +314,7 @@ fn c2r_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tensor::Complex32;
 
     fn run(name: &str, args: Vec<Value>) -> Tensor {
         let r = Registry::global();
@@ -341,4 +354,28 @@ mod tests {
         let err = Registry::global().call("aten::sigmoid", vec![x.into()], vec![]).unwrap_err().to_string();
         assert!(err.contains("aten::sigmoid") && err.contains("torch.complex64"), "{err}");
     }
+
+    /// A complex value is true when either part is nonzero: in PyTorch 2.15,
+    /// `torch.logical_not(torch.tensor([1j, 0, 2]))` is `[False, True, False]`,
+    /// `torch.any(torch.tensor([1j]))` and `torch.all(torch.tensor([1j, 3]))` are `True`.
+    #[test]
+    fn truth_reads_both_parts() {
+        let c = |v: &[(f32, f32)]| Tensor::from_vec(v.iter().map(|&(re, im)| Complex32 { re, im }).collect::<Vec<_>>(), &[v.len()]).unwrap();
+        let not = run("aten::logical_not", vec![c(&[(0.0, 1.0), (0.0, 0.0), (2.0, 0.0)]).into()]);
+        assert_eq!(not.to_bool_vec(), vec![false, true, false]);
+        assert!(run("aten::any", vec![c(&[(0.0, 1.0)]).into()]).to_bool_vec()[0]);
+        assert!(run("aten::all", vec![c(&[(0.0, 1.0), (3.0, 0.0)]).into()]).to_bool_vec()[0]);
+    }
+
+    /// Accumulating into a complex tensor is refused by name rather than summing real parts.
+    #[test]
+    fn accumulating_complex_values_is_refused() {
+        let x = Tensor::from_vec(vec![Complex32 { re: 1.0, im: 1.0 }; 3], &[3]).unwrap();
+        let index = Tensor::from_vec(vec![0i64, 0], &[2]).unwrap();
+        let values = Tensor::from_vec(vec![Complex32 { re: 0.0, im: 2.0 }; 2], &[2]).unwrap();
+        let args = vec![x.into(), Value::List(vec![index.into()]), values.into(), Value::Bool(true)];
+        let err = Registry::global().call("aten::index_put", args, vec![]).unwrap_err().to_string();
+        assert!(err.contains("torch.complex64") && err.contains("accumulat"), "{err}");
+    }
+
 }

@@ -297,6 +297,9 @@ fn scatter_flat(base: &Tensor, src: &Tensor, pairs: &[(usize, usize)], red: Redu
             Tensor::from_vec(out, base.shape())
         });
     }
+    if dt.is_complex() {
+        bail!("accumulating {dt} values into a tensor (index_put with accumulate=True, scatter_add, index_add, ...) is not supported by pt2 yet");
+    }
     // Floats accumulate in their compute dtype (f32 for f32/f16/bf16) as PyTorch's kernels do.
     let r = if dt == DType::F64 {
         let mut out = base.to_vec::<f64>();

@@ -72,7 +72,7 @@ pub fn register(r: &Registry) {
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, vmath::Relu, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
-    r.def("aten::logical_not(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v == 0.0).into())).complex().dtype(DtypeRule::Bool);
+    r.def("aten::logical_not(Tensor self) -> Tensor", cp, logical_not).complex().dtype(DtypeRule::Bool);
     r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
     r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into())).dtype(DtypeRule::Bool);
@@ -866,6 +866,13 @@ fn compare_kernel(op: Cmp) -> fn(&Args) -> Result<Value> {
         Cmp::Gt => |a| compare(a, Cmp::Gt),
         Cmp::Ge => |a| compare(a, Cmp::Ge),
     }
+}
+
+/// Truth as `logical_and` and friends read it (`to_dtype(bool)`: nonzero, either part of a
+/// complex value), negated.
+fn logical_not(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?.to_dtype(DType::Bool);
+    Ok(elementwise::map::<Bool8, Bool8>(&x, |v| (!v.get()).into()).into())
 }
 
 fn logical(a: &Args, f: fn(bool, bool) -> bool) -> Result<Value> {

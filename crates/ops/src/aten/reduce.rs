@@ -159,16 +159,12 @@ fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
     let out = opt_dtype(a)?.unwrap_or(dtype::accumulated(x.dtype()));
     let input = x.to_dtype(out);
     if out.is_complex() {
-        let r = tensor::with_dtype!(out, T => reduce::<T, T>(&input, &dims, keep, move |g| {
-            let parts = g.iter().map(|v| complex::lift(*v));
-            let r = match acc {
-                Acc::Prod => parts.product(),
-                Acc::NanSum => parts.filter(|c| !c.is_nan()).sum(),
-                Acc::Sum => parts.sum::<Complex<f64>>(),
-            };
-            tensor::Element::from_complex(r.re, r.im)
-        }))?;
-        return Ok(r.into());
+        return Ok(complex::reduce(&input, out, &dims, keep, move |parts, _| match acc {
+            Acc::Prod => parts.product(),
+            Acc::NanSum => parts.filter(|c| !c.is_nan()).sum(),
+            Acc::Sum => parts.sum(),
+        })?
+        .into());
     }
     if acc == Acc::Sum && input.dtype() == DType::F32 {
         // float32 read in place, summed in float64
@@ -195,13 +191,9 @@ fn sum_like(a: &Args, acc: Acc) -> Result<Value> {
 fn mean(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let out = opt_dtype(a)?.unwrap_or(x.dtype());
-    let dims = dims_of(a, x)?;
     if out.is_complex() {
-        let r = tensor::with_dtype!(out, T => reduce::<T, T>(&x.to_dtype(out), &dims, keepdim(a)?, |g| {
-            let r = g.iter().map(|v| complex::lift(*v)).sum::<Complex<f64>>() / g.len() as f64;
-            tensor::Element::from_complex(r.re, r.im)
-        }))?;
-        return Ok(r.into());
+        let sum_over_count = |parts: &mut dyn Iterator<Item = Complex<f64>>, n: usize| parts.sum::<Complex<f64>>() / n as f64;
+        return Ok(complex::reduce(x, out, &dims_of(a, x)?, keepdim(a)?, sum_over_count)?.into());
     }
     if !out.is_float() {
         bail!(
@@ -209,6 +201,7 @@ fn mean(a: &Args) -> Result<Value> {
             dtype_title(x.dtype())
         );
     }
+    let dims = dims_of(a, x)?;
     if x.dtype() == DType::F32 {
         let r = reduce::<f32, f64>(x, &dims, keepdim(a)?, |g| sum_as_f64(g) / g.len() as f64)?;
         return Ok(r.to_dtype(out).into());
@@ -374,14 +367,10 @@ fn any_all(a: &Args, any: bool) -> Result<Value> {
     let x = a.tensor("self")?;
     let dims = dims_of(a, x)?;
     let keep = keepdim(a)?;
-    let r = if x.dtype() == DType::Bool {
-        // masks read as they are
-        reduce::<Bool8, Bool8>(x, &dims, keep, move |g| (if any { g.iter().any(|v| v.get()) } else { g.iter().all(|v| v.get()) }).into())?
-    } else {
-        reduce::<f64, Bool8>(&x.to_dtype(DType::F64), &dims, keep, move |g| {
-            (if any { g.iter().any(|v| *v != 0.0) } else { g.iter().all(|v| *v != 0.0) }).into()
-        })?
-    };
+    // truth as `to_dtype(bool)` reads it: nonzero, either part of a complex value (a mask is
+    // read as it is)
+    let truth = if x.dtype() == DType::Bool { x.clone() } else { x.to_dtype(DType::Bool) };
+    let r = reduce::<Bool8, Bool8>(&truth, &dims, keep, move |g| (if any { g.iter().any(|v| v.get()) } else { g.iter().all(|v| v.get()) }).into())?;
     // uint8 inputs keep uint8, as in PyTorch
     Ok(if x.dtype() == DType::U8 { r.to_dtype(DType::U8) } else { r }.into())
 }
