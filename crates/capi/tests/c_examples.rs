@@ -269,9 +269,16 @@ fn threads_program() -> (PathBuf, PathBuf, PathBuf) {
         .clone()
 }
 
+/// `api.c`, built once: two tests run it, and a second build writing the executable while the
+/// first test runs it fails with "Text file busy".
+fn api_program() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| c_test_program("api")).clone()
+}
+
 #[test]
 fn c_interface_parts() {
-    let exe = c_test_program("api");
+    let exe = api_program();
     let out = Command::new(&exe).arg(root().join("fixtures/pytorch/tutorial_linear_relu/program.pt2")).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
@@ -300,7 +307,7 @@ fn c_examples_run_clean_under_valgrind() {
     let wrong = tmp.join("wrong.safetensors");
     pt2_facade::save_tensors(&wrong, &[("x".into(), Tensor::zeros(&[2, 3, 32, 31], DType::F32))]).unwrap();
     let (out, never) = (tmp.join("out.safetensors"), tmp.join("never.safetensors"));
-    let (api, linear_relu) = (c_test_program("api"), root().join("fixtures/pytorch/tutorial_linear_relu/program.pt2"));
+    let (api, linear_relu) = (api_program(), root().join("fixtures/pytorch/tutorial_linear_relu/program.pt2"));
     let runs: Vec<(Vec<&std::ffi::OsStr>, i32)> = vec![
         (vec![exe.as_os_str(), archive.as_os_str(), inputs.as_os_str(), out.as_os_str()], 0),
         (vec![exe.as_os_str(), archive.as_os_str(), wrong.as_os_str(), never.as_os_str()], 1),
