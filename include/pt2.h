@@ -35,6 +35,9 @@ typedef enum Pt2Dtype {
   PT2_DTYPE_COMPLEX128 = 10,
   PT2_DTYPE_BOOL = 11,
   PT2_DTYPE_BFLOAT16 = 15,
+  PT2_DTYPE_UINT16 = 27,
+  PT2_DTYPE_UINT32 = 28,
+  PT2_DTYPE_UINT64 = 29,
 } Pt2Dtype;
 
 // A failure: the message pt2 prints (the input, the dim, what was expected and what came), and

@@ -29,10 +29,10 @@ from fixtures_common import export_case  # noqa: E402
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "int64": torch.int64, "int32": torch.int32,
           "bool": torch.bool, "float16": torch.float16, "bfloat16": torch.bfloat16, "uint8": torch.uint8,
-          "complex64": torch.complex64}
+          "complex64": torch.complex64, "uint16": torch.uint16, "uint32": torch.uint32, "uint64": torch.uint64}
 # what a safetensors io file can hold (safetensors has no complex128 or complex32 tag)
 STORABLE = {torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64, torch.int32, torch.int16,
-            torch.int8, torch.uint8, torch.bool, torch.complex64}
+            torch.int8, torch.uint8, torch.uint16, torch.uint32, torch.uint64, torch.bool, torch.complex64}
 # random, uninitialized, sparse, quantized, device-only: no output to compare
 SKIP = ("rand", "bernoulli", "dropout", "empty", "normal", "uniform", "multinomial", "poisson",
         "exponential", "geometric", "cauchy", "log_normal", "sparse", "quantize", "_nested", "cuda",

@@ -25,6 +25,9 @@ pub enum Pt2Dtype {
     Complex128 = 10,
     Bool = 11,
     Bfloat16 = 15,
+    Uint16 = 27,
+    Uint32 = 28,
+    Uint64 = 29,
 }
 
 /// A tensor: its dtype, shape and strides, and its elements. Tensors a run returns are
@@ -318,8 +321,11 @@ pub extern "C" fn pt2_dtype_name(dtype: i32) -> *const c_char {
 mod tests {
     use super::*;
 
-    const C_DTYPES: [Pt2Dtype; 12] = [
+    const C_DTYPES: [Pt2Dtype; 15] = [
         Pt2Dtype::Uint8,
+        Pt2Dtype::Uint16,
+        Pt2Dtype::Uint32,
+        Pt2Dtype::Uint64,
         Pt2Dtype::Int8,
         Pt2Dtype::Int16,
         Pt2Dtype::Int32,

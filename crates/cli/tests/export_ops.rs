@@ -64,9 +64,22 @@ const CORE_IR_FLOOR: usize = 1194;
 /// held to float32's tolerance.
 #[test]
 fn complex_programs_run_as_pytorch_runs_them() {
-    let report = run(&repo().join("fixtures/export_ops_complex"), None).expect("fixtures/export_ops_complex");
+    every_case_passes("fixtures/export_ops_complex", 52);
+}
+
+/// uint16/uint32/uint64 samples of every OpInfo that lists them and exports
+/// (`gen_export_op_goldens.py --dtypes uint16,uint32,uint64`, a compact subset in
+/// `fixtures/export_ops_uint`): every one runs in both IRs with PyTorch's values.
+#[test]
+fn wide_unsigned_programs_run_as_pytorch_runs_them() {
+    every_case_passes("fixtures/export_ops_uint", 46);
+}
+
+/// Every one of the `cases` programs in `dir` runs in both IRs as PyTorch ran it.
+fn every_case_passes(dir: &str, cases: usize) {
+    let report = run(&repo().join(dir), None).unwrap_or_else(|e| panic!("{dir}: {e}"));
     let failures: Vec<String> =
         report.archives.iter().filter_map(|a| a.outcome.as_ref().err().map(|e| format!("{}/{}: {e}", a.case, a.archive))).collect();
-    assert!(failures.is_empty(), "complex programs fail:\n{}", failures.join("\n"));
-    assert_eq!(report.archives.len(), 2 * 49, "every complex case runs in both IRs");
+    assert!(failures.is_empty(), "{dir}: programs fail:\n{}", failures.join("\n"));
+    assert_eq!(report.archives.len(), 2 * cases, "{dir}: every case runs in both IRs");
 }

@@ -6,7 +6,7 @@ use tensor::DType;
 use crate::schema::ScalarType;
 use crate::{Error, Result};
 
-const TABLE: [(ScalarType, DType); 12] = [
+const TABLE: [(ScalarType, DType); 15] = [
     (ScalarType::BYTE, DType::U8),
     (ScalarType::CHAR, DType::I8),
     (ScalarType::SHORT, DType::I16),
@@ -19,6 +19,9 @@ const TABLE: [(ScalarType, DType); 12] = [
     (ScalarType::BFLOAT16, DType::BF16),
     (ScalarType::COMPLEXFLOAT, DType::C64),
     (ScalarType::COMPLEXDOUBLE, DType::C128),
+    (ScalarType::UINT16, DType::U16),
+    (ScalarType::UINT32, DType::U32),
+    (ScalarType::UINT64, DType::U64),
 ];
 
 pub fn to_dtype(s: ScalarType) -> Result<DType> {
@@ -26,7 +29,7 @@ pub fn to_dtype(s: ScalarType) -> Result<DType> {
         .iter()
         .find(|(code, _)| *code == s)
         .map(|(_, d)| *d)
-        .ok_or_else(|| Error::msg(format!("scalar type code {} is not supported by pt2 (supported: uint8, int8, int16, int32, int64, float16, float32, float64, bool, bfloat16, complex64, complex128)", s.0)))
+        .ok_or_else(|| Error::msg(format!("scalar type code {} is not supported by pt2 (supported: uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, float32, float64, bool, bfloat16, complex64, complex128)", s.0)))
 }
 
 pub fn to_scalar_type(d: DType) -> ScalarType {

@@ -157,7 +157,7 @@ fn promoted(args: &Args) -> Result<DType> {
     if operands.is_empty() {
         return Err(Error::msg(format!("{}: no tensor or number argument to take a dtype from", args.schema().qualified_name())));
     }
-    Ok(result_type(&operands))
+    Ok(result_type(&operands)?)
 }
 
 fn push_operands(v: &Value, out: &mut Vec<Operand>) {

@@ -57,6 +57,12 @@ pub struct OpDef {
     /// ([`Defined::complex`]), and the rest refuse a complex argument rather than compute on its
     /// real parts alone.
     pub complex: bool,
+    /// Whether the kernel computes on `uint16`/`uint32`/`uint64` tensors, which PyTorch
+    /// supports in a few operators only (copies, views, `eq`, `mul`, `sum`, `sort`, `unique`,
+    /// bitwise logic, conversions): views are, others are marked at registration
+    /// ([`Defined::wide_unsigned`]) once their kernel is exact on values past `i64`/`f64`
+    /// precision, and the rest refuse such an argument as PyTorch does.
+    pub wide_unsigned: bool,
 }
 
 impl OpDef {
@@ -138,8 +144,9 @@ impl OpDef {
     fn run_kernel(&self, args: Args<'_>, kernel: &dyn Fn(&Args) -> Result<Value>) -> Result<Value> {
         // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
         let metadata_only = || self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
-        if !self.complex && !metadata_only() {
-            if let Some(d) = args.values().iter().find_map(Value::complex_dtype) {
+        if !metadata_only() {
+            let refused = |d: DType| (d.is_complex() && !self.complex) || (d.is_wide_unsigned() && !self.wide_unsigned);
+            if let Some(d) = args.values().iter().find_map(|v| v.find_dtype(&refused)) {
                 return Err(Error::msg(format!("{}: pt2 does not compute this operator on {d} tensors", self.name())));
             }
         }
@@ -243,6 +250,19 @@ impl Defined<'_> {
         self
     }
 
+    /// Marks the kernel as computing on uint16/uint32/uint64 tensors ([`OpDef::wide_unsigned`]).
+    pub fn wide_unsigned(self) -> Self {
+        self.update(|def| def.wide_unsigned = true);
+        self
+    }
+
+    /// Marks a kernel that moves, copies or tests elements without arithmetic on them (`cat`,
+    /// `index`, `where`, `clone`): it computes on every dtype, complex and wide unsigned ones
+    /// included.
+    pub fn any_dtype(self) -> Self {
+        self.complex().wide_unsigned()
+    }
+
     /// Gives the operator a kernel that fuses an activation into it ([`OpDef::with_activation`]).
     pub fn with_activation(self, kernel: ActivationKernel) -> Self {
         self.update(|def| def.with_activation = Some(kernel));
@@ -308,8 +328,9 @@ impl Registry {
             .or_else(|| schema.returns.is_empty().then_some(crate::meta::no_outputs as MetaFn));
         let takes_tensor = schema.params.iter().any(|p| p.ty.is_tensor_like());
         let dtype = DtypeRule::inferred(takes_tensor, tags.contains(&Tag::Pointwise));
-        let complex = schema.is_view();
-        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype, with_activation: None, complex })
+        // views never read elements, so every dtype is theirs
+        let (complex, wide_unsigned) = (schema.is_view(), schema.is_view());
+        self.insert(OpDef { schema, tags: tags.to_vec(), kernel, meta, dtype, with_activation: None, complex, wide_unsigned })
     }
 
     fn insert(&self, def: OpDef) -> Result<Arc<OpDef>> {

@@ -50,11 +50,11 @@ impl Value {
         }
     }
 
-    /// The dtype of the first complex tensor it is or holds.
-    pub fn complex_dtype(&self) -> Option<tensor::DType> {
+    /// The dtype of the first tensor it is or holds whose dtype `pred` accepts.
+    pub fn find_dtype(&self, pred: &dyn Fn(tensor::DType) -> bool) -> Option<tensor::DType> {
         match self {
-            Value::Tensor(t) => Some(t.dtype()).filter(|d| d.is_complex()),
-            Value::List(items) => items.iter().find_map(Value::complex_dtype),
+            Value::Tensor(t) => Some(t.dtype()).filter(|&d| pred(d)),
+            Value::List(items) => items.iter().find_map(|v| v.find_dtype(pred)),
             _ => None,
         }
     }

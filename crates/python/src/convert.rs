@@ -22,7 +22,7 @@ fn tensor_from_array(a: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
             )*
         };
     }
-    try_as!(f32 => DType::F32, f64 => DType::F64, i64 => DType::I64, i32 => DType::I32, i16 => DType::I16, i8 => DType::I8, u8 => DType::U8, half::f16 => DType::F16);
+    try_as!(f32 => DType::F32, f64 => DType::F64, i64 => DType::I64, i32 => DType::I32, i16 => DType::I16, i8 => DType::I8, u8 => DType::U8, u16 => DType::U16, u32 => DType::U32, u64 => DType::U64, half::f16 => DType::F16);
     macro_rules! try_complex {
         ($($t:ty => $ours:ty),*) => {
             $(
@@ -39,7 +39,7 @@ fn tensor_from_array(a: &Bound<'_, PyUntypedArray>) -> PyResult<Tensor> {
         return Tensor::from_vec_as(data, &shape, DType::Bool).map_err(crate::err);
     }
     Err(PyTypeError::new_err(format!(
-        "a numpy array of dtype {} is not supported; pt2 takes float16/32/64, complex64/128, int8/16/32/64, uint8 and bool",
+        "a numpy array of dtype {} is not supported; pt2 takes float16/32/64, complex64/128, int8/16/32/64, uint8/16/32/64 and bool",
         a.dtype()
     )))
 }
@@ -107,6 +107,9 @@ fn array_from_tensor<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, Py
         DType::I16 => array!(i16, t.to_vec::<i16>()),
         DType::I8 => array!(i8, t.to_vec::<i8>()),
         DType::U8 => array!(u8, t.to_vec::<u8>()),
+        DType::U16 => array!(u16, t.to_vec::<u16>()),
+        DType::U32 => array!(u32, t.to_vec::<u32>()),
+        DType::U64 => array!(u64, t.to_vec::<u64>()),
         DType::F16 => array!(half::f16, t.to_vec::<half::f16>()),
         DType::BF16 => array!(f32, t.to_dtype(DType::F32).to_vec::<f32>()),
         DType::Bool => array!(bool, t.to_bool_vec()),

@@ -21,6 +21,9 @@ fn to_dtype(d: Dtype, name: &str, path: &Path) -> Result<DType> {
         Dtype::I16 => DType::I16,
         Dtype::I8 => DType::I8,
         Dtype::U8 => DType::U8,
+        Dtype::U16 => DType::U16,
+        Dtype::U32 => DType::U32,
+        Dtype::U64 => DType::U64,
         Dtype::BOOL => DType::Bool,
         Dtype::C64 => DType::C64,
         other => return Err(Error::msg(format!("{}: tensor `{name}` has dtype {other:?}, which pt2 does not support", path.display()))),
@@ -32,6 +35,9 @@ fn to_dtype(d: Dtype, name: &str, path: &Path) -> Result<DType> {
 fn from_dtype(d: DType) -> Option<Dtype> {
     Some(match d {
         DType::U8 => Dtype::U8,
+        DType::U16 => Dtype::U16,
+        DType::U32 => Dtype::U32,
+        DType::U64 => Dtype::U64,
         DType::I8 => Dtype::I8,
         DType::I16 => Dtype::I16,
         DType::I32 => Dtype::I32,

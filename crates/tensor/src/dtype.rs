@@ -19,6 +19,9 @@ pub enum DType {
     C128 = 10,
     Bool = 11,
     BF16 = 15,
+    U16 = 27,
+    U32 = 28,
+    U64 = 29,
 }
 
 /// The three promotion categories of PyTorch: a higher category wins regardless of width.
@@ -31,8 +34,11 @@ pub enum Category {
 }
 
 impl DType {
-    pub const ALL: [DType; 12] = [
+    pub const ALL: [DType; 15] = [
         DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
         DType::I8,
         DType::I16,
         DType::I32,
@@ -58,9 +64,9 @@ impl DType {
     pub fn size(self) -> usize {
         match self {
             DType::U8 | DType::I8 | DType::Bool => 1,
-            DType::I16 | DType::F16 | DType::BF16 => 2,
-            DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 | DType::C64 => 8,
+            DType::I16 | DType::U16 | DType::F16 | DType::BF16 => 2,
+            DType::I32 | DType::U32 | DType::F32 => 4,
+            DType::I64 | DType::U64 | DType::F64 | DType::C64 => 8,
             DType::C128 => 16,
         }
     }
@@ -68,7 +74,7 @@ impl DType {
     pub fn category(self) -> Category {
         match self {
             DType::Bool => Category::Bool,
-            DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => Category::Integral,
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::I8 | DType::I16 | DType::I32 | DType::I64 => Category::Integral,
             DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Category::Floating,
             DType::C64 | DType::C128 => Category::Complex,
         }
@@ -80,6 +86,12 @@ impl DType {
 
     pub fn is_complex(self) -> bool {
         self.category() == Category::Complex
+    }
+
+    /// `uint16`, `uint32` and `uint64`: PyTorch's "barebones" unsigned types, which take part
+    /// in no promotion except with a floating dtype and which only a few operators compute on.
+    pub fn is_wide_unsigned(self) -> bool {
+        matches!(self, DType::U16 | DType::U32 | DType::U64)
     }
 
     /// The real dtype of a complex one's parts (`complex64` → `float32`); a real dtype itself.
@@ -112,6 +124,9 @@ impl DType {
     pub fn name(self) -> &'static str {
         match self {
             DType::U8 => "uint8",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
             DType::I8 => "int8",
             DType::I16 => "int16",
             DType::I32 => "int32",
@@ -131,6 +146,9 @@ impl DType {
         let n = name.strip_prefix("torch.").unwrap_or(name);
         Some(match n {
             "uint8" => DType::U8,
+            "uint16" => DType::U16,
+            "uint32" => DType::U32,
+            "uint64" => DType::U64,
             "int8" => DType::I8,
             "int16" | "short" => DType::I16,
             "int32" | "int" => DType::I32,
@@ -150,6 +168,9 @@ impl DType {
     pub fn short_name(self) -> &'static str {
         match self {
             DType::U8 => "u8",
+            DType::U16 => "u16",
+            DType::U32 => "u32",
+            DType::U64 => "u64",
             DType::I8 => "i8",
             DType::I16 => "i16",
             DType::I32 => "i32",
@@ -168,6 +189,9 @@ impl DType {
     pub fn safetensors_name(self) -> &'static str {
         match self {
             DType::U8 => "U8",
+            DType::U16 => "U16",
+            DType::U32 => "U32",
+            DType::U64 => "U64",
             DType::I8 => "I8",
             DType::I16 => "I16",
             DType::I32 => "I32",
@@ -186,6 +210,9 @@ impl DType {
     pub fn max_value(self) -> f64 {
         match self {
             DType::U8 => u8::MAX as f64,
+            DType::U16 => u16::MAX as f64,
+            DType::U32 => u32::MAX as f64,
+            DType::U64 => u64::MAX as f64,
             DType::I8 => i8::MAX as f64,
             DType::I16 => i16::MAX as f64,
             DType::I32 => i32::MAX as f64,
@@ -200,7 +227,7 @@ impl DType {
 
     pub fn min_value(self) -> f64 {
         match self {
-            DType::U8 | DType::Bool => 0.0,
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 | DType::Bool => 0.0,
             DType::I8 => i8::MIN as f64,
             DType::I16 => i16::MIN as f64,
             DType::I32 => i32::MIN as f64,
@@ -268,6 +295,9 @@ pub trait Element: bytemuck::Pod + Copy + Send + Sync + PartialOrd + Default + f
 
 macro_rules! int_element {
     ($t:ty, $d:expr) => {
+        int_element!($t, $d, |v: f64| (v as i64) as $t);
+    };
+    ($t:ty, $d:expr, $from_finite:expr) => {
         impl Element for $t {
             const DTYPE: DType = $d;
             #[inline(always)]
@@ -279,7 +309,7 @@ macro_rules! int_element {
                 // C++ converts through a wide integer and wraps; NaN and infinities become 0 here
                 // (undefined behaviour in C++, where x86 typically yields the minimum).
                 if v.is_finite() {
-                    (v as i64) as $t
+                    $from_finite(v)
                 } else if v.is_nan() {
                     0
                 } else {
@@ -307,6 +337,11 @@ macro_rules! int_element {
 }
 
 int_element!(u8, DType::U8);
+int_element!(u16, DType::U16);
+int_element!(u32, DType::U32);
+// values past i64's range convert directly (as C++'s cast to uint64_t does); the rest wrap
+// through int64 like every other integer type, so -1.0 becomes 2^64 - 1 as in PyTorch
+int_element!(u64, DType::U64, |v: f64| if v >= 9.223372036854775808e18 { v as u64 } else { (v as i64) as u64 });
 int_element!(i8, DType::I8);
 int_element!(i16, DType::I16);
 int_element!(i32, DType::I32);
@@ -444,6 +479,9 @@ macro_rules! with_dtype {
         use $crate::DType as __D;
         match $dtype {
             __D::U8 => { type $T = u8; $body }
+            __D::U16 => { type $T = u16; $body }
+            __D::U32 => { type $T = u32; $body }
+            __D::U64 => { type $T = u64; $body }
             __D::I8 => { type $T = i8; $body }
             __D::I16 => { type $T = i16; $body }
             __D::I32 => { type $T = i32; $body }

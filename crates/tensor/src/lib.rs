@@ -16,7 +16,7 @@ mod tensor;
 
 pub use dtype::{Bool8, Category, Complex32, Complex64, DType, Element};
 pub use half;
-pub use promote::{promote_types, result_type, Operand, Scalar};
+pub use promote::{promote_types, result_type, Operand, PromotionError, Scalar};
 pub use storage::{Buffer, Storage};
 pub use tensor::Tensor;
 
@@ -39,6 +39,9 @@ pub enum Error {
     /// The example inputs break the dynamic-shape specification; the suggested fixes are kept.
     #[error("{0}")]
     Constraint(#[from] symbolic::ConstraintViolation),
+    /// Two dtypes that PyTorch does not promote to a common one (`uint32` with `int64`).
+    #[error("{0}")]
+    Promotion(#[from] promote::PromotionError),
     /// A decision symbolic shapes could not make: a branch on data, a check that fails, an
     /// example outside its declared range.
     #[error("{0}")]

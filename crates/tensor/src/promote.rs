@@ -41,13 +41,29 @@ impl Scalar {
     }
 }
 
+/// Two dtypes with no common dtype: PyTorch promotes `uint16`, `uint32` and `uint64` only
+/// with themselves and with floating dtypes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{a} and {b} have no common dtype: PyTorch promotes uint16, uint32 and uint64 only with themselves and floating dtypes (convert one with .to() first)")]
+pub struct PromotionError {
+    pub a: DType,
+    pub b: DType,
+}
+
 /// `torch.promote_types`.
-pub fn promote_types(a: DType, b: DType) -> DType {
+pub fn promote_types(a: DType, b: DType) -> Result<DType, PromotionError> {
     use DType::*;
     if a == b {
-        return a;
+        return Ok(a);
     }
-    match (a.category(), b.category()) {
+    if a.is_wide_unsigned() || b.is_wide_unsigned() {
+        return match (a.is_float(), b.is_float()) {
+            (true, _) => Ok(a),
+            (_, true) => Ok(b),
+            _ => Err(PromotionError { a, b }),
+        };
+    }
+    Ok(match (a.category(), b.category()) {
         (Category::Bool, _) => b,
         (_, Category::Bool) => a,
         // complex wins; double precision on either side makes complex128
@@ -87,7 +103,7 @@ pub fn promote_types(a: DType, b: DType) -> DType {
                 b
             }
         }
-    }
+    })
 }
 
 /// One operand of `result_type`.
@@ -98,36 +114,38 @@ pub enum Operand {
     Scalar(Scalar),
 }
 
-fn promote_opt(a: Option<DType>, b: DType) -> Option<DType> {
-    Some(match a {
+fn promote_opt(a: Option<DType>, b: DType) -> Result<Option<DType>, PromotionError> {
+    Ok(Some(match a {
         None => b,
-        Some(a) => promote_types(a, b),
-    })
+        Some(a) => promote_types(a, b)?,
+    }))
 }
 
 /// The higher-priority operands' dtype, promoted with the lower ones' only where those are of
-/// a higher category (bool < integral < floating < complex).
-fn combine_categories(higher: Option<DType>, lower: Option<DType>) -> Option<DType> {
-    match (higher, lower) {
-        (Some(h), Some(l)) if l.category() > h.category() => Some(promote_types(h, l)),
+/// a higher category (bool < integral < floating < complex). A complex one over integers is
+/// taken as it is (so `uint32` with a complex scalar is `complex64`, as in PyTorch).
+fn combine_categories(higher: Option<DType>, lower: Option<DType>) -> Result<Option<DType>, PromotionError> {
+    Ok(match (higher, lower) {
+        (Some(h), Some(l)) if l.is_complex() && h.is_integral(true) => Some(l),
+        (Some(h), Some(l)) if l.category() > h.category() => Some(promote_types(h, l)?),
         (Some(h), _) => Some(h),
         (None, l) => l,
-    }
+    })
 }
 
 /// `torch.result_type` over tensors and Python scalars: dimensioned tensors decide the dtype
 /// unless a zero-dim tensor or a scalar is of a higher category (bool < integral < floating <
 /// complex).
-pub fn result_type(operands: &[Operand]) -> DType {
+pub fn result_type(operands: &[Operand]) -> Result<DType, PromotionError> {
     let (mut dim, mut zero, mut wrapped) = (None, None, None);
     for op in operands {
         match *op {
-            Operand::Tensor { dtype, dim: d } if d > 0 => dim = promote_opt(dim, dtype),
-            Operand::Tensor { dtype, .. } => zero = promote_opt(zero, dtype),
-            Operand::Scalar(s) => wrapped = promote_opt(wrapped, s.dtype()),
+            Operand::Tensor { dtype, dim: d } if d > 0 => dim = promote_opt(dim, dtype)?,
+            Operand::Tensor { dtype, .. } => zero = promote_opt(zero, dtype)?,
+            Operand::Scalar(s) => wrapped = promote_opt(wrapped, s.dtype())?,
         }
     }
-    combine_categories(dim, combine_categories(zero, wrapped)).unwrap_or(DType::F32)
+    Ok(combine_categories(dim, combine_categories(zero, wrapped)?)?.unwrap_or(DType::F32))
 }
 
 #[cfg(test)]
@@ -138,18 +156,47 @@ mod tests {
     #[test]
     fn promote_table_matches_torch() {
         // Expected values from torch.promote_types in PyTorch 2.15.
-        assert_eq!(promote_types(U8, I8), I16);
-        assert_eq!(promote_types(U8, I64), I64);
-        assert_eq!(promote_types(Bool, U8), U8);
-        assert_eq!(promote_types(I32, F16), F16);
-        assert_eq!(promote_types(F16, BF16), F32);
-        assert_eq!(promote_types(F32, F64), F64);
-        assert_eq!(promote_types(I64, F32), F32);
+        let p = |a, b| promote_types(a, b).unwrap();
+        assert_eq!(p(U8, I8), I16);
+        assert_eq!(p(U8, I64), I64);
+        assert_eq!(p(Bool, U8), U8);
+        assert_eq!(p(I32, F16), F16);
+        assert_eq!(p(F16, BF16), F32);
+        assert_eq!(p(F32, F64), F64);
+        assert_eq!(p(I64, F32), F32);
+    }
+
+    #[test]
+    fn wide_unsigned_promote_only_with_floats() {
+        // torch.promote_types in PyTorch 2.15: uint16/32/64 with a floating dtype give the
+        // floating one; with anything else (bool, uint8, signed, complex, another width) it
+        // raises "Promotion for uint16, uint32, uint64 types is not supported".
+        for u in [U16, U32, U64] {
+            assert_eq!(promote_types(u, u), Ok(u));
+            for f in [F16, BF16, F32, F64] {
+                assert_eq!(promote_types(u, f), Ok(f));
+                assert_eq!(promote_types(f, u), Ok(f));
+            }
+            for other in [Bool, U8, I8, I16, I32, I64, C64, C128, U16, U32, U64].into_iter().filter(|&d| d != u) {
+                assert_eq!(promote_types(u, other), Err(PromotionError { a: u, b: other }));
+            }
+        }
+        let t = |dtype, dim| Operand::Tensor { dtype, dim };
+        // torch.result_type(torch.ones(2, dtype=torch.uint32), x) for x = 1, True, tensor(1),
+        // 1.5, tensor(1.5, dtype=float64), 1j and torch.ones(2, dtype=torch.bool)
+        assert_eq!(result_type(&[t(U32, 1), Operand::Scalar(Scalar::Int(1))]), Ok(U32));
+        assert_eq!(result_type(&[t(U32, 1), Operand::Scalar(Scalar::Bool(true))]), Ok(U32));
+        assert_eq!(result_type(&[t(U32, 1), t(I64, 0)]), Ok(U32));
+        assert_eq!(result_type(&[t(U32, 1), Operand::Scalar(Scalar::Float(1.5))]), Ok(F32));
+        assert_eq!(result_type(&[t(U32, 1), t(F64, 0)]), Ok(F64));
+        assert_eq!(result_type(&[t(U32, 1), t(C64, 0)]), Ok(C64));
+        assert!(result_type(&[t(U32, 1), t(Bool, 1)]).is_err());
     }
 
     #[test]
     fn scalars_do_not_widen_tensors() {
         let t = |dtype, dim| Operand::Tensor { dtype, dim };
+        let result_type = |ops: &[Operand]| result_type(ops).unwrap();
         // torch.result_type(torch.ones(2, dtype=torch.int32), 5) == int32
         assert_eq!(result_type(&[t(I32, 1), Operand::Scalar(Scalar::Int(5))]), I32);
         // ... with 2.5 -> float32 (the default dtype)

@@ -134,8 +134,14 @@ fn scalar_pair(_: &mut MetaCall) -> Sizes {
     Ok(vec![vec![], vec![]])
 }
 
-/// Every element of a real tensor is real: `full_like(self, True)`.
+/// Every element of a real tensor is real: `full_like(self, True)`; a complex element is real
+/// when its imaginary part is zero (`imag(self) == 0`).
 fn isreal(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let x = c.args.tensor("self")?;
+    if x.dtype().is_complex() {
+        let imag = super::shape::complex_part(&c.args.op, x, 1)?;
+        return one(op1(aten::eq_Scalar, vec![Arg::Tensor(imag), Arg::Int(0.into())])?);
+    }
     let kwargs = vec![("dtype", Arg::Dtype(DType::Bool)), ("pin_memory", Arg::Bool(false))];
     one(call(aten::full_like, vec![Arg::Tensor(c.args.tensor("self")?), Arg::Bool(true)], kwargs)?.remove(0))
 }

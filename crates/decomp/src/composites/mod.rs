@@ -667,7 +667,7 @@ pub fn register(r: &Registry) {
         let f = c.decompose;
         let kernel = move |a: &Args| -> ops::Result<Value> { DecompCall::run_eagerly(f, a) };
         // a composite computes nothing itself: the operators it calls refuse what they cannot do
-        let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel)).complex();
+        let registered = r.def_with(c.schema, c.tags, c.meta, std::sync::Arc::new(kernel)).any_dtype();
         if let Some(rule) = c.dtype {
             registered.dtype(rule);
         }
@@ -697,7 +697,7 @@ fn where_dtype(args: &Args) -> ops::Result<Vec<DType>> {
     let (tensor_param, scalar_param) = if scalar_first { ("other", "self") } else { ("self", "other") };
     let x = args.tensor(tensor_param)?;
     let operands = [tensor::Operand::Tensor { dtype: x.dtype(), dim: x.dim() }, tensor::Operand::Scalar(args.scalar(scalar_param)?)];
-    Ok(vec![tensor::result_type(&operands)])
+    Ok(vec![tensor::result_type(&operands)?])
 }
 
 /// Sizes left-padded with ones to `rank`.

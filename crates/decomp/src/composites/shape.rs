@@ -16,9 +16,9 @@ use crate::rules::{ints, permute, reshape_to};
 
 pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::mT(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
-    Composite { schema: "aten::mH(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
-    Composite { schema: "aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
-    Composite { schema: "aten::adjoint(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: last_two_transposed },
+    Composite { schema: "aten::mH(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: conjugate_transposed },
+    Composite { schema: "aten::matrix_H(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: conjugate_transposed },
+    Composite { schema: "aten::adjoint(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(last_two_swapped), dtype: None, decompose: conjugate_transposed },
     Composite { schema: "aten::numpy_T(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(reversed_meta), dtype: None, decompose: numpy_t },
     Composite { schema: "aten::real(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: Some(ops::DtypeRule::Custom(real_part_dtype)), decompose: real },
     Composite { schema: "aten::imag(Tensor(a) self) -> Tensor(a)", tags: &[], meta: Some(meta::same_as_self), dtype: Some(ops::DtypeRule::Custom(real_part_dtype)), decompose: imag },
@@ -133,9 +133,19 @@ fn list(tensors: Vec<Tensor>) -> Result<Vec<Arg>> {
     Ok(vec![Arg::Tensors(tensors)])
 }
 
-/// The last two dims exchanged (a matrix transpose of each matrix in a batch); for real
-/// tensors the conjugating forms (`mH`, `adjoint`) are the same.
+/// The conjugate transpose (`mH`, `adjoint`): the last two dims exchanged, then (of a complex
+/// tensor) `_conj`, as PyTorch decomposes it; a real tensor's is its transpose.
+fn conjugate_transposed(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let t = matrix_transpose(c)?;
+    one(if t.dtype().is_complex() { op1(aten::_conj, vec![Arg::Tensor(t)])? } else { t })
+}
+
+/// The last two dims exchanged (a matrix transpose of each matrix in a batch).
 fn last_two_transposed(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    one(matrix_transpose(c)?)
+}
+
+fn matrix_transpose(c: &DecompCall) -> Result<Tensor> {
     let x = c.args.tensor("self")?;
     let rank = x.dim() as i64;
     if rank < 2 {
@@ -143,7 +153,7 @@ fn last_two_transposed(c: &mut DecompCall) -> Result<Vec<Arg>> {
     }
     let mut order: Vec<i64> = (0..rank).collect();
     order.swap(rank as usize - 2, rank as usize - 1);
-    one(permute(&x, &order)?)
+    permute(&x, &order)
 }
 
 fn last_two_swapped(call: &mut MetaCall) -> Sizes {
@@ -187,11 +197,15 @@ fn imag(c: &mut DecompCall) -> Result<Vec<Arg>> {
 }
 
 fn part(c: &DecompCall, index: i64) -> Result<Tensor> {
-    let x = c.args.tensor("self")?;
+    complex_part(&c.args.op, c.args.tensor("self")?, index)
+}
+
+/// Part `index` (0 real, 1 imaginary) of `x`, for the composite `op`.
+pub(super) fn complex_part(op: &str, x: Tensor, index: i64) -> Result<Tensor> {
     if !x.dtype().is_complex() {
         return match index {
             0 => Ok(x),
-            _ => Err(Error::msg(format!("{}: imag is not implemented for tensors with non-complex dtypes.", c.args.op))),
+            _ => Err(Error::msg(format!("{op}: imag is not implemented for tensors with non-complex dtypes."))),
         };
     }
     let pairs = op1(aten::view_as_real, vec![Arg::Tensor(x)])?;

@@ -36,8 +36,8 @@ impl Operand<'_> {
 }
 
 /// `torch.result_type` over operands.
-pub fn result_dtype(ops: &[Operand]) -> DType {
-    tensor::result_type(&ops.iter().map(Operand::for_promotion).collect::<Vec<_>>())
+pub fn result_dtype(ops: &[Operand]) -> Result<DType> {
+    Ok(tensor::result_type(&ops.iter().map(Operand::for_promotion).collect::<Vec<_>>())?)
 }
 
 /// A 0-dim tensor of `dtype` holding `s` (integers stay exact).

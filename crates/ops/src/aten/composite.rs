@@ -48,7 +48,7 @@ pub fn register(r: &Registry) {
         let t = a.tensor("self")?;
         t.copy_(&Tensor::zeros(&[], t.dtype()))?;
         Ok(t.clone().into())
-    }).complex();
+    }).any_dtype();
     r.def_meta("aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)", none, meta::flatten, flatten);
     r.def_meta("aten::unflatten.int(Tensor(a) self, int dim, SymInt[] sizes) -> Tensor(a)", none, meta::unflatten, unflatten);
     r.def_meta("aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=0) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.contiguous().into()));

@@ -30,10 +30,10 @@ pub fn register(r: &Registry) {
     r.def_meta(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, meta::scalar, |a| {
         Ok(filled(&[], a.scalar("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
     });
-    r.def_meta(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::same_as_self, |a| like(a, a.scalar("fill_value")?)).complex();
-    r.def_meta(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).complex();
-    r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1))).complex();
-    r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).complex();
+    r.def_meta(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::same_as_self, |a| like(a, a.scalar("fill_value")?)).any_dtype();
+    r.def_meta(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).any_dtype();
+    r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1))).any_dtype();
+    r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).any_dtype();
     r.def_meta(&format!("aten::new_empty(Tensor self, SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| new_filled(a, Scalar::Int(0)));
     r.def_meta(&format!("aten::eye(SymInt n, {FACTORY}) -> Tensor"), none, meta::eye, eye);
     r.def_meta(&format!("aten::eye.m(SymInt n, SymInt m, {FACTORY}) -> Tensor"), none, meta::eye, eye);

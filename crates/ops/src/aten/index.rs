@@ -17,7 +17,7 @@ use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
 pub fn register(r: &Registry) {
-    r.def_meta("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", &[Core, DynamicOutputShape], meta::index, index_tensor).complex();
+    r.def_meta("aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor", &[Core, DynamicOutputShape], meta::index, index_tensor).any_dtype();
     r.def_meta("aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor", &[Core], meta::same_as_self, index_put).complex();
     r.def_meta("aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)", &[], meta::same_as_self, index_put_inplace);
     r.def("aten::_unsafe_masked_index(Tensor self, Tensor mask, Tensor?[] indices, Scalar fill) -> Tensor", &[], unsafe_masked_index);
@@ -26,18 +26,18 @@ pub fn register(r: &Registry) {
         &[],
         unsafe_masked_index_put_accumulate,
     );
-    r.def_meta("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], meta::index_select, index_select).complex();
+    r.def_meta("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], meta::index_select, index_select).any_dtype();
     r.def_meta("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], meta::same_as_self, index_add);
-    r.def_meta("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], meta::same_as_self, index_copy).complex();
+    r.def_meta("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], meta::same_as_self, index_copy).any_dtype();
     r.def_meta("aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[], meta::same_as_self, index_fill);
-    r.def_meta("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], meta::same_as_self, index_fill).complex();
+    r.def_meta("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], meta::same_as_self, index_fill).any_dtype();
     r.def(
         "aten::index_reduce(Tensor self, int dim, Tensor index, Tensor source, str reduce, *, bool include_self=True) -> Tensor",
         &[],
         index_reduce,
     );
-    r.def_meta("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor", &[Core], meta::gather, gather).complex();
-    r.def_meta("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter).complex();
+    r.def_meta("aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor", &[Core], meta::gather, gather).any_dtype();
+    r.def_meta("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter).any_dtype();
     r.def_meta("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], meta::same_as_self, scatter);
     r.def_meta("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], meta::same_as_self, scatter);
     r.def_meta("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter_add);
@@ -47,13 +47,13 @@ pub fn register(r: &Registry) {
         meta::same_as_self,
         scatter_reduce,
     );
-    r.def("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", &[Pointwise], masked_fill).complex();
+    r.def("aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor", &[Pointwise], masked_fill).any_dtype();
     r.def_meta("aten::masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor", &[], meta::same_as_self, masked_fill);
-    r.def_meta("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], meta::masked_scatter, masked_scatter).complex();
-    r.def_meta("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], meta::masked_select, masked_select).complex();
-    r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero).complex().dtype(DtypeRule::Long);
+    r.def_meta("aten::masked_scatter(Tensor self, Tensor mask, Tensor source) -> Tensor", &[Core], meta::masked_scatter, masked_scatter).any_dtype();
+    r.def_meta("aten::masked_select(Tensor self, Tensor mask) -> Tensor", &[DynamicOutputShape], meta::masked_select, masked_select).any_dtype();
+    r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero).any_dtype().dtype(DtypeRule::Long);
     r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static).dtype(DtypeRule::Long);
-    r.def_meta("aten::take(Tensor self, Tensor index) -> Tensor", &[], meta::sizes_of_index, take).complex();
+    r.def_meta("aten::take(Tensor self, Tensor index) -> Tensor", &[], meta::sizes_of_index, take).any_dtype();
     r.def_meta("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], meta::same_as_self, put);
     r.def_meta(
         "aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor",
@@ -86,12 +86,14 @@ pub fn register(r: &Registry) {
         "aten::unique_consecutive(Tensor self, bool return_inverse=False, bool return_counts=False, int? dim=None) -> (Tensor, Tensor, Tensor)",
         &[DynamicOutputShape],
         unique_consecutive,
-    );
+    )
+    .wide_unsigned();
     r.def(
         "aten::_unique2(Tensor self, bool sorted=True, bool return_inverse=False, bool return_counts=False) -> (Tensor, Tensor, Tensor)",
         &[DynamicOutputShape],
         unique2,
-    );
+    )
+    .wide_unsigned();
     r.def(
         "aten::segment_reduce(Tensor data, str reduce, *, Tensor? lengths=None, Tensor? indices=None, Tensor? offsets=None, int axis=0, bool unsafe=False, Scalar? initial=None) -> Tensor",
         &[],
@@ -104,15 +106,15 @@ pub fn register(r: &Registry) {
         &[],
         meta::same_as_self,
         as_strided_scatter,
-    ).complex();
-    r.def_meta("aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor", &[], meta::same_as_self, diagonal_scatter).complex();
-    r.def_meta("aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor", &[Core], meta::same_as_self, select_scatter);
+    ).any_dtype();
+    r.def_meta("aten::diagonal_scatter(Tensor self, Tensor src, int offset=0, int dim1=0, int dim2=1) -> Tensor", &[], meta::same_as_self, diagonal_scatter).any_dtype();
+    r.def_meta("aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor", &[Core], meta::same_as_self, select_scatter).any_dtype();
     r.def_meta(
         "aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor",
         &[Core],
         meta::same_as_self,
         slice_scatter,
-    ).complex();
+    ).any_dtype();
 }
 
 // ----- primitives ------------------------------------------------------------------------------
@@ -944,7 +946,7 @@ fn search(boundaries: &Tensor, values: &Tensor, right: bool, sorter: Option<&Ten
         None => boundaries.clone(),
     };
     let vinner = if one_d { values.numel().max(1) } else { values.shape().last().copied().unwrap_or(1).max(1) };
-    let dt = promote_types(boundaries.dtype(), values.dtype());
+    let dt = promote_types(boundaries.dtype(), values.dtype())?;
     let out: Vec<i64> = with_dtype!(dt, T => {
         let (b, v) = (sorted.to_vec::<T>(), values.to_vec::<T>());
         v.iter()
@@ -1005,7 +1007,7 @@ fn isin(a: &Args) -> Result<Value> {
     let t = a.tensor("test_elements")?;
     let invert = a.bool("invert")?;
     // Compare in the promoted dtype so large int64 values stay exact.
-    let out: Vec<Bool8> = with_dtype!(promote_types(e.dtype(), t.dtype()), T => {
+    let out: Vec<Bool8> = with_dtype!(promote_types(e.dtype(), t.dtype())?, T => {
         let mut tv = t.to_vec::<T>();
         tv.sort_by(total_order);
         // NaN is never a member (NaN != NaN).

@@ -1089,7 +1089,7 @@ fn cross(a: &Args) -> Result<Value> {
     if shape[d] != 3 {
         bail!("linalg.cross: inputs dimension {d} must have length 3. Got {} and {}", x.shape().get(d).copied().unwrap_or(0), y.shape().get(d).copied().unwrap_or(0));
     }
-    let out = tensor::promote_types(x.dtype(), y.dtype());
+    let out = tensor::promote_types(x.dtype(), y.dtype())?;
     let (xe, ye) = (x.broadcast_to(&shape)?, y.broadcast_to(&shape)?);
     let comp = |t: &Tensor, i: i64| t.narrow(d as i64, i, 1);
     let term = |i: i64, j: i64| -> Result<Tensor> {

@@ -32,3 +32,6 @@ pub fn register_all(r: &Registry) {
     complex::register(r);
     composite::register(r);
 }
+
+#[cfg(test)]
+mod wide_unsigned_tests;

@@ -72,8 +72,8 @@ pub fn register(r: &Registry) {
     r.def("aten::relu(Tensor self) -> Tensor", cp, relu);
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, vmath::Relu, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
-    r.def("aten::logical_not(Tensor self) -> Tensor", cp, logical_not).complex().dtype(DtypeRule::Bool);
-    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).dtype(DtypeRule::Bool);
+    r.def("aten::logical_not(Tensor self) -> Tensor", cp, logical_not).any_dtype().dtype(DtypeRule::Bool);
+    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).wide_unsigned().dtype(DtypeRule::Bool);
     r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::signbit(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_sign_negative()).into())).dtype(DtypeRule::Bool);
@@ -96,11 +96,11 @@ pub fn register(r: &Registry) {
     r.def("aten::sub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", cp, sub).complex();
     r.def_meta("aten::rsub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", &[], meta::pointwise, rsub).complex();
     r.def("aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor", p, rsub).complex();
-    r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul).complex();
-    r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul).complex();
+    r.def("aten::mul.Tensor(Tensor self, Tensor other) -> Tensor", cp, mul).complex().wide_unsigned();
+    r.def("aten::mul.Scalar(Tensor self, Scalar other) -> Tensor", cp, mul).complex().wide_unsigned();
     r.def_meta("aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)", &[], meta::pointwise, |a| inplace(a, mul));
-    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None)).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None)).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| div(a, None)).complex().wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::div.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| div(a, None)).complex().wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor", cp, div_mode).complex().dtype(DtypeRule::Custom(dtype::division));
     r.def("aten::div.Scalar_mode(Tensor self, Scalar other, *, str? rounding_mode) -> Tensor", cp, div_mode).complex().dtype(DtypeRule::Custom(dtype::division));
     r.def("aten::floor_divide(Tensor self, Tensor other) -> Tensor", &[], |a| div(a, Some("floor")));
@@ -136,21 +136,21 @@ pub fn register(r: &Registry) {
         let name = op.name();
         let tensor_schema = format!("aten::{name}.Tensor(Tensor self, Tensor other) -> Tensor");
         let scalar_schema = format!("aten::{name}.Scalar(Tensor self, Scalar other) -> Tensor");
-        r.def(&tensor_schema, cp, compare_kernel(op)).complex().dtype(DtypeRule::Bool);
-        r.def(&scalar_schema, cp, compare_kernel(op)).complex().dtype(DtypeRule::Bool);
+        r.def(&tensor_schema, cp, compare_kernel(op)).any_dtype().dtype(DtypeRule::Bool);
+        r.def(&scalar_schema, cp, compare_kernel(op)).any_dtype().dtype(DtypeRule::Bool);
     }
-    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y)).complex().dtype(DtypeRule::Bool);
-    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y)).complex().dtype(DtypeRule::Bool);
-    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y)).complex().dtype(DtypeRule::Bool);
-    r.def("aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
-    r.def("aten::bitwise_and.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y));
-    r.def("aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y));
-    r.def("aten::bitwise_or.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y));
-    r.def("aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x ^ y));
-    r.def("aten::bitwise_xor.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x ^ y));
+    r.def("aten::logical_and(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x && y)).any_dtype().dtype(DtypeRule::Bool);
+    r.def("aten::logical_or(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x || y)).any_dtype().dtype(DtypeRule::Bool);
+    r.def("aten::logical_xor(Tensor self, Tensor other) -> Tensor", cp, |a| logical(a, |x, y| x != y)).any_dtype().dtype(DtypeRule::Bool);
+    r.def("aten::bitwise_and.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y)).wide_unsigned();
+    r.def("aten::bitwise_and.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x & y)).wide_unsigned();
+    r.def("aten::bitwise_or.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y)).wide_unsigned();
+    r.def("aten::bitwise_or.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x | y)).wide_unsigned();
+    r.def("aten::bitwise_xor.Tensor(Tensor self, Tensor other) -> Tensor", cp, |a| bitwise(a, |x, y| x ^ y)).wide_unsigned();
+    r.def("aten::bitwise_xor.Scalar(Tensor self, Scalar other) -> Tensor", cp, |a| bitwise(a, |x, y| x ^ y)).wide_unsigned();
     r.def("aten::bitwise_left_shift.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| shift(a, true));
     r.def("aten::bitwise_right_shift.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| shift(a, false));
-    r.def("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", cp, where_self).complex();
+    r.def("aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor", cp, where_self).any_dtype();
 
     // clamps and activations
     r.def("aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor", cp, clamp_scalar);
@@ -212,6 +212,9 @@ fn float_only_unary(a: &Args, name: &str, f32f: impl vmath::Unary, f64f: impl Fn
 fn torch_type_name(d: DType) -> &'static str {
     match d {
         DType::U8 => "Byte",
+        DType::U16 => "UInt16",
+        DType::U32 => "UInt32",
+        DType::U64 => "UInt64",
         DType::I8 => "Char",
         DType::I16 => "Short",
         DType::I32 => "Int",
@@ -238,7 +241,7 @@ fn rounding(a: &Args, f32f: fn(f32) -> f32, f64f: fn(f64) -> f64) -> Result<Valu
 /// A binary float function with promotion (integers promote to float32).
 fn float_binary(a: &Args, l: &str, r: &str, f32f: fn(f32, f32) -> f32, f64f: fn(f64, f64) -> f64) -> Result<Value> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
-    let out = float_dtype(result_dtype(&[x, y]));
+    let out = float_dtype(result_dtype(&[x, y])?);
     let (tx, ty) = (x.to_tensor(out), y.to_tensor(out));
     Ok(if out == DType::F64 {
         elementwise::zip::<f64, f64, f64>(&tx, &ty, f64f)?
@@ -449,7 +452,7 @@ fn nan_to_num(a: &Args) -> Result<Value> {
 /// Promotes `self` and `other` and returns both as tensors of the result dtype.
 fn promoted(a: &Args, l: &str, r: &str) -> Result<(Tensor, Tensor, DType)> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
-    let out = result_dtype(&[x, y]);
+    let out = result_dtype(&[x, y])?;
     Ok((x.to_tensor(out), y.to_tensor(out), out))
 }
 
@@ -764,7 +767,7 @@ fn addc(a: &Args, divide: bool) -> Result<Value> {
         tensor::Operand::Tensor { dtype: s.dtype(), dim: s.dim() },
         tensor::Operand::Tensor { dtype: t1.dtype(), dim: t1.dim() },
         tensor::Operand::Tensor { dtype: t2.dtype(), dim: t2.dim() },
-    ]);
+    ])?;
     if divide && !out.is_float() {
         bail!("Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform a true division of tensor1 and tensor2.");
     }
@@ -844,6 +847,11 @@ fn compare(a: &Args, op: Cmp) -> Result<Value> {
             Cmp::Eq | Cmp::Ne => Ok(complex::equal(&x, &y, out, op == Cmp::Eq)?.into()),
             _ => bail!("\"{}_cpu\" not implemented for '{}'", op.name(), torch_type_name(out)),
         };
+    }
+    if out.is_wide_unsigned() && !matches!(op, Cmp::Eq | Cmp::Ne) {
+        // as in PyTorch, which orders no uint16/32/64 values (compared as int64, uint64 values
+        // past 2^63 would be ordered wrongly anyway; equality survives the wrap)
+        bail!("\"{}_cpu\" not implemented for '{}'", op.name(), torch_type_name(out));
     }
     Ok(if out == DType::F32 {
         // both sides are float32 already: widening to f64 is exact and keeps every order, so
@@ -933,7 +941,7 @@ fn clamp_scalar(a: &Args) -> Result<Value> {
     let mut ops = vec![Operand::Tensor(x)];
     ops.extend(lo.map(Operand::Scalar));
     ops.extend(hi.map(Operand::Scalar));
-    let out = result_dtype(&ops);
+    let out = result_dtype(&ops)?;
     clamp_values(&x.to_dtype(out), lo.map(|s| scalar_tensor(s, out)), hi.map(|s| scalar_tensor(s, out)), out)
 }
 
@@ -953,7 +961,7 @@ fn clamp_tensor(a: &Args) -> Result<Value> {
     let mut ops = vec![Operand::Tensor(x)];
     ops.extend(lo.as_ref().map(Operand::Tensor));
     ops.extend(hi.as_ref().map(Operand::Tensor));
-    let out = result_dtype(&ops);
+    let out = result_dtype(&ops)?;
     clamp_values(&x.to_dtype(out), lo.map(|t| t.to_dtype(out)), hi.map(|t| t.to_dtype(out)), out)
 }
 

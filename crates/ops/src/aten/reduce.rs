@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 
 use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims, sum_as_f64};
 use tensor::shape::wrap_dim;
-use tensor::{Bool8, DType, Tensor};
+use tensor::{with_dtype, Bool8, DType, Tensor};
 
 use super::common::*;
 use super::complex::{self, Complex};
@@ -21,13 +21,13 @@ use crate::{Args, Registry, Result, Value};
 pub fn register(r: &Registry) {
     let core = &[Core][..];
     let none = &[][..];
-    r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Sum)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::nansum(Tensor self, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, meta::reduction, |a| sum_like(a, Acc::NanSum)).dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex();
-    r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex();
+    r.def_meta("aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::prod.dim_int(Tensor self, int dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, |a| sum_like(a, Acc::Prod)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::mean(Tensor self, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex().wide_unsigned();
+    r.def_meta("aten::mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", core, meta::reduction, mean).complex().wide_unsigned();
     r.def_meta("aten::amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, true, "amax"));
     r.def_meta("aten::amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor", core, meta::reduction, |a| extreme(a, false, "amin"));
     r.def_meta("aten::max(Tensor self) -> Tensor", none, meta::reduction, |a| extreme(a, true, "max"));
@@ -42,10 +42,10 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std));
     r.def_meta("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::VarMean));
     r.def_meta("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::StdMean));
-    r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true)).complex().dtype(DtypeRule::Custom(dtype::any_all));
+    r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true)).any_dtype().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
-    r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false)).complex().dtype(DtypeRule::Custom(dtype::any_all));
+    r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false)).any_dtype().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).dtype(DtypeRule::PromoteToFloat);
@@ -53,18 +53,18 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
     r.def_meta("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
     r.def_meta("aten::trace(Tensor self) -> Tensor", none, meta::scalar_result, trace).dtype(DtypeRule::IntegralToLong);
-    r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal);
+    r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal).wide_unsigned();
     r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
 
-    r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).wide_unsigned().dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, meta::same_as_self, logcumsumexp);
     r.def_meta("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
 
-    r.def_meta("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::sort(Tensor self, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).wide_unsigned().dtype(DtypeRule::ValuesAndIndices);
     // PyTorch's core programs keep it (it has no decomposition)
-    r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).dtype(DtypeRule::ValuesAndIndices);
+    r.def_meta("aten::sort.stable(Tensor self, *, bool? stable, int dim=-1, bool descending=False) -> (Tensor values, Tensor indices)", core, meta::sort, sort).wide_unsigned().dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, bool sorted=True) -> (Tensor values, Tensor indices)", core, meta::topk, topk).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::kthvalue(Tensor self, SymInt k, int dim=-1, bool keepdim=False) -> (Tensor values, Tensor indices)", none, meta::reduction, kthvalue).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::median(Tensor self) -> Tensor", none, meta::reduction, |a| median_all(a, false));
@@ -452,7 +452,7 @@ fn equal(a: &Args) -> Result<Value> {
     if x.shape() != y.shape() {
         return Ok(Value::Bool(false));
     }
-    let common = tensor::promote_types(x.dtype(), y.dtype());
+    let common = tensor::promote_types(x.dtype(), y.dtype())?;
     Ok(Value::Bool(if common.is_float() { x.to_f64_vec() == y.to_f64_vec() } else { x.to_i64_vec() == y.to_i64_vec() }))
 }
 
@@ -601,6 +601,21 @@ fn sort(a: &Args) -> Result<Value> {
     let d = one_dim(a, x, "dim")?;
     let desc = a.bool("descending")?;
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    if x.dtype().is_integral(false) && x.dim() > 0 {
+        // integers are ordered as themselves: f64 keys would tie int64/uint64 values past 2^53
+        let order = with_dtype!(x.dtype(), T => map_lanes::<T, i64>(x, d, n, move |l, o| {
+            let mut idx: Vec<usize> = (0..l.len()).collect();
+            let by = |i: &usize, j: &usize| l[*i].partial_cmp(&l[*j]).unwrap_or(Ordering::Equal);
+            if desc {
+                idx.sort_by(|i, j| by(j, i));
+            } else {
+                idx.sort_by(by);
+            }
+            idx.iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64);
+        }))?;
+        let values = gather_lanes(&x.to_dtype(DType::I64), &order, d)?.to_dtype(x.dtype());
+        return Ok((values, order).into());
+    }
     let (v, i) = select_lanes(x, d, n, move |l| argsort(l, desc))?;
     Ok((v, i).into())
 }

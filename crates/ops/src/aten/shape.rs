@@ -19,7 +19,7 @@ pub fn register(r: &Registry) {
     macro_rules! view_and_copy {
         ($view:expr, $copy:expr, $tags:expr, $meta:expr, $f:expr) => {
             r.def_with($view, $tags, $meta, std::sync::Arc::new(|a: &Args| $f(a).map(Value::Tensor)));
-            r.def_with($copy, none, $meta, std::sync::Arc::new(|a: &Args| $f(a).map(|t: Tensor| Value::Tensor(t.deep_clone())))).complex();
+            r.def_with($copy, none, $meta, std::sync::Arc::new(|a: &Args| $f(a).map(|t: Tensor| Value::Tensor(t.deep_clone())))).any_dtype();
         };
     }
     view_and_copy!("aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", "aten::view_copy(Tensor self, SymInt[] size) -> Tensor", core, Some(meta::view), |a: &Args| a.tensor("self")?.view(&a.int_list("size")?));
@@ -38,20 +38,20 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)", core, meta::slice, |a| Ok(slice(a)?.into()));
     r.def_meta("aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("shape")?)?.into()));
     r.def_meta("aten::_unsafe_view(Tensor self, SymInt[] size) -> Tensor", none, meta::view, |a| Ok(a.tensor("self")?.reshape(&a.int_list("size")?)?.into()));
-    r.def_meta("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, meta::narrow, narrow_copy).complex();
-    r.def_meta("aten::detach(Tensor(a) self) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into())).complex();
-    r.def_meta("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into())).complex();
+    r.def_meta("aten::narrow_copy(Tensor self, int dim, SymInt start, SymInt length) -> Tensor", none, meta::narrow, narrow_copy).any_dtype();
+    r.def_meta("aten::detach(Tensor(a) self) -> Tensor(a)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into())).any_dtype();
+    r.def_meta("aten::detach_(Tensor(a!) self) -> Tensor(a!)", none, meta::same_as_self, |a| Ok(a.tensor("self")?.clone().into())).any_dtype();
 
     // copies and conversions
-    r.def_meta("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).complex();
-    r.def_meta("aten::lift_fresh_copy(Tensor self) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).complex();
-    r.def_meta("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, meta::same_as_self, copy).complex();
-    r.def_meta("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, to_copy).complex();
+    r.def_meta("aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).any_dtype();
+    r.def_meta("aten::lift_fresh_copy(Tensor self) -> Tensor", none, meta::same_as_self, |a| Ok(a.tensor("self")?.deep_clone().into())).any_dtype();
+    r.def_meta("aten::copy(Tensor self, Tensor src, bool non_blocking=False) -> Tensor", core, meta::same_as_self, copy).any_dtype();
+    r.def_meta("aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, Device? device=None, bool? pin_memory=None, bool non_blocking=False, MemoryFormat? memory_format=None) -> Tensor", core, meta::same_as_self, to_copy).any_dtype();
     r.def_meta("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_dtype);
     r.def_meta("aten::fill.Scalar(Tensor self, Scalar value) -> Tensor", core, meta::same_as_self, |a| {
         let x = a.tensor("self")?;
         Ok(filled(x.shape(), a.scalar("value")?, x.dtype()).into())
-    }).complex();
+    }).any_dtype();
     // what exporters before PyTorch 2.15 wrote for `x.fill_(tensor)`
     r.def_meta("aten::fill.Tensor(Tensor self, Tensor value) -> Tensor", none, meta::same_as_self, |a| {
         let (x, v) = (a.tensor("self")?, a.tensor("value")?);
@@ -69,28 +69,28 @@ pub fn register(r: &Registry) {
     }
 
     // joining and splitting
-    r.def_meta("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, meta::cat, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into())).complex();
-    r.def_meta("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, meta::cat, stack).complex();
+    r.def_meta("aten::cat(Tensor[] tensors, int dim=0) -> Tensor", core, meta::cat, |a| Ok(cat(&a.tensor_list("tensors")?, a.int("dim")?)?.into())).any_dtype();
+    r.def_meta("aten::stack(Tensor[] tensors, int dim=0) -> Tensor", none, meta::cat, stack).any_dtype();
     r.def_meta("aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]", none, meta::pieces, |a| split_every(a, false));
-    r.def("aten::unsafe_split.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]", none, |a| split_every(a, true)).complex();
+    r.def("aten::unsafe_split.Tensor(Tensor self, SymInt split_size, int dim=0) -> Tensor[]", none, |a| split_every(a, true)).any_dtype();
     r.def_meta("aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]", core, meta::pieces, |a| split_sizes(a, false));
-    r.def("aten::split_with_sizes_copy(Tensor self, SymInt[] split_sizes, int dim=0) -> Tensor[]", none, |a| split_sizes(a, true)).complex();
+    r.def("aten::split_with_sizes_copy(Tensor self, SymInt[] split_sizes, int dim=0) -> Tensor[]", none, |a| split_sizes(a, true)).any_dtype();
     r.def_meta("aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", none, meta::pieces, chunk);
     r.def_meta("aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]", none, meta::pieces, |a| unbind(a, false));
-    r.def("aten::unbind_copy.int(Tensor self, int dim=0) -> Tensor[]", none, |a| unbind(a, true)).complex();
-    r.def("aten::block_diag(Tensor[] tensors) -> Tensor", none, block_diag).complex();
-    r.def("aten::_chunk_cat(Tensor[] tensors, int dim, int num_chunks) -> Tensor", none, chunk_cat).complex();
+    r.def("aten::unbind_copy.int(Tensor self, int dim=0) -> Tensor[]", none, |a| unbind(a, true)).any_dtype();
+    r.def("aten::block_diag(Tensor[] tensors) -> Tensor", none, block_diag).any_dtype();
+    r.def("aten::_chunk_cat(Tensor[] tensors, int dim, int num_chunks) -> Tensor", none, chunk_cat).any_dtype();
 
     // rearranging
-    r.def_meta("aten::flip(Tensor self, int[] dims) -> Tensor", core, meta::same_as_self, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into())).complex();
-    r.def_meta("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, meta::rot90, rot90).complex();
-    r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat).complex();
-    r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true)).complex();
-    r.def_meta("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, false)).complex();
-    r.def_meta("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, meta::diag_embed, diag_embed).complex();
+    r.def_meta("aten::flip(Tensor self, int[] dims) -> Tensor", core, meta::same_as_self, |a| Ok(flip(a.tensor("self")?, &a.int_list("dims")?)?.into())).any_dtype();
+    r.def_meta("aten::rot90(Tensor self, int k=1, int[] dims=[0, 1]) -> Tensor", none, meta::rot90, rot90).any_dtype();
+    r.def_meta("aten::repeat(Tensor self, SymInt[] repeats) -> Tensor", core, meta::repeat, repeat).any_dtype();
+    r.def_meta("aten::tril(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, true)).any_dtype();
+    r.def_meta("aten::triu(Tensor self, SymInt diagonal=0) -> Tensor", none, meta::same_as_self, |a| triangle(a, false)).any_dtype();
+    r.def_meta("aten::diag_embed(Tensor self, int offset=0, int dim1=-2, int dim2=-1) -> Tensor", none, meta::diag_embed, diag_embed).any_dtype();
 
     // padding
-    r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad).complex();
+    r.def_meta("aten::constant_pad_nd(Tensor self, SymInt[] pad, Scalar value=0) -> Tensor", core, meta::pad, constant_pad).any_dtype();
     for (n, k) in [(1, 2), (2, 4), (3, 6)] {
         r.def_meta(&format!("aten::reflection_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), core, meta::pad, reflection_pad).complex();
         r.def_meta(&format!("aten::replication_pad{n}d(Tensor self, SymInt[{k}] padding) -> Tensor"), if n == 1 { none } else { core }, meta::pad, replication_pad).complex();
@@ -103,12 +103,12 @@ pub fn register(r: &Registry) {
         Ok(Value::Int(t.strides()[wrap_dim(a.int("dim")?, t.dim())?] as i64))
     });
     r.def("aten::sym_numel(Tensor self) -> SymInt", core, |a| Ok(Value::Int(a.tensor("self")?.numel() as i64)));
-    r.def("aten::sym_storage_offset(Tensor self) -> SymInt", core, |a| Ok(Value::Int(a.tensor("self")?.storage_offset() as i64))).complex();
+    r.def("aten::sym_storage_offset(Tensor self) -> SymInt", core, |a| Ok(Value::Int(a.tensor("self")?.storage_offset() as i64))).any_dtype();
     r.def("aten::_local_scalar_dense(Tensor self) -> Scalar", core, item);
     r.def("aten::item(Tensor self) -> Scalar", none, item);
     r.def("aten::_assert_scalar(Scalar self, str assert_msg) -> ()", none, assert_scalar);
     r.def("aten::_assert_async.msg(Tensor self, str assert_msg) -> ()", none, assert_async);
-    r.def("aten::_assert_tensor_metadata(Tensor a, SymInt[]? size=None, SymInt[]? stride=None, ScalarType? dtype=None, *, Device? device=None, Layout? layout=None) -> ()", none, assert_tensor_metadata).complex();
+    r.def("aten::_assert_tensor_metadata(Tensor a, SymInt[]? size=None, SymInt[]? stride=None, ScalarType? dtype=None, *, Device? device=None, Layout? layout=None) -> ()", none, assert_tensor_metadata).any_dtype();
 }
 
 // ----- views --------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
     if tensors.is_empty() {
         bail!("torch.cat(): expected a non-empty list of Tensors");
     }
-    let out_dtype = tensors[1..].iter().fold(tensors[0].dtype(), |d, t| tensor::promote_types(d, t.dtype()));
+    let out_dtype = tensors[1..].iter().try_fold(tensors[0].dtype(), |d, t| tensor::promote_types(d, t.dtype()))?;
     let parts: Vec<&Tensor> = tensors.iter().filter(|t| !(t.dim() == 1 && t.numel() == 0)).collect();
     let Some(first) = parts.first() else {
         return Ok(Tensor::zeros(&[0], out_dtype));
@@ -355,7 +355,7 @@ fn unbind(a: &Args, copy: bool) -> Result<Value> {
 
 fn block_diag(a: &Args) -> Result<Value> {
     let ts = a.tensor_list("tensors")?;
-    let dtype = ts.iter().skip(1).fold(ts.first().map(|t| t.dtype()).unwrap_or(DType::F32), |d, t| tensor::promote_types(d, t.dtype()));
+    let dtype = ts.iter().skip(1).try_fold(ts.first().map(|t| t.dtype()).unwrap_or(DType::F32), |d, t| tensor::promote_types(d, t.dtype()))?;
     let mats = ts
         .iter()
         .map(|t| match t.dim() {

@@ -17,38 +17,38 @@ use crate::{Args, Registry, Result, Value};
 pub fn register(r: &Registry) {
     let cp = &[Core, Pointwise][..];
     let p = &[Pointwise][..];
-    r.def("aten::erf(Tensor self) -> Tensor", cp, |a| unary(a, "self", libm::erf)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::erfc(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::erfc)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::erfinv(Tensor self) -> Tensor", p, |a| unary(a, "self", erfinv)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::lgamma(Tensor self) -> Tensor", p, |a| unary(a, "self", lgamma)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::digamma(Tensor self) -> Tensor", p, |a| unary(a, "self", digamma)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::erf(Tensor self) -> Tensor", cp, |a| unary(a, "self", libm::erf)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::erfc(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::erfc)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::erfinv(Tensor self) -> Tensor", p, |a| unary(a, "self", erfinv)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::lgamma(Tensor self) -> Tensor", p, |a| unary(a, "self", lgamma)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::digamma(Tensor self) -> Tensor", p, |a| unary(a, "self", digamma)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::polygamma(int n, Tensor self) -> Tensor", p, polygamma).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::mvlgamma(Tensor self, int p) -> Tensor", p, mvlgamma).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_i0e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x) * (-x.abs()).exp())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_i1e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x) * (-x.abs()).exp())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_modified_bessel_i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_modified_bessel_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_modified_bessel_k0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(0.0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_modified_bessel_k1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(1.0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_scaled_modified_bessel_k0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(0.0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_scaled_modified_bessel_k1(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(1.0, x))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_bessel_j0(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j0)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_bessel_j1(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j1)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_bessel_y0(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y0)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_bessel_y1(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y1)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_spherical_bessel_j0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| if x == 0.0 { 1.0 } else if x.is_infinite() { 0.0 } else { x.sin() / x })).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_airy_ai(Tensor x) -> Tensor", p, |a| unary(a, "x", airy_ai)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_entr(Tensor self) -> Tensor", p, |a| unary(a, "self", entr)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_erfcx(Tensor self) -> Tensor", p, |a| unary(a, "self", erfcx)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_log_ndtr(Tensor self) -> Tensor", p, |a| unary(a, "self", log_ndtr)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_ndtri(Tensor self) -> Tensor", p, |a| unary(a, "self", ndtri)).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sinc(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) })).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i0e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x) * (-x.abs()).exp())).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_i1e(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x) * (-x.abs()).exp())).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_i0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_i1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_i(1, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_k0(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(0.0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_modified_bessel_k1(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| bessel_k(1.0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_scaled_modified_bessel_k0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(0.0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_scaled_modified_bessel_k1(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| bessel_k_scaled(1.0, x))).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_j0(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j0)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_j1(Tensor self) -> Tensor", p, |a| unary(a, "self", libm::j1)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_y0(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y0)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_bessel_y1(Tensor self) -> Tensor", p, |a| unary(a, "self", bessel_y1)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_spherical_bessel_j0(Tensor x) -> Tensor", p, |a| unary(a, "x", |x| if x == 0.0 { 1.0 } else if x.is_infinite() { 0.0 } else { x.sin() / x })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_airy_ai(Tensor x) -> Tensor", p, |a| unary(a, "x", airy_ai)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_entr(Tensor self) -> Tensor", p, |a| unary(a, "self", entr)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_erfcx(Tensor self) -> Tensor", p, |a| unary(a, "self", erfcx)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_log_ndtr(Tensor self) -> Tensor", p, |a| unary(a, "self", log_ndtr)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_ndtri(Tensor self) -> Tensor", p, |a| unary(a, "self", ndtri)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinc(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::logit(Tensor self, float? eps=None) -> Tensor", p, logit).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln() })).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln_1p() })).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::special_zeta(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", hurwitz_zeta)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln() })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln_1p() })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::special_zeta(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", hurwitz_zeta)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::igamma(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", igamma));
     r.def("aten::igammac(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |s, x| 1.0 - igamma(s, x)));
     r.def("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", &[], |a| binary(a, "self", "other", |x, e| x * 2f64.powf(e)));
@@ -70,7 +70,7 @@ pub fn register(r: &Registry) {
         "laguerre_polynomial_l",
         "legendre_polynomial_p",
     ] {
-        r.def(&format!("aten::special_{name}(Tensor x, Tensor n) -> Tensor"), p, poly_kernel(name)).dtype(DtypeRule::PromoteToFloat);
+        r.def(&format!("aten::special_{name}(Tensor x, Tensor n) -> Tensor"), p, poly_kernel(name)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     }
 }
 
@@ -106,14 +106,14 @@ fn unary(a: &Args, name: &str, f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
 
 fn binary(a: &Args, l: &str, r: &str, f: impl Fn(f64, f64) -> f64 + Sync) -> Result<Value> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
-    let out = float_dtype(result_dtype(&[x, y]));
+    let out = float_dtype(result_dtype(&[x, y])?);
     let (tx, ty) = (x.to_tensor(DType::F64), y.to_tensor(DType::F64));
     Ok(zip_f64(&tx, &ty, out, f)?.into())
 }
 
 fn integer_binary(a: &Args, f: fn(i64, i64) -> i64) -> Result<Value> {
     let (x, y) = (operand(a, "self")?, operand(a, "other")?);
-    let out = result_dtype(&[x, y]);
+    let out = result_dtype(&[x, y])?;
     if out.is_float() || out == DType::Bool {
         bail!("\"gcd_cpu\" not implemented for '{}'", out.name());
     }
@@ -163,7 +163,7 @@ fn logit(a: &Args) -> Result<Value> {
 
 fn nextafter(a: &Args) -> Result<Value> {
     let (x, y) = (a.tensor("self")?, a.tensor("other")?);
-    let out = tensor::promote_types(x.dtype(), y.dtype());
+    let out = tensor::promote_types(x.dtype(), y.dtype())?;
     Ok(match out {
         DType::F64 => tensor::kernels::elementwise::zip::<f64, f64, f64>(&x.to_dtype(out), &y.to_dtype(out), libm::nextafter)?,
         DType::F32 => tensor::kernels::elementwise::zip::<f32, f32, f32>(&x.to_dtype(out), &y.to_dtype(out), libm::nextafterf)?,

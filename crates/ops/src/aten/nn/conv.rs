@@ -573,7 +573,7 @@ fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams, then: 
     let (n, c_in) = (x.shape()[0], x.shape()[1]);
     let in_sp: Vec<usize> = x.shape()[2..].to_vec();
     let k_sp: Vec<usize> = w.shape()[2..].to_vec();
-    let dtype = tensor::promote_types(x.dtype(), w.dtype());
+    let dtype = tensor::promote_types(x.dtype(), w.dtype())?;
     let compute = if dtype == DType::F32 { DType::F32 } else { DType::F64 };
     let (xc, wc) = (x.to_dtype(compute), w.to_dtype(compute));
     let geometry = |input: &[usize], output: &[usize]| Geometry {

@@ -665,7 +665,7 @@ fn dist(a: &Args) -> Result<Value> {
     let (x, y) = (a.tensor("self")?, a.tensor("other")?);
     let shape = tensor::shape::broadcast_shapes(x.shape(), y.shape())?;
     let (xv, yv) = (x.broadcast_to(&shape)?.to_f64_vec(), y.broadcast_to(&shape)?.to_f64_vec());
-    let out = float_dtype(tensor::promote_types(x.dtype(), y.dtype()));
+    let out = float_dtype(tensor::promote_types(x.dtype(), y.dtype())?);
     Ok(Tensor::full(&[], pairwise_p(&xv, &yv, a.scalar("p")?.to_f64()), out).into())
 }
 
@@ -692,13 +692,13 @@ pub fn register(r: &crate::Registry) {
     r.def_meta("aten::binary_cross_entropy_with_logits(Tensor self, Tensor target, Tensor? weight=None, Tensor? pos_weight=None, int reduction=1) -> Tensor", none, meta::loss, bce_logits);
     r.def_meta("aten::nll_loss_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, meta::nll_loss, nll_loss);
     r.def_meta("aten::nll_loss2d_forward(Tensor self, Tensor target, Tensor? weight, int reduction, SymInt ignore_index) -> (Tensor output, Tensor total_weight)", none, meta::nll_loss, nll_loss);
-    r.def_meta("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, false)).complex();
-    r.def_meta("aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, true)).complex();
+    r.def_meta("aten::pixel_shuffle(Tensor self, int upscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, false)).any_dtype();
+    r.def_meta("aten::pixel_unshuffle(Tensor self, int downscale_factor) -> Tensor", none, meta::pixel_shuffle, |a| pixel_shuffle(a, true)).any_dtype();
     r.def_meta("aten::channel_shuffle(Tensor self, SymInt groups) -> Tensor", none, meta::same_as_self, channel_shuffle);
     r.def_meta("aten::glu(Tensor self, int dim=-1) -> Tensor", none, meta::glu, glu);
     r.def_meta("aten::_prelu_kernel(Tensor self, Tensor weight) -> Tensor", none, meta::same_as_self, prelu);
     r.def_meta("aten::unfold(Tensor(a) self, int dimension, int size, int step) -> Tensor(a)", none, meta::unfold, |a| unfold(a, false));
-    r.def_meta("aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor", none, meta::unfold, |a| unfold(a, true)).complex();
+    r.def_meta("aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor", none, meta::unfold, |a| unfold(a, true)).any_dtype();
     r.def_meta("aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor", core, meta::cdist, cdist);
     r.def_meta("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, meta::pdist, pdist);
     r.def_meta("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, meta::scalar_result, dist);

@@ -30,7 +30,7 @@ pub fn register(r: &Registry) {
 
     r.def_meta("aten::convolution(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, SymInt groups) -> Tensor", core, meta::conv, conv::convolution).with_activation(conv::convolution_activated);
     r.def_meta("aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor", none, meta::conv, conv::conv2d).with_activation(conv::conv2d_activated);
-    r.def("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", none, conv::im2col).complex();
+    r.def("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", none, conv::im2col).any_dtype();
     r.def("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", core, conv::col2im);
 
     r.def_meta("aten::max_pool2d_with_indices(Tensor self, int[2] kernel_size, int[2] stride=[], int[2] padding=0, int[2] dilation=1, bool ceil_mode=False) -> (Tensor, Tensor)", core, meta::pool, pool::max_pool2d_with_indices).dtype(DtypeRule::ValuesAndIndices);
