@@ -111,6 +111,13 @@ pub fn real_parts(args: &Args) -> Result<Vec<DType>> {
     Ok(vec![args.tensor("self")?.dtype().to_real()])
 }
 
+/// `var_mean` / `std_mean`: the spread in the real dtype of `self`'s values, the mean in
+/// `self`'s own (complex for a complex tensor).
+pub fn spread_and_mean(args: &Args) -> Result<Vec<DType>> {
+    let d = args.tensor("self")?.dtype();
+    Ok(vec![d.to_real(), d])
+}
+
 /// The real floating dtype of a float function of `self` (`angle`): a complex tensor's parts,
 /// a float tensor's own dtype, float32 for integers and bool.
 pub fn float_parts(args: &Args) -> Result<Vec<DType>> {

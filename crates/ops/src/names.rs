@@ -17,6 +17,7 @@ pub mod aten {
     pub const _cdist_forward: OpName = OpName::new("aten::_cdist_forward.default");
     pub const _chunk_cat: OpName = OpName::new("aten::_chunk_cat.default");
     pub const _conj: OpName = OpName::new("aten::_conj.default");
+    pub const _conj_physical: OpName = OpName::new("aten::_conj_physical.default");
     pub const _embedding_bag: OpName = OpName::new("aten::_embedding_bag.default");
     pub const _embedding_bag_forward_only: OpName = OpName::new("aten::_embedding_bag_forward_only.default");
     pub const _fft_c2c: OpName = OpName::new("aten::_fft_c2c.default");
@@ -228,6 +229,7 @@ pub mod aten {
     pub const hardswish_: OpName = OpName::new("aten::hardswish_.default");
     pub const hardtanh: OpName = OpName::new("aten::hardtanh.default");
     pub const hardtanh_: OpName = OpName::new("aten::hardtanh_.default");
+    pub const hash_tensor: OpName = OpName::new("aten::hash_tensor.default");
     pub const heaviside: OpName = OpName::new("aten::heaviside.default");
     pub const histc: OpName = OpName::new("aten::histc.default");
     pub const histogram_bin_ct: OpName = OpName::new("aten::histogram.bin_ct");

@@ -1,8 +1,8 @@
-//! The spectral functions whose output is real (`torch.fft.irfft`, `hfft` and their 2-d and
-//! n-d forms), over the FFT kernels as PyTorch's `SpectralOps.cpp` composes them: the input made
-//! complex (`_to_copy`), cut or zero-padded to the signal sizes (`slice`, `constant_pad_nd`),
-//! conjugated for the Hermitian forms, then `_fft_c2c` / `_fft_c2r` with the normalization mode
-//! the `norm` string names.
+//! The spectral functions of `torch.fft` (`fft`, `ifft`, `rfft`, `irfft`, `hfft` and their 2-d
+//! and n-d forms), over the FFT kernels as PyTorch's `SpectralOps.cpp` composes them: the input
+//! made complex (`_to_copy`) or real, cut or zero-padded to the signal sizes (`slice`,
+//! `constant_pad_nd`), conjugated for the Hermitian forms, then `_fft_c2c` / `_fft_r2c` /
+//! `_fft_c2r` with the normalization mode the `norm` string names.
 
 use export::retrace::DecompCall;
 use export::trace::{call, Arg};
@@ -16,7 +16,18 @@ use super::{one, op1, wrap_dim, Composite, Sizes};
 
 const REAL: Option<DtypeRule> = Some(DtypeRule::Custom(real_output));
 
+const COMPLEX: Option<DtypeRule> = Some(DtypeRule::Custom(complex_output));
+
 pub(super) const COMPOSITES: &[Composite] = &[
+    Composite { schema: "aten::fft_fft(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: fft },
+    Composite { schema: "aten::fft_ifft(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: ifft },
+    Composite { schema: "aten::fft_fft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: fftn },
+    Composite { schema: "aten::fft_ifft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: ifftn },
+    Composite { schema: "aten::fft_fftn(Tensor self, SymInt[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: fftn },
+    Composite { schema: "aten::fft_ifftn(Tensor self, SymInt[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor", tags: &[], meta: Some(c2c_meta), dtype: COMPLEX, decompose: ifftn },
+    Composite { schema: "aten::fft_rfft(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> Tensor", tags: &[], meta: Some(r2c_meta), dtype: COMPLEX, decompose: rfft },
+    Composite { schema: "aten::fft_rfft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor", tags: &[], meta: Some(r2c_meta), dtype: COMPLEX, decompose: rfftn },
+    Composite { schema: "aten::fft_rfftn(Tensor self, SymInt[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor", tags: &[], meta: Some(r2c_meta), dtype: COMPLEX, decompose: rfftn },
     Composite { schema: "aten::fft_irfft(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> Tensor", tags: &[], meta: Some(c2r_meta), dtype: REAL, decompose: irfft },
     Composite { schema: "aten::fft_hfft(Tensor self, SymInt? n=None, int dim=-1, str? norm=None) -> Tensor", tags: &[], meta: Some(c2r_meta), dtype: REAL, decompose: hfft },
     Composite { schema: "aten::fft_irfft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor", tags: &[], meta: Some(c2r_meta), dtype: REAL, decompose: irfftn },
@@ -24,6 +35,11 @@ pub(super) const COMPOSITES: &[Composite] = &[
     Composite { schema: "aten::fft_hfft2(Tensor self, SymInt[1]? s=None, int[1] dim=[-2, -1], str? norm=None) -> Tensor", tags: &[], meta: Some(c2r_meta), dtype: REAL, decompose: hfftn },
     Composite { schema: "aten::fft_hfftn(Tensor self, SymInt[1]? s=None, int[1]? dim=None, str? norm=None) -> Tensor", tags: &[], meta: Some(c2r_meta), dtype: REAL, decompose: hfftn },
 ];
+
+/// A complex output: complex128 from double-precision input, else complex64.
+fn complex_output(args: &Args) -> ops::Result<Vec<DType>> {
+    Ok(vec![args.tensor("self")?.dtype().to_complex()])
+}
 
 /// A real output: float64 from double-precision input, else float32.
 fn real_output(args: &Args) -> ops::Result<Vec<DType>> {
@@ -52,6 +68,18 @@ fn complex_input(x: Tensor) -> Result<Tensor> {
     }
     let dtype = x.dtype().to_complex();
     Ok(call(aten::_to_copy, vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(dtype))])?.remove(0))
+}
+
+/// The input as real numbers for `rfft`: floating dtypes as they are, integers as float32;
+/// complex input is refused, as PyTorch refuses it.
+fn real_input(op: &str, x: Tensor) -> Result<Tensor> {
+    if x.dtype().is_complex() {
+        return Err(Error::msg(format!("{op}: rfft expects a real input tensor, but got {}", x.dtype())));
+    }
+    if x.dtype().is_float() {
+        return Ok(x);
+    }
+    Ok(call(aten::_to_copy, vec![Arg::Tensor(x)], vec![("dtype", Arg::Dtype(DType::F32))])?.remove(0))
 }
 
 /// `x` cut (`slice`) or zero-padded at the end (one `constant_pad_nd`) to `sizes` along `dims`.
@@ -116,6 +144,21 @@ fn hfft(c: &mut DecompCall) -> Result<Vec<Arg>> {
 /// for a real output, the last dim's output size and the half-spectrum it reads.
 fn c2r_dims(c: &DecompCall, x: &Tensor) -> Result<(Vec<usize>, Vec<SymInt>, SymInt)> {
     let op = c.args.op.clone();
+    let (dims, mut sizes, given) = signal_dims(c, x)?;
+    let last = *dims.last().expect("at least one dim");
+    let n = if given { sizes.last().expect("one size per dim").clone() } else { (x.size(last as i64)? - 1) * 2 };
+    if n.hint() < 1 {
+        return Err(Error::msg(format!("{op}: Invalid number of data points ({}) specified", n.hint())));
+    }
+    *sizes.last_mut().expect("one size per dim") = SymInt::from(n.hint() / 2 + 1);
+    Ok((dims, sizes, n))
+}
+
+/// The dims an n-d transform runs along and the signal's size along each (`s`, with -1 for
+/// the input's own size), as PyTorch's `canonicalize_fft_shape_and_dim_args` reads them, and
+/// whether `s` was given.
+fn signal_dims(c: &DecompCall, x: &Tensor) -> Result<(Vec<usize>, Vec<SymInt>, bool)> {
+    let op = c.args.op.clone();
     let rank = x.dim() as i64;
     let s = match c.args.get("s")? {
         Arg::None => None,
@@ -146,16 +189,72 @@ fn c2r_dims(c: &DecompCall, x: &Tensor) -> Result<(Vec<usize>, Vec<SymInt>, SymI
         }
         sizes.push(size);
     }
-    let last = *dims.last().expect("at least one dim");
-    let n = match s {
-        Some(_) => sizes.last().expect("one size per dim").clone(),
-        None => (x.size(last as i64)? - 1) * 2,
-    };
-    if n.hint() < 1 {
-        return Err(Error::msg(format!("{op}: Invalid number of data points ({}) specified", n.hint())));
+    Ok((dims, sizes, s.is_some()))
+}
+
+/// The one dim of `fft`, `ifft` and `rfft`, and `x` cut or padded to `n` points along it.
+fn signal_dim(c: &DecompCall, x: Tensor) -> Result<(usize, Tensor)> {
+    let op = c.args.op.clone();
+    let d = wrap_dim(&op, c.args.int("dim")?.hint(), x.dim() as i64)? as usize;
+    match c.args.opt_int("n")? {
+        Some(n) if n.hint() < 1 => Err(Error::msg(format!("{op}: Invalid number of data points ({}) specified", n.hint()))),
+        Some(n) => Ok((d, resized(x, &[d], &[n])?)),
+        None => Ok((d, x)),
     }
-    *sizes.last_mut().expect("one size per dim") = SymInt::from(n.hint() / 2 + 1);
-    Ok((dims, sizes, n))
+}
+
+fn sym_dims(dims: &[usize]) -> Vec<SymInt> {
+    dims.iter().map(|&d| SymInt::from(d as i64)).collect()
+}
+
+/// `fft` / `ifft`: one dim, complex to complex.
+fn c2c_one(c: &mut DecompCall, forward: bool) -> Result<Vec<Arg>> {
+    let (d, x) = signal_dim(c, complex_input(c.args.tensor("self")?)?)?;
+    let norm = norm_mode(c, forward)?;
+    one(op1(aten::_fft_c2c, vec![Arg::Tensor(x), Arg::Ints(sym_dims(&[d])), Arg::Int(norm.into()), Arg::Bool(forward)])?)
+}
+
+fn fft(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    c2c_one(c, true)
+}
+
+fn ifft(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    c2c_one(c, false)
+}
+
+/// `fft2` / `fftn` / `ifft2` / `ifftn`: complex to complex along several dims.
+fn c2c_n(c: &mut DecompCall, forward: bool) -> Result<Vec<Arg>> {
+    let x = complex_input(c.args.tensor("self")?)?;
+    let (dims, sizes, _) = signal_dims(c, &x)?;
+    let x = resized(x, &dims, &sizes)?;
+    let norm = norm_mode(c, forward)?;
+    one(op1(aten::_fft_c2c, vec![Arg::Tensor(x), Arg::Ints(sym_dims(&dims)), Arg::Int(norm.into()), Arg::Bool(forward)])?)
+}
+
+fn fftn(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    c2c_n(c, true)
+}
+
+fn ifftn(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    c2c_n(c, false)
+}
+
+/// `rfft`: a real signal's half spectrum along one dim.
+fn rfft(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let op = c.args.op.clone();
+    let (d, x) = signal_dim(c, real_input(&op, c.args.tensor("self")?)?)?;
+    let norm = norm_mode(c, true)?;
+    one(op1(aten::_fft_r2c, vec![Arg::Tensor(x), Arg::Ints(sym_dims(&[d])), Arg::Int(norm.into()), Arg::Bool(true)])?)
+}
+
+/// `rfft2` / `rfftn`: the half spectrum along the last of the dims, full along the others.
+fn rfftn(c: &mut DecompCall) -> Result<Vec<Arg>> {
+    let op = c.args.op.clone();
+    let x = real_input(&op, c.args.tensor("self")?)?;
+    let (dims, sizes, _) = signal_dims(c, &x)?;
+    let x = resized(x, &dims, &sizes)?;
+    let norm = norm_mode(c, true)?;
+    one(op1(aten::_fft_r2c, vec![Arg::Tensor(x), Arg::Ints(sym_dims(&dims)), Arg::Int(norm.into()), Arg::Bool(true)])?)
 }
 
 /// `irfft2` / `irfftn`.
@@ -184,31 +283,58 @@ fn hfftn(c: &mut DecompCall) -> Result<Vec<Arg>> {
     one(op1(aten::_fft_c2r, vec![Arg::Tensor(x), Arg::Ints(vec![(*last as i64).into()]), Arg::Int(norm.into()), Arg::Int(n)])?)
 }
 
-/// Output sizes: the input's, the transformed dims at their signal sizes and the last at the
-/// real output's size.
+/// What a transform does to the size of the last dim it runs along.
+#[derive(Clone, Copy, PartialEq)]
+enum LastDim {
+    /// Complex to complex: the signal size.
+    Same,
+    /// Real to a half spectrum: `n / 2 + 1` of the signal size `n`.
+    Halved,
+    /// A half spectrum to real: the signal size, `2 * (size - 1)` by default.
+    Doubled,
+}
+
+fn c2c_meta(call: &mut MetaCall) -> Sizes {
+    spectral_meta(call, LastDim::Same)
+}
+
+fn r2c_meta(call: &mut MetaCall) -> Sizes {
+    spectral_meta(call, LastDim::Halved)
+}
+
 fn c2r_meta(call: &mut MetaCall) -> Sizes {
+    spectral_meta(call, LastDim::Doubled)
+}
+
+/// Output sizes: the input's, with the transformed dims at their signal sizes and the last
+/// as `last` makes it.
+fn spectral_meta(call: &mut MetaCall, last_dim: LastDim) -> Sizes {
     let mut out = call.sizes("self")?;
     let rank = out.len();
     let wrap = |d: i64| if d < 0 { (d + rank as i64) as usize } else { d as usize };
     let has = |name: &str| call.args.has(name) && !matches!(call.args.get(name), Ok(ops::Value::None));
-    if call.args.has("n") {
-        // one dim: `n`, or twice the input's size less one
-        let d = wrap(call.args.int("dim")?);
-        out[d] = if has("n") { call.int("n")? } else { (out[d].clone() - Expr::Int(1)) * Expr::Int(2) };
-        return Ok(vec![out]);
-    }
-    let s = if has("s") { Some(call.ints("s")?) } else { None };
-    let dims: Vec<usize> = match (has("dim"), &s) {
-        (false, None) => (0..rank).collect(),
-        (false, Some(s)) => (rank - s.len()..rank).collect(),
-        (true, _) => call.args.int_list("dim")?.into_iter().map(wrap).collect(),
+    // the transformed dims, each with the signal size given for it (if any)
+    let (dims, given): (Vec<usize>, Vec<Option<Expr>>) = if call.args.has("n") {
+        (vec![wrap(call.args.int("dim")?)], vec![if has("n") { Some(call.int("n")?) } else { None }])
+    } else {
+        let s = if has("s") { Some(call.ints("s")?) } else { None };
+        let dims: Vec<usize> = match (has("dim"), &s) {
+            (false, None) => (0..rank).collect(),
+            (false, Some(s)) => (rank - s.len()..rank).collect(),
+            (true, _) => call.args.int_list("dim")?.into_iter().map(wrap).collect(),
+        };
+        let given = (0..dims.len()).map(|i| s.as_ref().and_then(|s| s.get(i).cloned()).filter(|v| *v != Expr::Int(-1))).collect();
+        (dims, given)
     };
-    for (i, &d) in dims.iter().enumerate() {
-        let last = i + 1 == dims.len();
-        out[d] = match &s {
-            Some(s) if s[i] != Expr::Int(-1) => s[i].clone(),
-            _ if last => (out[d].clone() - Expr::Int(1)) * Expr::Int(2),
-            _ => out[d].clone(),
+    let count = dims.len();
+    for (i, (d, size)) in dims.into_iter().zip(given).enumerate() {
+        let signal = size.unwrap_or_else(|| out[d].clone());
+        out[d] = match last_dim {
+            _ if i + 1 < count => signal,
+            LastDim::Same => signal,
+            LastDim::Halved => Expr::floordiv(signal, Expr::Int(2)) + Expr::Int(1),
+            LastDim::Doubled if has("n") || has("s") => signal,
+            LastDim::Doubled => (out[d].clone() - Expr::Int(1)) * Expr::Int(2),
         };
     }
     Ok(vec![out])

@@ -455,7 +455,9 @@ fn matrix_norm_of(op: &str, x: Tensor, ord: MatrixOrd, d0: i64, d1: i64, keepdim
     let reduce = |name: OpName, t: Tensor, d: i64, keep: bool| op1(name, vec![Arg::Tensor(t), Arg::Ints(vec![d.into()]), Arg::Bool(keep)]);
     match ord {
         MatrixOrd::Frobenius => {
-            // as `linalg_vector_norm`'s decomposition writes the 2-norm: no `abs` for an even power
+            // as `linalg_vector_norm`'s decomposition writes the 2-norm: no `abs` for an even
+            // power of real values; complex ones square their magnitudes
+            let x = if x.dtype().is_complex() { op1(aten::abs, vec![Arg::Tensor(x)])? } else { x };
             let squared = op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(x), Arg::Float(2.0)])?;
             let summed = op1(aten::sum_dim_IntList, vec![Arg::Tensor(squared), Arg::Ints(vec![d0.into(), d1.into()]), Arg::Bool(keepdim)])?;
             op1(aten::pow_Tensor_Scalar, vec![Arg::Tensor(summed), Arg::Float(0.5)])

@@ -22,6 +22,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::view_as_complex(Tensor(a) self) -> Tensor(a)", core, view_as_complex_meta, view_as_complex).dtype(DtypeRule::Custom(complex_of));
     r.def_meta("aten::_conj(Tensor(a) self) -> Tensor(a)", core, meta::same_as_self, conjugate);
     r.def_meta("aten::conj_physical(Tensor self) -> Tensor", core, meta::same_as_self, conjugate).complex();
+    r.def_meta("aten::_conj_physical(Tensor self) -> Tensor", core, meta::same_as_self, conjugate).complex();
     r.def_meta("aten::_fft_r2c(Tensor self, int[] dim, int normalization, bool onesided) -> Tensor", core, r2c_meta, fft_r2c).dtype(DtypeRule::Custom(complex_of));
     r.def_meta("aten::_fft_c2c(Tensor self, SymInt[] dim, int normalization, bool forward) -> Tensor", core, meta::same_as_self, fft_c2c).complex();
     r.def_meta("aten::_fft_c2r(Tensor self, int[] dim, int normalization, SymInt last_dim_size) -> Tensor", core, c2r_meta, fft_c2r)
@@ -65,12 +66,7 @@ fn view_as_complex(a: &Args) -> Result<Value> {
 /// `_conj` / `conj_physical`: the imaginary parts negated (a real tensor is its own conjugate).
 /// PyTorch's `_conj` is a lazy view; pt2 materializes it, which is what every consumer reads.
 fn conjugate(a: &Args) -> Result<Value> {
-    let x = a.tensor("self")?;
-    if !x.dtype().is_complex() {
-        return Ok(x.clone().into());
-    }
-    let values: Vec<Complex<f64>> = parts(x).into_iter().map(|c| c.conj()).collect();
-    Ok(from_parts(&values, x.shape(), x.dtype())?.into())
+    Ok(conj(a.tensor("self")?).into())
 }
 
 fn view_as_real_meta(call: &mut MetaCall) -> Result<Vec<Vec<Expr>>> {
@@ -132,6 +128,44 @@ pub(crate) fn reduce(
     with_dtype!(out, T => tensor::kernels::reduce::reduce::<T, T>(&x.to_dtype(out), dims, keepdim, |g| {
         lower::<T>(f(&mut g.iter().map(|v| lift(*v)), g.len()))
     }))
+}
+
+/// A running `f` along `dim` of `x` (read as the complex dtype `out`): element `i` of each lane
+/// is `f(acc, x_i)` from `init` (`cumsum`, `cumprod`), in double precision, rounded once.
+pub(crate) fn scan(x: &Tensor, out: DType, dim: usize, init: Complex<f64>, f: impl Fn(Complex<f64>, Complex<f64>) -> Complex<f64> + Sync) -> Result<Tensor> {
+    let n = if x.dim() == 0 { 1 } else { x.shape()[dim] };
+    with_dtype!(out, T => tensor::kernels::reduce::map_lanes::<T, T>(&x.to_dtype(out), dim, n, |lane, o| {
+        let mut acc = init;
+        for (v, o) in lane.iter().zip(o.iter_mut()) {
+            acc = f(acc, lift(*v));
+            *o = lower::<T>(acc);
+        }
+    }))
+}
+
+/// The complex conjugate of `x` as a new tensor (a real tensor is its own).
+pub(crate) fn conj(x: &Tensor) -> Tensor {
+    if x.dtype().is_complex() {
+        map(x, x.dtype(), |z| z.conj())
+    } else {
+        x.clone()
+    }
+}
+
+/// `base ** exponent` as PyTorch's complex `pow` computes it: squares exactly, zero to a
+/// power with a positive real part is zero, otherwise `exp(exponent * log(base))`.
+pub(crate) fn pow(base: Complex<f64>, exponent: Complex<f64>) -> Complex<f64> {
+    if exponent == Complex::new(2.0, 0.0) {
+        base * base
+    } else if exponent == Complex::new(1.0, 0.0) {
+        base
+    } else if exponent == Complex::new(0.0, 0.0) {
+        Complex::new(1.0, 0.0)
+    } else if base == Complex::new(0.0, 0.0) && exponent.re > 0.0 {
+        Complex::new(0.0, 0.0)
+    } else {
+        (exponent * base.ln()).exp()
+    }
 }
 
 /// Element-wise equality of two complex operands (both parts), as bool.

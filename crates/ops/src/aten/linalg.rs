@@ -72,7 +72,9 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", kept, matrix_exp);
     r.def("aten::linalg_matrix_sqrth(Tensor self) -> Tensor", none, matrix_sqrth);
     r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross);
-    r.def_meta("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, crate::meta::reduction, vector_norm);
+    r.def_meta("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, crate::meta::reduction, vector_norm)
+        .complex()
+        .dtype(crate::DtypeRule::Custom(crate::dtype::real_parts));
     r.def("aten::_linalg_check_errors(Tensor info, str api_name, *, bool is_matrix) -> ()", none, check_errors);
 }
 
@@ -1104,8 +1106,11 @@ fn cross(a: &Args) -> Result<Value> {
 
 fn vector_norm(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
+    // a complex tensor's norm is its magnitudes' (a real tensor)
+    let magnitudes = x.dtype().is_complex().then(|| super::complex::map(x, x.dtype().to_real(), |z| super::complex::Complex::new(z.norm(), 0.0)));
+    let x = magnitudes.as_ref().unwrap_or(x);
     let ord = a.scalar("ord")?.to_f64();
-    let out = a.opt_dtype("dtype")?.unwrap_or(x.dtype());
+    let out = a.opt_dtype("dtype")?.map(DType::to_real).unwrap_or(x.dtype());
     if !out.is_float() {
         bail!("linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}", x.dtype().name());
     }

@@ -21,30 +21,30 @@ pub fn register(r: &Registry) {
     // float functions of one tensor (integers promote to float32)
     r.def("aten::sin(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sin(), |v| v.sin(), |z| z.sin())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::cos(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.cos(), |v| v.cos(), |z| z.cos())).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.tan(), |v| v.tan())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asin(), |v| v.asin())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acos(), |v| v.acos())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atan(), |v| v.atan())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.sinh(), |v| v.sinh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.cosh(), |v| v.cosh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::tanh(Tensor self) -> Tensor", cp, tanh).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.asinh(), |v| v.asinh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.acosh(), |v| v.acosh())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.atanh(), |v| v.atanh())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tan(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.tan(), |v| v.tan(), |z| z.tan())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asin(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.asin(), |v| v.asin(), |z| z.asin())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acos(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.acos(), |v| v.acos(), |z| z.acos())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atan(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.atan(), |v| v.atan(), |z| z.atan())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinh(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sinh(), |v| v.sinh(), |z| z.sinh())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::cosh(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.cosh(), |v| v.cosh(), |z| z.cosh())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::tanh(Tensor self) -> Tensor", cp, tanh).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::asinh(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.asinh(), |v| v.asinh(), |z| z.asinh())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::acosh(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.acosh(), |v| v.acosh(), |z| z.acosh())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::atanh(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.atanh(), |v| v.atanh(), |z| z.atanh())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::exp(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, vmath::Exp, |v| v.exp(), |z| z.exp())).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v.exp2(), |v| v.exp2())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.exp_m1(), |v| v.exp_m1())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::exp2(Tensor self) -> Tensor", p, |a| float_unary_or_complex(a, |v: f32| v.exp2(), |v| v.exp2(), |z| (z * std::f64::consts::LN_2).exp())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::expm1(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.exp_m1(), |v| v.exp_m1(), |z| z.exp() - 1.0)).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln(), |v| v.ln(), |z| z.ln())).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log2(), |v| v.log2())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.log10(), |v| v.log10())).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| v.ln_1p(), |v| v.ln_1p())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.log2(), |v| v.log2(), |z| z.ln() / std::f64::consts::LN_2)).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.log10(), |v| v.log10(), |z| z.ln() / std::f64::consts::LN_10)).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln_1p(), |v| v.ln_1p(), |z| (z + 1.0).ln())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sqrt(), |v| v.sqrt(), |z| z.sqrt())).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt())).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt(), |z| z.sqrt().inv())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| 1.0 / v, |v| 1.0 / v, |z| z.inv())).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, sigmoid).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sigmoid(Tensor self) -> Tensor", cp, sigmoid).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::deg2rad(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (std::f32::consts::PI / 180.0), |v| v * (std::f64::consts::PI / 180.0))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rad2deg(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * (180.0 / std::f32::consts::PI), |v| v * (180.0 / std::f64::consts::PI))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::silu(Tensor self) -> Tensor", p, silu).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::silu(Tensor self) -> Tensor", p, silu).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::mish(Tensor self) -> Tensor", p, |a| float_unary(a, |v: f32| v * softplus32(v).tanh(), |v| v * softplus64(v).tanh())).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::hardsigmoid(Tensor self) -> Tensor", p, hardsigmoid).dtype(DtypeRule::PromoteToFloat);
     r.def_meta("aten::hardswish(Tensor self) -> Tensor", &[], meta::same_as_self, hardswish).dtype(DtypeRule::PromoteToFloat);
@@ -108,9 +108,9 @@ pub fn register(r: &Registry) {
     r.def("aten::remainder.Scalar(Tensor self, Scalar other) -> Tensor", cp, remainder);
     r.def("aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor", cp, fmod);
     r.def("aten::fmod.Scalar(Tensor self, Scalar other) -> Tensor", cp, fmod);
-    r.def("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", cp, pow);
-    r.def("aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", cp, pow);
-    r.def("aten::pow.Scalar(Scalar self, Tensor exponent) -> Tensor", cp, pow);
+    r.def("aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor", cp, pow).complex();
+    r.def("aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor", cp, pow).complex();
+    r.def("aten::pow.Scalar(Scalar self, Tensor exponent) -> Tensor", cp, pow).complex();
     r.def("aten::atan2(Tensor self, Tensor other) -> Tensor", cp, |a| float_binary(a, "self", "other", |x, y| x.atan2(y), |x, y| x.atan2(y))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::atan2.out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)", cp, atan2_out);
     r.def("aten::hypot(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.hypot(y), |x, y| x.hypot(y))).dtype(DtypeRule::PromoteToFloat);
@@ -385,15 +385,15 @@ fn round_decimals(a: &Args) -> Result<Value> {
 }
 
 fn tanh(a: &Args) -> Result<Value> {
-    float_unary(a, vmath::Tanh, |v| v.tanh())
+    float_unary_or_complex(a, vmath::Tanh, |v| v.tanh(), |z| z.tanh())
 }
 
 fn sigmoid(a: &Args) -> Result<Value> {
-    float_unary(a, vmath::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()))
+    float_unary_or_complex(a, vmath::Sigmoid, |v| 1.0 / (1.0 + (-v).exp()), |z| (1.0 + (-z).exp()).inv())
 }
 
 fn silu(a: &Args) -> Result<Value> {
-    float_unary(a, vmath::Silu, |v| v / (1.0 + (-v).exp()))
+    float_unary_or_complex(a, vmath::Silu, |v| v / (1.0 + (-v).exp()), |z| z / (1.0 + (-z).exp()))
 }
 
 fn hardsigmoid(a: &Args) -> Result<Value> {
@@ -670,6 +670,9 @@ fn int_pow(base: i64, exp: i64) -> i64 {
 
 fn pow(a: &Args) -> Result<Value> {
     let (x, y, out) = promoted(a, "self", "exponent")?;
+    if out.is_complex() {
+        return Ok(complex::zip(&x, &y, out, complex::pow)?.into());
+    }
     if out == DType::F32 && y.dim() == 0 {
         if let Some(r) = pow_f32_by_constant(&x, y.item_f64()? as f32) {
             return Ok(r.into());

@@ -37,11 +37,11 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::aminmax(Tensor self, *, int? dim=None, bool keepdim=False) -> (Tensor min, Tensor max)", none, meta::reduction_pair, aminmax);
     r.def_meta("aten::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, true)).dtype(DtypeRule::Long);
     r.def_meta("aten::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| arg_extreme(a, false)).dtype(DtypeRule::Long);
-    r.def_meta("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
-    r.def_meta("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var));
-    r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std));
-    r.def_meta("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::VarMean));
-    r.def_meta("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::StdMean));
+    r.def_meta("aten::var.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var)).complex().dtype(DtypeRule::Custom(dtype::real_parts));
+    r.def_meta("aten::var.dim(Tensor self, int[1]? dim, bool unbiased=True, bool keepdim=False) -> Tensor", core, meta::reduction, |a| moments(a, Moment::Var)).complex().dtype(DtypeRule::Custom(dtype::real_parts));
+    r.def_meta("aten::std.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| moments(a, Moment::Std)).complex().dtype(DtypeRule::Custom(dtype::real_parts));
+    r.def_meta("aten::var_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::VarMean)).complex().dtype(DtypeRule::Custom(dtype::spread_and_mean));
+    r.def_meta("aten::std_mean.correction(Tensor self, int[1]? dim=None, *, Scalar? correction=None, bool keepdim=False) -> (Tensor, Tensor)", none, meta::reduction_pair, |a| moments(a, Moment::StdMean)).complex().dtype(DtypeRule::Custom(dtype::spread_and_mean));
     r.def_meta("aten::any(Tensor self) -> Tensor", core, meta::reduction, |a| any_all(a, true)).any_dtype().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::any.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", core, meta::reduction, |a| any_all(a, true)).dtype(DtypeRule::Custom(dtype::any_all));
@@ -50,14 +50,17 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).dtype(DtypeRule::PromoteToFloat);
     r.def_meta("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, norm);
-    r.def_meta("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
-    r.def_meta("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, meta::reduction, count_nonzero).dtype(DtypeRule::Long);
-    r.def_meta("aten::trace(Tensor self) -> Tensor", none, meta::scalar_result, trace).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, meta::reduction, count_nonzero).any_dtype().dtype(DtypeRule::Long);
+    r.def_meta("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, meta::reduction, count_nonzero).any_dtype().dtype(DtypeRule::Long);
+    r.def_meta("aten::trace(Tensor self) -> Tensor", none, meta::scalar_result, trace).complex().dtype(DtypeRule::IntegralToLong);
     r.def("aten::equal(Tensor self, Tensor other) -> bool", none, equal).wide_unsigned();
+    r.def_meta("aten::hash_tensor(Tensor self, int[1] dim=[], *, bool keepdim=False, int mode=0) -> Tensor", none, meta::reduction, hash_tensor)
+        .wide_unsigned()
+        .dtype(DtypeRule::Custom(|_| Ok(vec![DType::U64])));
     r.def("aten::allclose(Tensor self, Tensor other, float rtol=1.0000000000000001e-05, float atol=1e-08, bool equal_nan=False) -> bool", none, allclose);
 
-    r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).wide_unsigned().dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
+    r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).complex().dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, meta::same_as_self, logcumsumexp);
     r.def_meta("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
@@ -329,7 +332,7 @@ enum Moment {
 
 fn moments(a: &Args, which: Moment) -> Result<Value> {
     let x = a.tensor("self")?;
-    if !x.dtype().is_float() {
+    if !x.dtype().is_float() && !x.dtype().is_complex() {
         bail!("std and var only support floating point and complex dtypes");
     }
     let dims = dims_of(a, x)?;
@@ -343,24 +346,56 @@ fn moments(a: &Args, which: Moment) -> Result<Value> {
     } else {
         a.opt_scalar("correction")?.map(|s| s.to_f64()).unwrap_or(1.0)
     };
-    let xf = x.to_dtype(DType::F64);
-    let var = reduce::<f64, f64>(&xf, &dims, keep, move |g| {
-        let n = g.len() as f64;
-        let m = g.iter().sum::<f64>() / n;
-        g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - correction).max(0.0)
-    })?;
+    let variance = |part: &Tensor| {
+        reduce::<f64, f64>(&part.to_dtype(DType::F64), &dims, keep, move |g| {
+            let n = g.len() as f64;
+            let m = g.iter().sum::<f64>() / n;
+            g.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n - correction).max(0.0)
+        })
+    };
+    // a complex tensor's variance is the mean squared distance from its mean: its real parts'
+    // variance plus its imaginary parts' (a real tensor)
+    let var = match x.view_as_real() {
+        Some(parts) => {
+            let last = parts.dim() as i64 - 1;
+            let (re, im) = (variance(&parts.select(last, 0)?)?, variance(&parts.select(last, 1)?)?);
+            tensor::kernels::elementwise::zip::<f64, f64, f64>(&re, &im, |p, q| p + q)?
+        }
+        None => variance(x)?,
+    };
     let spread = match which {
         Moment::Std | Moment::StdMean => tensor::kernels::elementwise::map::<f64, f64>(&var, |v| v.sqrt()),
         _ => var,
     }
-    .to_dtype(x.dtype());
+    .to_dtype(x.dtype().to_real());
     Ok(match which {
         Moment::Var | Moment::Std => spread.into(),
+        _ if x.dtype().is_complex() => {
+            let mean = complex::reduce(x, x.dtype(), &dims, keep, |parts, n| parts.sum::<Complex<f64>>() / n as f64)?;
+            (spread, mean).into()
+        }
         _ => {
-            let mean = reduce::<f64, f64>(&xf, &dims, keep, |g| g.iter().sum::<f64>() / g.len() as f64)?.to_dtype(x.dtype());
+            let mean = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, keep, |g| g.iter().sum::<f64>() / g.len() as f64)?.to_dtype(x.dtype());
             (spread, mean).into()
         }
     })
+}
+
+/// `torch.hash_tensor` (mode 0, the only one): the XOR of the elements' 64-bit patterns, floats
+/// as float64 and integers and bools as int64 (so `-1` is all ones), as uint64.
+fn hash_tensor(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    let mode = a.int("mode")?;
+    if mode != 0 {
+        bail!("hash_tensor: mode {mode} is not supported (mode 0, an XOR of the elements' bits, is)");
+    }
+    let bits = if x.dtype().is_float() {
+        let wide = x.to_dtype(DType::F64).to_vec::<f64>();
+        Tensor::from_vec(wide.into_iter().map(f64::to_bits).collect::<Vec<u64>>(), x.shape())?
+    } else {
+        x.to_dtype(DType::I64).to_dtype(DType::U64)
+    };
+    Ok(reduce::<u64, u64>(&bits, &dims_of(a, x)?, keepdim(a)?, |g| g.iter().fold(0, |h, v| h ^ v))?.into())
 }
 
 fn any_all(a: &Args, any: bool) -> Result<Value> {
@@ -429,7 +464,8 @@ fn count_nonzero(a: &Args) -> Result<Value> {
             reduction_dims(Some(&l), x.dim())?
         }
     };
-    Ok(reduce::<f64, i64>(&x.to_dtype(DType::F64), &dims, false, |g| g.iter().filter(|v| **v != 0.0).count() as i64)?.into())
+    // nonzero as `to_dtype(bool)` reads it (either part of a complex value, every bit of an integer)
+    Ok(reduce::<Bool8, i64>(&x.to_dtype(DType::Bool), &dims, false, |g| g.iter().filter(|v| v.get()).count() as i64)?.into())
 }
 
 fn trace(a: &Args) -> Result<Value> {
@@ -438,6 +474,9 @@ fn trace(a: &Args) -> Result<Value> {
         bail!("trace: expected a matrix, but got tensor with dim {}", x.dim());
     }
     let d = x.diagonal(0, 0, 1)?;
+    if x.dtype().is_complex() {
+        return Ok(complex::reduce(&d, x.dtype(), &[0], false, |parts, _| parts.sum())?.into());
+    }
     let out = if x.dtype().is_float() { x.dtype() } else { DType::I64 };
     Ok(if out.is_float() {
         reduce::<f64, f64>(&d.to_dtype(DType::F64), &[0], false, |g| g.iter().sum())?.to_dtype(out)
@@ -480,6 +519,11 @@ fn cumulative(a: &Args, product: bool) -> Result<Value> {
     let out = opt_dtype(a)?.unwrap_or(dtype::accumulated(x.dtype()));
     let input = x.to_dtype(out);
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
+    if out.is_complex() {
+        let (init, f): (Complex<f64>, fn(Complex<f64>, Complex<f64>) -> Complex<f64>) =
+            if product { (Complex::new(1.0, 0.0), |acc, v| acc * v) } else { (Complex::new(0.0, 0.0), |acc, v| acc + v) };
+        return Ok(complex::scan(&input, out, d, init, f)?.into());
+    }
     Ok(if out.is_float() {
         map_lanes::<f64, f64>(&input.to_dtype(DType::F64), d, n, move |l, o| {
             let mut acc = if product { 1.0 } else { 0.0 };

@@ -31,6 +31,7 @@ pub fn bmm(a: &Tensor, c: &Tensor) -> Result<Tensor> {
         DType::F64 => Ok(gemm_batched::<f64>(a, c, batch, m, k, n)),
         // computed in f32, through the f32 choice of kernel above
         DType::F16 | DType::BF16 => Ok(bmm(&a.to_dtype(DType::F32), &c.to_dtype(DType::F32))?.to_dtype(a.dtype())),
+        dt if dt.is_complex() => with_dtype!(dt, T => Ok(complex_batched::<T>(a, c, batch, m, k, n))),
         dt => with_dtype!(dt, T => Ok(int_batched::<T>(a, c, batch, m, k, n))),
     }
 }
@@ -187,6 +188,31 @@ fn int_batched<T: Element>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: us
             }
         }
     }
+    Tensor::from_vec(out, &[batch, m, n]).unwrap()
+}
+
+/// Complex products, each output accumulated in double precision and rounded once; rows run in
+/// parallel. A plain loop: complex programs are rare, and small next to float ones.
+fn complex_batched<T: Element>(a: &Tensor, c: &Tensor, batch: usize, m: usize, k: usize, n: usize) -> Tensor {
+    use rayon::prelude::*;
+    let mut out = crate::alloc::tensor_vec(T::default(), &[batch, m, n]);
+    if out.is_empty() {
+        return Tensor::from_vec(out, &[batch, m, n]).unwrap();
+    }
+    let av: Vec<(f64, f64)> = a.to_vec::<T>().into_iter().map(Element::to_complex).collect();
+    let cv: Vec<(f64, f64)> = c.to_vec::<T>().into_iter().map(Element::to_complex).collect();
+    out.par_chunks_mut(n).enumerate().for_each(|(row, o)| {
+        let (b, lhs) = (row / m, &av[row * k..(row + 1) * k]);
+        for (j, o) in o.iter_mut().enumerate() {
+            let (mut re, mut im) = (0.0, 0.0);
+            for (p, &(xr, xi)) in lhs.iter().enumerate() {
+                let (yr, yi) = cv[(b * k + p) * n + j];
+                re += xr * yr - xi * yi;
+                im += xr * yi + xi * yr;
+            }
+            *o = T::from_complex(re, im);
+        }
+    });
     Tensor::from_vec(out, &[batch, m, n]).unwrap()
 }
 

@@ -33,6 +33,9 @@ pub fn bmm(a: &Args) -> Result<Value> {
 fn scaled_sum(s: &Tensor, product: &Tensor, beta: f64, alpha: f64) -> Result<Tensor> {
     let out = product.dtype();
     let s = s.to_dtype(out);
+    if out.is_complex() {
+        return crate::aten::complex::zip(&s, product, out, move |p, q| if beta == 0.0 { q * alpha } else { p * beta + q * alpha });
+    }
     if out.is_float() {
         let r = tensor::kernels::elementwise::zip::<f64, f64, f64>(&s.to_dtype(DType::F64), &product.to_dtype(DType::F64), move |p, q| {
             if beta == 0.0 {
@@ -87,7 +90,11 @@ pub fn addbmm(a: &Args) -> Result<Value> {
     let (s, b1, b2) = (a.tensor("self")?, a.tensor("batch1")?, a.tensor("batch2")?);
     same_dtype(b1, b2, "addbmm")?;
     let p = matmul::bmm(b1, b2)?;
-    let summed = tensor::kernels::reduce::reduce::<f64, f64>(&p.to_dtype(DType::F64), &[0], false, |g| g.iter().sum())?.to_dtype(p.dtype());
+    let summed = if p.dtype().is_complex() {
+        crate::aten::complex::reduce(&p, p.dtype(), &[0], false, |parts, _| parts.sum())?
+    } else {
+        tensor::kernels::reduce::reduce::<f64, f64>(&p.to_dtype(DType::F64), &[0], false, |g| g.iter().sum())?.to_dtype(p.dtype())
+    };
     let (beta, alpha) = betas(a)?;
     Ok(scaled_sum(&s.broadcast_to(summed.shape())?, &summed, beta, alpha)?.into())
 }
@@ -131,6 +138,15 @@ pub fn mv(a: &Args) -> Result<Value> {
 }
 
 pub fn dot(a: &Args) -> Result<Value> {
+    dot_of(a, false)
+}
+
+/// `vdot`: `dot` with the first argument conjugated.
+pub fn vdot(a: &Args) -> Result<Value> {
+    dot_of(a, true)
+}
+
+fn dot_of(a: &Args, conjugate_first: bool) -> Result<Value> {
     let x = a.tensor("self")?;
     let y = if a.schema().param_index("tensor").is_some() { a.tensor("tensor")? } else { a.tensor("other")? };
     if x.dim() != 1 || y.dim() != 1 {
@@ -140,6 +156,7 @@ pub fn dot(a: &Args) -> Result<Value> {
         bail!("inconsistent tensor size, expected tensor [{}] and src [{}] to have the same number of elements, but got {} and {} elements respectively", x.shape()[0], y.shape()[0], x.shape()[0], y.shape()[0]);
     }
     same_dtype(x, y, "dot")?;
+    let x = if conjugate_first { crate::aten::complex::conj(x) } else { x.clone() };
     Ok(matmul::mm(&x.unsqueeze(0)?, &y.unsqueeze(1)?)?.reshape(&[])?.into())
 }
 
