@@ -230,13 +230,13 @@ fn composite_programs_lower_to_pytorchs_core_programs() {
 }
 
 /// Every composite is called by a program PyTorch exported — its own (`fixtures/composites`,
-/// which also checks the lowering's operators), an OpInfo sample's (`fixtures/export_ops`) or a
-/// model's —
+/// which also checks the lowering's operators), an OpInfo sample's (`fixtures/export_ops`,
+/// `fixtures/export_ops_complex`) or a model's —
 /// whose recorded outputs the programs conformance checks its eager path against.
 #[test]
 fn every_composite_is_in_a_pytorch_program() {
     let mut seen = std::collections::HashSet::new();
-    for dir in ["../composites", "../export_ops", ".", "../zoo", "../hf"] {
+    for dir in ["../composites", "../export_ops", "../export_ops_complex", ".", "../zoo", "../hf"] {
         for entry in std::fs::read_dir(fixtures().join(dir)).unwrap() {
             let case = entry.unwrap().path();
             // PyTorch's core programs too: some keep a composite its lowering emits (`resize`)
