@@ -151,13 +151,14 @@ fn memory_format_name(m: schema::MemoryFormat) -> &'static str {
     spelling(&MEMORY_FORMATS, m.0, "torch.unknown_memory_format")
 }
 
-/// How a graph records a layout or memory format that [`literal`] gave as a value (its
-/// inverse for them); `None` for other values, which record as themselves.
+/// How a graph records a layout, memory format or complex number that [`literal`] gave as a
+/// value (its inverse for them); `None` for other values, which record as themselves.
 pub fn literal_argument(v: &Value) -> Option<Argument> {
     let code = |table: &[(i64, &str)], name: &str| table.iter().find(|(_, n)| *n == name).map(|(c, _)| *c);
     match v {
         Value::Layout(name) => code(&LAYOUTS, name).map(|c| Argument::AsLayout(schema::Layout(c))),
         Value::MemoryFormat(name) => code(&MEMORY_FORMATS, name).map(|c| Argument::AsMemoryFormat(schema::MemoryFormat(c))),
+        Value::Complex(re, im) => Some(Argument::AsComplex(schema::ComplexValue { real: schema::F64(*re), imag: schema::F64(*im) })),
         _ => None,
     }
 }
@@ -224,7 +225,8 @@ fn operand(slots: &Slots, a: &Argument, node: &str) -> Result<Operand> {
         AsOperator(s) => Operand::Const(Value::Str(s.clone())),
         AsIntLists(ls) => Operand::List(ListKind::IntLists, ls.iter().map(|l| consts(ListKind::Ints, l.iter().map(|&i| Value::Int(i)).collect())).collect()),
         AsFloatLists(ls) => Operand::List(ListKind::FloatLists, ls.iter().map(|l| consts(ListKind::Floats, l.iter().map(|f| Value::Float(f.0)).collect())).collect()),
-        AsGraph(_) | AsCustomObj(_) | AsComplex(_) | AsNestedTensors(_) | AsStringToArgument(_) => {
+        AsComplex(c) => Operand::Const(Value::Complex(c.real.0, c.imag.0)),
+        AsGraph(_) | AsCustomObj(_) | AsNestedTensors(_) | AsStringToArgument(_) => {
             return Err(Error::msg(format!("node `{node}`: argument kind {a:?} is not supported by pt2's interpreter")))
         }
     })

@@ -22,39 +22,7 @@ pub fn plain_expr(expr: &str) -> String {
     }
 }
 
-/// Python's `repr` of a float (`1e-05`, `0.1`, `1.0`, `-inf`).
-pub fn python_float(v: f64) -> String {
-    if v.is_nan() {
-        return "nan".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
-    }
-    // shortest round-trip digits and exponent, then Python's layout rules
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("integer exponent");
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
-    let sign = if negative { "-" } else { "" };
-    if (-4..16).contains(&exp) {
-        let point = exp + 1; // digits before the decimal point
-        let s = if point <= 0 {
-            format!("0.{}{}", "0".repeat((-point) as usize), digits)
-        } else if point as usize >= digits.len() {
-            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
-        } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        };
-        format!("{sign}{s}")
-    } else {
-        let m = if digits.len() > 1 { format!("{}.{}", &digits[..1], &digits[1..]) } else { digits.clone() };
-        format!("{sign}{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
-    }
-}
+pub use ops::repr::python_float;
 
 /// Python's `repr` of a string: single quotes unless the text holds a single quote and no
 /// double quote.
@@ -172,6 +140,8 @@ impl Printer<'_> {
                 schema::SymFloatArgument::AsFloat(f) => python_float(f.0),
             },
             AsOperator(s) => s.clone(),
+            // as torch.fx's code generation writes a complex constant
+            AsComplex(c) => format!("complex({}, {})", python_float(c.real.0), python_float(c.imag.0)),
             other => format!("{other:?}"),
         }
     }

@@ -1,7 +1,8 @@
 //! The verifier: checks what an archive claims before anything runs, and reports every problem
 //! with the node it is on: the signature matches the placeholders and outputs, every value is
 //! defined before it is used and has metadata, every target is a registered operator whose
-//! schema accepts the node's arguments, and subgraphs are well formed.
+//! schema accepts the node's arguments and whose kernel computes on their dtypes, and
+//! subgraphs are well formed.
 
 use ops::names::aten;
 use std::collections::HashSet;
@@ -79,6 +80,10 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
                             problems.push(format!("{at}: {name} has no parameter `{}`", a.name));
                         }
                     }
+                    // the dtypes the kernel would refuse at run time are refused here, at load
+                    if let Some(why) = node.inputs.iter().flat_map(|a| argument_dtypes(&a.arg, g)).find_map(|d| def.refusal(d)) {
+                        problems.push(format!("{at}: {why}"));
+                    }
                 }
             }
         }
@@ -122,6 +127,24 @@ fn verify_graph(g: &Graph, registry: &Registry, where_: &str, problems: &mut Vec
         if bytes > MAX_TENSOR_BYTES {
             problems.push(format!("{where_}tensor `{n}` declares {bytes} bytes, more than the {MAX_TENSOR_BYTES} pt2 allows"));
         }
+    }
+}
+
+/// The dtypes of the tensors an argument passes (as the graph's metadata records them), and
+/// `complex64` for a complex number.
+fn argument_dtypes(a: &Argument, g: &Graph) -> Vec<tensor::DType> {
+    let of = |name: &str| g.tensor_values.get(name).and_then(|m| crate::dtype::to_dtype(m.dtype).ok());
+    let optional = |t: &crate::schema::OptionalTensorArgument| match t {
+        crate::schema::OptionalTensorArgument::AsTensor(t) => of(&t.name),
+        crate::schema::OptionalTensorArgument::AsNone(_) => None,
+    };
+    match a {
+        Argument::AsTensor(t) => of(&t.name).into_iter().collect(),
+        Argument::AsTensors(ts) => ts.iter().filter_map(|t| of(&t.name)).collect(),
+        Argument::AsOptionalTensor(t) => optional(t).into_iter().collect(),
+        Argument::AsOptionalTensors(ts) => ts.iter().filter_map(optional).collect(),
+        Argument::AsComplex(_) => vec![tensor::DType::C64],
+        _ => Vec::new(),
     }
 }
 

@@ -3,6 +3,7 @@
 use tensor::{DType, Scalar, Tensor};
 
 use crate::schema::{Schema, Type};
+use crate::repr::python_complex;
 use crate::value::Value;
 use crate::{Error, Result};
 
@@ -154,7 +155,22 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A real number (bool, int or float). A complex number is refused by name: kernels that
+    /// compute with complex Python numbers read them with [`Args::number`].
     pub fn scalar(&self, name: &str) -> Result<Scalar> {
+        match self.number(name)? {
+            Scalar::Complex(re, im) => Err(Error::msg(format!(
+                "{}: argument '{name}' is the complex number {}, which pt2 computes with only where PyTorch's result is complex \
+                 (fills, and arithmetic with a complex tensor); here it takes a real number",
+                self.schema.qualified_name(),
+                python_complex(re, im)
+            ))),
+            s => Ok(s),
+        }
+    }
+
+    /// Any Python number, complex included.
+    pub fn number(&self, name: &str) -> Result<Scalar> {
         self.get(name)?.as_scalar().ok_or_else(|| self.mismatch(name, "a number"))
     }
 

@@ -11,7 +11,7 @@
 //! Every rule is checked against the kernel on each traced call and against the dtypes PyTorch
 //! recorded for the operator samples (`pt2 conformance ops`).
 
-use tensor::{result_type, DType, Operand, Scalar};
+use tensor::{result_type, DType, Operand};
 
 use crate::aten::common::float_dtype;
 use crate::schema::Type;
@@ -170,11 +170,8 @@ fn promoted(args: &Args) -> Result<DType> {
 fn push_operands(v: &Value, out: &mut Vec<Operand>) {
     match v {
         Value::Tensor(t) => out.push(Operand::Tensor { dtype: t.dtype(), dim: t.dim() }),
-        Value::Bool(b) => out.push(Operand::Scalar(Scalar::Bool(*b))),
-        Value::Int(i) => out.push(Operand::Scalar(Scalar::Int(*i))),
-        Value::Float(f) => out.push(Operand::Scalar(Scalar::Float(*f))),
         Value::List(items) => items.iter().filter(|i| matches!(i, Value::Tensor(_))).for_each(|i| push_operands(i, out)),
-        _ => {}
+        number => out.extend(number.as_scalar().map(Operand::Scalar)),
     }
 }
 

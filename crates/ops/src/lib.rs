@@ -11,6 +11,7 @@ pub mod names;
 pub mod op_name;
 pub mod random;
 pub mod registry;
+pub mod repr;
 pub mod schema;
 pub mod value;
 

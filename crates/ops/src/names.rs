@@ -130,6 +130,7 @@ pub mod aten {
     pub const clamp_min: OpName = OpName::new("aten::clamp_min.default");
     pub const clone: OpName = OpName::new("aten::clone.default");
     pub const col2im: OpName = OpName::new("aten::col2im.default");
+    pub const complex: OpName = OpName::new("aten::complex.default");
     pub const conj_physical: OpName = OpName::new("aten::conj_physical.default");
     pub const constant_pad_nd: OpName = OpName::new("aten::constant_pad_nd.default");
     pub const contiguous: OpName = OpName::new("aten::contiguous.default");

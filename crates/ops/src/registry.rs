@@ -70,6 +70,21 @@ impl OpDef {
         self.tags.contains(&tag)
     }
 
+    /// Whether the operator returns a SymInt (`sym_size`, `sym_numel`): it reads only its
+    /// arguments' metadata.
+    fn reads_metadata_only(&self) -> bool {
+        self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt
+    }
+
+    /// Why the kernel refuses an argument of `dtype` (a complex or wide unsigned dtype it is
+    /// not marked for), or `None` when it computes on it. One rule for the run-time check at
+    /// the operator boundary and the load-time one of `ir`'s verifier; operators that read only
+    /// metadata take every dtype.
+    pub fn refusal(&self, dtype: DType) -> Option<String> {
+        let refused = (dtype.is_complex() && !self.complex) || (dtype.is_wide_unsigned() && !self.wide_unsigned);
+        (refused && !self.reads_metadata_only()).then(|| format!("{}: pt2 does not compute this operator on {dtype} tensors", self.name()))
+    }
+
     /// The name as `aten::add.Tensor`.
     pub fn name(&self) -> String {
         self.schema.qualified_name()
@@ -142,15 +157,10 @@ impl OpDef {
     }
 
     fn run_kernel(&self, args: Args<'_>, kernel: &dyn Fn(&Args) -> Result<Value>) -> Result<Value> {
-        // an operator returning a SymInt (`sym_size`, `sym_numel`) reads only metadata
-        let metadata_only = || self.schema.returns.len() == 1 && self.schema.returns[0].ty == crate::schema::Type::SymInt;
-        if !metadata_only() {
-            let refused = |d: DType| (d.is_complex() && !self.complex) || (d.is_wide_unsigned() && !self.wide_unsigned);
-            if let Some(d) = args.values().iter().find_map(|v| v.find_dtype(&refused)) {
-                return Err(Error::msg(format!("{}: pt2 does not compute this operator on {d} tensors", self.name())));
-            }
+        if let Some(d) = args.values().iter().find_map(|v| v.find_dtype(&|d| self.refusal(d).is_some())) {
+            return Err(Error::msg(self.refusal(d).unwrap_or_default()));
         }
-        if let Some(param) = args.first_meta_tensor().filter(|_| !metadata_only()) {
+        if let Some(param) = args.first_meta_tensor().filter(|_| !self.reads_metadata_only()) {
             return Err(Error::msg(format!(
                 "{}: argument '{param}' is a shapes-only (meta) tensor, which has no values to compute with; \
                  export runs meta tensors through meta functions, a kernel needs real data",

@@ -9,6 +9,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
+    /// A Python `complex`: real and imaginary parts.
+    Complex(f64, f64),
     Str(String),
     Tensor(Tensor),
     /// Lists, and the tuple of several returns.
@@ -29,6 +31,7 @@ impl PartialEq for Value {
             (Bool(a), Bool(b)) => a == b,
             (Int(a), Int(b)) => a == b,
             (Float(a), Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Complex(a, b), Complex(c, d)) => (a == c || (a.is_nan() && c.is_nan())) && (b == d || (b.is_nan() && d.is_nan())),
             (Str(a), Str(b)) | (Layout(a), Layout(b)) | (Device(a), Device(b)) | (MemoryFormat(a), MemoryFormat(b)) => a == b,
             (Tensor(a), Tensor(b)) => {
                 a.shares_storage(b) && a.shape() == b.shape() && a.strides() == b.strides() && a.storage_offset() == b.storage_offset()
@@ -50,10 +53,12 @@ impl Value {
         }
     }
 
-    /// The dtype of the first tensor it is or holds whose dtype `pred` accepts.
+    /// The dtype of the first tensor it is or holds whose dtype `pred` accepts (a complex
+    /// number counts as `complex64`, the dtype it promotes as).
     pub fn find_dtype(&self, pred: &dyn Fn(tensor::DType) -> bool) -> Option<tensor::DType> {
         match self {
             Value::Tensor(t) => Some(t.dtype()).filter(|&d| pred(d)),
+            Value::Complex(..) => Some(DType::C64).filter(|&d| pred(d)),
             Value::List(items) => items.iter().find_map(|v| v.find_dtype(pred)),
             _ => None,
         }
@@ -66,6 +71,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Float(_) => "float",
+            Value::Complex(..) => "complex",
             Value::Str(_) => "str",
             Value::Tensor(_) => "Tensor",
             Value::List(_) => "list",
@@ -81,6 +87,7 @@ impl Value {
             Value::Bool(b) => Some(Scalar::Bool(b)),
             Value::Int(i) => Some(Scalar::Int(i)),
             Value::Float(f) => Some(Scalar::Float(f)),
+            Value::Complex(re, im) => Some(Scalar::Complex(re, im)),
             _ => None,
         }
     }
@@ -112,6 +119,7 @@ impl From<Scalar> for Value {
             Scalar::Bool(b) => Value::Bool(b),
             Scalar::Int(i) => Value::Int(i),
             Scalar::Float(f) => Value::Float(f),
+            Scalar::Complex(re, im) => Value::Complex(re, im),
         }
     }
 }

@@ -125,6 +125,7 @@ pub fn tree_to_py(py: Python<'_>, tree: PyTree) -> PyResult<Bound<'_, PyAny>> {
             Value::Tensor(t) => array_from_tensor(py, &t)?,
             Value::Int(i) => i.into_pyobject(py)?.into_any(),
             Value::Float(f) => f.into_pyobject(py)?.into_any(),
+            Value::Complex(re, im) => pyo3::types::PyComplex::from_doubles(py, re, im).into_any(),
             Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
             Value::None => py.None().into_bound(py),
             Value::Str(s) => s.into_pyobject(py)?.into_any(),

@@ -2,12 +2,14 @@
 
 use crate::{Category, DType};
 
-/// A Python number passed where a tensor could be (`x + 1`, `torch.add(x, 2.5)`).
+/// A Python number passed where a tensor could be (`x + 1`, `torch.add(x, 2.5)`, `x * 1j`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Scalar {
     Bool(bool),
     Int(i64),
     Float(f64),
+    /// A Python `complex`: real and imaginary parts.
+    Complex(f64, f64),
 }
 
 impl Scalar {
@@ -17,14 +19,17 @@ impl Scalar {
             Scalar::Bool(_) => DType::Bool,
             Scalar::Int(_) => DType::I64,
             Scalar::Float(_) => DType::F32,
+            Scalar::Complex(..) => DType::C64,
         }
     }
 
+    /// The value as a real number (a complex one's real part: callers that compute in real
+    /// numbers refuse complex scalars first, as `ops::Args::scalar` does).
     pub fn to_f64(self) -> f64 {
         match self {
             Scalar::Bool(b) => b as u8 as f64,
             Scalar::Int(i) => i as f64,
-            Scalar::Float(f) => f,
+            Scalar::Float(f) | Scalar::Complex(f, _) => f,
         }
     }
 
@@ -32,22 +37,38 @@ impl Scalar {
         match self {
             Scalar::Bool(b) => b as i64,
             Scalar::Int(i) => i,
-            Scalar::Float(f) => f as i64,
+            Scalar::Float(f) | Scalar::Complex(f, _) => f as i64,
+        }
+    }
+
+    /// Real and imaginary parts (zero for a real number).
+    pub fn to_complex(self) -> (f64, f64) {
+        match self {
+            Scalar::Complex(re, im) => (re, im),
+            real => (real.to_f64(), 0.0),
         }
     }
 
     pub fn is_float(self) -> bool {
         matches!(self, Scalar::Float(_))
     }
+
+    pub fn is_complex(self) -> bool {
+        matches!(self, Scalar::Complex(..))
+    }
 }
 
-/// Two dtypes with no common dtype: PyTorch promotes `uint16`, `uint32` and `uint64` only
-/// with themselves and with floating dtypes.
+/// Operands whose promoted dtype pt2 cannot give.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{a} and {b} have no common dtype: PyTorch promotes uint16, uint32 and uint64 only with themselves and floating dtypes (convert one with .to() first)")]
-pub struct PromotionError {
-    pub a: DType,
-    pub b: DType,
+pub enum PromotionError {
+    /// PyTorch promotes `uint16`, `uint32` and `uint64` only with themselves and with floating
+    /// dtypes.
+    #[error("{a} and {b} have no common dtype: PyTorch promotes uint16, uint32 and uint64 only with themselves and floating dtypes (convert one with .to() first)")]
+    NoCommonDtype { a: DType, b: DType },
+    /// A half-precision tensor with a complex number or zero-dim complex tensor makes PyTorch's
+    /// `complex32` (or `BComplex32`), which pt2 does not have.
+    #[error("{real} with a complex number promotes to a half-precision complex dtype in PyTorch, which pt2 does not support (convert to torch.float32 first)")]
+    HalfComplex { real: DType },
 }
 
 /// `torch.promote_types`.
@@ -60,7 +81,7 @@ pub fn promote_types(a: DType, b: DType) -> Result<DType, PromotionError> {
         return match (a.is_float(), b.is_float()) {
             (true, _) => Ok(a),
             (_, true) => Ok(b),
-            _ => Err(PromotionError { a, b }),
+            _ => Err(PromotionError::NoCommonDtype { a, b }),
         };
     }
     Ok(match (a.category(), b.category()) {
@@ -121,16 +142,28 @@ fn promote_opt(a: Option<DType>, b: DType) -> Result<Option<DType>, PromotionErr
     }))
 }
 
-/// The higher-priority operands' dtype, promoted with the lower ones' only where those are of
-/// a higher category (bool < integral < floating < complex). A complex one over integers is
-/// taken as it is (so `uint32` with a complex scalar is `complex64`, as in PyTorch).
+/// The higher-priority operands' dtype, changed by the lower ones' only where those are of a
+/// higher category (bool < integral < floating < complex), as c10's `combine_categories`: a
+/// complex one over floats keeps the floats' precision (`float32` with `1j` or a zero-dim
+/// `complex128` is `complex64`) and over integers is taken as it is (`uint32` with `1j` is
+/// `complex64`); a float one over integers or bools is promoted with them.
 fn combine_categories(higher: Option<DType>, lower: Option<DType>) -> Result<Option<DType>, PromotionError> {
-    Ok(match (higher, lower) {
-        (Some(h), Some(l)) if l.is_complex() && h.is_integral(true) => Some(l),
-        (Some(h), Some(l)) if l.category() > h.category() => Some(promote_types(h, l)?),
-        (Some(h), _) => Some(h),
-        (None, l) => l,
-    })
+    let (h, l) = match (higher, lower) {
+        (Some(h), Some(l)) => (h, l),
+        (None, l) => return Ok(l),
+        (h, None) => return Ok(h),
+    };
+    Ok(Some(match () {
+        _ if h.is_complex() => h,
+        _ if l.is_complex() && h.is_float() => match h {
+            DType::F32 | DType::F64 => h.to_complex(),
+            _ => return Err(PromotionError::HalfComplex { real: h }),
+        },
+        _ if l.is_complex() => l,
+        _ if h.is_float() => h,
+        _ if h == DType::Bool || l.is_float() => promote_types(h, l)?,
+        _ => h,
+    }))
 }
 
 /// `torch.result_type` over tensors and Python scalars: dimensioned tensors decide the dtype
@@ -178,7 +211,7 @@ mod tests {
                 assert_eq!(promote_types(f, u), Ok(f));
             }
             for other in [Bool, U8, I8, I16, I32, I64, C64, C128, U16, U32, U64].into_iter().filter(|&d| d != u) {
-                assert_eq!(promote_types(u, other), Err(PromotionError { a: u, b: other }));
+                assert_eq!(promote_types(u, other), Err(PromotionError::NoCommonDtype { a: u, b: other }));
             }
         }
         let t = |dtype, dim| Operand::Tensor { dtype, dim };
@@ -191,6 +224,25 @@ mod tests {
         assert_eq!(result_type(&[t(U32, 1), t(F64, 0)]), Ok(F64));
         assert_eq!(result_type(&[t(U32, 1), t(C64, 0)]), Ok(C64));
         assert!(result_type(&[t(U32, 1), t(Bool, 1)]).is_err());
+    }
+
+    /// `torch.result_type` in PyTorch 2.15 with complex operands of a lower priority.
+    #[test]
+    fn complex_numbers_keep_a_float_tensors_precision() {
+        let t = |dtype, dim| Operand::Tensor { dtype, dim };
+        let j = Operand::Scalar(Scalar::Complex(0.0, 1.0));
+        assert_eq!(result_type(&[t(F32, 1), t(C128, 0)]), Ok(C64));
+        assert_eq!(result_type(&[t(F64, 1), t(C64, 0)]), Ok(C128));
+        assert_eq!(result_type(&[t(I32, 1), t(C128, 0)]), Ok(C128));
+        assert_eq!(result_type(&[t(F32, 1), j]), Ok(C64));
+        assert_eq!(result_type(&[t(F64, 1), j]), Ok(C128));
+        assert_eq!(result_type(&[t(I64, 1), j]), Ok(C64));
+        assert_eq!(result_type(&[t(F64, 0), j]), Ok(C128));
+        // complex32 in PyTorch
+        assert_eq!(result_type(&[t(F16, 1), j]), Err(PromotionError::HalfComplex { real: F16 }));
+        // a float zero-dim tensor lifts integers to its own dtype, not over a float tensor
+        assert_eq!(result_type(&[t(I32, 1), t(F64, 0)]), Ok(F64));
+        assert_eq!(result_type(&[t(F32, 1), t(F64, 0)]), Ok(F32));
     }
 
     #[test]

@@ -26,12 +26,12 @@ impl Operand<'_> {
     /// The operand as a tensor of `dtype`: a tensor already of it keeps its layout (the
     /// element-wise kernels read any strides, and follow a permuted operand's layout as
     /// PyTorch does); others are converted.
-    pub fn to_tensor(&self, dtype: DType) -> Tensor {
-        match self {
+    pub fn to_tensor(&self, dtype: DType) -> Result<Tensor> {
+        Ok(match self {
             Operand::Tensor(t) if t.dtype() == dtype => (*t).clone(),
             Operand::Tensor(t) => t.to_dtype(dtype),
-            Operand::Scalar(s) => scalar_tensor(*s, dtype),
-        }
+            Operand::Scalar(s) => scalar_tensor(*s, dtype)?,
+        })
     }
 }
 
@@ -41,12 +41,8 @@ pub fn result_dtype(ops: &[Operand]) -> Result<DType> {
 }
 
 /// A 0-dim tensor of `dtype` holding `s` (integers stay exact).
-pub fn scalar_tensor(s: Scalar, dtype: DType) -> Tensor {
-    match s {
-        Scalar::Float(f) => Tensor::full(&[], f, dtype),
-        Scalar::Int(i) => Tensor::full_i64(&[], i, dtype),
-        Scalar::Bool(b) => Tensor::full_i64(&[], b as i64, dtype),
-    }
+pub fn scalar_tensor(s: Scalar, dtype: DType) -> Result<Tensor> {
+    super::shape::filled(&[], s, dtype)
 }
 
 /// The dtype an integer or bool input is promoted to by a floating-point op (`sin`, `div`):
@@ -178,5 +174,26 @@ pub fn operand<'a>(args: &'a crate::Args, name: &str) -> Result<Operand<'a>> {
             .as_scalar()
             .map(Operand::Scalar)
             .ok_or_else(|| tensor::Error::msg(format!("argument '{name}' must be a Tensor or a number, not {}", v.kind()))),
+    }
+}
+
+/// PyTorch's C++ type name in errors ("not implemented for 'Float'", "Got: Long").
+pub fn torch_type_name(d: DType) -> &'static str {
+    match d {
+        DType::U8 => "Byte",
+        DType::U16 => "UInt16",
+        DType::U32 => "UInt32",
+        DType::U64 => "UInt64",
+        DType::I8 => "Char",
+        DType::I16 => "Short",
+        DType::I32 => "Int",
+        DType::I64 => "Long",
+        DType::F16 => "Half",
+        DType::F32 => "Float",
+        DType::F64 => "Double",
+        DType::Bool => "Bool",
+        DType::BF16 => "BFloat16",
+        DType::C64 => "ComplexFloat",
+        DType::C128 => "ComplexDouble",
     }
 }

@@ -13,6 +13,7 @@ use tensor::kernels::elementwise;
 use tensor::{with_dtype, Bool8, DType, Element, Tensor};
 
 use crate::registry::Tag::*;
+use super::common::torch_type_name;
 use tensor::bail;
 use crate::{dtype, meta, Args, DtypeRule, MetaCall, Registry, Result, Value};
 
@@ -28,6 +29,28 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::_fft_c2r(Tensor self, int[] dim, int normalization, SymInt last_dim_size) -> Tensor", core, c2r_meta, fft_c2r)
         .complex()
         .dtype(DtypeRule::Custom(dtype::real_parts));
+    r.def_meta("aten::complex(Tensor real, Tensor imag) -> Tensor", &[], meta::pointwise, complex_from_parts).dtype(DtypeRule::Custom(complex_of_parts));
+}
+
+/// `torch.complex(real, imag)`: two float tensors of one dtype (broadcast) as one complex
+/// tensor.
+fn complex_from_parts(a: &Args) -> Result<Value> {
+    let (re, im) = (a.tensor("real")?, a.tensor("imag")?);
+    Ok(join(re, im, complex_of_parts(a)?[0])?.into())
+}
+
+fn complex_of_parts(a: &Args) -> Result<Vec<DType>> {
+    let (re, im) = (a.tensor("real")?.dtype(), a.tensor("imag")?.dtype());
+    if !re.is_float() || !im.is_float() || re == DType::BF16 || im == DType::BF16 {
+        bail!("Expected both inputs to be Half, Float or Double tensors but got {} and {}", torch_type_name(re), torch_type_name(im));
+    }
+    if re != im {
+        bail!("Expected object of scalar type {} but got scalar type {} for second argument", torch_type_name(re), torch_type_name(im));
+    }
+    if re == DType::F16 {
+        bail!("torch.complex of float16 parts makes complex32, which pt2 does not support");
+    }
+    Ok(vec![re.to_complex()])
 }
 
 // ----- views and conjugation ------------------------------------------------------------------
@@ -128,6 +151,89 @@ pub(crate) fn reduce(
     with_dtype!(out, T => tensor::kernels::reduce::reduce::<T, T>(&x.to_dtype(out), dims, keepdim, |g| {
         lower::<T>(f(&mut g.iter().map(|v| lift(*v)), g.len()))
     }))
+}
+
+/// The mean of `x` (read as the complex dtype `out`) over `dims`, summed in double precision.
+pub(crate) fn mean(x: &Tensor, out: DType, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+    reduce(x, out, dims, keepdim, |parts, n| parts.sum::<Complex<f64>>() / n as f64)
+}
+
+/// A contiguous copy of `base` (complex) with `src[s]` added into flat offset `d` for every pair
+/// `(d, s)`, each addition rounded to the dtype as PyTorch's in-place accumulation rounds it.
+pub(crate) fn scatter_add(base: &Tensor, src: &Tensor, pairs: &[(usize, usize)]) -> Result<Tensor> {
+    let src = src.to_dtype(base.dtype());
+    with_dtype!(base.dtype(), T => {
+        let mut out = base.to_vec::<T>();
+        let s = src.to_vec::<T>();
+        for &(d, i) in pairs {
+            out[d] = lower::<T>(lift(out[d]) + lift(s[i]));
+        }
+        Tensor::from_vec(out, base.shape())
+    })
+}
+
+/// A tensor of `shape` and the complex `dtype` holding `re + im·j` everywhere.
+pub(crate) fn full(shape: &[usize], re: f64, im: f64, dtype: DType) -> Tensor {
+    map(&Tensor::full(shape, 0.0, dtype), dtype, move |_| Complex::new(re, im))
+}
+
+/// The real and imaginary parts of a complex tensor, as real tensors of its shape.
+pub(crate) fn split(x: &Tensor) -> Result<(Tensor, Tensor)> {
+    let pairs = x.view_as_real().ok_or_else(|| tensor::Error::msg(format!("expected a complex tensor, got {}", x.dtype())))?;
+    let last = pairs.dim() as i64 - 1;
+    Ok((pairs.select(last, 0)?.contiguous(), pairs.select(last, 1)?.contiguous()))
+}
+
+/// The complex tensor `re + im·j` (broadcast) of the complex dtype `out`, from real tensors.
+pub(crate) fn join(re: &Tensor, im: &Tensor, out: DType) -> Result<Tensor> {
+    zip(re, im, out, |p, q| Complex::new(p.re, q.re))
+}
+
+/// `log(exp(x) + exp(y))` as PyTorch's complex kernel computes it: ordered by real part, NaN in
+/// either part is infectious, equal infinite real parts are summed directly (or kept, when
+/// both are -inf), otherwise `log1p(exp(min - max)) + max`.
+pub(crate) fn log_add_exp(x: Complex<f64>, y: Complex<f64>) -> Complex<f64> {
+    let (min, max) = if y.re.is_nan() || y.im.is_nan() {
+        (y, y)
+    } else if x.re.is_nan() || x.im.is_nan() {
+        (x, x)
+    } else if x.re < y.re {
+        (x, y)
+    } else {
+        (y, x)
+    };
+    if min.re.is_nan() || min.im.is_nan() {
+        Complex::new(f64::NAN, f64::NAN)
+    } else if min.re.is_infinite() && min.re == max.re {
+        if min.re < 0.0 {
+            min
+        } else {
+            (min.exp() + max.exp()).ln()
+        }
+    } else {
+        ln_1p((min - max).exp()) + max
+    }
+}
+
+/// `log(1 + z)`, accurate for small `z` (c10's complex `log1p`): the real part from
+/// `log1p(2x + x² + y²) / 2` when `|z| < 0.5`.
+pub(crate) fn ln_1p(z: Complex<f64>) -> Complex<f64> {
+    let (x, y) = (z.re, z.im);
+    let theta = y.atan2(x + 1.0);
+    if z.norm() < 0.5 {
+        let r = x * (2.0 + x) + y * y;
+        if r == 0.0 {
+            return Complex::new(x, theta);
+        }
+        Complex::new(0.5 * r.ln_1p(), theta)
+    } else {
+        Complex::new((x + 1.0).hypot(y).ln(), theta)
+    }
+}
+
+/// Whether `f` holds of each element of the complex tensor `x`, as bool.
+pub(crate) fn test(x: &Tensor, f: impl Fn(Complex<f64>) -> bool + Sync) -> Tensor {
+    with_dtype!(x.dtype(), T => elementwise::map::<T, Bool8>(x, |v| f(lift(v)).into()))
 }
 
 /// A running `f` along `dim` of `x` (read as the complex dtype `out`): element `i` of each lane
@@ -401,15 +507,93 @@ mod tests {
         assert!(run("aten::all", vec![c(&[(0.0, 1.0), (3.0, 0.0)]).into()]).to_bool_vec()[0]);
     }
 
-    /// Accumulating into a complex tensor is refused by name rather than summing real parts.
+    fn c64(v: &[(f32, f32)]) -> Tensor {
+        Tensor::from_vec(v.iter().map(|&(re, im)| Complex32 { re, im }).collect::<Vec<_>>(), &[v.len()]).unwrap()
+    }
+
+    fn parts(t: &Tensor) -> Vec<(f32, f32)> {
+        t.to_vec::<Complex32>().iter().map(|c| (c.re, c.im)).collect()
+    }
+
+    /// Accumulating scatters sum both parts. In PyTorch 2.15:
+    /// `torch.full((3,), 1+1j).index_put((torch.tensor([0, 0]),), torch.full((2,), 2j), accumulate=True)`
+    /// is `[1+5j, 1+1j, 1+1j]`, and
+    /// `torch.full((3,), 1+1j).index_add(0, torch.tensor([2, 2]), torch.tensor([1, 1j]), alpha=2)`
+    /// is `[1+1j, 1+1j, 3+3j]`.
     #[test]
-    fn accumulating_complex_values_is_refused() {
-        let x = Tensor::from_vec(vec![Complex32 { re: 1.0, im: 1.0 }; 3], &[3]).unwrap();
+    fn accumulating_scatters_sum_complex_values() {
         let index = Tensor::from_vec(vec![0i64, 0], &[2]).unwrap();
-        let values = Tensor::from_vec(vec![Complex32 { re: 0.0, im: 2.0 }; 2], &[2]).unwrap();
-        let args = vec![x.into(), Value::List(vec![index.into()]), values.into(), Value::Bool(true)];
-        let err = Registry::global().call("aten::index_put", args, vec![]).unwrap_err().to_string();
-        assert!(err.contains("torch.complex64") && err.contains("accumulat"), "{err}");
+        let args = vec![c64(&[(1.0, 1.0); 3]).into(), Value::List(vec![index.into()]), c64(&[(0.0, 2.0); 2]).into(), Value::Bool(true)];
+        assert_eq!(parts(&run("aten::index_put", args)), vec![(1.0, 5.0), (1.0, 1.0), (1.0, 1.0)]);
+        let index = Tensor::from_vec(vec![2i64, 2], &[2]).unwrap();
+        let args = vec![c64(&[(1.0, 1.0); 3]).into(), Value::Int(0), index.into(), c64(&[(1.0, 0.0), (0.0, 1.0)]).into()];
+        let added = Registry::global().call("aten::index_add", args, vec![("alpha".into(), Value::Int(2))]).unwrap();
+        let Value::Tensor(added) = added else { panic!("{added:?}") };
+        assert_eq!(parts(&added), vec![(1.0, 1.0), (1.0, 1.0), (3.0, 3.0)]);
+    }
+
+    /// Only sums accumulate complex values; PyTorch's `scatter_reduce(..., "amax")` refuses
+    /// complex tensors too.
+    #[test]
+    fn reducing_complex_values_by_extremes_is_refused() {
+        let index = Tensor::from_vec(vec![0i64], &[1]).unwrap();
+        let args = vec![c64(&[(1.0, 1.0)]).into(), Value::Int(0), index.into(), c64(&[(2.0, 0.0)]).into(), Value::Str("amax".into())];
+        let err = Registry::global().call("aten::scatter_reduce.two", args, vec![]).unwrap_err().to_string();
+        assert!(err.contains("complex64"), "{err}");
+    }
+
+
+    /// Complex Python numbers, as PyTorch 2.15 computes with them:
+    /// `aten.mul.Scalar(tensor([1+2j]), 1j)` is `[-2+1j]`; `aten.mul.Scalar(tensor([2.]), 1j)` is
+    /// complex64 `[2j]` (complex128 from float64, complex64 from int64 `[3]`: `[3j]`);
+    /// `aten.full([2], 1j, dtype=complex64)` is `[1j, 1j]`; `aten.scalar_tensor(nan+nanj)` keeps
+    /// both NaNs; `masked_fill(tensor([1+1j, 2]), [True, False], 1j)` is `[1j, 2]`.
+    #[test]
+    fn complex_numbers_compute_as_pytorchs() {
+        let call = |name: &str, args: Vec<Value>, kwargs: Vec<(&str, Value)>| {
+            let out = Registry::global().call(name, args, kwargs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()).unwrap();
+            let Value::Tensor(t) = out else { panic!("{out:?}") };
+            t
+        };
+        let j = Value::Complex(0.0, 1.0);
+        let product = call("aten::mul.Scalar", vec![c64(&[(1.0, 2.0)]).into(), j.clone()], vec![]);
+        assert_eq!(parts(&product), vec![(-2.0, 1.0)]);
+        let real = Tensor::from_vec(vec![2.0f32], &[1]).unwrap();
+        let product = call("aten::mul.Scalar", vec![real.clone().into(), j.clone()], vec![]);
+        assert_eq!((product.dtype(), parts(&product)), (DType::C64, vec![(0.0, 2.0)]));
+        let product = call("aten::mul.Scalar", vec![real.to_dtype(DType::F64).into(), j.clone()], vec![]);
+        assert_eq!(product.dtype(), DType::C128);
+        let product = call("aten::mul.Scalar", vec![Tensor::from_vec(vec![3i64], &[1]).unwrap().into(), j.clone()], vec![]);
+        assert_eq!((product.dtype(), parts(&product)), (DType::C64, vec![(0.0, 3.0)]));
+        let full = call("aten::full", vec![Value::List(vec![Value::Int(2)]), j.clone()], vec![("dtype", Value::Dtype(DType::C64))]);
+        assert_eq!(parts(&full), vec![(0.0, 1.0); 2]);
+        let full = call("aten::full", vec![Value::List(vec![Value::Int(1)]), j.clone()], vec![]);
+        assert_eq!(full.dtype(), DType::C64, "a complex fill value's own dtype");
+        let nan = call("aten::scalar_tensor", vec![Value::Complex(f64::NAN, f64::NAN)], vec![("dtype", Value::Dtype(DType::C64))]);
+        assert!(parts(&nan).iter().all(|(re, im)| re.is_nan() && im.is_nan()));
+        let mask = Tensor::from_vec(vec![tensor::Bool8::from(true), false.into()], &[2]).unwrap();
+        let filled = call("aten::masked_fill.Scalar", vec![c64(&[(1.0, 1.0), (2.0, 0.0)]).into(), mask.into(), j], vec![]);
+        assert_eq!(parts(&filled), vec![(0.0, 1.0), (2.0, 0.0)]);
+    }
+
+    /// Where PyTorch's result is real a complex number is refused, not read as its real part:
+    /// `aten.full([2], 1j, dtype=float32)` raises "value cannot be converted to type float
+    /// without overflow" in PyTorch 2.15; `clamp(x, 1j)` raises too; pt2 also refuses a complex
+    /// `alpha` (PyTorch takes it for complex tensors), naming it.
+    #[test]
+    fn complex_numbers_where_a_real_is_needed_are_refused() {
+        let r = Registry::global();
+        let err = r
+            .call("aten::full", vec![Value::List(vec![Value::Int(2)]), Value::Complex(0.0, 1.0)], vec![("dtype".into(), Value::Dtype(DType::F32))])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("1j cannot be converted to type torch.float32"), "{err}");
+        let x = Tensor::from_vec(vec![1.0f32], &[1]).unwrap();
+        let err = r.call("aten::clamp", vec![x.into(), Value::Complex(0.0, 1.0)], vec![]).unwrap_err().to_string();
+        assert!(err.contains("aten::clamp") && err.contains("complex64"), "{err}");
+        let alpha = vec![("alpha".to_string(), Value::Complex(0.0, 1.0))];
+        let err = r.call("aten::add.Tensor", vec![c64(&[(1.0, 0.0)]).into(), c64(&[(1.0, 0.0)]).into()], alpha).unwrap_err().to_string();
+        assert!(err.contains("'alpha' is the complex number 1j"), "{err}");
     }
 
 }

@@ -20,7 +20,7 @@ pub fn register(r: &Registry) {
     let random = &[Core, Nondeterministic][..];
     r.def_meta(&format!("aten::arange(Scalar end, {FACTORY}) -> Tensor"), none, meta::arange, arange).dtype(DtypeRule::Custom(dtype::of_numbers));
     r.def_meta(&format!("aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, {FACTORY}) -> Tensor"), core, meta::arange, arange).dtype(DtypeRule::Custom(dtype::of_numbers));
-    r.def_meta(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, meta::factory, full).dtype(DtypeRule::Custom(dtype::of_numbers));
+    r.def_meta(&format!("aten::full(SymInt[] size, Scalar fill_value, {FACTORY}) -> Tensor"), core, meta::factory, full).complex().dtype(DtypeRule::Custom(dtype::of_numbers));
     r.def_meta(&format!("aten::zeros(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::ones(SymInt[] size, {FACTORY}) -> Tensor"), none, meta::factory, |a| constant(a, 1));
     r.def_meta(&format!("aten::empty.memory_format(SymInt[] size, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::factory, |a| constant(a, 0));
@@ -28,9 +28,10 @@ pub fn register(r: &Registry) {
     // the physical order of the dims only decides strides; values are written before read
     r.def_meta(&format!("aten::empty_permuted(SymInt[] size, int[] physical_layout, {FACTORY}) -> Tensor"), core, meta::factory, |a| constant(a, 0));
     r.def_meta(&format!("aten::scalar_tensor(Scalar s, {FACTORY}) -> Tensor"), core, meta::scalar, |a| {
-        Ok(filled(&[], a.scalar("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32)).into())
-    });
-    r.def_meta(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::same_as_self, |a| like(a, a.scalar("fill_value")?)).any_dtype();
+        Ok(filled(&[], a.number("s")?, a.opt_dtype("dtype")?.unwrap_or(DType::F32))?.into())
+    })
+    .complex();
+    r.def_meta(&format!("aten::full_like(Tensor self, Scalar fill_value, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), core, meta::same_as_self, |a| like(a, a.number("fill_value")?)).any_dtype();
     r.def_meta(&format!("aten::zeros_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).any_dtype();
     r.def_meta(&format!("aten::ones_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(1))).any_dtype();
     r.def_meta(&format!("aten::empty_like(Tensor self, {FACTORY}, MemoryFormat? memory_format=None) -> Tensor"), none, meta::same_as_self, |a| like(a, Scalar::Int(0))).any_dtype();
@@ -53,15 +54,6 @@ fn sizes(a: &Args, name: &str) -> Result<Vec<usize>> {
         .into_iter()
         .map(|s| if s < 0 { Err(tensor::Error::msg(format!("Trying to create tensor with negative dimension {s}: {:?}", a.int_list(name)))) } else { Ok(s as usize) })
         .collect()
-}
-
-/// The dtype a Python number gets when no dtype is given.
-fn scalar_default(s: Scalar) -> DType {
-    match s {
-        Scalar::Bool(_) => DType::Bool,
-        Scalar::Int(_) => DType::I64,
-        Scalar::Float(_) => DType::F32,
-    }
 }
 
 fn arange(a: &Args) -> Result<Value> {
@@ -97,9 +89,10 @@ fn arange(a: &Args) -> Result<Value> {
 }
 
 fn full(a: &Args) -> Result<Value> {
-    let v = a.scalar("fill_value")?;
-    let dtype = a.opt_dtype("dtype")?.unwrap_or(scalar_default(v));
-    Ok(filled(&sizes(a, "size")?, v, dtype).into())
+    let v = a.number("fill_value")?;
+    // a number's own dtype when none is given: bool, int64, float32 or complex64
+    let dtype = a.opt_dtype("dtype")?.unwrap_or(v.dtype());
+    Ok(filled(&sizes(a, "size")?, v, dtype)?.into())
 }
 
 fn constant(a: &Args, v: i64) -> Result<Value> {
@@ -109,12 +102,12 @@ fn constant(a: &Args, v: i64) -> Result<Value> {
 
 fn like(a: &Args, v: Scalar) -> Result<Value> {
     let x = a.tensor("self")?;
-    Ok(filled(x.shape(), v, a.opt_dtype("dtype")?.unwrap_or(x.dtype())).into())
+    Ok(filled(x.shape(), v, a.opt_dtype("dtype")?.unwrap_or(x.dtype()))?.into())
 }
 
 fn new_filled(a: &Args, v: Scalar) -> Result<Value> {
     let x = a.tensor("self")?;
-    Ok(filled(&sizes(a, "size")?, v, a.opt_dtype("dtype")?.unwrap_or(x.dtype())).into())
+    Ok(filled(&sizes(a, "size")?, v, a.opt_dtype("dtype")?.unwrap_or(x.dtype()))?.into())
 }
 
 fn eye(a: &Args) -> Result<Value> {

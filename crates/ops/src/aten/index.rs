@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use tensor::{promote_types, with_dtype, Bool8, DType, Element, Tensor};
 
 use super::common::*;
+use super::complex;
 use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
@@ -25,9 +26,10 @@ pub fn register(r: &Registry) {
         "aten::_unsafe_masked_index_put_accumulate(Tensor self, Tensor mask, Tensor?[] indices, Tensor values) -> Tensor",
         &[],
         unsafe_masked_index_put_accumulate,
-    );
+    )
+    .complex();
     r.def_meta("aten::index_select(Tensor self, int dim, Tensor index) -> Tensor", &[Core], meta::index_select, index_select).any_dtype();
-    r.def_meta("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], meta::same_as_self, index_add);
+    r.def_meta("aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor", &[], meta::same_as_self, index_add).complex();
     r.def_meta("aten::index_copy(Tensor self, int dim, Tensor index, Tensor source) -> Tensor", &[], meta::same_as_self, index_copy).any_dtype();
     r.def_meta("aten::index_fill.int_Scalar(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[], meta::same_as_self, index_fill);
     r.def_meta("aten::index_fill.int_Tensor(Tensor self, int dim, Tensor index, Tensor value) -> Tensor", &[], meta::same_as_self, index_fill).any_dtype();
@@ -40,7 +42,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter).any_dtype();
     r.def_meta("aten::scatter.value(Tensor self, int dim, Tensor index, Scalar value) -> Tensor", &[Core], meta::same_as_self, scatter);
     r.def_meta("aten::scatter.reduce(Tensor self, int dim, Tensor index, Tensor src, *, str reduce) -> Tensor", &[], meta::same_as_self, scatter);
-    r.def_meta("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter_add);
+    r.def_meta("aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor", &[Core], meta::same_as_self, scatter_add).complex();
     r.def_meta(
         "aten::scatter_reduce.two(Tensor self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor",
         &[Core],
@@ -54,7 +56,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::nonzero(Tensor self) -> Tensor", &[Core, DynamicOutputShape], meta::nonzero, nonzero).any_dtype().dtype(DtypeRule::Long);
     r.def("aten::nonzero_static(Tensor self, *, SymInt size, int fill_value=-1) -> Tensor", &[], nonzero_static).dtype(DtypeRule::Long);
     r.def_meta("aten::take(Tensor self, Tensor index) -> Tensor", &[], meta::sizes_of_index, take).any_dtype();
-    r.def_meta("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], meta::same_as_self, put);
+    r.def_meta("aten::put(Tensor self, Tensor index, Tensor source, bool accumulate=False) -> Tensor", &[], meta::same_as_self, put).complex();
     r.def_meta(
         "aten::embedding(Tensor weight, Tensor indices, SymInt padding_idx=-1, bool scale_grad_by_freq=False, bool sparse=False) -> Tensor",
         &[Core], meta::embedding,
@@ -81,7 +83,7 @@ pub fn register(r: &Registry) {
         isin,
     )
     .dtype(DtypeRule::Bool);
-    r.def("aten::isinf(Tensor self) -> Tensor", &[Core, Pointwise], isinf).dtype(DtypeRule::Bool);
+    r.def("aten::isinf(Tensor self) -> Tensor", &[Core, Pointwise], isinf).complex().dtype(DtypeRule::Bool);
     r.def(
         "aten::unique_consecutive(Tensor self, bool return_inverse=False, bool return_counts=False, int? dim=None) -> (Tensor, Tensor, Tensor)",
         &[DynamicOutputShape],
@@ -300,7 +302,10 @@ fn scatter_flat(base: &Tensor, src: &Tensor, pairs: &[(usize, usize)], red: Redu
         });
     }
     if dt.is_complex() {
-        bail!("accumulating {dt} values into a tensor (index_put with accumulate=True, scatter_add, index_add, ...) is not supported by pt2 yet");
+        return match red {
+            Reduce::Sum => complex::scatter_add(base, &src, pairs),
+            _ => bail!("reducing {dt} values with reduce='{}' is not supported by pt2 (only sums accumulate complex values)", format!("{red:?}").to_lowercase()),
+        };
     }
     // Floats accumulate in their compute dtype (f32 for f32/f16/bf16) as PyTorch's kernels do.
     let r = if dt == DType::F64 {
@@ -499,7 +504,7 @@ fn unsafe_masked_index(a: &Args) -> Result<Value> {
     let mask = a.tensor("mask")?;
     let (shape, offs) = advanced_index(x.shape(), &a.opt_tensor_list("indices")?, true)?;
     let picked = gather_flat(x, &offs, &shape)?;
-    let fill = scalar_tensor(a.scalar("fill")?, x.dtype());
+    let fill = scalar_tensor(a.scalar("fill")?, x.dtype())?;
     Ok(select_where(mask, &picked, &fill)?.into())
 }
 
@@ -626,6 +631,9 @@ fn index_add(a: &Args) -> Result<Value> {
     let alpha = a.scalar("alpha")?;
     let scaled = if alpha.to_f64() == 1.0 {
         src.clone()
+    } else if x.dtype().is_complex() {
+        let al = alpha.to_f64();
+        complex::map(src, x.dtype(), move |z| z * al)
     } else if x.dtype().is_float() {
         let al = alpha.to_f64();
         map_f64(src, x.dtype(), |v| v * al)
@@ -657,7 +665,7 @@ fn index_fill(a: &Args) -> Result<Value> {
             }
             t.to_dtype(x.dtype())
         }
-        _ => scalar_tensor(a.scalar("value")?, x.dtype()),
+        _ => scalar_tensor(a.scalar("value")?, x.dtype())?,
     };
     let (dim, idx) = dim_index(a, x, true, "index_fill_()")?;
     let shape = shape1(x);
@@ -729,7 +737,7 @@ fn scatter_impl(a: &Args, src: Option<&Tensor>, red: Reduce, include_self: bool)
     }
     let src = match src {
         Some(s) => s.clone(),
-        None => scalar_tensor(a.scalar("value")?, x.dtype()).broadcast_to(&shape1(index))?.contiguous(),
+        None => scalar_tensor(a.scalar("value")?, x.dtype())?.broadcast_to(&shape1(index))?.contiguous(),
     };
     if src.dtype() != x.dtype() {
         bail!("scatter(): Expected self.dtype to be equal to src.dtype");
@@ -787,7 +795,7 @@ fn masked_fill(a: &Args) -> Result<Value> {
             t.to_dtype(x.dtype())
         }
         // A Python float is truncated to an integer self's dtype.
-        _ => scalar_tensor(a.scalar("value")?, x.dtype()),
+        _ => scalar_tensor(a.number("value")?, x.dtype())?,
     };
     Ok(select_where(mask, &value, x)?.into())
 }
@@ -1018,7 +1026,12 @@ fn isin(a: &Args) -> Result<Value> {
 
 fn isinf(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
-    Ok(if x.dtype().is_float() { map_bool(x, |v| v.is_infinite()) } else { Tensor::zeros(x.shape(), DType::Bool) }.into())
+    Ok(match x.dtype() {
+        d if d.is_complex() => complex::test(x, |z| z.re.is_infinite() || z.im.is_infinite()),
+        d if d.is_float() => map_bool(x, |v| v.is_infinite()),
+        _ => Tensor::zeros(x.shape(), DType::Bool),
+    }
+    .into())
 }
 
 // ----- uniqueness ------------------------------------------------------------------------------

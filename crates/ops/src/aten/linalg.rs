@@ -71,7 +71,7 @@ pub fn register(r: &Registry) {
     r.def("aten::linalg_polar(Tensor A) -> (Tensor U, Tensor H)", none, polar);
     r.def("aten::linalg_matrix_exp(Tensor self) -> Tensor", kept, matrix_exp);
     r.def("aten::linalg_matrix_sqrth(Tensor self) -> Tensor", none, matrix_sqrth);
-    r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross);
+    r.def("aten::linalg_cross(Tensor self, Tensor other, *, int dim=-1) -> Tensor", none, cross).complex();
     r.def_meta("aten::linalg_vector_norm(Tensor self, Scalar ord=2, int[1]? dim=None, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor", none, crate::meta::reduction, vector_norm)
         .complex()
         .dtype(crate::DtypeRule::Custom(crate::dtype::real_parts));
@@ -1094,14 +1094,20 @@ fn cross(a: &Args) -> Result<Value> {
     let out = tensor::promote_types(x.dtype(), y.dtype())?;
     let (xe, ye) = (x.broadcast_to(&shape)?, y.broadcast_to(&shape)?);
     let comp = |t: &Tensor, i: i64| t.narrow(d as i64, i, 1);
+    // x_i y_j - x_j y_i, each product rounded to the output dtype as PyTorch's kernel rounds it
     let term = |i: i64, j: i64| -> Result<Tensor> {
-        let a1 = zip_f64(&comp(&xe, i)?, &comp(&ye, j)?, DType::F64, |p, q| p * q)?;
-        let a2 = zip_f64(&comp(&xe, j)?, &comp(&ye, i)?, DType::F64, |p, q| p * q)?;
+        let (xi, yj, xj, yi) = (comp(&xe, i)?, comp(&ye, j)?, comp(&xe, j)?, comp(&ye, i)?);
+        if out.is_complex() {
+            let (a1, a2) = (super::complex::zip(&xi, &yj, out, |p, q| p * q)?, super::complex::zip(&xj, &yi, out, |p, q| p * q)?);
+            return super::complex::zip(&a1, &a2, out, |p, q| p - q);
+        }
+        let a1 = zip_f64(&xi, &yj, DType::F64, |p, q| p * q)?;
+        let a2 = zip_f64(&xj, &yi, DType::F64, |p, q| p * q)?;
         zip_f64(&a1, &a2, DType::F64, |p, q| p - q)
     };
     let parts = vec![term(1, 2)?, term(2, 0)?, term(0, 1)?];
     let r = super::shape::cat(&parts, d as i64)?;
-    Ok(if out.is_float() { r.to_dtype(out) } else { map_f64(&r, out, |v| v.round()) }.into())
+    Ok(if out.is_float() || out.is_complex() { r.to_dtype(out) } else { map_f64(&r, out, |v| v.round()) }.into())
 }
 
 fn vector_norm(a: &Args) -> Result<Value> {

@@ -37,7 +37,7 @@ pub fn register(r: &Registry) {
     r.def("aten::log(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln(), |v| v.ln(), |z| z.ln())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log2(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.log2(), |v| v.log2(), |z| z.ln() / std::f64::consts::LN_2)).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::log10(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.log10(), |v| v.log10(), |z| z.ln() / std::f64::consts::LN_10)).complex().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln_1p(), |v| v.ln_1p(), |z| (z + 1.0).ln())).complex().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::log1p(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.ln_1p(), |v| v.ln_1p(), complex::ln_1p)).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::sqrt(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| v.sqrt(), |v| v.sqrt(), |z| z.sqrt())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::rsqrt(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| 1.0 / v.sqrt(), |v| 1.0 / v.sqrt(), |z| z.sqrt().inv())).complex().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::reciprocal(Tensor self) -> Tensor", cp, |a| float_unary_or_complex(a, |v: f32| 1.0 / v, |v| 1.0 / v, |z| z.inv())).complex().dtype(DtypeRule::PromoteToFloat);
@@ -73,11 +73,16 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::relu_(Tensor(a!) self) -> Tensor(a!)", &[], meta::same_as_self, |a| unary_in_place(a, vmath::Relu, relu));
     r.def("aten::bitwise_not(Tensor self) -> Tensor", cp, bitwise_not);
     r.def("aten::logical_not(Tensor self) -> Tensor", cp, logical_not).any_dtype().dtype(DtypeRule::Bool);
-    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_nan()).into())).wide_unsigned().dtype(DtypeRule::Bool);
+    r.def("aten::isnan(Tensor self) -> Tensor", cp, |a| {
+        let x = a.tensor("self")?;
+        Ok(if x.dtype().is_complex() { complex::test(x, |z| z.re.is_nan() || z.im.is_nan()) } else { map_bool(x, |v| v.is_nan()) }.into())
+    })
+    .any_dtype()
+    .dtype(DtypeRule::Bool);
     r.def("aten::isposinf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::isneginf(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v == f64::NEG_INFINITY).into())).dtype(DtypeRule::Bool);
     r.def("aten::signbit(Tensor self) -> Tensor", p, |a| Ok(map_bool(a.tensor("self")?, |v| v.is_sign_negative()).into())).dtype(DtypeRule::Bool);
-    r.def("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor", p, nan_to_num);
+    r.def("aten::nan_to_num(Tensor self, float? nan=None, float? posinf=None, float? neginf=None) -> Tensor", p, nan_to_num).complex();
 
     // arithmetic with type promotion
     r.def("aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", cp, add).complex();
@@ -114,7 +119,15 @@ pub fn register(r: &Registry) {
     r.def("aten::atan2(Tensor self, Tensor other) -> Tensor", cp, |a| float_binary(a, "self", "other", |x, y| x.atan2(y), |x, y| x.atan2(y))).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::atan2.out(Tensor self, Tensor other, *, Tensor(a!) out) -> Tensor(a!)", cp, atan2_out);
     r.def("aten::hypot(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", |x, y| x.hypot(y), |x, y| x.hypot(y))).dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::logaddexp(Tensor self, Tensor other) -> Tensor", p, |a| float_binary(a, "self", "other", logaddexp32, logaddexp64)).dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::logaddexp(Tensor self, Tensor other) -> Tensor", p, |a| {
+        let (x, y, out) = promoted(a, "self", "other")?;
+        if out.is_complex() {
+            return Ok(complex::zip(&x, &y, out, complex::log_add_exp)?.into());
+        }
+        float_binary(a, "self", "other", logaddexp32, logaddexp64)
+    })
+    .complex()
+    .dtype(DtypeRule::PromoteToFloat);
     r.def("aten::logaddexp2(Tensor self, Tensor other) -> Tensor", p, |a| {
         float_binary(a, "self", "other", |x, y| logaddexp32(x * std::f32::consts::LN_2, y * std::f32::consts::LN_2) / std::f32::consts::LN_2, |x, y| {
             logaddexp64(x * std::f64::consts::LN_2, y * std::f64::consts::LN_2) / std::f64::consts::LN_2
@@ -127,9 +140,9 @@ pub fn register(r: &Registry) {
     r.def("aten::fmax(Tensor self, Tensor other) -> Tensor", p, |a| extremum(a, true, false));
     r.def("aten::fmin(Tensor self, Tensor other) -> Tensor", p, |a| extremum(a, false, false));
     r.def("aten::heaviside(Tensor self, Tensor values) -> Tensor", p, heaviside);
-    r.def("aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor", p, lerp);
-    r.def("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor", p, |a| addc(a, false));
-    r.def("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor", p, |a| addc(a, true));
+    r.def("aten::lerp.Scalar(Tensor self, Tensor end, Scalar weight) -> Tensor", p, lerp).complex();
+    r.def("aten::addcmul(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor", p, |a| addc(a, false)).complex();
+    r.def("aten::addcdiv(Tensor self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor", p, |a| addc(a, true)).complex();
 
     // comparisons and logic (bool results)
     for op in Cmp::ALL {
@@ -208,27 +221,6 @@ fn float_only_unary(a: &Args, name: &str, f32f: impl vmath::Unary, f64f: impl Fn
     Ok(apply_float(x, x.dtype(), f32f, f64f).into())
 }
 
-/// PyTorch's C++ type name in "not implemented for" errors.
-fn torch_type_name(d: DType) -> &'static str {
-    match d {
-        DType::U8 => "Byte",
-        DType::U16 => "UInt16",
-        DType::U32 => "UInt32",
-        DType::U64 => "UInt64",
-        DType::I8 => "Char",
-        DType::I16 => "Short",
-        DType::I32 => "Int",
-        DType::I64 => "Long",
-        DType::F16 => "Half",
-        DType::F32 => "Float",
-        DType::F64 => "Double",
-        DType::Bool => "Bool",
-        DType::BF16 => "BFloat16",
-        DType::C64 => "ComplexFloat",
-        DType::C128 => "ComplexDouble",
-    }
-}
-
 /// Rounding functions: identity on integers.
 fn rounding(a: &Args, f32f: fn(f32) -> f32, f64f: fn(f64) -> f64) -> Result<Value> {
     let x = a.tensor("self")?;
@@ -242,7 +234,7 @@ fn rounding(a: &Args, f32f: fn(f32) -> f32, f64f: fn(f64) -> f64) -> Result<Valu
 fn float_binary(a: &Args, l: &str, r: &str, f32f: fn(f32, f32) -> f32, f64f: fn(f64, f64) -> f64) -> Result<Value> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
     let out = float_dtype(result_dtype(&[x, y])?);
-    let (tx, ty) = (x.to_tensor(out), y.to_tensor(out));
+    let (tx, ty) = (x.to_tensor(out)?, y.to_tensor(out)?);
     Ok(if out == DType::F64 {
         elementwise::zip::<f64, f64, f64>(&tx, &ty, f64f)?
     } else {
@@ -438,13 +430,19 @@ fn bitwise_not(a: &Args) -> Result<Value> {
 fn nan_to_num(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let dt = x.dtype();
-    if !dt.is_float() {
+    if !dt.is_float() && !dt.is_complex() {
         return Ok(x.deep_clone().into());
     }
+    // a complex tensor's parts are replaced each on its own, with its real dtype's limits
+    let real = dt.to_real();
     let nan = a.opt_float("nan")?.unwrap_or(0.0);
-    let posinf = a.opt_float("posinf")?.unwrap_or(dt.max_value());
-    let neginf = a.opt_float("neginf")?.unwrap_or(dt.min_value());
-    Ok(map_f64(x, dt, |v| if v.is_nan() { nan } else if v == f64::INFINITY { posinf } else if v == f64::NEG_INFINITY { neginf } else { v }).into())
+    let posinf = a.opt_float("posinf")?.unwrap_or(real.max_value());
+    let neginf = a.opt_float("neginf")?.unwrap_or(real.min_value());
+    let fix = move |v: f64| if v.is_nan() { nan } else if v == f64::INFINITY { posinf } else if v == f64::NEG_INFINITY { neginf } else { v };
+    if dt.is_complex() {
+        return Ok(complex::map(x, dt, move |z| Complex::new(fix(z.re), fix(z.im))).into());
+    }
+    Ok(map_f64(x, dt, fix).into())
 }
 
 // ----- binary arithmetic --------------------------------------------------------------------
@@ -453,7 +451,7 @@ fn nan_to_num(a: &Args) -> Result<Value> {
 fn promoted(a: &Args, l: &str, r: &str) -> Result<(Tensor, Tensor, DType)> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
     let out = result_dtype(&[x, y])?;
-    Ok((x.to_tensor(out), y.to_tensor(out), out))
+    Ok((x.to_tensor(out)?, y.to_tensor(out)?, out))
 }
 
 /// `self + alpha * other` (and `-` with `sign = -1`).
@@ -748,8 +746,13 @@ fn heaviside(a: &Args) -> Result<Value> {
 
 fn lerp(a: &Args) -> Result<Value> {
     let (x, y) = (a.tensor("self")?, a.tensor("end")?);
-    let w = a.scalar("weight")?.to_f64();
     let out = x.dtype();
+    if out.is_complex() {
+        let (re, im) = a.number("weight")?.to_complex();
+        let w = Complex::new(re, im);
+        return Ok(complex::zip(x, y, out, move |p, q| if w.norm() < 0.5 { p + w * (q - p) } else { q - (q - p) * (1.0 - w) })?.into());
+    }
+    let w = a.scalar("weight")?.to_f64();
     // PyTorch's formula is exact at both ends: start + w*(end-start) below 0.5, end - (1-w)*(end-start) above
     Ok(float_zip!(&x.to_dtype(out), &y.to_dtype(out), out, |p: F, q| {
         let d = q - p;
@@ -765,12 +768,18 @@ fn lerp(a: &Args) -> Result<Value> {
 /// `self + value * t1 * t2` or `self + value * t1 / t2`.
 fn addc(a: &Args, divide: bool) -> Result<Value> {
     let (s, t1, t2) = (a.tensor("self")?, a.tensor("tensor1")?, a.tensor("tensor2")?);
-    let value = a.scalar("value")?;
     let out = tensor::result_type(&[
         tensor::Operand::Tensor { dtype: s.dtype(), dim: s.dim() },
         tensor::Operand::Tensor { dtype: t1.dtype(), dim: t1.dim() },
         tensor::Operand::Tensor { dtype: t2.dtype(), dim: t2.dim() },
     ])?;
+    if out.is_complex() {
+        let (re, im) = a.number("value")?.to_complex();
+        let v = Complex::new(re, im);
+        let product = complex::zip(t1, t2, out, move |q, r| if divide { q / r } else { q * r })?;
+        return Ok(complex::zip(s, &product, out, move |p, m| p + v * m)?.into());
+    }
+    let value = a.scalar("value")?;
     if divide && !out.is_float() {
         bail!("Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform a true division of tensor1 and tensor2.");
     }
@@ -945,7 +954,7 @@ fn clamp_scalar(a: &Args) -> Result<Value> {
     ops.extend(lo.map(Operand::Scalar));
     ops.extend(hi.map(Operand::Scalar));
     let out = result_dtype(&ops)?;
-    clamp_values(&x.to_dtype(out), lo.map(|s| scalar_tensor(s, out)), hi.map(|s| scalar_tensor(s, out)), out)
+    clamp_values(&x.to_dtype(out), lo.map(|s| scalar_tensor(s, out)).transpose()?, hi.map(|s| scalar_tensor(s, out)).transpose()?, out)
 }
 
 fn clamp_tensor(a: &Args) -> Result<Value> {
@@ -994,7 +1003,7 @@ fn hardtanh(a: &Args) -> Result<Value> {
     if x.dtype() == DType::Bool {
         bail!("\"hardtanh_cpu\" not implemented for 'Bool'");
     }
-    clamp_values(x, Some(scalar_tensor(lo, x.dtype())), Some(scalar_tensor(hi, x.dtype())), x.dtype())
+    clamp_values(x, Some(scalar_tensor(lo, x.dtype())?), Some(scalar_tensor(hi, x.dtype())?), x.dtype())
 }
 
 fn threshold(a: &Args) -> Result<Value> {

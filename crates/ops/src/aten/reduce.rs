@@ -7,14 +7,14 @@
 
 use crate::dtype::{self, DtypeRule};
 use crate::meta;
-use std::cmp::Ordering;
 
 use tensor::kernels::reduce::{map_lanes, reduce, reduction_dims, sum_as_f64};
 use tensor::shape::wrap_dim;
-use tensor::{with_dtype, Bool8, DType, Tensor};
+use tensor::{Bool8, DType, Tensor};
 
 use super::common::*;
 use super::complex::{self, Complex};
+use super::select_order::{self, SortKey};
 use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
@@ -48,7 +48,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::all(Tensor self) -> Tensor", none, meta::reduction, |a| any_all(a, false)).any_dtype().dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dim(Tensor self, int dim, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
     r.def_meta("aten::all.dims(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor", none, meta::reduction, |a| any_all(a, false)).dtype(DtypeRule::Custom(dtype::any_all));
-    r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).dtype(DtypeRule::PromoteToFloat);
+    r.def_meta("aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, logsumexp).complex().dtype(DtypeRule::PromoteToFloat);
     r.def_meta("aten::norm.ScalarOpt_dim(Tensor self, Scalar? p, int[1] dim, bool keepdim=False) -> Tensor", none, meta::reduction, norm);
     r.def_meta("aten::count_nonzero(Tensor self, int? dim=None) -> Tensor", none, meta::reduction, count_nonzero).any_dtype().dtype(DtypeRule::Long);
     r.def_meta("aten::count_nonzero.dim_IntList(Tensor self, int[] dim) -> Tensor", none, meta::reduction, count_nonzero).any_dtype().dtype(DtypeRule::Long);
@@ -61,7 +61,7 @@ pub fn register(r: &Registry) {
 
     r.def_meta("aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", core, meta::same_as_self, |a| cumulative(a, false)).complex().wide_unsigned().dtype(DtypeRule::IntegralToLong);
     r.def_meta("aten::cumprod(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor", none, meta::same_as_self, |a| cumulative(a, true)).complex().dtype(DtypeRule::IntegralToLong);
-    r.def_meta("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, meta::same_as_self, logcumsumexp);
+    r.def_meta("aten::logcumsumexp(Tensor self, int dim) -> Tensor", none, meta::same_as_self, logcumsumexp).complex();
     r.def_meta("aten::cummax(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, true)).dtype(DtypeRule::ValuesAndIndices);
     r.def_meta("aten::cummin(Tensor self, int dim) -> (Tensor values, Tensor indices)", none, meta::same_as_self_twice, |a| cum_extreme(a, false)).dtype(DtypeRule::ValuesAndIndices);
 
@@ -136,16 +136,6 @@ fn check_nonempty(x: &Tensor, dims: &[usize], op: &str) -> Result<()> {
     Ok(())
 }
 
-/// NaN-aware order used by sorts: NaN is greater than everything.
-fn nan_last(a: f64, b: f64) -> Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-    }
-}
-
 // ----- sums and products --------------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq)]
@@ -195,13 +185,12 @@ fn mean(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let out = opt_dtype(a)?.unwrap_or(x.dtype());
     if out.is_complex() {
-        let sum_over_count = |parts: &mut dyn Iterator<Item = Complex<f64>>, n: usize| parts.sum::<Complex<f64>>() / n as f64;
-        return Ok(complex::reduce(x, out, &dims_of(a, x)?, keepdim(a)?, sum_over_count)?.into());
+        return Ok(complex::mean(x, out, &dims_of(a, x)?, keepdim(a)?)?.into());
     }
     if !out.is_float() {
         bail!(
             "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: {}",
-            dtype_title(x.dtype())
+            torch_type_name(x.dtype())
         );
     }
     let dims = dims_of(a, x)?;
@@ -211,15 +200,6 @@ fn mean(a: &Args) -> Result<Value> {
     }
     let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, keepdim(a)?, |g| g.iter().sum::<f64>() / g.len() as f64)?;
     Ok(r.to_dtype(out).into())
-}
-
-fn dtype_title(d: DType) -> String {
-    let n = d.name();
-    let mut c = n.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 // ----- extrema ------------------------------------------------------------------------------
@@ -355,13 +335,11 @@ fn moments(a: &Args, which: Moment) -> Result<Value> {
     };
     // a complex tensor's variance is the mean squared distance from its mean: its real parts'
     // variance plus its imaginary parts' (a real tensor)
-    let var = match x.view_as_real() {
-        Some(parts) => {
-            let last = parts.dim() as i64 - 1;
-            let (re, im) = (variance(&parts.select(last, 0)?)?, variance(&parts.select(last, 1)?)?);
-            tensor::kernels::elementwise::zip::<f64, f64, f64>(&re, &im, |p, q| p + q)?
-        }
-        None => variance(x)?,
+    let var = if x.dtype().is_complex() {
+        let (re, im) = complex::split(x)?;
+        tensor::kernels::elementwise::zip::<f64, f64, f64>(&variance(&re)?, &variance(&im)?, |p, q| p + q)?
+    } else {
+        variance(x)?
     };
     let spread = match which {
         Moment::Std | Moment::StdMean => tensor::kernels::elementwise::map::<f64, f64>(&var, |v| v.sqrt()),
@@ -371,8 +349,7 @@ fn moments(a: &Args, which: Moment) -> Result<Value> {
     Ok(match which {
         Moment::Var | Moment::Std => spread.into(),
         _ if x.dtype().is_complex() => {
-            let mean = complex::reduce(x, x.dtype(), &dims, keep, |parts, n| parts.sum::<Complex<f64>>() / n as f64)?;
-            (spread, mean).into()
+            (spread, complex::mean(x, x.dtype(), &dims, keep)?).into()
         }
         _ => {
             let mean = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, keep, |g| g.iter().sum::<f64>() / g.len() as f64)?.to_dtype(x.dtype());
@@ -414,6 +391,16 @@ fn logsumexp(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let dims = dims_of(a, x)?;
     let out = float_dtype(x.dtype());
+    if out.is_complex() {
+        // PyTorch shifts by the largest real part (0 when it is infinite)
+        return Ok(complex::reduce(x, out, &dims, a.bool("keepdim")?, |parts, _| {
+            let g: Vec<Complex<f64>> = parts.collect();
+            let m = g.iter().map(|z| z.re).fold(f64::NEG_INFINITY, |m, r| if r.is_nan() || m.is_nan() { f64::NAN } else { m.max(r) });
+            let m = if m.is_infinite() { 0.0 } else { m };
+            g.iter().map(|z| (z - m).exp()).sum::<Complex<f64>>().ln() + m
+        })?
+        .into());
+    }
     let r = reduce::<f64, f64>(&x.to_dtype(DType::F64), &dims, a.bool("keepdim")?, |g| {
         let m = g.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         if g.iter().any(|v| v.is_nan()) {
@@ -446,7 +433,7 @@ fn p_norm(g: &[f64], p: f64) -> f64 {
 fn norm(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     if !x.dtype().is_float() {
-        bail!("linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}", dtype_title(x.dtype()));
+        bail!("linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}", torch_type_name(x.dtype()));
     }
     let p = a.opt_scalar("p")?.map(|s| s.to_f64()).unwrap_or(2.0);
     let dims = dims_of(a, x)?;
@@ -551,6 +538,9 @@ fn logcumsumexp(a: &Args) -> Result<Value> {
     let d = one_dim(a, x, "dim")?;
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
     let out = float_dtype(x.dtype());
+    if out.is_complex() {
+        return Ok(complex::scan(x, out, d, Complex::new(f64::NEG_INFINITY, 0.0), complex::log_add_exp)?.into());
+    }
     Ok(map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, n, |l, o| {
         let mut acc = f64::NEG_INFINITY;
         for (i, &v) in l.iter().enumerate() {
@@ -589,78 +579,122 @@ fn cum_extreme(a: &Args, max: bool) -> Result<Value> {
 
 // ----- sorting and selection ----------------------------------------------------------------
 
+/// Which positions of a lane a sorting or selection operator picks, in PyTorch's order.
+#[derive(Clone, Copy)]
+enum Pick {
+    /// every position, stably sorted (NaN last ascending, first descending)
+    Sort { descending: bool },
+    /// the first `k` of `topk`
+    TopK { k: usize, largest: bool },
+    /// the `k`-th smallest (0-based), as `kthvalue`'s quickselect leaves it
+    Kth(usize),
+    /// the lower median; with `skip_nan` NaNs are ignored, otherwise a NaN is the median
+    Median { skip_nan: bool },
+    /// the most frequent value (the smallest among ties), at its last position
+    Mode,
+}
+
+impl Pick {
+    fn positions<K: SortKey>(self, l: &[K]) -> Vec<usize> {
+        match self {
+            Pick::Sort { descending } => argsort(l, descending),
+            Pick::TopK { k, largest } => select_order::topk_order(l, k, largest),
+            Pick::Kth(k) => vec![select_order::kth_index(l, k)],
+            Pick::Median { skip_nan } => vec![median_index(l, skip_nan)],
+            Pick::Mode => vec![mode_index(l)],
+        }
+    }
+}
+
 /// The permutation that sorts a lane (stable; NaN last ascending, first descending).
-fn argsort(l: &[f64], descending: bool) -> Vec<usize> {
+fn argsort<K: SortKey>(l: &[K], descending: bool) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..l.len()).collect();
     if descending {
-        idx.sort_by(|&i, &j| nan_last(l[j], l[i]));
+        idx.sort_by(|&i, &j| l[j].nan_last(l[i]));
     } else {
-        idx.sort_by(|&i, &j| nan_last(l[i], l[j]));
+        idx.sort_by(|&i, &j| l[i].nan_last(l[j]));
     }
     idx
 }
 
-/// Values and indices of `k` positions per lane chosen by `pick(lane) -> indices`.
-fn select_lanes(x: &Tensor, d: usize, k: usize, pick: impl Fn(&[f64]) -> Vec<usize> + Sync + Copy) -> Result<(Tensor, Tensor)> {
+fn median_index<K: SortKey>(l: &[K], skip_nan: bool) -> usize {
+    let order = argsort(l, false);
+    let nans = l.iter().filter(|v| v.is_nan()).count();
+    if !skip_nan && nans > 0 {
+        return order[l.len() - nans];
+    }
+    let valid = l.len() - nans;
+    if valid == 0 {
+        return order[0];
+    }
+    order[(valid - 1) / 2]
+}
+
+fn mode_index<K: SortKey>(l: &[K]) -> usize {
+    let order = argsort(l, false);
+    let (mut best_count, mut best_idx) = (0usize, 0usize);
+    let mut i = 0;
+    while i < order.len() {
+        let v = l[order[i]];
+        let mut j = i;
+        let mut last = order[i];
+        while j < order.len() && (l[order[j]] == v || (v.is_nan() && l[order[j]].is_nan())) {
+            last = last.max(order[j]);
+            j += 1;
+        }
+        if j - i > best_count {
+            best_count = j - i;
+            best_idx = last;
+        }
+        i = j;
+    }
+    best_idx
+}
+
+/// Values and indices of the positions `pick` chooses in each lane along `d` (`k` per lane).
+/// Lanes are compared as their `SortKey`: float dtypes as f64, integers exactly.
+fn select_lanes(x: &Tensor, d: usize, k: usize, pick: Pick) -> Result<(Tensor, Tensor)> {
     if x.dim() == 0 {
         // a 0-dim tensor is its own single lane
-        let picked = pick(&x.to_f64_vec());
-        let n = picked.len().min(1);
+        let n = pick.positions(&x.to_f64_vec()).len().min(1);
         let shape: &[usize] = if k == 1 { &[] } else { &[0] };
         let v = if n == 1 { x.deep_clone() } else { Tensor::zeros(&[0], x.dtype()) };
         return Ok((v.reshape(&shape.iter().map(|&s| s as i64).collect::<Vec<_>>())?, Tensor::zeros(shape, DType::I64)));
     }
-    let values = if x.dtype().is_float() {
-        map_lanes::<f64, f64>(&x.to_dtype(DType::F64), d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = l[i]))?.to_dtype(x.dtype())
-    } else {
-        let xi = x.to_dtype(DType::I64);
-        let keys = x.to_dtype(DType::F64);
-        // integers are ordered by their f64 keys but copied exactly
-        let order = map_lanes::<f64, i64>(&keys, d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64))?;
-        gather_lanes(&xi, &order, d)?.to_dtype(x.dtype())
+    let (values, indices) = match x.dtype() {
+        DType::U64 => select_by_key::<u64>(&x.to_dtype(DType::U64), d, k, pick)?,
+        dt if dt.is_float() => select_by_key::<f64>(&x.to_dtype(DType::F64), d, k, pick)?,
+        _ => select_by_key::<i64>(&x.to_dtype(DType::I64), d, k, pick)?,
     };
-    let indices = map_lanes::<f64, i64>(&x.to_dtype(DType::F64), d, k, move |l, o| pick(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64))?;
-    Ok((values, indices))
+    Ok((values.to_dtype(x.dtype()), indices))
+}
+
+fn select_by_key<K: SortKey>(keys: &Tensor, d: usize, k: usize, pick: Pick) -> Result<(Tensor, Tensor)> {
+    let indices = map_lanes::<K, i64>(keys, d, k, move |l, o| pick.positions(l).iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64))?;
+    Ok((gather_lanes::<K>(keys, &indices, d)?, indices))
 }
 
 /// `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `d` (a `gather`).
-fn gather_lanes(x: &Tensor, idx: &Tensor, d: usize) -> Result<Tensor> {
-    let (xv, iv) = (x.to_i64_vec(), idx.to_i64_vec());
+fn gather_lanes<T: tensor::Element>(x: &Tensor, idx: &Tensor, d: usize) -> Result<Tensor> {
+    let (xv, iv) = (x.to_vec::<T>(), idx.to_i64_vec());
     let shape = idx.shape().to_vec();
     let xs = x.shape().to_vec();
     let inner: usize = shape[d + 1..].iter().product();
     let (n_out, n_in) = (shape[d], xs[d]);
-    let mut out = vec![0i64; iv.len()];
-    for (p, o) in out.iter_mut().enumerate() {
-        let (outer, rest) = (p / (n_out * inner), p % (n_out * inner));
-        let i = rest % inner;
-        let src = iv[p] as usize;
-        *o = xv[outer * n_in * inner + src * inner + i];
-    }
+    let out: Vec<T> = (0..iv.len())
+        .map(|p| {
+            let (outer, rest) = (p / (n_out * inner), p % (n_out * inner));
+            xv[outer * n_in * inner + iv[p] as usize * inner + rest % inner]
+        })
+        .collect();
     Tensor::from_vec(out, &shape)
 }
 
 fn sort(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let d = one_dim(a, x, "dim")?;
-    let desc = a.bool("descending")?;
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
-    if x.dtype().is_integral(false) && x.dim() > 0 {
-        // integers are ordered as themselves: f64 keys would tie int64/uint64 values past 2^53
-        let order = with_dtype!(x.dtype(), T => map_lanes::<T, i64>(x, d, n, move |l, o| {
-            let mut idx: Vec<usize> = (0..l.len()).collect();
-            let by = |i: &usize, j: &usize| l[*i].partial_cmp(&l[*j]).unwrap_or(Ordering::Equal);
-            if desc {
-                idx.sort_by(|i, j| by(j, i));
-            } else {
-                idx.sort_by(by);
-            }
-            idx.iter().zip(o.iter_mut()).for_each(|(&i, o)| *o = i as i64);
-        }))?;
-        let values = gather_lanes(&x.to_dtype(DType::I64), &order, d)?.to_dtype(x.dtype());
-        return Ok((values, order).into());
-    }
-    let (v, i) = select_lanes(x, d, n, move |l| argsort(l, desc))?;
+    let (v, i) = select_lanes(x, d, n, Pick::Sort { descending: a.bool("descending")? })?;
     Ok((v, i).into())
 }
 
@@ -673,13 +707,13 @@ fn topk(a: &Args) -> Result<Value> {
         bail!("selected index k out of range");
     }
     let largest = a.bool("largest")?;
-    let (v, i) = select_lanes(x, d, k as usize, move |l| super::select_order::topk_order(l, k as usize, largest))?;
+    let (v, i) = select_lanes(x, d, k as usize, Pick::TopK { k: k as usize, largest })?;
     Ok((v, i).into())
 }
 
 /// Values and indices of one chosen position per lane, with the lane dim removed (or kept).
-fn pick_one(x: &Tensor, d: usize, keep: bool, pick: impl Fn(&[f64]) -> usize + Sync + Copy) -> Result<Value> {
-    let (v, i) = select_lanes(x, d, 1, move |l| vec![pick(l)])?;
+fn pick_one(x: &Tensor, d: usize, keep: bool, pick: Pick) -> Result<Value> {
+    let (v, i) = select_lanes(x, d, 1, pick)?;
     if keep || x.dim() == 0 {
         return Ok((v, i).into());
     }
@@ -694,22 +728,7 @@ fn kthvalue(a: &Args) -> Result<Value> {
     if k < 1 || k as usize > n {
         bail!("kthvalue(): selected number k out of range for dimension {d}");
     }
-    pick_one(x, d, a.bool("keepdim")?, move |l| super::select_order::kth_index(l, k as usize - 1))
-}
-
-/// The lower median's position in a lane; with `skip_nan` NaNs are ignored, otherwise a NaN
-/// is the median.
-fn median_index(l: &[f64], skip_nan: bool) -> usize {
-    let order = argsort(l, false);
-    let nans = l.iter().filter(|v| v.is_nan()).count();
-    if !skip_nan && nans > 0 {
-        return order[l.len() - nans];
-    }
-    let valid = l.len() - nans;
-    if valid == 0 {
-        return order[0];
-    }
-    order[(valid - 1) / 2]
+    pick_one(x, d, a.bool("keepdim")?, Pick::Kth(k as usize - 1))
 }
 
 fn median_all(a: &Args, skip_nan: bool) -> Result<Value> {
@@ -718,7 +737,7 @@ fn median_all(a: &Args, skip_nan: bool) -> Result<Value> {
         return Ok(Tensor::full(&[], f64::NAN, x.dtype()).into());
     }
     let flat = x.reshape(&[-1])?;
-    let Value::List(vs) = pick_one(&flat, 0, false, move |l| median_index(l, skip_nan))? else { unreachable!("pick_one returns a pair") };
+    let Value::List(vs) = pick_one(&flat, 0, false, Pick::Median { skip_nan })? else { unreachable!("pick_one returns a pair") };
     Ok(vs.into_iter().next().unwrap_or(Value::None))
 }
 
@@ -728,35 +747,13 @@ fn median_dim(a: &Args, skip_nan: bool) -> Result<Value> {
     if x.dim() > 0 && x.shape()[d] == 0 {
         bail!("median(): Expected reduction dim {d} to have non-zero size.");
     }
-    pick_one(x, d, a.bool("keepdim")?, move |l| median_index(l, skip_nan))
+    pick_one(x, d, a.bool("keepdim")?, Pick::Median { skip_nan })
 }
 
 fn mode(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     let d = one_dim(a, x, "dim")?;
-    // the most frequent value (the smallest among ties), at its last position
-    pick_one(x, d, a.bool("keepdim")?, |l| {
-        let order = argsort(l, false);
-        let (mut best_val, mut best_count, mut best_idx) = (f64::NAN, 0usize, 0usize);
-        let mut i = 0;
-        while i < order.len() {
-            let v = l[order[i]];
-            let mut j = i;
-            let mut last = order[i];
-            while j < order.len() && (l[order[j]] == v || (v.is_nan() && l[order[j]].is_nan())) {
-                last = last.max(order[j]);
-                j += 1;
-            }
-            if j - i > best_count {
-                best_count = j - i;
-                best_val = v;
-                best_idx = last;
-            }
-            i = j;
-        }
-        let _ = best_val;
-        best_idx
-    })
+    pick_one(x, d, a.bool("keepdim")?, Pick::Mode)
 }
 
 // ----- softmax and friends ------------------------------------------------------------------
@@ -770,7 +767,7 @@ fn softmax(a: &Args, log: bool, safe: bool) -> Result<Value> {
         None => x.dtype(),
     };
     if !out.is_float() {
-        bail!("\"softmax_lastdim_kernel_impl\" not implemented for '{}'", dtype_title(x.dtype()));
+        bail!("\"softmax_lastdim_kernel_impl\" not implemented for '{}'", torch_type_name(x.dtype()));
     }
     let n = if x.dim() == 0 { 1 } else { x.shape()[d] };
     // float32 lanes are read and written as they are; other dtypes go through float64
@@ -851,7 +848,7 @@ fn bincount(a: &Args) -> Result<Value> {
 fn histc(a: &Args) -> Result<Value> {
     let x = a.tensor("self")?;
     if !x.dtype().is_float() {
-        bail!("\"histogram_cpu\" not implemented for '{}'", dtype_title(x.dtype()));
+        bail!("\"histogram_cpu\" not implemented for '{}'", torch_type_name(x.dtype()));
     }
     let bins = a.int("bins")?;
     if bins <= 0 {

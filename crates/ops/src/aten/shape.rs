@@ -50,7 +50,7 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)", none, meta::same_as_self, to_dtype);
     r.def_meta("aten::fill.Scalar(Tensor self, Scalar value) -> Tensor", core, meta::same_as_self, |a| {
         let x = a.tensor("self")?;
-        Ok(filled(x.shape(), a.scalar("value")?, x.dtype()).into())
+        Ok(filled(x.shape(), a.number("value")?, x.dtype())?.into())
     }).any_dtype();
     // what exporters before PyTorch 2.15 wrote for `x.fill_(tensor)`
     r.def_meta("aten::fill.Tensor(Tensor self, Tensor value) -> Tensor", none, meta::same_as_self, |a| {
@@ -182,12 +182,17 @@ fn to_dtype(a: &Args) -> Result<Value> {
     Ok(if dt == x.dtype() { x.deep_clone() } else { x.to_dtype(dt) }.into())
 }
 
-/// A tensor of `shape` and `dtype` filled with a scalar (integers exactly).
-pub fn filled(shape: &[usize], v: Scalar, dtype: DType) -> Tensor {
-    match v {
-        Scalar::Float(f) => Tensor::full(shape, f, dtype),
+/// A tensor of `shape` and `dtype` filled with a number: integers exactly, a complex number in
+/// both parts. One with an imaginary part goes only into a complex dtype, as in PyTorch.
+pub fn filled(shape: &[usize], v: Scalar, dtype: DType) -> Result<Tensor> {
+    Ok(match v {
+        Scalar::Complex(re, im) if dtype.is_complex() => super::complex::full(shape, re, im, dtype),
+        Scalar::Complex(re, im) if im != 0.0 => {
+            bail!("value {} cannot be converted to type {dtype} without overflow", crate::repr::python_complex(re, im))
+        }
+        Scalar::Float(f) | Scalar::Complex(f, _) => Tensor::full(shape, f, dtype),
         s => Tensor::full_i64(shape, s.to_i64(), dtype),
-    }
+    })
 }
 
 // ----- joining and splitting ----------------------------------------------------------------
@@ -534,7 +539,7 @@ fn constant_pad(a: &Args) -> Result<Value> {
             bail!("The input size {}, plus negative padding {b} and {e} resulted in a negative output size, which is invalid. Check dimension {d} of your input.", x.shape()[d]);
         }
     }
-    let out = filled(&shape.iter().map(|&s| s as usize).collect::<Vec<_>>(), a.scalar("value")?, x.dtype());
+    let out = filled(&shape.iter().map(|&s| s as usize).collect::<Vec<_>>(), a.number("value")?, x.dtype())?;
     // the region of the input that survives, and where it lands
     let (mut src, mut dst) = (x.clone(), out.clone());
     for &(d, b, e) in &pairs {

@@ -11,6 +11,7 @@ use std::f64::consts::{FRAC_2_SQRT_PI, PI, SQRT_2};
 use tensor::DType;
 
 use super::common::*;
+use super::complex;
 use crate::registry::Tag::*;
 use crate::{Args, Registry, Result, Value};
 
@@ -44,14 +45,14 @@ pub fn register(r: &Registry) {
     r.def("aten::special_erfcx(Tensor self) -> Tensor", p, |a| unary(a, "self", erfcx)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::special_log_ndtr(Tensor self) -> Tensor", p, |a| unary(a, "self", log_ndtr)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::special_ndtri(Tensor self) -> Tensor", p, |a| unary(a, "self", ndtri)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
-    r.def("aten::sinc(Tensor self) -> Tensor", p, |a| unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
+    r.def("aten::sinc(Tensor self) -> Tensor", p, sinc).complex().wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::logit(Tensor self, float? eps=None) -> Tensor", p, logit).dtype(DtypeRule::PromoteToFloat);
     r.def("aten::xlogy.Tensor(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln() })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::special_xlog1py(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |x, y| if x == 0.0 && !y.is_nan() { 0.0 } else { x * y.ln_1p() })).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::special_zeta(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", hurwitz_zeta)).wide_unsigned().dtype(DtypeRule::PromoteToFloat);
     r.def("aten::igamma(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", igamma));
     r.def("aten::igammac(Tensor self, Tensor other) -> Tensor", p, |a| binary(a, "self", "other", |s, x| 1.0 - igamma(s, x)));
-    r.def("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", &[], |a| binary(a, "self", "other", |x, e| x * 2f64.powf(e)));
+    r.def("aten::ldexp.Tensor(Tensor self, Tensor other) -> Tensor", &[], ldexp).complex();
     r.def("aten::nextafter(Tensor self, Tensor other) -> Tensor", p, nextafter);
     r.def("aten::frexp.Tensor(Tensor self) -> (Tensor mantissa, Tensor exponent)", &[], frexp);
     r.def("aten::gcd(Tensor self, Tensor other) -> Tensor", p, |a| integer_binary(a, gcd));
@@ -99,6 +100,28 @@ fn poly_kernel(name: &str) -> fn(&Args) -> Result<Value> {
 
 // ----- bindings -----------------------------------------------------------------------------
 
+/// `sin(πx) / (πx)`, 1 at 0 (complex too).
+fn sinc(a: &Args) -> Result<Value> {
+    let x = a.tensor("self")?;
+    if x.dtype().is_complex() {
+        let one = complex::Complex::new(1.0, 0.0);
+        return Ok(complex::map(x, x.dtype(), move |z| if z == one - one { one } else { (z * PI).sin() / (z * PI) }).into());
+    }
+    unary(a, "self", |x| if x == 0.0 { 1.0 } else { (PI * x).sin() / (PI * x) })
+}
+
+/// `self * 2**other`; a complex `self` is scaled in both parts.
+fn ldexp(a: &Args) -> Result<Value> {
+    let (x, e) = (a.tensor("self")?, a.tensor("other")?);
+    if x.dtype().is_complex() || e.dtype().is_complex() {
+        let out = tensor::promote_types(x.dtype(), e.dtype())?;
+        let two = complex::Complex::new(2.0, 0.0);
+        let scale = move |q: complex::Complex<f64>| if q.im == 0.0 { complex::Complex::new(2f64.powf(q.re), 0.0) } else { complex::pow(two, q) };
+        return Ok(complex::zip(x, e, out, move |p, q| p * scale(q))?.into());
+    }
+    binary(a, "self", "other", |x, e| x * 2f64.powf(e))
+}
+
 fn unary(a: &Args, name: &str, f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
     let x = a.tensor(name)?;
     Ok(map_f64(x, float_dtype(x.dtype()), f).into())
@@ -107,7 +130,7 @@ fn unary(a: &Args, name: &str, f: impl Fn(f64) -> f64 + Sync) -> Result<Value> {
 fn binary(a: &Args, l: &str, r: &str, f: impl Fn(f64, f64) -> f64 + Sync) -> Result<Value> {
     let (x, y) = (operand(a, l)?, operand(a, r)?);
     let out = float_dtype(result_dtype(&[x, y])?);
-    let (tx, ty) = (x.to_tensor(DType::F64), y.to_tensor(DType::F64));
+    let (tx, ty) = (x.to_tensor(DType::F64)?, y.to_tensor(DType::F64)?);
     Ok(zip_f64(&tx, &ty, out, f)?.into())
 }
 
@@ -117,7 +140,7 @@ fn integer_binary(a: &Args, f: fn(i64, i64) -> i64) -> Result<Value> {
     if out.is_float() || out == DType::Bool {
         bail!("\"gcd_cpu\" not implemented for '{}'", out.name());
     }
-    Ok(zip_i64(&x.to_tensor(out), &y.to_tensor(out), out, f)?.into())
+    Ok(zip_i64(&x.to_tensor(out)?, &y.to_tensor(out)?, out, f)?.into())
 }
 
 fn gcd(a: i64, b: i64) -> i64 {

@@ -46,6 +46,23 @@ fn sort_orders_uint64_exactly() {
     assert_eq!(i.to_vec::<i64>(), vec![0, 2, 1, 3]);
 }
 
+/// Selection compares int64 exactly too. In PyTorch 2.15, with `B = 2**53` and
+/// `x = torch.tensor([B, B+1, B+3, B+2, B+1])`: `topk(x, 2)` is `([B+3, B+2], [2, 3])`,
+/// `kthvalue(x, 2)` is `(B+1, 4)`, `median(x)` is `B+1`, `mode(x)` is `(B+1, 4)`
+/// (as f64 keys all five are equal).
+#[test]
+fn selection_orders_int64_exactly() {
+    const B: i64 = 1 << 53;
+    let x: Value = Tensor::from_vec(vec![B, B + 1, B + 3, B + 2, B + 1], &[5]).unwrap().into();
+    let (v, i) = pair(call("aten::topk", vec![x.clone(), Value::Int(2)], vec![]).unwrap());
+    assert_eq!((v.to_vec::<i64>(), i.to_vec::<i64>()), (vec![B + 3, B + 2], vec![2, 3]));
+    let (v, i) = pair(call("aten::kthvalue", vec![x.clone(), Value::Int(2)], vec![]).unwrap());
+    assert_eq!((v.to_vec::<i64>(), i.to_vec::<i64>()), (vec![B + 1], vec![4]));
+    assert_eq!(tensor(call("aten::median", vec![x.clone()], vec![]).unwrap()).to_vec::<i64>(), vec![B + 1]);
+    let (v, i) = pair(call("aten::mode", vec![x], vec![]).unwrap());
+    assert_eq!((v.to_vec::<i64>(), i.to_vec::<i64>()), (vec![B + 1], vec![4]));
+}
+
 /// `torch.unique(.., return_inverse=True, return_counts=True)` of the same tensor.
 #[test]
 fn unique_keeps_uint64_values() {

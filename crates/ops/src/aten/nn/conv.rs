@@ -544,6 +544,12 @@ struct ConvParams {
 }
 
 fn conv_nd(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams, then: Option<Activation>) -> Result<Tensor> {
+    if x.dtype().is_complex() || w.dtype().is_complex() {
+        if then.is_some() {
+            bail!("convolution: no activation is fused into a complex convolution");
+        }
+        return conv_complex(x, w, bias, p);
+    }
     let spatial = w.dim().saturating_sub(2);
     if !(1..=3).contains(&spatial) {
         bail!("convolution: expected a 3-D, 4-D or 5-D weight, got {}-D", w.dim());
@@ -688,6 +694,24 @@ fn finish(out: Tensor, dtype: DType, batched: bool) -> Result<Tensor> {
     } else {
         out.squeeze(Some(&[0]))
     }
+}
+
+/// A complex convolution as four real ones over the parts (it is bilinear):
+/// `re = conv(xr, wr) + br - conv(xi, wi)`, `im = conv(xr, wi) + bi + conv(xi, wr)`.
+fn conv_complex(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, p: &ConvParams) -> Result<Tensor> {
+    use crate::aten::complex::{self, Complex};
+    let out = tensor::promote_types(x.dtype(), w.dtype())?;
+    let (xr, xi) = complex::split(&x.to_dtype(out))?;
+    let (wr, wi) = complex::split(&w.to_dtype(out))?;
+    let (br, bi) = match bias.map(|b| complex::split(&b.to_dtype(out))).transpose()? {
+        Some((r, i)) => (Some(r), Some(i)),
+        None => (None, None),
+    };
+    let conv = |x: &Tensor, w: &Tensor, b: Option<&Tensor>| conv_nd(x, w, b, p, None);
+    // (conv(xr, wr) + br) + j(conv(xr, wi) + bi), and conv(xi, wi) + j conv(xi, wr)
+    let from_real = complex::join(&conv(&xr, &wr, br.as_ref())?, &conv(&xr, &wi, bi.as_ref())?, out)?;
+    let from_imag = complex::join(&conv(&xi, &wi, None)?, &conv(&xi, &wr, None)?, out)?;
+    complex::zip(&from_real, &from_imag, out, |p, q| Complex::new(p.re - q.re, p.im + q.im))
 }
 
 pub fn convolution(a: &Args) -> Result<Value> {

@@ -664,9 +664,16 @@ fn pdist(a: &Args) -> Result<Value> {
 fn dist(a: &Args) -> Result<Value> {
     let (x, y) = (a.tensor("self")?, a.tensor("other")?);
     let shape = tensor::shape::broadcast_shapes(x.shape(), y.shape())?;
+    let common = float_dtype(tensor::promote_types(x.dtype(), y.dtype())?);
+    let p = a.scalar("p")?.to_f64();
+    if common.is_complex() {
+        // the p-norm of the differences' magnitudes, a real number
+        let gaps = crate::aten::complex::zip(x, y, common, |p, q| p - q)?;
+        let magnitudes: Vec<f64> = gaps.to_vec::<tensor::Complex64>().iter().map(|z| z.re.hypot(z.im)).collect();
+        return Ok(Tensor::full(&[], pairwise_p(&magnitudes, &vec![0.0; magnitudes.len()], p), common.to_real()).into());
+    }
     let (xv, yv) = (x.broadcast_to(&shape)?.to_f64_vec(), y.broadcast_to(&shape)?.to_f64_vec());
-    let out = float_dtype(tensor::promote_types(x.dtype(), y.dtype())?);
-    Ok(Tensor::full(&[], pairwise_p(&xv, &yv, a.scalar("p")?.to_f64()), out).into())
+    Ok(Tensor::full(&[], pairwise_p(&xv, &yv, p), common).into())
 }
 
 pub fn register(r: &crate::Registry) {
@@ -701,7 +708,7 @@ pub fn register(r: &crate::Registry) {
     r.def_meta("aten::unfold_copy(Tensor self, int dimension, int size, int step) -> Tensor", none, meta::unfold, |a| unfold(a, true)).any_dtype();
     r.def_meta("aten::_cdist_forward(Tensor x1, Tensor x2, float p, int? compute_mode) -> Tensor", core, meta::cdist, cdist);
     r.def_meta("aten::_pdist_forward(Tensor self, float p=2.) -> Tensor", core, meta::pdist, pdist);
-    r.def_meta("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, meta::scalar_result, dist);
+    r.def_meta("aten::dist(Tensor self, Tensor other, Scalar p=2) -> Tensor", none, meta::scalar_result, dist).complex();
 }
 
 // ----- unpooling, gradients of pooling and softmax ------------------------------------------

@@ -28,8 +28,8 @@ pub fn register(r: &Registry) {
     r.def_meta("aten::matmul(Tensor self, Tensor other) -> Tensor", none, meta::matmul, matmul::matmul).complex();
     r.def_meta("aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor", none, meta::matmul, matmul::linear).with_activation(matmul::linear_activated).complex();
 
-    r.def_meta("aten::convolution(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, SymInt groups) -> Tensor", core, meta::conv, conv::convolution).with_activation(conv::convolution_activated);
-    r.def_meta("aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor", none, meta::conv, conv::conv2d).with_activation(conv::conv2d_activated);
+    r.def_meta("aten::convolution(Tensor input, Tensor weight, Tensor? bias, SymInt[] stride, SymInt[] padding, SymInt[] dilation, bool transposed, SymInt[] output_padding, SymInt groups) -> Tensor", core, meta::conv, conv::convolution).with_activation(conv::convolution_activated).complex();
+    r.def_meta("aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, SymInt[2] stride=[1, 1], SymInt[2] padding=[0, 0], SymInt[2] dilation=[1, 1], SymInt groups=1) -> Tensor", none, meta::conv, conv::conv2d).with_activation(conv::conv2d_activated).complex();
     r.def("aten::im2col(Tensor self, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", none, conv::im2col).any_dtype();
     r.def("aten::col2im(Tensor self, SymInt[2] output_size, int[2] kernel_size, int[2] dilation, int[2] padding, int[2] stride) -> Tensor", core, conv::col2im);
 
